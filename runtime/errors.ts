@@ -1,0 +1,263 @@
+// Every failure a user can cause, as one class each. An error's `name` is its
+// class name and its `code` a stable string, so callers can branch on either;
+// errors that cross the wire are rebuilt into the same classes on the caller.
+
+/** Stable codes of Troupe errors. */
+export const ErrorCode = {
+  AgentNotFound: "AGENT_NOT_FOUND",
+  AskTimeout: "ASK_TIMEOUT",
+  Remote: "REMOTE_ERROR",
+  InvalidMessage: "INVALID_MESSAGE",
+  AgentExists: "AGENT_EXISTS",
+  NotConnected: "NOT_CONNECTED",
+  InvalidArgument: "INVALID_ARGUMENT",
+  UnknownAgentType: "UNKNOWN_AGENT_TYPE",
+  NoNodeForType: "NO_NODE_FOR_TYPE",
+  MailboxFull: "MAILBOX_FULL",
+  AgentStopped: "AGENT_STOPPED",
+  AgentFenced: "AGENT_FENCED",
+  NodeClosed: "NODE_CLOSED",
+  InvalidConfig: "INVALID_CONFIG",
+  KeyExists: "KEY_EXISTS",
+  RevisionConflict: "REVISION_CONFLICT",
+  InvalidKey: "INVALID_KEY",
+  ValueTooLarge: "VALUE_TOO_LARGE",
+  ValueDecode: "VALUE_DECODE",
+  MemoryUnavailable: "MEMORY_UNAVAILABLE",
+  SupervisorNotFound: "SUPERVISOR_NOT_FOUND",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The base of every error Troupe throws. */
+export class TroupeError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Nobody serves that address: no agent with that id runs in the namespace. */
+export class AgentNotFoundError extends TroupeError {
+  readonly agentId: string;
+  constructor(agentId: string, options?: { cause?: unknown }) {
+    super(ErrorCode.AgentNotFound, `agent ${agentId} is not running`, options);
+    this.agentId = agentId;
+  }
+}
+
+/** An ask got no reply within its timeout. */
+export class AskTimeoutError extends TroupeError {
+  readonly agentId: string;
+  readonly timeoutMs: number;
+  constructor(agentId: string, timeoutMs: number) {
+    super(ErrorCode.AskTimeout, `ask to ${agentId} got no reply within ${timeoutMs} ms`);
+    this.agentId = agentId;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The agent's `receive` threw while handling the ask; carries the remote error's name and message. */
+export class RemoteError extends TroupeError {
+  readonly agentId: string;
+  readonly remoteName: string;
+  readonly remoteMessage: string;
+  readonly remoteCode?: string;
+  constructor(agentId: string, remoteName: string, remoteMessage: string, remoteCode?: string) {
+    super(ErrorCode.Remote, `agent ${agentId} failed: ${remoteName}: ${remoteMessage}`);
+    this.agentId = agentId;
+    this.remoteName = remoteName;
+    this.remoteMessage = remoteMessage;
+    this.remoteCode = remoteCode;
+  }
+}
+
+/** A message that cannot be encoded or decoded, is too large, or was rejected by the agent's schema. */
+export class InvalidMessageError extends TroupeError {
+  readonly reason: string;
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(ErrorCode.InvalidMessage, `invalid message: ${reason}`, options);
+    this.reason = reason;
+  }
+}
+
+/** Spawn of an id that is already running somewhere in the namespace. */
+export class AgentExistsError extends TroupeError {
+  readonly agentId: string;
+  readonly node?: string;
+  constructor(agentId: string, node?: string) {
+    super(ErrorCode.AgentExists, `agent ${agentId} is already running${node ? ` on node ${node}` : ""}`);
+    this.agentId = agentId;
+    this.node = node;
+  }
+}
+
+/** The NATS server cannot be reached, or the connection is closed. */
+export class NotConnectedError extends TroupeError {
+  readonly servers: string;
+  constructor(servers: string, detail?: string, options?: { cause?: unknown }) {
+    super(
+      ErrorCode.NotConnected,
+      `cannot reach a NATS server at ${servers}${detail ? ` (${detail})` : ""}; start one with \`agentctl dev\``,
+      options,
+    );
+    this.servers = servers;
+  }
+}
+
+/** An argument is malformed (an id, a key, a type name, a timeout...). */
+export class InvalidArgumentError extends TroupeError {
+  readonly argument: string;
+  constructor(argument: string, message: string) {
+    super(ErrorCode.InvalidArgument, message);
+    this.argument = argument;
+  }
+}
+
+/** Configuration is plain data validated once; this names the field that is wrong. */
+export class InvalidConfigError extends TroupeError {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(ErrorCode.InvalidConfig, `invalid ${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/** This node does not host the agent type asked for. */
+export class UnknownAgentTypeError extends TroupeError {
+  readonly agentType: string;
+  constructor(agentType: string, known: readonly string[]) {
+    super(
+      ErrorCode.UnknownAgentType,
+      `agent type "${agentType}" is not defined on this node${known.length ? ` (it hosts: ${known.join(", ")})` : ""}`,
+    );
+    this.agentType = agentType;
+  }
+}
+
+/** No node in the namespace hosts the agent type, so nothing can spawn it. */
+export class NoNodeForTypeError extends TroupeError {
+  readonly agentType: string;
+  constructor(agentType: string, waitedMs: number) {
+    super(ErrorCode.NoNodeForType, `no node in the namespace hosts agent type "${agentType}" (waited ${waitedMs} ms)`);
+    this.agentType = agentType;
+  }
+}
+
+/** The agent's mailbox is at capacity; the message was not accepted. */
+export class MailboxFullError extends TroupeError {
+  readonly agentId: string;
+  constructor(agentId: string, capacity: number) {
+    super(ErrorCode.MailboxFull, `mailbox of ${agentId} is full (${capacity} messages waiting)`);
+    this.agentId = agentId;
+  }
+}
+
+/** The agent stopped (or failed for good) before it handled the message. */
+export class AgentStoppedError extends TroupeError {
+  readonly agentId: string;
+  constructor(agentId: string, detail = "stopped") {
+    super(ErrorCode.AgentStopped, `agent ${agentId} ${detail} before handling the message`);
+    this.agentId = agentId;
+  }
+}
+
+/** A newer activation of the agent owns its state; this one stopped itself. */
+export class AgentFencedError extends TroupeError {
+  readonly agentId: string;
+  constructor(agentId: string) {
+    super(ErrorCode.AgentFenced, `agent ${agentId} was fenced: a newer activation wrote its state, so this one stopped`);
+    this.agentId = agentId;
+  }
+}
+
+/** The node is closing or closed. */
+export class NodeClosedError extends TroupeError {
+  constructor(nodeId: string) {
+    super(ErrorCode.NodeClosed, `node ${nodeId} is closed`);
+  }
+}
+
+/** A supervisor named by `spawn({ supervisor })` does not run on this node. */
+export class SupervisorNotFoundError extends TroupeError {
+  readonly supervisor: string;
+  constructor(supervisor: string) {
+    super(ErrorCode.SupervisorNotFound, `supervisor ${supervisor} is not running on this node`);
+    this.supervisor = supervisor;
+  }
+}
+
+/** `create` of a key that already exists. */
+export class KeyExistsError extends TroupeError {
+  readonly key: string;
+  constructor(key: string, options?: { cause?: unknown }) {
+    super(ErrorCode.KeyExists, `key "${key}" already exists`, options);
+    this.key = key;
+  }
+}
+
+/** `update` with a revision that is no longer the key's latest. */
+export class RevisionConflictError extends TroupeError {
+  readonly key: string;
+  readonly expected: number;
+  constructor(key: string, expected: number, options?: { cause?: unknown }) {
+    super(ErrorCode.RevisionConflict, `key "${key}" is no longer at revision ${expected}`, options);
+    this.key = key;
+    this.expected = expected;
+  }
+}
+
+/** A memory key (or bucket name) that JetStream KV would not accept. */
+export class InvalidKeyError extends TroupeError {
+  readonly key: string;
+  constructor(key: string, why: string) {
+    super(ErrorCode.InvalidKey, `invalid key "${key}": ${why}`);
+    this.key = key;
+  }
+}
+
+/** A value over the size limit; nothing was written. */
+export class ValueTooLargeError extends TroupeError {
+  readonly key: string;
+  readonly bytes: number;
+  readonly limit: number;
+  constructor(key: string, bytes: number, limit: number) {
+    super(ErrorCode.ValueTooLarge, `value for "${key}" is ${bytes} bytes, over the ${limit}-byte limit; nothing was written`);
+    this.key = key;
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/** A stored value that does not decode as MessagePack. */
+export class ValueDecodeError extends TroupeError {
+  readonly key: string;
+  constructor(key: string, options?: { cause?: unknown }) {
+    super(ErrorCode.ValueDecode, `stored value of "${key}" does not decode as MessagePack`, options);
+    this.key = key;
+  }
+}
+
+/** JetStream stayed unavailable through every retry (leader election, 503, no responders). */
+export class MemoryUnavailableError extends TroupeError {
+  readonly operation: string;
+  constructor(operation: string, attempts: number, options?: { cause?: unknown }) {
+    super(ErrorCode.MemoryUnavailable, `memory ${operation} failed after ${attempts} attempts: JetStream unavailable`, options);
+    this.operation = operation;
+  }
+}
+
+/** Wire form of an error, as carried in a reply envelope. */
+export interface WireError {
+  name: string;
+  code: string;
+  message: string;
+}
+
+/** Turn any thrown value into its wire form. */
+export function toWireError(err: unknown): WireError {
+  if (err instanceof TroupeError) return { name: err.name, code: err.code, message: err.message };
+  if (err instanceof Error) return { name: err.name || "Error", code: "", message: err.message };
+  return { name: "Error", code: "", message: String(err) };
+}

@@ -1,0 +1,170 @@
+// Every NATS subject, stream and bucket name Troupe uses is built and parsed
+// here, and only here. Names carry the namespace, so namespaces never meet.
+
+import { InvalidArgumentError } from "./errors.js";
+
+const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
+const NAMESPACE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** Check a namespace name: lowercase letters, digits, `_` and `-`. */
+export function validateNamespace(ns: string): string {
+  if (typeof ns !== "string" || !NAMESPACE.test(ns)) {
+    throw new InvalidArgumentError(
+      "namespace",
+      `invalid namespace ${JSON.stringify(ns)}: use 1-64 lowercase letters, digits, "_" or "-", starting with a letter or digit`,
+    );
+  }
+  return ns;
+}
+
+/** Check one token of an address (an agent type, key, node id, topic or bucket name). */
+export function validateToken(what: string, value: string): string {
+  if (typeof value !== "string" || !TOKEN.test(value)) {
+    throw new InvalidArgumentError(
+      what,
+      `invalid ${what} ${JSON.stringify(value)}: use 1-128 letters, digits, "_" or "-"`,
+    );
+  }
+  return value;
+}
+
+/** An agent's address: `type/key`. */
+export type AgentId = `${string}/${string}`;
+
+/** Build an AgentId from its parts, validating both. */
+export function agentId(type: string, key: string): AgentId {
+  return `${validateToken("agent type", type)}/${validateToken("agent key", key)}`;
+}
+
+/** Split and validate an AgentId (`type/key`). */
+export function parseAgentId(id: string): { type: string; key: string } {
+  const slash = typeof id === "string" ? id.indexOf("/") : -1;
+  if (slash <= 0 || slash !== id.lastIndexOf("/")) {
+    throw new InvalidArgumentError("agent id", `invalid agent id ${JSON.stringify(id)}: expected TYPE/KEY, like counter/c1`);
+  }
+  const type = id.slice(0, slash);
+  const key = id.slice(slash + 1);
+  validateToken("agent type", type);
+  validateToken("agent key", key);
+  return { type, key };
+}
+
+/** The names of one namespace. Build once per node; every method is cheap. */
+export class Subjects {
+  readonly ns: string;
+  private readonly prefix: string;
+
+  constructor(namespace: string) {
+    this.ns = validateNamespace(namespace);
+    this.prefix = `troupe.${namespace}`;
+  }
+
+  /** Agent inbox for tell and ask: `troupe.<ns>.agent.<type>.<key>`. */
+  agent(type: string, key: string): string {
+    return `${this.prefix}.agent.${type}.${key}`;
+  }
+
+  /** Durable mailbox subject: `troupe.<ns>.mbox.<type>.<key>`. */
+  mailbox(type: string, key: string): string {
+    return `${this.prefix}.mbox.${type}.${key}`;
+  }
+
+  /** Every durable mailbox of the namespace (the stream's subject filter). */
+  allMailboxes(): string {
+    return `${this.prefix}.mbox.>`;
+  }
+
+  /** Pool of a type, served by a queue group of the nodes that host it: `troupe.<ns>.pool.<type>`. */
+  pool(type: string): string {
+    return `${this.prefix}.pool.${type}`;
+  }
+
+  /** Queue group name for a pool. */
+  poolQueue(type: string): string {
+    return `troupe-pool-${type}`;
+  }
+
+  /** Pub/sub topic: `troupe.<ns>.topic.<name>`. */
+  topic(name: string): string {
+    return `${this.prefix}.topic.${name}`;
+  }
+
+  /** Node control (spawn, stop, list): `troupe.<ns>.node.<nodeId>.ctl`. */
+  nodeControl(nodeId: string): string {
+    return `${this.prefix}.node.${nodeId}.ctl`;
+  }
+
+  /** A lifecycle or supervision event: `troupe.<ns>.events.<kind>.<type>.<key>`. */
+  event(kind: string, type: string, key: string): string {
+    return `${this.prefix}.events.${kind}.${type}.${key}`;
+  }
+
+  /** Subscription pattern for events; omitted parts match anything. */
+  events(kind = "*", type = "*", key = "*"): string {
+    return `${this.prefix}.events.${kind}.${type}.${key}`;
+  }
+
+  /** Parse an event subject back into its parts, or undefined if it is not one. */
+  parseEvent(subject: string): { kind: string; type: string; key: string } | undefined {
+    const parts = subject.split(".");
+    if (parts.length !== 6 || parts[0] !== "troupe" || parts[1] !== this.ns || parts[2] !== "events") return undefined;
+    return { kind: parts[3]!, type: parts[4]!, key: parts[5]! };
+  }
+
+  /** Dead letters of an agent: `troupe.<ns>.dlq.<type>.<key>`. */
+  deadLetter(type: string, key: string): string {
+    return `${this.prefix}.dlq.${type}.${key}`;
+  }
+
+  /** Every dead-letter subject of the namespace (the stream's subject filter). */
+  allDeadLetters(): string {
+    return `${this.prefix}.dlq.>`;
+  }
+
+  /** Stream capturing durable mailboxes: `TROUPE_<NS>_MBOX`. */
+  mailboxStream(): string {
+    return `TROUPE_${this.ns.toUpperCase()}_MBOX`;
+  }
+
+  /** Stream capturing dead letters: `TROUPE_<NS>_DLQ`. */
+  deadLetterStream(): string {
+    return `TROUPE_${this.ns.toUpperCase()}_DLQ`;
+  }
+
+  /** KV bucket of persisted agent state: `troupe_<ns>_state`. */
+  stateBucket(): string {
+    return `troupe_${this.ns}_state`;
+  }
+
+  /** Key of an agent's state in the state bucket: `<type>.<key>`. */
+  stateKey(type: string, key: string): string {
+    return `${type}.${key}`;
+  }
+
+  /** KV bucket mapping AgentIds to the node running them: `troupe_<ns>_registry`. */
+  registryBucket(): string {
+    return `troupe_${this.ns}_registry`;
+  }
+
+  /** Key of an agent in the registry: `<type>.<key>`. */
+  registryKey(type: string, key: string): string {
+    return `${type}.${key}`;
+  }
+
+  /** Parse a registry or state key (`<type>.<key>`) back into an AgentId's parts. */
+  parseAgentKey(k: string): { type: string; key: string } | undefined {
+    const dot = k.indexOf(".");
+    if (dot <= 0 || dot !== k.lastIndexOf(".")) return undefined;
+    return { type: k.slice(0, dot), key: k.slice(dot + 1) };
+  }
+
+  /** KV bucket of cluster membership (node heartbeats): `troupe_<ns>_nodes`. */
+  nodesBucket(): string {
+    return `troupe_${this.ns}_nodes`;
+  }
+
+  /** KV bucket of shared memory: `troupe_<ns>_mem`, or `troupe_<ns>_mem_<name>` for a named bucket. */
+  memoryBucket(name?: string): string {
+    return name === undefined ? `troupe_${this.ns}_mem` : `troupe_${this.ns}_mem_${validateToken("bucket name", name)}`;
+  }
+}
