@@ -49,3 +49,5 @@ export {
   type CrashReport,
   type CrashReportInput,
 } from "./supervisor-state.js";
+export { defineSupervisor, type SupervisorType } from "./define-supervisor.js";
+export { Supervisor, type SupervisorEnv, type TreeNode } from "./supervisor.js";

@@ -1,0 +1,102 @@
+// How an agent type turns messages into work, the same way for both kinds of
+// agent: a `receive` function over state, or an XState machine whose
+// persisted snapshot is the state. The agent host only speaks to a Behavior.
+
+import { createActor, type AnyActor } from "xstate";
+import { InvalidMessageError } from "../runtime/errors.js";
+import type { AgentContext, AgentType } from "./define-agent.js";
+
+/** One activation's behaviour. */
+export interface Behavior {
+  /** Set up the activation's state: from what was persisted (when `persisted.found`), else from the type's initial state. */
+  start(ctx: AgentContext<unknown>, persisted: { found: boolean; value?: unknown }): void;
+  /** Handle one message; the value answers an ask. May return a promise. */
+  handle(msg: unknown, ctx: AgentContext<unknown>): unknown;
+  /** The value to persist as the agent's state. */
+  persistable(ctx: AgentContext<unknown>): unknown;
+  /** Release what the activation holds. */
+  stop(): void;
+}
+
+/** The Behavior of an agent type, fresh for each activation. */
+export function behaviorOf(def: AgentType): Behavior {
+  return def.machine ? new MachineBehavior(def) : new FunctionBehavior(def);
+}
+
+class FunctionBehavior implements Behavior {
+  constructor(private readonly def: AgentType) {}
+
+  start(ctx: AgentContext<unknown>, persisted: { found: boolean; value?: unknown }): void {
+    ctx.state = persisted.found ? persisted.value : this.def.initialState(ctx.args);
+  }
+
+  handle(msg: unknown, ctx: AgentContext<unknown>): unknown {
+    return this.def.receive!(msg, ctx);
+  }
+
+  persistable(ctx: AgentContext<unknown>): unknown {
+    return ctx.state;
+  }
+
+  stop(): void {}
+}
+
+/** The answer to an ask sent to an XState agent. */
+export interface MachineReply {
+  value: unknown;
+  context: unknown;
+  status: string;
+}
+
+/** A persisted XState snapshot, with the version of its shape. */
+interface StoredSnapshot {
+  v: number;
+  snapshot: unknown;
+}
+
+class MachineBehavior implements Behavior {
+  private actor: AnyActor | undefined;
+  private error: unknown;
+
+  constructor(private readonly def: AgentType) {}
+
+  start(ctx: AgentContext<unknown>, persisted: { found: boolean; value?: unknown }): void {
+    const stored = persisted.found ? (persisted.value as StoredSnapshot | undefined) : undefined;
+    const snapshot =
+      stored && typeof stored === "object" && stored.v === this.def.snapshotVersion ? (stored.snapshot as never) : undefined;
+    const actor = createActor(this.def.machine!, { input: ctx.args, snapshot });
+    actor.subscribe({ error: (err: unknown) => void (this.error = err) });
+    this.error = undefined;
+    actor.start();
+    this.actor = actor;
+    if (this.error !== undefined) throw this.error;
+    ctx.state = this.persistable(ctx);
+  }
+
+  handle(msg: unknown, ctx: AgentContext<unknown>): MachineReply {
+    if (msg === null || typeof msg !== "object" || typeof (msg as { type?: unknown }).type !== "string") {
+      throw new InvalidMessageError(`a message for XState agent ${ctx.id} must be an object with a string "type"`);
+    }
+    const actor = this.actor!;
+    actor.send(msg as { type: string });
+    if (this.error !== undefined) throw this.error;
+    const snap = actor.getSnapshot();
+    if (snap.status === "error") throw snap.error;
+    ctx.state = this.persistable(ctx);
+    return { value: snap.value, context: snap.context, status: snap.status };
+  }
+
+  persistable(_ctx: AgentContext<unknown>): StoredSnapshot {
+    return { v: this.def.snapshotVersion, snapshot: this.actor!.getPersistedSnapshot() };
+  }
+
+  stop(): void {
+    this.actor?.stop();
+    this.actor = undefined;
+  }
+}
+
+/** Whether a message for this type must be an XState event (an object with a string `type`). */
+export function requiresEventShape(def: AgentType): boolean {
+  return def.machine !== undefined;
+}

@@ -1,0 +1,178 @@
+// defineAgent: what an agent type is. A type has a name and either a `receive`
+// function over mutable state or an XState machine; everything else is
+// optional and validated once, here, with errors that name the field.
+
+import type { AnyStateMachine } from "xstate";
+import type { AgentRef } from "../runtime/agent-ref.js";
+import { InvalidConfigError } from "../runtime/errors.js";
+import type { AgentId } from "../runtime/subjects.js";
+import { validateToken } from "../runtime/subjects.js";
+import type { Memory } from "../runtime/memory/index.js";
+
+/** What `receive` (and the hooks) can see and do. */
+export interface AgentContext<S = unknown> {
+  /** `type/key` of this agent. */
+  readonly id: AgentId;
+  readonly type: string;
+  readonly key: string;
+  /** The agent's private state; mutate it or reassign it. */
+  state: S;
+  /** The args this agent was spawned with. */
+  readonly args: unknown;
+  /** A ref to this agent. */
+  readonly self: AgentRef;
+  /** Who sent the message being handled (an AgentId or a client name), if known. */
+  readonly sender: string | null;
+  /** The id of the node this activation runs on. */
+  readonly node: string;
+  /** The namespace's shared memory. */
+  readonly memory: Memory;
+  /** A ref to another agent in the namespace. */
+  ref<M = unknown, R = unknown>(type: string, key: string): AgentRef<M, R>;
+  /** Exit normally once the current message is handled (a `permanent` child is restarted, as in OTP). */
+  stop(): void;
+}
+
+/** Something that checks a message: a zod-like schema (`parse` throws) or a function that throws or returns the message. */
+export type MessageSchema<M> = { parse(msg: unknown): M } | ((msg: unknown) => M);
+
+interface AgentOptions<M> {
+  /** The agent type's name: letters, digits, `_`, `-`. */
+  type: string;
+  /** Checks every incoming message; a rejected message answers the ask with InvalidMessageError and goes to the dead letters. */
+  schema?: MessageSchema<M>;
+  /** Persist state in the namespace's state bucket after each change, and resume from it. Default true. */
+  persist?: boolean;
+  /** A `receive` running longer than this counts as a failure (a hung agent). Default: none. */
+  receiveTimeoutMs?: number;
+  /** Messages that may wait in the mailbox; past it tells are dead-lettered and asks get MailboxFullError. Default 65536. */
+  mailboxCapacity?: number;
+}
+
+/** An agent written as a function over state. */
+export interface FunctionAgentOptions<S, M, R> extends AgentOptions<M> {
+  /** The initial state; `args` come from spawn. */
+  state?: (args: unknown) => S;
+  /** Handle one message; the return value answers an ask. May be async. */
+  receive(msg: M, ctx: AgentContext<S>): R | Promise<R>;
+  /** Called when an activation starts (after its state is loaded). */
+  onStart?(ctx: AgentContext<S>): void | Promise<void>;
+  /** Called when an activation stops, fails or restarts. */
+  onStop?(ctx: AgentContext<S>): void | Promise<void>;
+  machine?: undefined;
+}
+
+/** An agent written as an XState machine: each message (an object with a `type`) is sent to it as an event. */
+export interface MachineAgentOptions<M> extends AgentOptions<M> {
+  machine: AnyStateMachine;
+  /** Version of the persisted snapshot's shape; a stored snapshot of another version is not resumed. Default 1. */
+  snapshotVersion?: number;
+  receive?: undefined;
+  state?: undefined;
+}
+
+/** A validated agent type, ready to be hosted by a node. */
+export interface AgentType {
+  readonly kind: "agent";
+  readonly type: string;
+  readonly initialState: (args: unknown) => unknown;
+  readonly receive?: (msg: unknown, ctx: AgentContext<unknown>) => unknown;
+  readonly machine?: AnyStateMachine;
+  readonly snapshotVersion: number;
+  readonly onStart?: (ctx: AgentContext<unknown>) => void | Promise<void>;
+  readonly onStop?: (ctx: AgentContext<unknown>) => void | Promise<void>;
+  readonly parse?: (msg: unknown) => unknown;
+  readonly persist: boolean;
+  readonly receiveTimeoutMs?: number;
+  readonly mailboxCapacity: number;
+}
+
+/** Default mailbox capacity of an agent. */
+export const DEFAULT_MAILBOX_CAPACITY = 65_536;
+
+/**
+ * Define an agent type.
+ *
+ * @example
+ * const counter = defineAgent({
+ *   type: "counter",
+ *   state: () => ({ count: 0 }),
+ *   receive(msg: { op: "inc" } | { op: "get" }, ctx) {
+ *     if (msg.op === "inc") ctx.state.count += 1;
+ *     return ctx.state.count;
+ *   },
+ * });
+ */
+export function defineAgent<S = unknown, M = any, R = unknown>(options: FunctionAgentOptions<S, M, R>): AgentType;
+export function defineAgent<M = any>(options: MachineAgentOptions<M>): AgentType;
+export function defineAgent(options: FunctionAgentOptions<unknown, unknown, unknown> | MachineAgentOptions<unknown>): AgentType {
+  if (options === null || typeof options !== "object") throw new InvalidConfigError("agent", "defineAgent takes an options object");
+  const type = checkType(options.type);
+  const common = {
+    kind: "agent" as const,
+    type,
+    parse: checkSchema(options.schema),
+    persist: checkBoolean("persist", options.persist, true),
+    receiveTimeoutMs: checkPositive("receiveTimeoutMs", options.receiveTimeoutMs),
+    mailboxCapacity: checkPositive("mailboxCapacity", options.mailboxCapacity) ?? DEFAULT_MAILBOX_CAPACITY,
+  };
+  if (options.machine !== undefined) {
+    const m = options as MachineAgentOptions<unknown>;
+    if (typeof m.machine !== "object" || m.machine === null || typeof (m.machine as { transition?: unknown }).transition !== "function") {
+      throw new InvalidConfigError("machine", "must be an XState machine (createMachine or setup().createMachine)");
+    }
+    if (m.receive !== undefined) throw new InvalidConfigError("receive", "give either `receive` or `machine`, not both");
+    return Object.freeze({
+      ...common,
+      initialState: () => undefined,
+      machine: m.machine,
+      snapshotVersion: checkPositive("snapshotVersion", m.snapshotVersion) ?? 1,
+    });
+  }
+  const f = options as FunctionAgentOptions<unknown, unknown, unknown>;
+  if (typeof f.receive !== "function") throw new InvalidConfigError("receive", "must be a function (or give `machine` instead)");
+  if (f.state !== undefined && typeof f.state !== "function") throw new InvalidConfigError("state", "must be a function (args) => initial state");
+  if (f.onStart !== undefined && typeof f.onStart !== "function") throw new InvalidConfigError("onStart", "must be a function");
+  if (f.onStop !== undefined && typeof f.onStop !== "function") throw new InvalidConfigError("onStop", "must be a function");
+  return Object.freeze({
+    ...common,
+    initialState: f.state ?? (() => ({})),
+    receive: f.receive,
+    snapshotVersion: 1,
+    onStart: f.onStart,
+    onStop: f.onStop,
+  });
+}
+
+/** Check an agent type name, as a config field. */
+export function checkType(type: unknown): string {
+  try {
+    return validateToken("agent type", type as string);
+  } catch (err) {
+    throw new InvalidConfigError("type", (err as Error).message);
+  }
+}
+
+function checkSchema(schema: unknown): ((msg: unknown) => unknown) | undefined {
+  if (schema === undefined) return undefined;
+  if (typeof schema === "function") return schema as (msg: unknown) => unknown;
+  if (schema && typeof (schema as { parse?: unknown }).parse === "function") {
+    const s = schema as { parse(msg: unknown): unknown };
+    return (msg) => s.parse(msg);
+  }
+  throw new InvalidConfigError("schema", "must have a parse(msg) method or be a function");
+}
+
+function checkBoolean(field: string, value: unknown, dflt: boolean): boolean {
+  if (value === undefined) return dflt;
+  if (typeof value !== "boolean") throw new InvalidConfigError(field, `must be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function checkPositive(field: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidConfigError(field, `must be a positive number, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}

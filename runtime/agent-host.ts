@@ -1,0 +1,630 @@
+// One activation of an agent on this node: its inbox subscription, its
+// mailbox drained one message at a time, its lifecycle machine, and its
+// persisted state. Messages are handled in arrival order; a synchronous
+// `receive` is handled inline, without a promise per message.
+//
+// Persisted state uses group commit: after each message the state is encoded
+// and compared with the last one; replies wait while a change is uncommitted,
+// and one compare-and-set write commits every change of a batch before the
+// replies that reveal it go out.
+
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { AgentContext, AgentType } from "../actors/define-agent.js";
+import { behaviorOf, requiresEventShape, type Behavior } from "../actors/behavior.js";
+import { LifecycleState, lifecycleState, startLifecycle, type LifecycleActor } from "../actors/lifecycle.js";
+import type { AgentRef } from "./agent-ref.js";
+import type { Clock, TimerHandle } from "./clock.js";
+import { decodeValue, encodeValue } from "./codec.js";
+import type { DeadLetters } from "./dead-letters.js";
+import { decodeEnvelope, Kind } from "./envelope.js";
+import {
+  AgentFencedError,
+  AgentStoppedError,
+  ErrorCode,
+  InvalidMessageError,
+  MailboxFullError,
+  TroupeError,
+  type WireError,
+} from "./errors.js";
+import { EventKind, type EventPublisher } from "./events.js";
+import { Mailbox } from "./mailbox.js";
+import type { Messenger } from "./messenger.js";
+import type { Memory } from "./memory/index.js";
+import { StateConflict, type StateStore } from "./state-store.js";
+import type { AgentId } from "./subjects.js";
+import { endConsumerSpan, startConsumerSpan } from "./telemetry.js";
+
+/** Why an activation ended. */
+export type ChildExit =
+  | { kind: "normal" }
+  | { kind: "failure"; reason: string; messageType: string | null }
+  | { kind: "fenced" };
+
+/** The supervisor of an agent host: told when the activation ends on its own. */
+export interface Parent {
+  readonly id: string;
+  childExited(child: AgentHost, exit: ChildExit): void;
+}
+
+/** What a host needs from its node. */
+export interface HostEnv {
+  nodeId: string;
+  nc: NatsConnection;
+  clock: Clock;
+  messenger: Messenger;
+  events: EventPublisher;
+  deadLetters: DeadLetters;
+  stateStore: StateStore;
+  memory: Memory;
+  maxMessageBytes: number;
+}
+
+/** A row of `node.list()` / `agentctl ps`. */
+export interface AgentInfo {
+  id: AgentId;
+  type: string;
+  key: string;
+  node: string;
+  state: LifecycleState;
+  supervisor: string;
+  startedAt: number;
+  uptimeMs: number;
+  handled: number;
+  failures: number;
+  restarts: number;
+  mailbox: number;
+  rejected: number;
+}
+
+interface Item {
+  kind: Kind;
+  id: string;
+  sender: string | null;
+  trace: string | null;
+  body: unknown;
+  reply: string | undefined;
+}
+
+interface PendingReply {
+  item: Item;
+  value: unknown;
+}
+
+const MAX_BATCH = 256;
+
+/** Runs one agent on this node. */
+export class AgentHost {
+  readonly id: AgentId;
+  readonly subject: string;
+  /** Restarts so far (set by the supervisor). */
+  restarts = 0;
+  handled = 0;
+  failures = 0;
+  rejected = 0;
+  startedAt: number;
+
+  private readonly lifecycle: LifecycleActor;
+  private readonly mailbox: Mailbox<Item>;
+  private readonly persist: boolean;
+  private sub: Subscription | undefined;
+  private behavior: Behavior | undefined;
+  private ctx!: HostContext;
+  /** Bumped by each activation and by kill: work of an older epoch is ignored. */
+  private epoch = 0;
+  private active = false;
+  private draining: Promise<void> | undefined;
+  private inflight: Item | undefined;
+  private stopRequested = false;
+  private ending: Promise<void> | undefined;
+  // Persistence: the last encoded state, the last committed one, and its revision.
+  private lastBytes: Uint8Array | undefined;
+  private committedBytes: Uint8Array | undefined;
+  private revision = 0;
+  private replies: PendingReply[] = [];
+
+  constructor(
+    readonly def: AgentType,
+    readonly key: string,
+    readonly args: unknown,
+    public parent: Parent,
+    private readonly env: HostEnv,
+  ) {
+    this.id = `${def.type}/${key}`;
+    this.subject = env.messenger.subjects.agent(def.type, key);
+    this.mailbox = new Mailbox(def.mailboxCapacity);
+    this.persist = def.persist;
+    this.startedAt = env.clock.now();
+    this.lifecycle = startLifecycle(
+      (from, to, reason) => env.events.publish(EventKind.Lifecycle, def.type, key, { from, to, reason }),
+      () => {},
+    );
+  }
+
+  /** The lifecycle state. */
+  get state(): LifecycleState {
+    return lifecycleState(this.lifecycle);
+  }
+
+  /** The agent's current in-memory state (for inspection). */
+  get currentState(): unknown {
+    return this.ctx?.state;
+  }
+
+  info(): AgentInfo {
+    return {
+      id: this.id,
+      type: this.def.type,
+      key: this.key,
+      node: this.env.nodeId,
+      state: this.state,
+      supervisor: this.parent.id,
+      startedAt: this.startedAt,
+      uptimeMs: Math.max(0, this.env.clock.now() - this.startedAt),
+      handled: this.handled,
+      failures: this.failures,
+      restarts: this.restarts,
+      mailbox: this.mailbox.size,
+      rejected: this.rejected,
+    };
+  }
+
+  /**
+   * Start (or, after `prepareRestart`, start again): subscribe on first start,
+   * load persisted state, run `onStart`, then drain. A failing start is
+   * reported to the parent as a failure; the returned promise rejects with it.
+   */
+  async start(options: { report?: boolean } = {}): Promise<void> {
+    if (this.state === LifecycleState.Restarting) this.lifecycle.send({ type: "START" });
+    if (this.state !== LifecycleState.Starting) return;
+    const epoch = ++this.epoch;
+    this.startedAt = this.env.clock.now();
+    this.stopRequested = false;
+    this.ctx = new HostContext(this, this.env);
+    const behavior = behaviorOf(this.def);
+    try {
+      if (!this.sub) {
+        this.sub = this.env.nc.subscribe(this.subject, { callback: (err, msg) => (err ? undefined : this.onMessage(msg)) });
+        await this.env.nc.flush();
+      }
+      let persisted: { found: boolean; value?: unknown } = { found: false };
+      this.revision = 0;
+      this.committedBytes = undefined;
+      if (this.persist) {
+        const stored = await this.env.stateStore.load(this.def.type, this.key);
+        if (stored) {
+          persisted = { found: true, value: decodeValue(stored.bytes) };
+          this.revision = stored.revision;
+          this.committedBytes = stored.bytes;
+        }
+      }
+      behavior.start(this.ctx, persisted);
+      this.behavior = behavior;
+      if (this.def.onStart) await this.def.onStart(this.ctx);
+      if (epoch !== this.epoch) return;
+      this.lastBytes = this.persist ? (this.committedBytes ?? encodeValue(behavior.persistable(this.ctx))) : undefined;
+    } catch (err) {
+      if (epoch !== this.epoch) return;
+      const reason = `start failed: ${errorText(err)}`;
+      this.failures++;
+      this.lifecycle.send({ type: "FAIL", reason });
+      behavior.stop();
+      if (options.report !== false) this.parent.childExited(this, { kind: "failure", reason, messageType: null });
+      throw err;
+    }
+    this.lifecycle.send({ type: "STARTED" });
+    this.active = true;
+    this.kick();
+  }
+
+  // ---- receiving ---------------------------------------------------------
+
+  private onMessage(msg: Msg): void {
+    let item: Item;
+    try {
+      const env = decodeEnvelope(msg.data, this.env.maxMessageBytes);
+      if (env.kind !== Kind.Tell && env.kind !== Kind.Ask) throw new InvalidMessageError("an agent inbox takes tell and ask messages only");
+      let body = env.body;
+      if (requiresEventShape(this.def) && (body === null || typeof body !== "object" || typeof (body as { type?: unknown }).type !== "string")) {
+        throw new InvalidMessageError(`a message for XState agent ${this.id} must be an object with a string "type"`);
+      }
+      if (this.def.parse) {
+        try {
+          body = this.def.parse(body);
+        } catch (err) {
+          throw new InvalidMessageError(`rejected by the schema of ${this.def.type}: ${errorText(err)}`, { cause: err });
+        }
+      }
+      item = { kind: env.kind, id: env.id, sender: env.sender, trace: env.trace, body, reply: env.kind === Kind.Ask ? msg.reply : undefined };
+    } catch (err) {
+      this.reject(msg, err as Error);
+      return;
+    }
+    if (!this.mailbox.push(item)) {
+      const full = new MailboxFullError(this.id, this.mailbox.capacity);
+      this.rejected++;
+      if (item.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, wire(full));
+      this.deadLetter(item, full.message);
+      return;
+    }
+    if (this.active && !this.draining) this.kick();
+  }
+
+  /** A message that never reached the mailbox: answered, counted, reported; the agent goes on. */
+  private reject(msg: Msg, err: Error): void {
+    this.rejected++;
+    const reason = errorText(err);
+    const invalid = err instanceof InvalidMessageError ? err : new InvalidMessageError(reason, { cause: err });
+    if (msg.reply) this.env.messenger.reply(msg.reply, "", this.id, null, wire(invalid));
+    this.env.events.publish(EventKind.InvalidMessage, this.def.type, this.key, { reason });
+    this.env.deadLetters.publish(this.def.type, this.key, {
+      reason,
+      messageType: null,
+      sender: null,
+      messageId: null,
+      body: msg.data,
+    });
+  }
+
+  // ---- the drain loop ----------------------------------------------------
+
+  private kick(): void {
+    if (this.draining || !this.active) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+      if (this.active && this.mailbox.size > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.active) {
+      const item = this.mailbox.shift();
+      if (item === undefined) {
+        if (this.replies.length > 0 || this.uncommitted()) {
+          await this.commit();
+          continue;
+        }
+        return;
+      }
+      const pending = this.process(item);
+      if (pending !== undefined) await pending;
+      if (this.replies.length >= MAX_BATCH) await this.commit();
+      if (this.stopRequested && this.active) {
+        await this.commit();
+        void this.exit({ kind: "normal" }, "stopped itself");
+        return;
+      }
+    }
+  }
+
+  private process(item: Item): Promise<void> | undefined {
+    const ctx = this.ctx;
+    ctx.sender = item.sender;
+    this.inflight = item;
+    const span = startConsumerSpan(this.id, this.subject, item.trace);
+    let result: unknown;
+    try {
+      result = this.behavior!.handle(item.body, ctx);
+    } catch (err) {
+      endConsumerSpan(span, err);
+      this.onFailure(item, err);
+      return undefined;
+    }
+    if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
+      return this.settle(item, result as PromiseLike<unknown>, this.epoch, span);
+    }
+    endConsumerSpan(span);
+    this.onSuccess(item, result);
+    return undefined;
+  }
+
+  private async settle(item: Item, pending: PromiseLike<unknown>, epoch: number, span: ReturnType<typeof startConsumerSpan>): Promise<void> {
+    let value: unknown;
+    let timer: TimerHandle | undefined;
+    try {
+      const limit = this.def.receiveTimeoutMs;
+      value = limit
+        ? await new Promise((resolve, reject) => {
+            timer = this.env.clock.setTimeout(
+              () => reject(new ReceiveTimeoutError(this.id, limit)),
+              limit,
+            );
+            pending.then(resolve, reject);
+          })
+        : await pending;
+    } catch (err) {
+      endConsumerSpan(span, err);
+      if (epoch === this.epoch) this.onFailure(item, err);
+      return;
+    } finally {
+      if (timer) this.env.clock.clearTimeout(timer);
+    }
+    endConsumerSpan(span);
+    if (epoch === this.epoch) this.onSuccess(item, value);
+  }
+
+  private onSuccess(item: Item, value: unknown): void {
+    this.inflight = undefined;
+    this.handled++;
+    if (this.persist) {
+      let bytes: Uint8Array;
+      try {
+        bytes = encodeValue(this.behavior!.persistable(this.ctx));
+      } catch (err) {
+        this.onFailure(item, new InvalidMessageError(`the state of ${this.id} cannot be persisted: ${errorText(err)}`));
+        return;
+      }
+      if (!sameBytes(bytes, this.lastBytes)) this.lastBytes = bytes;
+    }
+    if (item.reply) {
+      if (this.uncommitted() || this.replies.length > 0) this.replies.push({ item, value });
+      else this.env.messenger.reply(item.reply, item.id, this.id, value, null);
+    }
+  }
+
+  private onFailure(item: Item, err: unknown): void {
+    this.inflight = undefined;
+    this.failures++;
+    const reason = errorText(err);
+    const messageType = typeOf(item.body);
+    if (item.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, remoteWire(err));
+    this.deadLetter(item, reason);
+    void this.exit({ kind: "failure", reason, messageType }, reason);
+  }
+
+  private deadLetter(item: Item, reason: string): void {
+    this.env.deadLetters.publish(this.def.type, this.key, {
+      reason,
+      messageType: typeOf(item.body),
+      sender: item.sender,
+      messageId: item.id,
+      body: item.body,
+    });
+  }
+
+  // ---- persistence ---------------------------------------------------------
+
+  private uncommitted(): boolean {
+    return this.persist && this.lastBytes !== this.committedBytes && !sameBytes(this.lastBytes, this.committedBytes);
+  }
+
+  /** Write the latest state (one compare-and-set), then send the replies waiting on it. */
+  private async commit(): Promise<void> {
+    const replies = this.replies;
+    this.replies = [];
+    if (this.uncommitted()) {
+      const bytes = this.lastBytes!;
+      try {
+        this.revision = await this.env.stateStore.save(this.def.type, this.key, bytes, this.revision);
+        this.committedBytes = bytes;
+      } catch (err) {
+        const fenced = err instanceof StateConflict;
+        const failure = fenced ? new AgentFencedError(this.id) : err;
+        for (const r of replies) this.env.messenger.reply(r.item.reply!, r.item.id, this.id, null, remoteWire(failure));
+        if (fenced) {
+          this.env.events.publish(EventKind.Fenced, this.def.type, this.key, { revision: this.revision });
+          void this.exit({ kind: "fenced" }, "fenced");
+        } else {
+          void this.exit({ kind: "failure", reason: `state write failed: ${errorText(err)}`, messageType: null }, "state write failed");
+        }
+        return;
+      }
+    }
+    for (const r of replies) this.env.messenger.reply(r.item.reply!, r.item.id, this.id, r.value, null);
+  }
+
+  // ---- ending an activation ------------------------------------------------
+
+  /**
+   * The activation ends on its own (failure, ctx.stop(), fencing): stop
+   * handling, commit what succeeded, run onStop, and tell the parent.
+   */
+  private exit(exit: ChildExit, reason: string): Promise<void> {
+    if (this.ending) return this.ending;
+    this.active = false;
+    this.epoch++;
+    this.ending = (async () => {
+      if (exit.kind !== "fenced") await this.commitQuietly();
+      await this.runOnStop();
+      if (exit.kind === "failure") this.lifecycle.send({ type: "FAIL", reason });
+      this.ending = undefined;
+      this.parent.childExited(this, exit);
+    })();
+    return this.ending;
+  }
+
+  /** Make the agent fail now, as if `receive` threw (agentctl kill). The message in flight, if any, gets RemoteError. */
+  kill(reason: string): void {
+    if (this.state !== LifecycleState.Running && this.state !== LifecycleState.Starting) return;
+    const item = this.inflight;
+    this.failures++;
+    if (item?.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, remoteWire(new KilledError(reason)));
+    if (item) this.deadLetter(item, `killed: ${reason}`);
+    this.inflight = undefined;
+    void this.exit({ kind: "failure", reason: `killed: ${reason}`, messageType: item ? typeOf(item.body) : null }, `killed: ${reason}`);
+  }
+
+  /** Ask the agent to exit normally once the current message is handled (ctx.stop()). */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  /**
+   * Stop handling for a restart ordered by the supervisor: wait up to
+   * `shutdownMs` for the message in flight, commit, run onStop. The
+   * subscription and the waiting messages stay for the next activation.
+   */
+  async prepareRestart(shutdownMs: number): Promise<void> {
+    await this.quiesce(shutdownMs);
+    if (this.state === LifecycleState.Running || this.state === LifecycleState.Failed) this.lifecycle.send({ type: "RESTART" });
+  }
+
+  /**
+   * Stop for good: wait up to `shutdownMs` for the message in flight (then
+   * kill it), commit, unsubscribe, answer what is still waiting with
+   * AgentStoppedError (tells go to the dead letters). State stays persisted.
+   */
+  async stop(shutdownMs: number, why = "stopped"): Promise<void> {
+    if (this.state === LifecycleState.Stopped) return;
+    const wasUp = this.state === LifecycleState.Running || this.state === LifecycleState.Starting;
+    if (wasUp) this.lifecycle.send({ type: "STOP" });
+    await this.quiesce(shutdownMs);
+    await this.close(why);
+    if (wasUp) this.lifecycle.send({ type: "STOPPED" });
+    else this.lifecycle.send({ type: "STOP" });
+    this.lifecycle.stop();
+  }
+
+  /** Given up on by its supervisor: it stays `failed`, stops listening, and what waits is answered. */
+  async abandon(): Promise<void> {
+    await this.quiesce(0);
+    await this.close("failed");
+  }
+
+  /** Unsubscribe (flushed, so the server knows), then answer what still waits. */
+  private async close(why: string): Promise<void> {
+    if (this.sub) {
+      this.sub.unsubscribe();
+      this.sub = undefined;
+      try {
+        await this.env.nc.flush();
+      } catch {
+        // closed connection: nothing else can reach us anyway
+      }
+    }
+    const gone = new AgentStoppedError(this.id, why);
+    for (const item of this.mailbox.takeAll()) {
+      if (item.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, wire(gone));
+      else this.deadLetter(item, `agent ${why} before handling it`);
+    }
+  }
+
+  private async quiesce(shutdownMs: number): Promise<void> {
+    const wasActive = this.active;
+    this.active = false;
+    if (this.ending) await this.ending;
+    if (this.draining) {
+      let timer: TimerHandle | undefined;
+      const timedOut = await Promise.race([
+        this.draining.then(() => false),
+        new Promise<boolean>((resolve) => (timer = this.env.clock.setTimeout(() => resolve(true), shutdownMs))),
+      ]);
+      if (timer) this.env.clock.clearTimeout(timer);
+      if (timedOut && this.inflight) {
+        const item = this.inflight;
+        this.inflight = undefined;
+        if (item.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, remoteWire(new KilledError(`not done within shutdown ${shutdownMs} ms`)));
+        this.deadLetter(item, `killed: not done within shutdown ${shutdownMs} ms`);
+      }
+    }
+    this.epoch++;
+    if (wasActive) {
+      await this.commitQuietly();
+      await this.runOnStop();
+    }
+  }
+
+  private async commitQuietly(): Promise<void> {
+    try {
+      if (this.replies.length > 0 || this.uncommitted()) await this.commit();
+    } catch {
+      // reported by commit itself
+    }
+  }
+
+  private async runOnStop(): Promise<void> {
+    try {
+      if (this.def.onStop && this.ctx) await this.def.onStop(this.ctx);
+    } catch {
+      // onStop failing must not block the stop
+    } finally {
+      this.behavior?.stop();
+      this.behavior = undefined;
+    }
+  }
+
+}
+
+/** The `ctx` handed to receive: mutable state, refs, memory, stop. */
+class HostContext implements AgentContext<unknown> {
+  state: unknown = undefined;
+  sender: string | null = null;
+  readonly id: AgentId;
+  readonly type: string;
+  readonly key: string;
+  readonly args: unknown;
+  readonly node: string;
+  private selfRef: AgentRef | undefined;
+
+  constructor(
+    private readonly host: AgentHost,
+    private readonly env: HostEnv,
+  ) {
+    this.id = host.id;
+    this.type = host.def.type;
+    this.key = host.key;
+    this.args = host.args;
+    this.node = env.nodeId;
+  }
+
+  get self(): AgentRef {
+    return (this.selfRef ??= this.env.messenger.ref(this.type, this.key, this.id));
+  }
+
+  get memory(): Memory {
+    return this.env.memory;
+  }
+
+  ref<M = unknown, R = unknown>(type: string, key: string): AgentRef<M, R> {
+    return this.env.messenger.ref<M, R>(type, key, this.id);
+  }
+
+  stop(): void {
+    this.host.requestStop();
+  }
+}
+
+/** A receive that ran past the type's `receiveTimeoutMs`. */
+export class ReceiveTimeoutError extends Error {
+  constructor(id: string, ms: number) {
+    super(`receive of ${id} did not finish within ${ms} ms`);
+    this.name = "ReceiveTimeoutError";
+  }
+}
+
+/** The failure given to a message in flight when its agent is killed. */
+export class KilledError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = "KilledError";
+  }
+}
+
+function wire(err: TroupeError): WireError {
+  return { name: err.name, code: err.code, message: err.message };
+}
+
+/** Wire form of a failure inside the agent: the caller gets RemoteError, except for Troupe's own typed answers. */
+function remoteWire(err: unknown): WireError {
+  if (err instanceof AgentFencedError || err instanceof AgentStoppedError) return wire(err);
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { name: e.name || "Error", code: ErrorCode.Remote, message: e.message };
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+function typeOf(body: unknown): string | null {
+  if (body !== null && typeof body === "object") {
+    const t = (body as { type?: unknown; op?: unknown }).type ?? (body as { op?: unknown }).op;
+    if (typeof t === "string") return t;
+  }
+  return null;
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return Buffer.compare(a, b) === 0;
+}

@@ -1,0 +1,74 @@
+// Dead letters: messages that could not be handled, with the reason, published
+// to `troupe.<ns>.dlq.<type>.<key>` and kept by the stream `TROUPE_<NS>_DLQ`.
+
+import type { NatsConnection } from "@nats-io/nats-core";
+import { nuid } from "@nats-io/nats-core";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { encodeEnvelope, Kind } from "./envelope.js";
+import type { Clock } from "./clock.js";
+import type { Subjects } from "./subjects.js";
+
+/** What a dead letter records. */
+export interface DeadLetter {
+  /** AgentId the message was for. */
+  to: string;
+  reason: string;
+  /** The `type` field of the message, when it had one. */
+  messageType: string | null;
+  sender: string | null;
+  messageId: string | null;
+  /** The message body, when it decoded; else the raw bytes. */
+  body: unknown;
+  node: string;
+  at: number;
+}
+
+/** Make sure the dead-letter stream exists (kept 7 days, at most 100k messages). */
+export async function ensureDeadLetterStream(nc: NatsConnection, subjects: Subjects): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const name = subjects.deadLetterStream();
+  try {
+    await jsm.streams.info(name);
+  } catch {
+    try {
+      await jsm.streams.add({
+        name,
+        subjects: [subjects.allDeadLetters()],
+        max_age: 7 * 24 * 3600 * 1_000_000_000,
+        max_msgs: 100_000,
+      });
+    } catch {
+      // Another node created it at the same moment.
+    }
+  }
+}
+
+/** Publishes dead letters for one node. Never throws into the caller. */
+export class DeadLetters {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subjects: Subjects,
+    private readonly nodeId: string,
+    private readonly clock: Clock,
+  ) {}
+
+  publish(type: string, key: string, letter: Omit<DeadLetter, "to" | "node" | "at">): void {
+    const full: DeadLetter = { ...letter, to: `${type}/${key}`, node: this.nodeId, at: this.clock.now() };
+    try {
+      this.nc.publish(
+        this.subjects.deadLetter(type, key),
+        encodeEnvelope(Kind.Event, nuid.next(), this.nodeId, null, full, Number.MAX_SAFE_INTEGER),
+      );
+    } catch {
+      // The body may not encode (it never decoded): keep the reason at least.
+      try {
+        this.nc.publish(
+          this.subjects.deadLetter(type, key),
+          encodeEnvelope(Kind.Event, nuid.next(), this.nodeId, null, { ...full, body: null }, Number.MAX_SAFE_INTEGER),
+        );
+      } catch {
+        // Connection closed: nothing more can be done here.
+      }
+    }
+  }
+}

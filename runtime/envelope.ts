@@ -1,0 +1,104 @@
+// The versioned envelope every Troupe message travels in. On the wire it is a
+// MessagePack array, so decoding is one pass and strict:
+//
+//   [version, kind, id, sender, trace, body]             tell, ask, event, system
+//   [version, kind, id, sender, trace, body, error]      reply (error null when ok)
+//
+// `id` is the message id (for a reply, the id of the ask it answers), `sender`
+// an AgentId or a client name, `trace` a W3C traceparent or null.
+
+import { decodeValue, encodeValue } from "./codec.js";
+import { InvalidMessageError, type WireError } from "./errors.js";
+
+/** Envelope format version; a message with another version is rejected. */
+export const ENVELOPE_VERSION = 1;
+
+/** What a message is for. */
+export const Kind = {
+  Tell: 0,
+  Ask: 1,
+  Event: 2,
+  System: 3,
+  Reply: 4,
+} as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+/** A decoded envelope. */
+export interface Envelope {
+  kind: Kind;
+  id: string;
+  sender: string | null;
+  trace: string | null;
+  body: unknown;
+  /** Only on replies: the failure, when the ask failed. */
+  error?: WireError | null;
+}
+
+/** Encode an envelope; throws InvalidMessageError if the body cannot be encoded or is too large. */
+export function encodeEnvelope(
+  kind: Kind,
+  id: string,
+  sender: string | null,
+  trace: string | null,
+  body: unknown,
+  maxBytes: number,
+): Uint8Array {
+  const bytes = encodeValue([ENVELOPE_VERSION, kind, id, sender, trace, body]);
+  if (bytes.length > maxBytes) {
+    throw new InvalidMessageError(`message is ${bytes.length} bytes, over the ${maxBytes}-byte limit`);
+  }
+  return bytes;
+}
+
+/** Encode a reply to the ask with id `inReplyTo`: a value, or an error. */
+export function encodeReply(
+  inReplyTo: string,
+  sender: string | null,
+  body: unknown,
+  error: WireError | null,
+  maxBytes: number,
+): Uint8Array {
+  const bytes = encodeValue([
+    ENVELOPE_VERSION,
+    Kind.Reply,
+    inReplyTo,
+    sender,
+    null,
+    error ? null : body,
+    error ? [error.name, error.code, error.message] : null,
+  ]);
+  if (bytes.length > maxBytes) {
+    throw new InvalidMessageError(`reply is ${bytes.length} bytes, over the ${maxBytes}-byte limit`);
+  }
+  return bytes;
+}
+
+/** Decode and check an envelope; throws InvalidMessageError saying what is wrong. */
+export function decodeEnvelope(bytes: Uint8Array, maxBytes: number): Envelope {
+  if (bytes.length > maxBytes) {
+    throw new InvalidMessageError(`message is ${bytes.length} bytes, over the ${maxBytes}-byte limit`);
+  }
+  const raw = decodeValue(bytes);
+  if (!Array.isArray(raw) || raw.length < 6) throw new InvalidMessageError("not a Troupe envelope");
+  const [version, kind, id, sender, trace, body] = raw as unknown[];
+  if (version !== ENVELOPE_VERSION) {
+    throw new InvalidMessageError(`unsupported envelope version ${String(version)} (expected ${ENVELOPE_VERSION})`);
+  }
+  if (typeof kind !== "number" || kind < Kind.Tell || kind > Kind.Reply || !Number.isInteger(kind)) {
+    throw new InvalidMessageError(`unknown message kind ${String(kind)}`);
+  }
+  if (typeof id !== "string") throw new InvalidMessageError("message id is missing");
+  if (sender !== null && typeof sender !== "string") throw new InvalidMessageError("sender is not a string");
+  if (trace !== null && typeof trace !== "string") throw new InvalidMessageError("trace context is not a string");
+  const env: Envelope = { kind: kind as Kind, id, sender, trace, body };
+  if (kind === Kind.Reply) {
+    const error = raw[6];
+    if (error !== null && error !== undefined) {
+      if (!Array.isArray(error) || error.length !== 3) throw new InvalidMessageError("malformed error in reply");
+      env.error = { name: String(error[0]), code: String(error[1]), message: String(error[2]) };
+    } else {
+      env.error = null;
+    }
+  }
+  return env;
+}

@@ -1,0 +1,64 @@
+// Lifecycle and supervision events, published on
+// `troupe.<ns>.events.<kind>.<type>.<key>`. Publishing an event never throws
+// into the agent that caused it.
+
+import type { NatsConnection } from "@nats-io/nats-core";
+import { nuid } from "@nats-io/nats-core";
+import { encodeEnvelope, Kind } from "./envelope.js";
+import type { Clock } from "./clock.js";
+import type { Subjects } from "./subjects.js";
+
+/** The kinds of event Troupe publishes (the `<kind>` token of the subject). */
+export const EventKind = {
+  /** A lifecycle transition: `{ from, to, reason }`. */
+  Lifecycle: "lifecycle",
+  /** A message was rejected before it reached the agent (did not decode, too large, failed the schema, mailbox full). */
+  InvalidMessage: "invalid_message",
+  /** An agent's state write lost compare-and-set to a newer activation; this one stopped. */
+  Fenced: "fenced",
+  /** A child started under its supervisor. */
+  ChildStarted: "child_started",
+  /** A child failed: the crash report (supervisor, child, reason, messageType, restartCount). */
+  ChildFailed: "child_failed",
+  /** A child is being restarted: `{ attempt, delayMs }`. */
+  ChildRestarted: "child_restarted",
+  /** A supervisor (or the root, for one child) went past its restart intensity. */
+  MaxIntensity: "max_intensity",
+  /** A child stopped and will not be restarted. */
+  ChildStopped: "child_stopped",
+} as const;
+export type EventKind = (typeof EventKind)[keyof typeof EventKind];
+
+/** What every event carries, plus kind-specific fields. */
+export interface TroupeEvent {
+  kind: EventKind;
+  /** AgentId the event is about. */
+  id: string;
+  node: string;
+  at: number;
+  [field: string]: unknown;
+}
+
+/** Publishes events for one node. */
+export class EventPublisher {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subjects: Subjects,
+    private readonly nodeId: string,
+    private readonly clock: Clock,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Publish one event about agent `type/key`. */
+  publish(kind: EventKind, type: string, key: string, fields: Record<string, unknown> = {}): void {
+    const event: TroupeEvent = { ...fields, kind, id: `${type}/${key}`, node: this.nodeId, at: this.clock.now() };
+    try {
+      this.nc.publish(
+        this.subjects.event(kind, type, key),
+        encodeEnvelope(Kind.Event, nuid.next(), this.nodeId, null, event, this.maxBytes),
+      );
+    } catch {
+      // A closed connection or an unencodable field must not hurt the agent.
+    }
+  }
+}

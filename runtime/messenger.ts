@@ -1,0 +1,242 @@
+// Sending: tell (publish), ask (request over our own inbox) and replies, in
+// Troupe's envelope. Every ref on a node sends through its node's Messenger.
+// This is the hot path: no per-message subscriptions, no async stack traces.
+
+import type { Msg, NatsConnection } from "@nats-io/nats-core";
+import { nuid } from "@nats-io/nats-core";
+import type { AgentRef, AskOptions } from "./agent-ref.js";
+import type { Clock } from "./clock.js";
+import { decodeEnvelope, encodeEnvelope, encodeReply, Kind } from "./envelope.js";
+import {
+  AgentExistsError,
+  AgentFencedError,
+  AgentNotFoundError,
+  AgentStoppedError,
+  AskTimeoutError,
+  ErrorCode,
+  InvalidArgumentError,
+  InvalidConfigError,
+  InvalidMessageError,
+  MailboxFullError,
+  NoNodeForTypeError,
+  NodeClosedError,
+  NotConnectedError,
+  RemoteError,
+  SupervisorNotFoundError,
+  TroupeError,
+  UnknownAgentTypeError,
+  type WireError,
+} from "./errors.js";
+import { Requester, type PendingAsk } from "./requester.js";
+import { agentId, type AgentId, type Subjects } from "./subjects.js";
+import { injectTrace } from "./telemetry.js";
+
+export interface MessengerOptions {
+  maxMessageBytes: number;
+  askTimeoutMs: number;
+  /** Used in errors when the connection is gone. */
+  servers: string;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Sends Troupe messages over one connection. */
+export class Messenger {
+  readonly requester: Requester;
+
+  constructor(
+    readonly nc: NatsConnection,
+    readonly subjects: Subjects,
+    readonly clock: Clock,
+    readonly options: MessengerOptions,
+  ) {
+    this.requester = new Requester(nc, clock);
+  }
+
+  /** A ref to `type/key` that sends as `sender`. Validates both parts. */
+  ref<M = unknown, R = unknown>(type: string, key: string, sender: string | null): AgentRef<M, R> {
+    return new Ref<M, R>(this, agentId(type, key), type, key, sender);
+  }
+
+  /** Publish a tell; throws InvalidMessageError or NotConnectedError. */
+  tell(subject: string, msg: unknown, sender: string | null): void {
+    const payload = encodeEnvelope(Kind.Tell, nuid.next(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
+    try {
+      this.nc.publish(subject, payload);
+    } catch (err) {
+      throw this.sendError(err);
+    }
+  }
+
+  /** Send an ask and wait for its reply, decoded, or a typed error. */
+  ask(subject: string, id: AgentId, msg: unknown, timeoutMs: number, sender: string | null): Promise<unknown> {
+    let payload: Uint8Array;
+    try {
+      if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
+        throw new InvalidArgumentError("timeoutMs", `ask timeout must be a positive number of milliseconds, got ${timeoutMs}`);
+      }
+      payload = encodeEnvelope(Kind.Ask, nuid.next(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      try {
+        this.requester.request(subject, payload, timeoutMs, new AskCall(id, timeoutMs, this.options.maxMessageBytes, resolve, reject));
+      } catch (err) {
+        reject(this.sendError(err));
+      }
+    });
+  }
+
+  /**
+   * Send a control request (`kind: system`) to a node or pool subject and wait
+   * for the reply. `noResponders` makes the error for "nobody listens there".
+   */
+  control(subject: string, body: unknown, timeoutMs: number, sender: string | null, noResponders?: () => Error): Promise<unknown> {
+    let payload: Uint8Array;
+    try {
+      payload = encodeEnvelope(Kind.System, nuid.next(), sender, null, body, this.options.maxMessageBytes);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      const call = new AskCall(subject as AgentId, timeoutMs, this.options.maxMessageBytes, resolve, reject);
+      if (noResponders) call.noResponders = () => reject(noResponders());
+      try {
+        this.requester.request(subject, payload, timeoutMs, call);
+      } catch (err) {
+        reject(this.sendError(err));
+      }
+    });
+  }
+
+  /** Answer an ask: a value, or an error. A reply that cannot be encoded answers with InvalidMessageError. */
+  reply(replyTo: string, inReplyTo: string, sender: string | null, value: unknown, error: WireError | null): void {
+    let payload: Uint8Array;
+    try {
+      payload = encodeReply(inReplyTo, sender, value, error, this.options.maxMessageBytes);
+    } catch (err) {
+      const e = err as InvalidMessageError;
+      payload = encodeReply(inReplyTo, sender, null, { name: e.name, code: e.code, message: e.message }, this.options.maxMessageBytes);
+    }
+    try {
+      this.nc.publish(replyTo, payload);
+    } catch {
+      // The asker's deadline answers it if the connection is gone.
+    }
+  }
+
+  private sendError(err: unknown): Error {
+    if (this.nc.isClosed()) return new NotConnectedError(this.options.servers, "connection closed", { cause: err });
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+class AskCall implements PendingAsk {
+  constructor(
+    private readonly id: AgentId,
+    private readonly timeoutMs: number,
+    private readonly maxBytes: number,
+    private readonly ok: (value: unknown) => void,
+    private readonly fail: (err: Error) => void,
+  ) {}
+
+  resolve(msg: Msg): void {
+    try {
+      const env = decodeEnvelope(msg.data, this.maxBytes);
+      if (env.kind !== Kind.Reply) this.fail(new InvalidMessageError("the reply is not a reply envelope"));
+      else if (env.error) this.fail(fromWireError(this.id, env.error));
+      else this.ok(env.body);
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  }
+
+  noResponders(): void {
+    this.fail(new AgentNotFoundError(this.id));
+  }
+
+
+  timeout(): void {
+    this.fail(new AskTimeoutError(this.id, this.timeoutMs));
+  }
+}
+
+/** Rebuild a typed error from its wire form; an error the agent's own code threw becomes a RemoteError. */
+export function fromWireError(id: string, wire: WireError): Error {
+  let err: TroupeError;
+  switch (wire.code) {
+    case ErrorCode.InvalidMessage:
+      err = new InvalidMessageError(wire.message.replace(/^invalid message: /, ""));
+      break;
+    case ErrorCode.AgentNotFound:
+      err = new AgentNotFoundError(id);
+      break;
+    case ErrorCode.MailboxFull:
+      err = new MailboxFullError(id, 0);
+      break;
+    case ErrorCode.AgentStopped:
+      err = new AgentStoppedError(id);
+      break;
+    case ErrorCode.AgentFenced:
+      err = new AgentFencedError(id);
+      break;
+    case ErrorCode.AgentExists:
+      err = new AgentExistsError(id);
+      break;
+    case ErrorCode.UnknownAgentType:
+      err = new UnknownAgentTypeError("", []);
+      break;
+    case ErrorCode.NoNodeForType:
+      err = new NoNodeForTypeError("", 0);
+      break;
+    case ErrorCode.SupervisorNotFound:
+      err = new SupervisorNotFoundError("");
+      break;
+    case ErrorCode.InvalidArgument:
+      err = new InvalidArgumentError("", "");
+      break;
+    case ErrorCode.InvalidConfig:
+      err = new InvalidConfigError("", "");
+      break;
+    case ErrorCode.NodeClosed:
+      err = new NodeClosedError("");
+      break;
+    default:
+      return new RemoteError(id, wire.name, wire.message);
+  }
+  err.message = wire.message;
+  return err;
+}
+
+class Ref<M, R> implements AgentRef<M, R> {
+  private readonly subject: string;
+
+  constructor(
+    private readonly messenger: Messenger,
+    readonly id: AgentId,
+    readonly type: string,
+    readonly key: string,
+    private readonly sender: string | null,
+  ) {
+    this.subject = messenger.subjects.agent(type, key);
+  }
+
+  tell(msg: M): Promise<void> {
+    try {
+      this.messenger.tell(this.subject, msg, this.sender);
+      return RESOLVED;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  ask<T = R>(msg: M, opts?: AskOptions): Promise<T> {
+    const timeoutMs = opts?.timeoutMs ?? this.messenger.options.askTimeoutMs;
+    return this.messenger.ask(this.subject, this.id, msg, timeoutMs, this.sender) as Promise<T>;
+  }
+
+  toJSON(): string {
+    return this.id;
+  }
+}

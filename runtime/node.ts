@@ -1,0 +1,668 @@
+// A node: one process's share of the runtime. It holds the NATS connection,
+// hosts agents under its root supervisor, answers control requests (spawn,
+// stop, kill, list, tree) on `troupe.<ns>.node.<id>.ctl` and on the pool
+// subjects of the types it hosts, heartbeats into the membership bucket, and
+// gives access to the namespace's shared memory.
+
+import { hostname } from "node:os";
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import { nuid } from "@nats-io/nats-core";
+import { defineAgent, type AgentType } from "../actors/define-agent.js";
+import { normalizeChildSpec, type NormalizedChildSpec } from "../supervisors/child-spec.js";
+import type { SupervisorType } from "../supervisors/define-supervisor.js";
+import { Supervisor, type SupervisorEnv, type TreeNode } from "../supervisors/supervisor.js";
+import { RestartType } from "../supervisors/strategy.js";
+import { AgentHost, type AgentInfo, type HostEnv, type Parent } from "./agent-host.js";
+import type { AgentRef } from "./agent-ref.js";
+import { systemClock, type Clock } from "./clock.js";
+import { decodeValue } from "./codec.js";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
+import { openConnection } from "./connection.js";
+import { DeadLetters, ensureDeadLetterStream } from "./dead-letters.js";
+import { decodeEnvelope, Kind } from "./envelope.js";
+import {
+  AgentExistsError,
+  AgentNotFoundError,
+  InvalidArgumentError,
+  InvalidConfigError,
+  NoNodeForTypeError,
+  NodeClosedError,
+  SupervisorNotFoundError,
+  TroupeError,
+  UnknownAgentTypeError,
+  toWireError,
+} from "./errors.js";
+import { EventPublisher, type EventKind, type TroupeEvent } from "./events.js";
+import { Membership, type NodeInfo } from "./membership.js";
+import { openMemory, type Memory, type MemoryOptions } from "./memory/index.js";
+import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
+import { Messenger } from "./messenger.js";
+import { Registry } from "./registry.js";
+import { StateStore, type Retry } from "./state-store.js";
+import { parseAgentId, Subjects, validateToken, type AgentId } from "./subjects.js";
+import { configureTracing } from "./telemetry.js";
+
+/** Options of {@link startNode}. Plain data, validated once. */
+export interface NodeOptions {
+  /** NATS server URL(s). Default: `NATS_URL`, else `nats://127.0.0.1:4222`. */
+  servers?: string | string[];
+  /** The isolation unit. Default: `TROUPE_NAMESPACE`, else `default`. */
+  namespace?: string;
+  /** Agent and supervisor types this node hosts (built-ins are not added implicitly). */
+  agents?: ReadonlyArray<AgentType | SupervisorType>;
+  /** This node's id (letters, digits, `_`, `-`). Default: host-pid-random. */
+  name?: string;
+  /** Use this connection instead of opening one; the node does not close it. */
+  connection?: NatsConnection;
+  /** Default ask timeout, ms. Default 5000. */
+  askTimeoutMs?: number;
+  /** Largest message, bytes. Default: 1 MiB or the server's max_payload, whichever is smaller. */
+  maxMessageBytes?: number;
+  /** Membership heartbeat, ms. A node is gone after three missed beats. Default 1000. */
+  heartbeatMs?: number;
+  /** How long spawn waits for a node that hosts the type, ms. Default 3000. */
+  spawnWaitMs?: number;
+  /** The root supervisor's per-child restart intensity. Default 10 restarts in 10 000 ms, no backoff. */
+  root?: { intensity?: number; periodMs?: number; backoff?: { minMs?: number; maxMs?: number; factor?: number; jitter?: number } };
+  /** Shared memory options (cache size, history, ...). */
+  memory?: MemoryOptions;
+  /** Source of time. Default: the system clock. */
+  clock?: Clock;
+  /** Source of randomness for backoff jitter. Default Math.random. */
+  random?: () => number;
+  /** Make OpenTelemetry spans. Default: when an SDK is registered. */
+  tracing?: boolean;
+}
+
+/** Options of {@link TroupeNode.spawn}. */
+export interface SpawnOptions {
+  /** The agent's key. Default: a fresh unique key. */
+  key?: string;
+  /** Passed to the type's `state(args)` (or the machine's input). */
+  args?: unknown;
+  /** Run under this supervisor agent (`type/key`) instead of the node's root. */
+  supervisor?: string;
+  /** Restart type under its supervisor. Default `permanent`. */
+  restart?: RestartType;
+  /** Time it gets to stop before being killed, ms. Default 5000. */
+  shutdownMs?: number;
+  /** Start it on this node. Default: here if this node hosts the type, else any node that does. */
+  node?: string;
+}
+
+/** The supervision tree of one node. */
+export interface NodeTree {
+  node: string;
+  id: "root";
+  strategy: "one_for_one";
+  children: TreeNode[];
+}
+
+/** A control request between nodes (and from agentctl). */
+type Control =
+  | { op: "spawn"; type: string; key: string; args?: unknown; supervisor?: string; restart?: RestartType; shutdownMs?: number }
+  | { op: "stop"; id: string }
+  | { op: "kill"; id: string; reason?: string }
+  | { op: "list" }
+  | { op: "tree" };
+
+const ROOT_DEFAULTS = { intensity: 10, periodMs: 10_000 };
+
+/**
+ * Start a node: connect, make sure the namespace's buckets and streams exist,
+ * and begin hosting the given agent types.
+ *
+ * @example
+ * const node = await startNode({ servers: "nats://127.0.0.1:4222", namespace: "demo", agents: [counter] });
+ * const ref = await node.spawn("counter", { key: "c1" });
+ * await ref.ask({ op: "get" });
+ * await node.close();
+ */
+export async function startNode(options: NodeOptions = {}): Promise<TroupeNode> {
+  const o = validateNodeOptions(options);
+  const nc = options.connection ?? (await openConnection({ servers: o.servers, name: `troupe-node-${o.name}` }));
+  try {
+    return await TroupeNode.create(nc, o, options.connection === undefined);
+  } catch (err) {
+    if (options.connection === undefined) await nc.close().catch(() => {});
+    throw err;
+  }
+}
+
+interface ValidOptions {
+  servers: string | string[];
+  namespace: string;
+  name: string;
+  agents: ReadonlyArray<AgentType | SupervisorType>;
+  askTimeoutMs: number;
+  maxMessageBytes: number | undefined;
+  heartbeatMs: number;
+  spawnWaitMs: number;
+  root: NonNullable<NodeOptions["root"]>;
+  memory: MemoryOptions | undefined;
+  clock: Clock;
+  random: () => number;
+  tracing: boolean | undefined;
+}
+
+function validateNodeOptions(options: NodeOptions): ValidOptions {
+  if (options === null || typeof options !== "object") throw new InvalidConfigError("options", "startNode takes an options object");
+  const namespace = options.namespace ?? process.env.TROUPE_NAMESPACE ?? "default";
+  try {
+    new Subjects(namespace);
+  } catch (err) {
+    throw new InvalidConfigError("namespace", (err as Error).message);
+  }
+  const name = options.name ?? defaultNodeName();
+  try {
+    validateToken("node name", name);
+  } catch (err) {
+    throw new InvalidConfigError("name", (err as Error).message);
+  }
+  const agents = options.agents ?? [];
+  if (!Array.isArray(agents)) throw new InvalidConfigError("agents", "must be an array of defineAgent/defineSupervisor results");
+  const seen = new Set<string>();
+  agents.forEach((a, i) => {
+    if (!a || (a.kind !== "agent" && a.kind !== "supervisor")) {
+      throw new InvalidConfigError(`agents[${i}]`, "is not an agent type: make it with defineAgent or defineSupervisor");
+    }
+    if (seen.has(a.type)) throw new InvalidConfigError(`agents[${i}]`, `agent type "${a.type}" is given twice`);
+    seen.add(a.type);
+  });
+  return {
+    servers: options.servers ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+    namespace,
+    name,
+    agents,
+    askTimeoutMs: positive("askTimeoutMs", options.askTimeoutMs, 5000),
+    maxMessageBytes: options.maxMessageBytes === undefined ? undefined : positive("maxMessageBytes", options.maxMessageBytes, 0),
+    heartbeatMs: positive("heartbeatMs", options.heartbeatMs, 1000),
+    spawnWaitMs: positive("spawnWaitMs", options.spawnWaitMs, 3000),
+    root: options.root ?? {},
+    memory: options.memory,
+    clock: options.clock ?? systemClock,
+    random: options.random ?? Math.random,
+    tracing: options.tracing,
+  };
+}
+
+function positive(field: string, value: number | undefined, dflt: number): number {
+  if (value === undefined) return dflt;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidConfigError(field, `must be a positive number, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function defaultNodeName(): string {
+  const host = hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40) || "node";
+  return `${host}-${process.pid}-${nuid.next().slice(-4).toLowerCase()}`;
+}
+
+/** A running node. Made by {@link startNode}. */
+export class TroupeNode {
+  /** This node's id. */
+  readonly id: string;
+  readonly namespace: string;
+  /** The namespace's shared memory (`node.memory.bucket(name)` for named buckets). */
+  readonly memory: Memory;
+  /** The NATS connection this node talks through. */
+  readonly connection: NatsConnection;
+
+  private readonly subjects: Subjects;
+  private readonly messenger: Messenger;
+  private readonly types = new Map<string, AgentType>();
+  private readonly hosts = new Map<AgentId, AgentHost>();
+  private readonly supervisors = new Map<AgentId, Supervisor>();
+  private readonly root: Supervisor;
+  private readonly hostEnv: HostEnv;
+  private readonly supEnv: SupervisorEnv;
+  private readonly controlSubs: Subscription[] = [];
+  private readonly sender: string;
+  private closing: Promise<void> | undefined;
+  private readonly startedAt: number;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly o: ValidOptions,
+    private readonly ownsConnection: boolean,
+    private readonly stateStore: StateStore,
+    private readonly registry: Registry,
+    private readonly membership: Membership,
+    memory: Memory,
+  ) {
+    this.id = o.name;
+    this.namespace = o.namespace;
+    this.connection = nc;
+    this.memory = memory;
+    this.sender = `node:${o.name}`;
+    this.startedAt = o.clock.now();
+    this.subjects = new Subjects(o.namespace);
+    const serverMax = nc.info?.max_payload ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const maxMessageBytes = Math.min(o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, serverMax);
+    this.messenger = new Messenger(nc, this.subjects, o.clock, {
+      maxMessageBytes,
+      askTimeoutMs: o.askTimeoutMs,
+      servers: Array.isArray(o.servers) ? o.servers.join(",") : o.servers,
+    });
+    const events = new EventPublisher(nc, this.subjects, o.name, o.clock, maxMessageBytes);
+    this.hostEnv = {
+      nodeId: o.name,
+      nc,
+      clock: o.clock,
+      messenger: this.messenger,
+      events,
+      deadLetters: new DeadLetters(nc, this.subjects, o.name, o.clock),
+      stateStore,
+      memory,
+      maxMessageBytes,
+    };
+    this.supEnv = {
+      clock: o.clock,
+      random: o.random,
+      events,
+      createHost: (spec, parent) => this.createHost(spec, parent),
+      releaseHost: (host) => this.releaseHost(host),
+    };
+    for (const def of o.agents) {
+      this.types.set(def.type, def.kind === "agent" ? def : this.supervisorAgent(def));
+    }
+    this.root = new Supervisor(
+      "root",
+      {
+        type: "root",
+        strategy: "one_for_one",
+        intensity: o.root.intensity ?? ROOT_DEFAULTS.intensity,
+        periodMs: o.root.periodMs ?? ROOT_DEFAULTS.periodMs,
+        backoff: o.root.backoff
+          ? { minMs: 10, maxMs: 2000, factor: 2, jitter: 0.2, ...o.root.backoff }
+          : null,
+        children: [],
+      },
+      this.supEnv,
+      { perChildIntensity: true },
+    );
+  }
+
+  /** @internal Use {@link startNode}. */
+  static async create(nc: NatsConnection, o: ValidOptions, ownsConnection: boolean): Promise<TroupeNode> {
+    const subjects = new Subjects(o.namespace);
+    const retry: Retry = (operation, fn) => withJetStreamRetry(operation, fn, { clock: o.clock, ...DEFAULT_RETRY });
+    configureTracing(o.tracing);
+    const membership = await Membership.open(nc, subjects, o.clock, o.heartbeatMs, retry);
+    const existing = await membership.get(o.name);
+    if (existing && membership.isAlive(existing) && existing.pid !== process.pid) {
+      throw new InvalidConfigError("name", `a node named "${o.name}" is already running in namespace "${o.namespace}"`);
+    }
+    const [stateStore, registry, memory] = await Promise.all([
+      StateStore.open(nc, subjects, retry),
+      Registry.open(nc, subjects, membership, o.clock, retry),
+      Promise.resolve(openMemory(nc, subjects, { clock: o.clock, ...o.memory })),
+      ensureDeadLetterStream(nc, subjects),
+    ]);
+    const node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory);
+    await node.listen();
+    await membership.start(() => node.nodeInfo());
+    return node;
+  }
+
+  // ---- public API ------------------------------------------------------------
+
+  /**
+   * Start an agent and return a ref to it. Runs here when this node hosts the
+   * type (or under a supervisor that runs here); otherwise on a node that
+   * does, waiting up to `spawnWaitMs` for one to appear.
+   *
+   * @throws AgentExistsError, UnknownAgentTypeError, NoNodeForTypeError, SupervisorNotFoundError
+   */
+  async spawn<M = unknown, R = unknown>(type: string, options: SpawnOptions = {}): Promise<AgentRef<M, R>> {
+    this.assertOpen();
+    validateToken("agent type", type);
+    const key = options.key ?? nuid.next();
+    validateToken("agent key", key);
+    if (options.restart !== undefined && !Object.values(RestartType).includes(options.restart)) {
+      throw new InvalidArgumentError("restart", `restart must be one of ${Object.values(RestartType).join(", ")}, got ${JSON.stringify(options.restart)}`);
+    }
+    const request: Control = {
+      op: "spawn",
+      type,
+      key,
+      args: options.args,
+      supervisor: options.supervisor,
+      restart: options.restart,
+      shutdownMs: options.shutdownMs,
+    };
+    if (options.node !== undefined && options.node !== this.id) {
+      validateToken("node name", options.node);
+      await this.control(this.subjects.nodeControl(options.node), request, () => new InvalidArgumentError("node", `no node named "${options.node}" answers in namespace "${this.namespace}"`));
+    } else if (options.supervisor !== undefined && !this.supervisors.has(options.supervisor as AgentId)) {
+      const { type: st, key: sk } = parseAgentId(options.supervisor);
+      const where = await this.registry.lookup(st, sk);
+      if (!where || !where.live) throw new SupervisorNotFoundError(options.supervisor);
+      await this.control(this.subjects.nodeControl(where.reg.node), request, () => new SupervisorNotFoundError(options.supervisor!));
+    } else if (this.types.has(type) || options.node === this.id) {
+      await this.spawnHere(request);
+    } else {
+      await this.spawnInPool(request);
+    }
+    return this.messenger.ref<M, R>(type, key, this.sender);
+  }
+
+  /** A ref to an agent anywhere in the namespace, without spawning: `ref("counter", "c1")` or `ref("counter/c1")`. */
+  ref<M = unknown, R = unknown>(typeOrId: string, key?: string): AgentRef<M, R> {
+    if (key === undefined) {
+      const p = parseAgentId(typeOrId);
+      return this.messenger.ref<M, R>(p.type, p.key, this.sender);
+    }
+    return this.messenger.ref<M, R>(typeOrId, key, this.sender);
+  }
+
+  /** The agents on this node. */
+  async list(): Promise<AgentInfo[]> {
+    return [...this.hosts.values()].map((h) => {
+      const info = h.info();
+      const sup = info.supervisor === "root" ? this.root : this.supervisors.get(info.supervisor as AgentId);
+      const counted = sup ? sup.restartCount(info.id) || sup.restartCount(h.key) : 0;
+      return { ...info, restarts: Math.max(info.restarts, counted) };
+    });
+  }
+
+  /** Every live node of the namespace. */
+  nodes(): Promise<NodeInfo[]> {
+    return this.membership.alive();
+  }
+
+  /** Every agent in the namespace, asking each live node; nodes that do not answer are listed in `unreachable`. */
+  async listAll(timeoutMs = 2000): Promise<{ agents: AgentInfo[]; nodes: NodeInfo[]; unreachable: string[] }> {
+    const nodes = await this.nodes();
+    const unreachable: string[] = [];
+    const lists = await Promise.all(
+      nodes.map(async (n) => {
+        if (n.id === this.id) return this.list();
+        try {
+          return (await this.control(this.subjects.nodeControl(n.id), { op: "list" }, undefined, timeoutMs)) as AgentInfo[];
+        } catch {
+          unreachable.push(n.id);
+          return [];
+        }
+      }),
+    );
+    return { agents: lists.flat().sort((a, b) => a.id.localeCompare(b.id)), nodes, unreachable };
+  }
+
+  /** This node's supervision tree. */
+  tree(): NodeTree {
+    const nested = (host: AgentHost): TreeNode[] | undefined => this.supervisors.get(host.id)?.tree(nested);
+    return { node: this.id, id: "root", strategy: "one_for_one", children: this.root.tree(nested) };
+  }
+
+  /** The supervision trees of every live node. */
+  async treeAll(timeoutMs = 2000): Promise<NodeTree[]> {
+    const nodes = await this.nodes();
+    const trees = await Promise.all(
+      nodes.map(async (n) => {
+        if (n.id === this.id) return this.tree();
+        try {
+          return (await this.control(this.subjects.nodeControl(n.id), { op: "tree" }, undefined, timeoutMs)) as NodeTree;
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    return trees.filter((t): t is NodeTree => !!t);
+  }
+
+  /**
+   * Stop an agent for good, wherever it runs: it is removed from its
+   * supervisor and not restarted. Its persisted state is kept.
+   *
+   * @throws AgentNotFoundError when it is not running
+   */
+  async stop(target: AgentRef | string): Promise<void> {
+    this.assertOpen();
+    const id = typeof target === "string" ? target : target.id;
+    const { type, key } = parseAgentId(id);
+    if (this.hosts.has(id as AgentId)) return this.stopHere(id as AgentId);
+    const where = await this.registry.lookup(type, key);
+    if (!where || !where.live) throw new AgentNotFoundError(id);
+    await this.control(this.subjects.nodeControl(where.reg.node), { op: "stop", id }, () => new AgentNotFoundError(id));
+  }
+
+  /** Make an agent fail as if its `receive` threw, wherever it runs (agentctl kill). */
+  async kill(target: AgentRef | string, reason = "killed"): Promise<void> {
+    this.assertOpen();
+    const id = typeof target === "string" ? target : target.id;
+    const { type, key } = parseAgentId(id);
+    if (this.hosts.has(id as AgentId)) return this.killHere(id as AgentId, reason);
+    const where = await this.registry.lookup(type, key);
+    if (!where || !where.live) throw new AgentNotFoundError(id);
+    await this.control(this.subjects.nodeControl(where.reg.node), { op: "kill", id, reason }, () => new AgentNotFoundError(id));
+  }
+
+  /** Where an agent runs, from the registry; undefined when it does not run. */
+  async whereIs(id: string): Promise<string | undefined> {
+    const { type, key } = parseAgentId(id);
+    const where = await this.registry.lookup(type, key);
+    return where && where.live ? where.reg.node : undefined;
+  }
+
+  /** The persisted state of an agent and its revision, or undefined. */
+  async persistedState(id: string): Promise<{ value: unknown; revision: number } | undefined> {
+    const { type, key } = parseAgentId(id);
+    const stored = await this.stateStore.load(type, key);
+    return stored ? { value: decodeValue(stored.bytes), revision: stored.revision } : undefined;
+  }
+
+  /** Delete the persisted state of an agent that is not running here (an explicit operation). */
+  async deleteState(id: string): Promise<void> {
+    const { type, key } = parseAgentId(id);
+    if (this.hosts.get(id as AgentId)?.state === "running") throw new AgentExistsError(id, this.id);
+    await this.stateStore.remove(type, key);
+  }
+
+  /**
+   * Subscribe to lifecycle and supervision events of the namespace.
+   * Returns a function that unsubscribes.
+   */
+  onEvent(handler: (event: TroupeEvent) => void, filter: { kind?: EventKind; type?: string; key?: string } = {}): () => void {
+    const sub = this.nc.subscribe(this.subjects.events(filter.kind, filter.type, filter.key), {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          handler(decodeEnvelope(msg.data, Number.MAX_SAFE_INTEGER).body as TroupeEvent);
+        } catch {
+          // a bad event or a throwing handler must not break the subscription
+        }
+      },
+    });
+    return () => sub.unsubscribe();
+  }
+
+  /** Stop every agent here (reverse start order), leave the cluster, and close the connection if the node opened it. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const s of this.controlSubs) s.unsubscribe();
+      await this.root.shutdown();
+      await this.membership.leave(this.id);
+      await this.memory.close().catch(() => {});
+      this.messenger.requester.close();
+      if (this.ownsConnection) await this.nc.drain().catch(() => {});
+    })();
+    return this.closing;
+  }
+
+  /** Whether close() has been called. */
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  // ---- hosting ---------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closing) throw new NodeClosedError(this.id);
+  }
+
+  private nodeInfo(): Omit<NodeInfo, "lastSeen"> {
+    return {
+      id: this.id,
+      types: [...this.types.keys()],
+      startedAt: this.startedAt,
+      pid: process.pid,
+      host: hostname(),
+      agents: this.hosts.size,
+    };
+  }
+
+  private async listen(): Promise<void> {
+    const callback = (err: Error | null, msg: Msg): void => {
+      if (!err) void this.onControl(msg);
+    };
+    this.controlSubs.push(this.nc.subscribe(this.subjects.nodeControl(this.id), { callback }));
+    for (const type of this.types.keys()) {
+      this.controlSubs.push(this.nc.subscribe(this.subjects.pool(type), { queue: this.subjects.poolQueue(type), callback }));
+    }
+    await this.nc.flush();
+  }
+
+  private async onControl(msg: Msg): Promise<void> {
+    let inReplyTo = "";
+    try {
+      const env = decodeEnvelope(msg.data, this.hostEnv.maxMessageBytes);
+      inReplyTo = env.id;
+      if (env.kind !== Kind.System) throw new InvalidArgumentError("kind", "a node's control subject takes system messages only");
+      const result = await this.handleControl(env.body as Control);
+      if (msg.reply) this.messenger.reply(msg.reply, inReplyTo, this.sender, result, null);
+    } catch (err) {
+      if (msg.reply) this.messenger.reply(msg.reply, inReplyTo, this.sender, null, toWireError(err));
+    }
+  }
+
+  private async handleControl(c: Control): Promise<unknown> {
+    if (!c || typeof c !== "object") throw new InvalidArgumentError("op", "control request is not an object");
+    switch (c.op) {
+      case "spawn":
+        await this.spawnHere(c);
+        return { id: `${c.type}/${c.key}`, node: this.id };
+      case "stop":
+        await this.stopHere(parseAgentId(c.id) && (c.id as AgentId));
+        return { stopped: c.id };
+      case "kill":
+        this.killHere(parseAgentId(c.id) && (c.id as AgentId), c.reason ?? "killed");
+        return { killed: c.id };
+      case "list":
+        return this.list();
+      case "tree":
+        return this.tree();
+      default:
+        throw new InvalidArgumentError("op", `unknown control operation ${JSON.stringify((c as { op?: unknown }).op)}`);
+    }
+  }
+
+  private async spawnHere(c: Extract<Control, { op: "spawn" }>): Promise<void> {
+    this.assertOpen();
+    validateToken("agent type", c.type);
+    validateToken("agent key", c.key);
+    if (!this.types.has(c.type)) throw new UnknownAgentTypeError(c.type, [...this.types.keys()]);
+    let parent: Supervisor = this.root;
+    if (c.supervisor !== undefined) {
+      const sup = this.supervisors.get(c.supervisor as AgentId);
+      if (!sup) throw new SupervisorNotFoundError(c.supervisor);
+      parent = sup;
+    }
+    let spec: NormalizedChildSpec;
+    try {
+      spec = normalizeChildSpec({
+        id: `${c.type}/${c.key}`,
+        type: c.type,
+        key: c.key,
+        restart: c.restart ?? RestartType.Permanent,
+        shutdownMs: c.shutdownMs,
+        args: c.args,
+      });
+    } catch (err) {
+      throw new InvalidArgumentError((err as InvalidConfigError).field ?? "spawn", (err as Error).message);
+    }
+    await parent.startChild(spec, { dynamic: true });
+  }
+
+  private async spawnInPool(c: Extract<Control, { op: "spawn" }>): Promise<void> {
+    const deadline = this.o.clock.now() + this.o.spawnWaitMs;
+    for (;;) {
+      try {
+        await this.control(this.subjects.pool(c.type), c, () => new NoNodeForTypeError(c.type, this.o.spawnWaitMs));
+        return;
+      } catch (err) {
+        if (!(err instanceof NoNodeForTypeError) || this.o.clock.now() >= deadline) throw err;
+        await this.o.clock.sleep(100);
+      }
+    }
+  }
+
+  private async stopHere(id: AgentId): Promise<void> {
+    const host = this.hosts.get(id);
+    if (!host) throw new AgentNotFoundError(id);
+    const parent = host.parent as Supervisor;
+    await parent.stopChild(id);
+    if (host.state !== "stopped") {
+      await host.stop(0);
+      await this.releaseHost(host);
+    }
+    this.hosts.delete(id);
+  }
+
+  private killHere(id: AgentId, reason: string): void {
+    const host = this.hosts.get(id);
+    if (!host || (host.state !== "running" && host.state !== "starting")) throw new AgentNotFoundError(id);
+    host.kill(reason);
+  }
+
+  private async createHost(spec: NormalizedChildSpec, parent: Parent): Promise<AgentHost> {
+    const def = this.types.get(spec.type);
+    if (!def) throw new UnknownAgentTypeError(spec.type, [...this.types.keys()]);
+    const id = `${spec.type}/${spec.key}` as AgentId;
+    const existing = this.hosts.get(id);
+    if (existing && existing.state !== "stopped" && existing.state !== "failed") throw new AgentExistsError(id, this.id);
+    await this.registry.claim(spec.type, spec.key, this.id, parent.id);
+    const host = new AgentHost(def, spec.key, spec.args, parent, this.hostEnv);
+    this.hosts.set(id, host);
+    return host;
+  }
+
+  private async releaseHost(host: AgentHost): Promise<void> {
+    if (this.hosts.get(host.id) === host && host.state === "stopped") this.hosts.delete(host.id);
+    await this.registry.release(host.def.type, host.key, this.id);
+  }
+
+  /** The agent type that runs a supervisor: its activation starts the children; stopping it stops them. */
+  private supervisorAgent(def: SupervisorType): AgentType {
+    return defineAgent({
+      type: def.type,
+      persist: false,
+      state: () => ({}),
+      receive: (_msg: unknown, ctx) => {
+        const sup = this.supervisors.get(ctx.id);
+        const nested = (host: AgentHost): TreeNode[] | undefined => this.supervisors.get(host.id)?.tree(nested);
+        return { id: ctx.id, strategy: def.spec.strategy, children: sup ? sup.tree(nested) : [] };
+      },
+      onStart: async (ctx) => {
+        const sup = new Supervisor(ctx.id, def.spec, this.supEnv, {
+          onEscalate: (reason) => this.hosts.get(ctx.id)?.kill(reason),
+        });
+        this.supervisors.set(ctx.id, sup);
+        await sup.startChildren(def.spec.children);
+      },
+      onStop: async (ctx) => {
+        const sup = this.supervisors.get(ctx.id);
+        this.supervisors.delete(ctx.id);
+        await sup?.shutdown();
+      },
+    });
+  }
+
+  /** Send a control request and wait for the answer; `noResponders` makes the error for "nobody listens". */
+  private control(subject: string, body: Control, noResponders?: () => Error, timeoutMs = this.o.askTimeoutMs): Promise<unknown> {
+    return this.messenger.control(subject, body, timeoutMs, this.sender, noResponders);
+  }
+}
+
+export type { AgentInfo, NodeInfo, TroupeError };

@@ -1,0 +1,86 @@
+// Request-reply with our own inbox: one wildcard subscription per connection,
+// a counter as correlation token, and one timer per outstanding ask. This is
+// the ask path, so it does as little as it can per message.
+
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import { createInbox } from "@nats-io/nats-core";
+import type { Clock, TimerHandle } from "./clock.js";
+
+/** What the requester hands back for each reply: the raw message, or a failure. */
+export interface PendingAsk {
+  resolve(msg: Msg): void;
+  /** Nobody is subscribed to the subject (the server's 503 "no responders"). */
+  noResponders(): void;
+  timeout(): void;
+}
+
+interface Pending {
+  handler: PendingAsk;
+  timer: TimerHandle;
+}
+
+/** Correlates replies on one inbox subscription with the asks waiting for them. */
+export class Requester {
+  private readonly prefix: string;
+  private readonly sub: Subscription;
+  private readonly pending = new Map<string, Pending>();
+  private next = 0;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly clock: Clock,
+  ) {
+    const inbox = createInbox();
+    this.prefix = `${inbox}.`;
+    this.sub = nc.subscribe(`${inbox}.*`, { callback: (err, msg) => (err ? this.failAll() : this.onReply(msg)) });
+  }
+
+  /** Number of asks waiting for a reply. */
+  get outstanding(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Publish `payload` to `subject` with a reply subject on our inbox and wait
+   * for the reply, the server's no-responders status, or the timeout.
+   * Throws synchronously if the publish itself fails (closed connection, bad subject).
+   */
+  request(subject: string, payload: Uint8Array, timeoutMs: number, handler: PendingAsk): void {
+    const token = (this.next++).toString(36);
+    const timer = this.clock.setTimeout(() => {
+      if (this.pending.delete(token)) handler.timeout();
+    }, timeoutMs);
+    this.pending.set(token, { handler, timer });
+    try {
+      this.nc.publish(subject, payload, { reply: this.prefix + token });
+    } catch (err) {
+      this.pending.delete(token);
+      this.clock.clearTimeout(timer);
+      throw err;
+    }
+  }
+
+  private onReply(msg: Msg): void {
+    const token = msg.subject.slice(this.prefix.length);
+    const p = this.pending.get(token);
+    if (!p) return; // late reply after a timeout: the ask already failed
+    this.pending.delete(token);
+    this.clock.clearTimeout(p.timer);
+    const h = msg.headers;
+    if (h && h.code === 503 && msg.data.length === 0) p.handler.noResponders();
+    else p.handler.resolve(msg);
+  }
+
+  private failAll(): void {
+    for (const [token, p] of this.pending) {
+      this.pending.delete(token);
+      this.clock.clearTimeout(p.timer);
+      p.handler.timeout();
+    }
+  }
+
+  /** Stop listening; asks still waiting time out by their own deadlines. */
+  close(): void {
+    this.sub.unsubscribe();
+  }
+}

@@ -1,0 +1,308 @@
+// The supervisor at run time: a thin shell that carries out the pure
+// decisions of supervisor-state.ts on live agent hosts. It starts children in
+// order, stops them in reverse order, restarts them after backoff, and
+// escalates when intensity runs out. One decision is carried out at a time.
+
+import type { AgentHost, ChildExit, Parent } from "../runtime/agent-host.js";
+import type { Clock } from "../runtime/clock.js";
+import { EventKind, type EventPublisher } from "../runtime/events.js";
+import type { NormalizedChildSpec, NormalizedSupervisorSpec } from "./child-spec.js";
+import { ExitKind } from "./strategy.js";
+import {
+  addChild,
+  childStarted,
+  createSupervisorState,
+  crashReport,
+  decideOnExit,
+  findChild,
+  removeChild,
+  type SupervisorState,
+} from "./supervisor-state.js";
+
+/** What a supervisor needs from its node. */
+export interface SupervisorEnv {
+  clock: Clock;
+  random: () => number;
+  events: EventPublisher;
+  /** Claim the child's AgentId and make its host (not started yet). */
+  createHost(spec: NormalizedChildSpec, parent: Parent): Promise<AgentHost>;
+  /** The host stopped for good: forget it and release its claim. */
+  releaseHost(host: AgentHost): Promise<void>;
+}
+
+/** A child as `agentctl tree` shows it. */
+export interface TreeNode {
+  id: string;
+  childId?: string;
+  state: string;
+  restarts: number;
+  strategy?: string;
+  children?: TreeNode[];
+}
+
+/** Runs the children of one supervisor (a supervisor agent, or a node's root). */
+export class Supervisor implements Parent {
+  private state: SupervisorState;
+  private readonly hosts = new Map<string, AgentHost>();
+  private work: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** Generation of restarts: a delayed restart superseded by a newer decision is dropped. */
+  private generation = 0;
+
+  constructor(
+    readonly id: string,
+    spec: NormalizedSupervisorSpec,
+    private readonly env: SupervisorEnv,
+    private readonly options: { perChildIntensity?: boolean; onEscalate?: (reason: string) => void } = {},
+  ) {
+    this.state = createSupervisorState({ ...spec, children: [] }, { perChildIntensity: options.perChildIntensity });
+  }
+
+  /** The host of a child id, if running here. */
+  host(childId: string): AgentHost | undefined {
+    return this.hosts.get(childId);
+  }
+
+  /** Hosts in start order. */
+  get children(): AgentHost[] {
+    return this.state.children.map((c) => this.hosts.get(c.spec.id)).filter((h): h is AgentHost => !!h);
+  }
+
+  /** Start children in order; a child that fails to start is handled like any failure. */
+  async startChildren(specs: readonly NormalizedChildSpec[]): Promise<void> {
+    for (const spec of specs) {
+      try {
+        await this.startChild(spec);
+      } catch {
+        // Reported through childExited; the decision is being carried out.
+      }
+    }
+    await this.idle();
+  }
+
+  /**
+   * Add a child after the others and start it (OTP start_child). A `dynamic`
+   * child (spawned at run time) whose first start fails is removed and the
+   * error is thrown to the spawner; a static child's failed start is handled
+   * like any failure.
+   */
+  async startChild(spec: NormalizedChildSpec, options: { dynamic?: boolean } = {}): Promise<AgentHost> {
+    this.state = addChild(this.state, spec);
+    let host: AgentHost;
+    try {
+      host = await this.env.createHost(spec, this);
+    } catch (err) {
+      this.state = removeChild(this.state, spec.id);
+      throw err;
+    }
+    this.hosts.set(spec.id, host);
+    try {
+      await host.start({ report: !options.dynamic });
+    } catch (err) {
+      if (options.dynamic) {
+        this.state = removeChild(this.state, spec.id);
+        this.hosts.delete(spec.id);
+        await host.stop(0, "failed to start");
+        await this.env.releaseHost(host);
+      }
+      throw err;
+    }
+    this.state = childStarted(this.state, spec.id);
+    this.env.events.publish(EventKind.ChildStarted, spec.type, spec.key, { supervisor: this.id, childId: spec.id });
+    return host;
+  }
+
+  /** Resolves when every decision taken so far has been carried out. */
+  idle(): Promise<void> {
+    return this.work;
+  }
+
+  /** A child's activation ended on its own. */
+  childExited(child: AgentHost, exit: ChildExit): void {
+    this.enqueue(() => this.onExit(child, exit));
+  }
+
+  /** Stop a child for good and forget it (node.stop, agentctl stop): it is not restarted. */
+  stopChild(childId: string): Promise<void> {
+    return this.enqueueAndWait(async () => {
+      const host = this.hosts.get(childId);
+      const spec = findChild(this.state, childId)?.spec;
+      this.state = removeChild(this.state, childId);
+      if (host) await this.stopForGood(host, spec?.shutdownMs ?? 0, "stopped");
+    });
+  }
+
+  /** Stop every child in reverse start order, each within its shutdownMs. */
+  shutdown(): Promise<void> {
+    this.closed = true;
+    this.generation++;
+    return this.enqueueAndWait(async () => {
+      for (const c of [...this.state.children].reverse()) {
+        const host = this.hosts.get(c.spec.id);
+        if (host) await this.stopForGood(host, c.spec.shutdownMs, "stopped");
+      }
+      this.state = { ...this.state, children: [] };
+    });
+  }
+
+  /** The subtree under this supervisor; `nested(host)` describes children that are supervisors themselves. */
+  tree(nested: (host: AgentHost) => TreeNode[] | undefined): TreeNode[] {
+    return this.state.children.map((c) => {
+      const host = this.hosts.get(c.spec.id);
+      const node: TreeNode = {
+        id: `${c.spec.type}/${c.spec.key}`,
+        childId: c.spec.id,
+        state: host ? host.state : c.status,
+        restarts: c.restartCount,
+      };
+      const sub = host ? nested(host) : undefined;
+      if (sub) node.children = sub;
+      return node;
+    });
+  }
+
+  /** Restart count of a child, as this supervisor counts it. */
+  restartCount(childId: string): number {
+    return findChild(this.state, childId)?.restartCount ?? 0;
+  }
+
+  private enqueue(job: () => Promise<void>): void {
+    this.work = this.work.then(job).catch(() => {});
+  }
+
+  private enqueueAndWait(job: () => Promise<void>): Promise<void> {
+    const done = this.work.then(job);
+    this.work = done.catch(() => {});
+    return done;
+  }
+
+  private childIdOf(host: AgentHost): string | undefined {
+    for (const [id, h] of this.hosts) if (h === host) return id;
+    return undefined;
+  }
+
+  private async onExit(host: AgentHost, exit: ChildExit): Promise<void> {
+    const childId = this.childIdOf(host);
+    if (childId === undefined || this.closed) return;
+    const spec = findChild(this.state, childId)?.spec;
+    if (!spec) return;
+    if (exit.kind === "fenced") {
+      // A newer activation owns the state elsewhere: this one leaves quietly.
+      this.state = removeChild(this.state, childId);
+      await this.stopForGood(host, 0, "fenced");
+      return;
+    }
+    const reason = exit.kind === "failure" ? ExitKind.Failure : ExitKind.Normal;
+    const decision = decideOnExit(this.state, childId, reason, this.env.clock.now(), this.env.random);
+    const before = findChild(this.state, childId);
+    this.state = decision.state;
+    const after = findChild(this.state, childId) ?? before!;
+    if (exit.kind === "failure") {
+      this.env.events.publish(EventKind.ChildFailed, spec.type, spec.key, {
+        ...crashReport({ supervisor: this.id, child: after, reason, error: exit.reason, messageType: exit.messageType }),
+      });
+    }
+    switch (decision.action) {
+      case "ignore": {
+        await this.stopForGood(host, 0, exit.kind === "normal" ? "exited" : "failed");
+        if (!decision.removed) this.hosts.delete(childId);
+        return;
+      }
+      case "give_up": {
+        this.env.events.publish(EventKind.MaxIntensity, spec.type, spec.key, {
+          supervisor: this.id,
+          child: host.id,
+          intensity: this.state.spec.intensity,
+          periodMs: this.state.spec.periodMs,
+        });
+        await host.abandon();
+        this.hosts.delete(childId);
+        await this.env.releaseHost(host);
+        return;
+      }
+      case "escalate": {
+        for (const id of decision.stop) {
+          const h = this.hosts.get(id);
+          const s = findChild(this.state, id)?.spec;
+          if (h) await this.stopForGood(h, s?.shutdownMs ?? 0, "stopped");
+        }
+        await this.stopForGood(host, 0, "failed");
+        this.hosts.clear();
+        this.closed = true;
+        const [type, key] = splitId(this.id);
+        this.env.events.publish(EventKind.MaxIntensity, type, key, {
+          supervisor: this.id,
+          child: host.id,
+          intensity: this.state.spec.intensity,
+          periodMs: this.state.spec.periodMs,
+        });
+        this.options.onEscalate?.(`max restart intensity reached (${this.state.spec.intensity} in ${this.state.spec.periodMs} ms); last failure: ${host.id}`);
+        return;
+      }
+      case "restart": {
+        for (const id of decision.stop) {
+          const h = this.hosts.get(id);
+          const s = findChild(this.state, id)?.spec;
+          if (h) await h.prepareRestart(s?.shutdownMs ?? 0);
+        }
+        for (const id of decision.removed) {
+          const h = this.hosts.get(id);
+          if (h) await this.stopForGood(h, 0, "stopped");
+        }
+        await host.prepareRestart(0);
+        const gen = ++this.generation;
+        this.restartLater(decision.children, decision.delayMs, decision.attempt, gen);
+        return;
+      }
+    }
+  }
+
+  /** Start `children` again after `delayMs`, unless a newer decision superseded this one. */
+  private restartLater(children: string[], delayMs: number, attempt: number, gen: number): void {
+    const run = (): void =>
+      this.enqueue(async () => {
+        if (gen !== this.generation || this.closed) return;
+        for (const id of children) {
+          const c = findChild(this.state, id);
+          if (!c) continue;
+          let host = this.hosts.get(id);
+          if (!host || host.state === "stopped") {
+            try {
+              host = await this.env.createHost(c.spec, this);
+            } catch {
+              continue;
+            }
+            this.hosts.set(id, host);
+          }
+          host.restarts = c.restartCount;
+          this.env.events.publish(EventKind.ChildRestarted, c.spec.type, c.spec.key, {
+            supervisor: this.id,
+            attempt: attempt + 1,
+            delayMs,
+            restartCount: c.restartCount,
+          });
+          try {
+            await host.start();
+            this.state = childStarted(this.state, id);
+          } catch {
+            return; // its failure was reported; the next decision follows
+          }
+        }
+      });
+    if (delayMs > 0) this.env.clock.setTimeout(run, delayMs);
+    else run();
+  }
+
+  private async stopForGood(host: AgentHost, shutdownMs: number, why: string): Promise<void> {
+    await host.stop(shutdownMs, why);
+    const id = this.childIdOf(host);
+    if (id !== undefined && this.hosts.get(id) === host && !findChild(this.state, id)) this.hosts.delete(id);
+    this.env.events.publish(EventKind.ChildStopped, host.def.type, host.key, { supervisor: this.id, why });
+    await this.env.releaseHost(host);
+  }
+}
+
+function splitId(id: string): [string, string] {
+  const slash = id.indexOf("/");
+  return slash < 0 ? [id, "_"] : [id.slice(0, slash), id.slice(slash + 1)];
+}
