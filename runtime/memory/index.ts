@@ -1,0 +1,19 @@
+// Shared memory on JetStream KV: the public surface of runtime/memory.
+
+export { openMemory } from "./memory.js";
+export { withJetStreamRetry, backoffDelay, DEFAULT_RETRY } from "./retry.js";
+export type { JetStreamRetryOptions } from "./retry.js";
+export { isTransientJetStreamError, isWrongLastSequence } from "./jetstream-errors.js";
+export { validateKey, validatePattern, keyMatcher } from "./keys.js";
+export { MemoryOp } from "./types.js";
+export type {
+  Memory,
+  MemoryBucket,
+  ReadonlyMemoryBucket,
+  MemoryEntry,
+  MemoryChange,
+  MemoryValue,
+  MemoryWatch,
+  MemoryOptions,
+  ModifyOptions,
+} from "./types.js";

@@ -1,0 +1,73 @@
+// Key and pattern rules (JetStream KV's), and wildcard matching for watches.
+import { describe, expect, it } from "vitest";
+import { InvalidKeyError } from "../errors.js";
+import { keyMatcher, validateKey, validatePattern } from "./keys.js";
+
+describe("validateKey", () => {
+  it.each(["a", "user.42.name", "a-b_c/d=e", "A.B.c9", "x/y/z"])("accepts %s", (key) => {
+    expect(validateKey(key)).toBe(key);
+  });
+
+  it.each([
+    ["", "empty"],
+    [".a", "leading dot"],
+    ["a.", "trailing dot"],
+    ["a..b", "empty token"],
+    ["a b", "space"],
+    ["a*", "wildcard"],
+    ["user.>", "tail wildcard"],
+    ["a.*.b", "token wildcard"],
+    ["ключ", "non-ascii"],
+    ["a:b", "colon"],
+  ])("rejects %j (%s) with InvalidKeyError", (key) => {
+    expect(() => validateKey(key)).toThrow(InvalidKeyError);
+  });
+
+  it("rejects a non-string", () => {
+    expect(() => validateKey(42 as unknown as string)).toThrow(InvalidKeyError);
+  });
+
+  it("names the key in the error", () => {
+    const err = (() => {
+      try {
+        validateKey("bad key");
+      } catch (e) {
+        return e as InvalidKeyError;
+      }
+    })();
+    expect(err?.key).toBe("bad key");
+    expect(err?.code).toBe("INVALID_KEY");
+  });
+});
+
+describe("validatePattern", () => {
+  it.each([">", "user.>", "user.*.name", "*", "a.b", "*.*.>"])("accepts %s", (p) => {
+    expect(validatePattern(p)).toBe(p);
+  });
+
+  it.each(["user>", "us*er", "a.>.b", ">.a", "a..b", ".>", "a.", ""])("rejects %j", (p) => {
+    expect(() => validatePattern(p)).toThrow(InvalidKeyError);
+  });
+});
+
+describe("keyMatcher", () => {
+  it.each([
+    [">", "a", true],
+    [">", "a.b.c", true],
+    ["user.>", "user.1", true],
+    ["user.>", "user.1.name", true],
+    ["user.>", "user", false],
+    ["user.>", "users.1", false],
+    ["user.*.name", "user.42.name", true],
+    ["user.*.name", "user.42.email", false],
+    ["user.*.name", "user.42.name.x", false],
+    ["user.*", "user.42", true],
+    ["user.*", "user.42.x", false],
+    ["*", "a", true],
+    ["*", "a.b", false],
+    ["a.b", "a.b", true],
+    ["a.b", "a.bc", false],
+  ])("%s matches %s: %s", (pattern, key, want) => {
+    expect(keyMatcher(pattern)(key)).toBe(want);
+  });
+});

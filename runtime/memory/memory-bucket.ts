@@ -1,0 +1,354 @@
+// One shared-memory bucket: reads through the coherent cache, writes with
+// compare-and-set, keys, history and watches, over a JetStream KV bucket that is
+// created (or opened) on first use.
+//
+// Staleness bound: while this node is connected and the bucket's watch is live
+// and caught up, a cached read lags the server by at most the watch's delivery
+// latency (the time the server takes to push a committed change to this node),
+// and a node always reads its own writes: once put/create/update/delete/modify
+// returns, get() answers with that revision or a newer one. While disconnected,
+// or while the watch is re-arming and catching up, reads bypass the cache and go
+// to the server. A connection that dies silently is noticed by the client's
+// pings (pingInterval x maxPingOut); until then the watch's latency is unbounded,
+// so keep pingInterval short where this matters.
+//
+// Writes carry a message id reused across retries, so a write retried after a
+// timeout is deduplicated by the server (within its 2-minute window) instead of
+// being applied twice or failing its own compare-and-set.
+
+import { Bucket, type KV, type KvEntry, type Kvm } from "@nats-io/kv";
+import { headers, nuid } from "@nats-io/transport-node";
+import { InvalidArgumentError, KeyExistsError, RevisionConflictError } from "../errors.js";
+import { BucketWatch } from "./bucket-watch.js";
+import { ChangeFeed, toMemoryChange } from "./change-feed.js";
+import { isWrongLastSequence } from "./jetstream-errors.js";
+import { validateKey, validatePattern } from "./keys.js";
+import { MemoryCache, MISS } from "./memory-cache.js";
+import type { ResolvedMemoryOptions } from "./options.js";
+import { withJetStreamRetry } from "./retry.js";
+import {
+  MemoryOp,
+  type MemoryBucket,
+  type MemoryEntry,
+  type MemoryValue,
+  type MemoryWatch,
+  type ModifyOptions,
+} from "./types.js";
+import { decodeMemoryValue, encodeMemoryValue } from "./value.js";
+
+/** What a bucket needs from the Memory that owns it. */
+export interface BucketContext {
+  readonly kvm: Kvm;
+  readonly options: ResolvedMemoryOptions;
+  /** Whether the connection is up right now. */
+  connected(): boolean;
+  /** Whether the Memory was closed. */
+  closed(): boolean;
+}
+
+/** The header JetStream KV marks deletes with. */
+const KV_OPERATION_HEADER = "KV-Operation";
+const DEFAULT_MODIFY_ATTEMPTS = 100;
+
+export class MemoryBucketImpl implements MemoryBucket {
+  readonly cache: MemoryCache;
+  private readonly feed = new ChangeFeed();
+  private kv: Bucket | undefined;
+  private opening: Promise<Bucket> | undefined;
+  private bucketWatch: BucketWatch | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly ctx: BucketContext,
+  ) {
+    this.cache = new MemoryCache(ctx.options.cache);
+  }
+
+  /** The bucket's watch, once the bucket was used (for tests and diagnostics). */
+  get watcher(): BucketWatch | undefined {
+    return this.bucketWatch;
+  }
+
+  /**
+   * The value under `key`, from the cache when it can answer, else from the server.
+   * Cached values are shared: treat them as immutable.
+   */
+  async get<T = unknown>(key: string): Promise<MemoryValue<T> | undefined> {
+    const cache = this.cache;
+    if (cache.trusted) {
+      const hit = cache.lookup(key);
+      if (hit !== MISS) return hit as MemoryValue<T> | undefined;
+    }
+    return this.fetch<T>(key);
+  }
+
+  async put(key: string, value: unknown): Promise<number> {
+    validateKey(key);
+    const bytes = encodeMemoryValue(key, value, this.ctx.options.maxValueBytes);
+    const kv = await this.open();
+    return this.tracked(key, bytes, () => this.publish("put", kv, key, bytes));
+  }
+
+  async create(key: string, value: unknown): Promise<number> {
+    validateKey(key);
+    const bytes = encodeMemoryValue(key, value, this.ctx.options.maxValueBytes);
+    const kv = await this.open();
+    return this.tracked(key, bytes, () => this.createIn(kv, key, bytes));
+  }
+
+  async update(key: string, value: unknown, revision: number): Promise<number> {
+    validateKey(key);
+    checkRevision(revision);
+    const bytes = encodeMemoryValue(key, value, this.ctx.options.maxValueBytes);
+    const kv = await this.open();
+    return this.tracked(key, bytes, () => this.updateIn(kv, key, bytes, revision));
+  }
+
+  async delete(key: string): Promise<number> {
+    validateKey(key);
+    const kv = await this.open();
+    return this.tracked(key, undefined, () => this.publish("delete", kv, key, new Uint8Array(0), undefined, true));
+  }
+
+  async modify<T = unknown>(
+    key: string,
+    fn: (current: T | undefined) => T | Promise<T>,
+    options: ModifyOptions = {},
+  ): Promise<MemoryValue<T>> {
+    validateKey(key);
+    const attempts = options.attempts ?? DEFAULT_MODIFY_ATTEMPTS;
+    if (!Number.isInteger(attempts) || attempts < 1) {
+      throw new InvalidArgumentError("attempts", `modify attempts must be an integer >= 1, got ${attempts}`);
+    }
+    const kv = await this.open();
+    let current = await this.get<T>(key);
+    for (let attempt = 1; ; attempt++) {
+      const next = await fn(current?.value);
+      const bytes = encodeMemoryValue(key, next, this.ctx.options.maxValueBytes);
+      try {
+        const expected = current?.revision;
+        const revision = await this.tracked(key, bytes, () =>
+          expected === undefined ? this.createIn(kv, key, bytes) : this.updateIn(kv, key, bytes, expected),
+        );
+        return { value: next, revision };
+      } catch (err) {
+        if (!(err instanceof RevisionConflictError || err instanceof KeyExistsError)) throw err;
+        if (attempt >= attempts) {
+          throw new RevisionConflictError(key, current?.revision ?? 0, { cause: err });
+        }
+      }
+      // Lost the race: spread contenders out a little, then read the winner's value from the server.
+      if (attempt > 1) await this.ctx.options.clock.sleep(Math.random() * Math.min(25, 2 ** attempt));
+      current = await this.fetch<T>(key);
+    }
+  }
+
+  keys(pattern = ">"): AsyncIterable<string> {
+    validatePattern(pattern);
+    return this.iterateKeys(pattern);
+  }
+
+  /**
+   * Revisions of `key` (or of every key matching a pattern) still kept, oldest first.
+   * An entry whose value does not decode has `value` undefined and `error` set.
+   */
+  history<T = unknown>(key: string): AsyncIterable<MemoryEntry<T>> {
+    validatePattern(key);
+    return this.iterateHistory(key) as AsyncIterable<MemoryEntry<T>>;
+  }
+
+  /**
+   * Changes to keys matching `pattern`, from now on (await `ready` to be sure the watch
+   * is live). Values are decoded once and shared by every watch: treat them as immutable.
+   * Changes queue without bound while the consumer does not pull them.
+   */
+  watch<T = unknown>(pattern = ">"): MemoryWatch<T> {
+    validatePattern(pattern);
+    const ready = this.open().then(() => undefined);
+    const w = this.feed.open<T>(pattern, ready);
+    if (this.ctx.closed()) w.stop();
+    return w;
+  }
+
+  /** Connection lost: bypass the cache until the watch is re-armed and caught up. */
+  disconnected(): void {
+    if (this.bucketWatch) this.bucketWatch.disconnected();
+    else this.cache.distrust();
+  }
+
+  /** Connection back: re-arm the watch. */
+  reconnected(): void {
+    this.bucketWatch?.reconnected();
+  }
+
+  /** Stop the watch and end callers' watches. */
+  async close(): Promise<void> {
+    this.feed.closeAll();
+    this.cache.distrust();
+    await this.bucketWatch?.close();
+  }
+
+  // ---- internals --------------------------------------------------------------
+
+  /** Read from the server, installing the answer in the cache when it is still current. */
+  private async fetch<T>(key: string): Promise<MemoryValue<T> | undefined> {
+    validateKey(key);
+    const kv = await this.open();
+    const ticket = this.cache.begin(key);
+    try {
+      const e: KvEntry | null = await this.retry("get", key, () => kv.get(key));
+      if (e === null) {
+        this.cache.installAbsent(ticket);
+        return undefined;
+      }
+      if (e.operation !== "PUT") {
+        this.cache.install(ticket, e.revision);
+        return undefined;
+      }
+      // Copy: the entry's bytes are a view into the connection's read buffer.
+      const bytes = e.value.slice();
+      const hit: MemoryValue = { value: decodeMemoryValue(key, bytes), revision: e.revision };
+      this.cache.install(ticket, e.revision, bytes, hit);
+      return hit as MemoryValue<T>;
+    } finally {
+      this.cache.end(ticket);
+    }
+  }
+
+  /** Run a write of `key`, then install what it wrote (`bytes`, or absent for a delete). */
+  private async tracked(key: string, bytes: Uint8Array | undefined, write: () => Promise<number>): Promise<number> {
+    const ticket = this.cache.begin(key);
+    try {
+      const revision = await write();
+      this.cache.install(ticket, revision, bytes);
+      return revision;
+    } finally {
+      this.cache.end(ticket);
+    }
+  }
+
+  private async createIn(kv: Bucket, key: string, bytes: Uint8Array): Promise<number> {
+    try {
+      return await this.publish("create", kv, key, bytes, 0);
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+      // A deleted key may be created again: only over its delete marker, though.
+      const last = await this.retry("create", key, () => kv.get(key));
+      if (last === null || last.operation === "PUT") throw new KeyExistsError(key, { cause: err });
+      try {
+        return await this.publish("create", kv, key, bytes, last.revision);
+      } catch (again) {
+        if (isWrongLastSequence(again)) throw new KeyExistsError(key, { cause: again });
+        throw again;
+      }
+    }
+  }
+
+  private async updateIn(kv: Bucket, key: string, bytes: Uint8Array, revision: number): Promise<number> {
+    try {
+      return await this.publish("update", kv, key, bytes, revision);
+    } catch (err) {
+      if (isWrongLastSequence(err)) throw new RevisionConflictError(key, revision, { cause: err });
+      throw err;
+    }
+  }
+
+  /**
+   * Publish to the key's subject, with a message id kept across retries (server-side
+   * deduplication makes the retry idempotent), an optional expected last revision, and
+   * the delete marker header for deletes. Returns the revision written.
+   */
+  private publish(
+    op: string,
+    kv: Bucket,
+    key: string,
+    bytes: Uint8Array,
+    expectRevision?: number,
+    isDelete = false,
+  ): Promise<number> {
+    const subject = kv.subjectForKey(kv.encodeKey(key), true);
+    const msgID = nuid.next();
+    return this.retry(op, key, async () => {
+      const h = headers();
+      if (isDelete) h.set(KV_OPERATION_HEADER, "DEL");
+      const ack = await kv.js.publish(subject, bytes, {
+        msgID,
+        headers: h,
+        expect: expectRevision === undefined ? undefined : { lastSubjectSequence: expectRevision },
+      });
+      return ack.seq;
+    });
+  }
+
+  private async *iterateKeys(pattern: string): AsyncGenerator<string> {
+    const kv = await this.open();
+    const it = await this.retry("keys", pattern, () => kv.keys(pattern));
+    yield* it;
+  }
+
+  private async *iterateHistory(key: string): AsyncGenerator<MemoryEntry> {
+    const kv = await this.open();
+    const it = await this.retry("history", key, () => kv.history({ key }));
+    for await (const e of it) {
+      const put = e.operation === "PUT";
+      yield toMemoryChange({
+        key: e.key,
+        revision: e.revision,
+        op: put ? MemoryOp.Put : MemoryOp.Delete,
+        created: e.created,
+        bytes: put ? e.value.slice() : undefined,
+      });
+    }
+  }
+
+  /** Create or open the KV bucket and start its watch, once; a failure lets the next call try again. */
+  private open(): Promise<Bucket> {
+    if (this.kv !== undefined) return Promise.resolve(this.kv);
+    this.opening ??= this.openOnce().catch((err: unknown) => {
+      this.opening = undefined;
+      throw err;
+    });
+    return this.opening;
+  }
+
+  private async openOnce(): Promise<Bucket> {
+    const kv = await this.retry("open", this.name, () => this.createOrOpen());
+    if (!(kv instanceof Bucket)) throw new TypeError(`@nats-io/kv returned an unexpected bucket type for ${this.name}`);
+    if (!this.ctx.closed()) {
+      const { options } = this.ctx;
+      this.bucketWatch = new BucketWatch({
+        kv,
+        cache: this.cache,
+        feed: this.feed,
+        clock: options.clock,
+        retry: options.retry,
+        connected: () => this.ctx.connected(),
+      });
+      await this.bucketWatch.start();
+    }
+    this.kv = kv;
+    return kv;
+  }
+
+  private async createOrOpen(): Promise<KV> {
+    const opts = { history: this.ctx.options.history };
+    try {
+      return await this.ctx.kvm.create(this.name, opts);
+    } catch (err) {
+      // Another node created it between our lookup and our create: it exists now.
+      if (err instanceof Error && /already in use/i.test(err.message)) return this.ctx.kvm.create(this.name, opts);
+      throw err;
+    }
+  }
+
+  private retry<T>(op: string, key: string, fn: () => Promise<T>): Promise<T> {
+    const { clock, retry } = this.ctx.options;
+    return withJetStreamRetry(`${op} "${key}" in ${this.name}`, fn, { clock, ...retry });
+  }
+}
+
+function checkRevision(revision: number): void {
+  if (!Number.isSafeInteger(revision) || revision < 1) {
+    throw new InvalidArgumentError("revision", `revision must be a positive integer, got ${String(revision)}`);
+  }
+}

@@ -1,0 +1,119 @@
+// The shapes of shared memory as callers see them: a read-only bucket, the full
+// bucket, the Memory of a namespace, and the values, entries and changes they
+// return. Capabilities are split by type: code handed a ReadonlyMemoryBucket
+// can read and watch, never write.
+
+import type { Clock } from "../clock.js";
+import type { ValueDecodeError } from "../errors.js";
+
+/** What happened to a key: a value was put, or the key was deleted (or purged). */
+export const MemoryOp = { Put: "put", Delete: "delete" } as const;
+export type MemoryOp = (typeof MemoryOp)[keyof typeof MemoryOp];
+
+/**
+ * A key's current value and the revision that wrote it. Values read from the cache are
+ * shared between callers: treat them as immutable (copy before changing).
+ */
+export interface MemoryValue<T = unknown> {
+  readonly value: T;
+  readonly revision: number;
+}
+
+/**
+ * One revision of a key, from history() or watch(). For a delete, `value` is undefined.
+ * When the stored bytes do not decode, `value` is undefined and `error` says why
+ * (a ValueDecodeError naming the key); iteration carries on with the next entry.
+ */
+export interface MemoryEntry<T = unknown> {
+  readonly key: string;
+  readonly value: T | undefined;
+  readonly revision: number;
+  readonly op: MemoryOp;
+  readonly created: Date;
+  readonly error?: ValueDecodeError;
+}
+
+/** A change seen by watch(): the same fields as a history entry. */
+export type MemoryChange<T = unknown> = MemoryEntry<T>;
+
+/**
+ * A running watch. Iterate it with `for await`; breaking out (or calling stop())
+ * ends it. `ready` resolves once the bucket's watch is live: every change committed
+ * after that is delivered, in revision order, without gaps, across reconnects.
+ */
+export interface MemoryWatch<T = unknown> extends AsyncIterableIterator<MemoryChange<T>> {
+  readonly ready: Promise<void>;
+  stop(): void;
+}
+
+/** Options of {@link MemoryBucket.modify}. */
+export interface ModifyOptions {
+  /** Compare-and-set attempts before giving up with RevisionConflictError; default 100. */
+  attempts?: number;
+}
+
+/** Reading and watching a bucket. */
+export interface ReadonlyMemoryBucket {
+  /** The bucket's KV name, e.g. `troupe_default_mem_facts`. */
+  readonly name: string;
+  /** The value under `key` and its revision, or undefined when there is none (or it was deleted). */
+  get<T = unknown>(key: string): Promise<MemoryValue<T> | undefined>;
+  /** Keys that currently hold a value, optionally filtered by a pattern (`user.>`, `user.*.name`). */
+  keys(pattern?: string): AsyncIterable<string>;
+  /** Revisions of a key (or of every key matching a pattern) still kept by the bucket, oldest first. */
+  history<T = unknown>(key: string): AsyncIterable<MemoryEntry<T>>;
+  /** Changes to keys matching `pattern` (default: all) made after this call. */
+  watch<T = unknown>(pattern?: string): MemoryWatch<T>;
+}
+
+/** The full bucket: reads, writes, compare-and-set. */
+export interface MemoryBucket extends ReadonlyMemoryBucket {
+  /** Store a value; returns its revision. */
+  put(key: string, value: unknown): Promise<number>;
+  /** Store a value only if the key has none (or was deleted); KeyExistsError otherwise. */
+  create(key: string, value: unknown): Promise<number>;
+  /** Store a value only if the key is still at `revision`; RevisionConflictError otherwise. */
+  update(key: string, value: unknown, revision: number): Promise<number>;
+  /**
+   * Compare-and-set loop: read the value, compute the next one with `fn`, write it if
+   * nobody wrote in between, else read again and retry. `fn` may run more than once.
+   *
+   * @example
+   * await counters.modify<number>("visits", (n) => (n ?? 0) + 1);
+   */
+  modify<T = unknown>(
+    key: string,
+    fn: (current: T | undefined) => T | Promise<T>,
+    options?: ModifyOptions,
+  ): Promise<MemoryValue<T>>;
+  /** Delete a key (a delete marker is kept in its history); returns the marker's revision. */
+  delete(key: string): Promise<number>;
+}
+
+/** A namespace's shared memory: the default bucket, plus named buckets. */
+export interface Memory extends MemoryBucket {
+  /** The named bucket `troupe_<ns>_mem_<name>`, created on first use; the same object for the same name. */
+  bucket(name: string): MemoryBucket;
+  /** Stop every watch and the cache's bookkeeping. Reads and writes still work afterwards, uncached. */
+  close(): Promise<void>;
+}
+
+/** Configuration of {@link openMemory}. Plain data; defaults are merged and checked once. */
+export interface MemoryOptions {
+  cache?: {
+    /** Most entries kept; default 10_000. 0 turns the cache off. */
+    maxEntries?: number;
+    /** Most bytes kept (encoded value + key + bookkeeping); default 64 MiB. */
+    maxBytes?: number;
+  };
+  /** Revisions kept per key when a bucket is created; default 5. */
+  history?: number;
+  /** Largest encoded value, bytes; default 1 MiB. Must not exceed the server's max_payload. */
+  maxValueBytes?: number;
+  /** Time source for backoff; default the system clock. */
+  clock?: Clock;
+  /** Retry of transient JetStream failures; default 6 attempts, 50 ms .. 2 s. */
+  retry?: { attempts?: number; minMs?: number; maxMs?: number };
+  /** Timeout of one JetStream request, ms; default 5000. */
+  timeoutMs?: number;
+}
