@@ -4,9 +4,10 @@
 // `receive` is handled inline, without a promise per message.
 //
 // Persisted state uses group commit: after each message the state is encoded
-// and compared with the last one; replies wait while a change is uncommitted,
-// and one compare-and-set write commits every change of a batch before the
-// replies that reveal it go out.
+// and compared with the last one; replies wait while a change is uncommitted.
+// One commit is in flight at a time and handling goes on meanwhile; each
+// compare-and-set write commits every change made before it, then releases
+// the replies that reveal those changes.
 
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { AgentContext, AgentType } from "../actors/define-agent.js";
@@ -90,8 +91,6 @@ interface PendingReply {
   value: unknown;
 }
 
-const MAX_BATCH = 256;
-
 /** Runs one agent on this node. */
 export class AgentHost {
   readonly id: AgentId;
@@ -121,6 +120,7 @@ export class AgentHost {
   private committedBytes: Uint8Array | undefined;
   private revision = 0;
   private replies: PendingReply[] = [];
+  private committing: Promise<void> | undefined;
 
   constructor(
     readonly def: AgentType,
@@ -278,18 +278,10 @@ export class AgentHost {
   private async drain(): Promise<void> {
     while (this.active) {
       const item = this.mailbox.shift();
-      if (item === undefined) {
-        if (this.replies.length > 0 || this.uncommitted()) {
-          await this.commit();
-          continue;
-        }
-        return;
-      }
+      if (item === undefined) return;
       const pending = this.process(item);
       if (pending !== undefined) await pending;
-      if (this.replies.length >= MAX_BATCH) await this.commit();
       if (this.stopRequested && this.active) {
-        await this.commit();
         void this.exit({ kind: "normal" }, "stopped itself");
         return;
       }
@@ -355,9 +347,15 @@ export class AgentHost {
       }
       if (!sameBytes(bytes, this.lastBytes)) this.lastBytes = bytes;
     }
-    if (item.reply) {
-      if (this.uncommitted() || this.replies.length > 0) this.replies.push({ item, value });
-      else this.env.messenger.reply(item.reply, item.id, this.id, value, null);
+    if (!this.persist) {
+      if (item.reply) this.env.messenger.reply(item.reply, item.id, this.id, value, null);
+      return;
+    }
+    if (this.uncommitted() || this.replies.length > 0 || this.committing) {
+      if (item.reply) this.replies.push({ item, value });
+      this.scheduleCommit();
+    } else if (item.reply) {
+      this.env.messenger.reply(item.reply, item.id, this.id, value, null);
     }
   }
 
@@ -387,29 +385,58 @@ export class AgentHost {
     return this.persist && this.lastBytes !== this.committedBytes && !sameBytes(this.lastBytes, this.committedBytes);
   }
 
-  /** Write the latest state (one compare-and-set), then send the replies waiting on it. */
-  private async commit(): Promise<void> {
-    const replies = this.replies;
-    this.replies = [];
-    if (this.uncommitted()) {
-      const bytes = this.lastBytes!;
-      try {
-        this.revision = await this.env.stateStore.save(this.def.type, this.key, bytes, this.revision);
-        this.committedBytes = bytes;
-      } catch (err) {
-        const fenced = err instanceof StateConflict;
-        const failure = fenced ? new AgentFencedError(this.id) : err;
-        for (const r of replies) this.env.messenger.reply(r.item.reply!, r.item.id, this.id, null, remoteWire(failure));
-        if (fenced) {
-          this.env.events.publish(EventKind.Fenced, this.def.type, this.key, { revision: this.revision });
-          void this.exit({ kind: "fenced" }, "fenced");
-        } else {
-          void this.exit({ kind: "failure", reason: `state write failed: ${errorText(err)}`, messageType: null }, "state write failed");
+  /** Start the commit loop unless it runs already; handling goes on while a commit is in flight. */
+  private scheduleCommit(): void {
+    if (this.committing) return;
+    this.committing = this.commitLoop().finally(() => {
+      this.committing = undefined;
+    });
+  }
+
+  /**
+   * Group commit: write the latest state (one compare-and-set), then send the
+   * replies that were waiting on it; repeat while messages handled meanwhile
+   * left more to commit.
+   */
+  private async commitLoop(): Promise<void> {
+    while (this.replies.length > 0 || this.uncommitted()) {
+      const replies = this.replies;
+      this.replies = [];
+      if (this.uncommitted()) {
+        const bytes = this.lastBytes!;
+        try {
+          this.revision = await this.env.stateStore.save(this.def.type, this.key, bytes, this.revision);
+          this.committedBytes = bytes;
+        } catch (err) {
+          this.commitFailed(err, replies);
+          return;
         }
-        return;
       }
+      for (const r of replies) this.env.messenger.reply(r.item.reply!, r.item.id, this.id, r.value, null);
     }
-    for (const r of replies) this.env.messenger.reply(r.item.reply!, r.item.id, this.id, r.value, null);
+  }
+
+  private commitFailed(err: unknown, replies: PendingReply[]): void {
+    const fenced = err instanceof StateConflict;
+    const failure = fenced ? new AgentFencedError(this.id) : err;
+    const all = replies.concat(this.replies);
+    this.replies = [];
+    this.lastBytes = this.committedBytes;
+    for (const r of all) this.env.messenger.reply(r.item.reply!, r.item.id, this.id, null, remoteWire(failure));
+    if (fenced) {
+      this.env.events.publish(EventKind.Fenced, this.def.type, this.key, { revision: this.revision });
+      void this.exit({ kind: "fenced" }, "fenced");
+    } else {
+      void this.exit({ kind: "failure", reason: `state write failed: ${errorText(err)}`, messageType: null }, "state write failed");
+    }
+  }
+
+  /** Wait until everything handled so far is committed and answered. */
+  private async settleCommits(): Promise<void> {
+    while (this.committing || this.replies.length > 0 || this.uncommitted()) {
+      if (!this.committing) this.scheduleCommit();
+      await this.committing;
+    }
   }
 
   // ---- ending an activation ------------------------------------------------
@@ -525,9 +552,9 @@ export class AgentHost {
 
   private async commitQuietly(): Promise<void> {
     try {
-      if (this.replies.length > 0 || this.uncommitted()) await this.commit();
+      await this.settleCommits();
     } catch {
-      // reported by commit itself
+      // reported by the commit loop itself
     }
   }
 

@@ -40,9 +40,15 @@ export interface MessengerOptions {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** Most tells queued before they are published without waiting for the end of the turn. */
+export const TELL_BATCH = 1024;
+
 /** Sends Troupe messages over one connection. */
 export class Messenger {
   readonly requester: Requester;
+  private queuedSubjects: string[] = [];
+  private queuedPayloads: Uint8Array[] = [];
+  private flushScheduled = false;
 
   constructor(
     readonly nc: NatsConnection,
@@ -58,15 +64,41 @@ export class Messenger {
     return new Ref<M, R>(this, agentId(type, key), type, key, sender);
   }
 
-  /** Publish a tell; throws InvalidMessageError or NotConnectedError. */
+  /**
+   * Queue a tell; throws InvalidMessageError or NotConnectedError at once.
+   *
+   * Tells are published in batches at the end of the current turn of the
+   * event loop (or every {@link TELL_BATCH} messages): nats.js writes to the
+   * socket once per microtask checkpoint, so `await ref.tell()` in a loop
+   * would otherwise cost a socket write per message. Every other send from
+   * this messenger publishes queued tells first, so order is kept.
+   */
   tell(subject: string, msg: unknown, sender: string | null): void {
     const payload = encodeEnvelope(Kind.Tell, nuid.next(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
-    try {
-      this.nc.publish(subject, payload);
-    } catch (err) {
-      throw this.sendError(err);
+    if (this.nc.isClosed()) throw new NotConnectedError(this.options.servers, "connection closed");
+    this.queuedSubjects.push(subject);
+    this.queuedPayloads.push(payload);
+    if (this.queuedSubjects.length >= TELL_BATCH) this.flushTells();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushTells);
     }
   }
+
+  /** Publish every queued tell now. */
+  readonly flushTells = (): void => {
+    this.flushScheduled = false;
+    const subjects = this.queuedSubjects;
+    if (subjects.length === 0) return;
+    const payloads = this.queuedPayloads;
+    this.queuedSubjects = [];
+    this.queuedPayloads = [];
+    try {
+      for (let i = 0; i < subjects.length; i++) this.nc.publish(subjects[i]!, payloads[i]!);
+    } catch {
+      // Closed under us: tells are at most once.
+    }
+  };
 
   /** Send an ask and wait for its reply, decoded, or a typed error. */
   ask(subject: string, id: AgentId, msg: unknown, timeoutMs: number, sender: string | null): Promise<unknown> {
@@ -79,6 +111,7 @@ export class Messenger {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (this.queuedSubjects.length > 0) this.flushTells();
     return new Promise((resolve, reject) => {
       try {
         this.requester.request(subject, payload, timeoutMs, new AskCall(id, timeoutMs, this.options.maxMessageBytes, resolve, reject));
@@ -99,6 +132,7 @@ export class Messenger {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (this.queuedSubjects.length > 0) this.flushTells();
     return new Promise((resolve, reject) => {
       const call = new AskCall(subject as AgentId, timeoutMs, this.options.maxMessageBytes, resolve, reject);
       if (noResponders) call.noResponders = () => reject(noResponders());
@@ -119,6 +153,7 @@ export class Messenger {
       const e = err as InvalidMessageError;
       payload = encodeReply(inReplyTo, sender, null, { name: e.name, code: e.code, message: e.message }, this.options.maxMessageBytes);
     }
+    if (this.queuedSubjects.length > 0) this.flushTells();
     try {
       this.nc.publish(replyTo, payload);
     } catch {

@@ -485,6 +485,7 @@ export class TroupeNode {
       await this.root.shutdown();
       await this.membership.leave(this.id);
       await this.memory.close().catch(() => {});
+      this.messenger.flushTells();
       this.messenger.requester.close();
       if (this.ownsConnection) await this.nc.drain().catch(() => {});
     })();
