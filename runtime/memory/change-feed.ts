@@ -38,9 +38,13 @@ export class ChangeFeed {
     return this.watchers.size;
   }
 
-  /** Open a watch of keys matching `pattern` (validated); `ready` resolves when the bucket's watch is live. */
-  open<T>(pattern: string, ready: Promise<void>): MemoryWatch<T> {
-    const w = new Watcher(keyMatcher(pattern), ready, (x) => this.watchers.delete(x));
+  /**
+   * Open a watch of keys matching `pattern` (validated) that skips revisions up to `after`
+   * (already known to this node when the watch was opened); `ready` resolves when the
+   * bucket's watch is live.
+   */
+  open<T>(pattern: string, after: number, ready: Promise<void>): MemoryWatch<T> {
+    const w = new Watcher(keyMatcher(pattern), after, ready, (x) => this.watchers.delete(x));
     this.watchers.add(w);
     return w as unknown as MemoryWatch<T>;
   }
@@ -50,7 +54,7 @@ export class ChangeFeed {
     if (this.watchers.size === 0) return;
     let change: MemoryChange | undefined;
     for (const w of this.watchers) {
-      if (!w.matches(raw.key)) continue;
+      if (raw.revision <= w.after || !w.matches(raw.key)) continue;
       change ??= toMemoryChange(raw);
       w.push(change);
     }
@@ -73,6 +77,7 @@ class Watcher implements MemoryWatch<unknown> {
 
   constructor(
     readonly matches: (key: string) => boolean,
+    readonly after: number,
     ready: Promise<void>,
     private readonly onStop: (w: Watcher) => void,
   ) {

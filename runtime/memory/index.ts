@@ -16,4 +16,5 @@ export type {
   MemoryWatch,
   MemoryOptions,
   ModifyOptions,
+  GetOptions,
 } from "./types.js";

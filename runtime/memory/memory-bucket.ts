@@ -28,6 +28,7 @@ import type { ResolvedMemoryOptions } from "./options.js";
 import { withJetStreamRetry } from "./retry.js";
 import {
   MemoryOp,
+  type GetOptions,
   type MemoryBucket,
   type MemoryEntry,
   type MemoryValue,
@@ -56,6 +57,8 @@ export class MemoryBucketImpl implements MemoryBucket {
   private kv: Bucket | undefined;
   private opening: Promise<Bucket> | undefined;
   private bucketWatch: BucketWatch | undefined;
+  /** Highest revision this node has written or read: a watch opened now starts after it. */
+  private known = 0;
 
   constructor(
     readonly name: string,
@@ -73,9 +76,9 @@ export class MemoryBucketImpl implements MemoryBucket {
    * The value under `key`, from the cache when it can answer, else from the server.
    * Cached values are shared: treat them as immutable.
    */
-  async get<T = unknown>(key: string): Promise<MemoryValue<T> | undefined> {
+  async get<T = unknown>(key: string, options?: GetOptions): Promise<MemoryValue<T> | undefined> {
     const cache = this.cache;
-    if (cache.trusted) {
+    if (cache.trusted && options?.fresh !== true) {
       const hit = cache.lookup(key);
       if (hit !== MISS) return hit as MemoryValue<T> | undefined;
     }
@@ -165,7 +168,7 @@ export class MemoryBucketImpl implements MemoryBucket {
   watch<T = unknown>(pattern = ">"): MemoryWatch<T> {
     validatePattern(pattern);
     const ready = this.open().then(() => undefined);
-    const w = this.feed.open<T>(pattern, ready);
+    const w = this.feed.open<T>(pattern, Math.max(this.known, this.cache.position), ready);
     if (this.ctx.closed()) w.stop();
     return w;
   }
@@ -201,6 +204,7 @@ export class MemoryBucketImpl implements MemoryBucket {
         this.cache.installAbsent(ticket);
         return undefined;
       }
+      this.note(e.revision);
       if (e.operation !== "PUT") {
         this.cache.install(ticket, e.revision);
         return undefined;
@@ -220,11 +224,16 @@ export class MemoryBucketImpl implements MemoryBucket {
     const ticket = this.cache.begin(key);
     try {
       const revision = await write();
+      this.note(revision);
       this.cache.install(ticket, revision, bytes);
       return revision;
     } finally {
       this.cache.end(ticket);
     }
+  }
+
+  private note(revision: number): void {
+    if (revision > this.known) this.known = revision;
   }
 
   private async createIn(kv: Bucket, key: string, bytes: Uint8Array): Promise<number> {

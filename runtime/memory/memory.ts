@@ -10,7 +10,7 @@ import { InvalidArgumentError, InvalidKeyError } from "../errors.js";
 import type { Subjects } from "../subjects.js";
 import { MemoryBucketImpl, type BucketContext } from "./memory-bucket.js";
 import { resolveMemoryOptions } from "./options.js";
-import type { Memory, MemoryBucket, MemoryEntry, MemoryOptions, MemoryValue, MemoryWatch, ModifyOptions } from "./types.js";
+import type { GetOptions, Memory, MemoryBucket, MemoryEntry, MemoryOptions, MemoryValue, MemoryWatch, ModifyOptions } from "./types.js";
 
 /**
  * Open the shared memory of the namespace of `subjects` over `nc`. Nothing touches the
@@ -75,8 +75,8 @@ class MemoryImpl implements Memory {
     await Promise.all([this.main, ...this.buckets.values()].map((b) => b.close()));
   }
 
-  get<T = unknown>(key: string): Promise<MemoryValue<T> | undefined> {
-    return this.main.get<T>(key);
+  get<T = unknown>(key: string, options?: GetOptions): Promise<MemoryValue<T> | undefined> {
+    return this.main.get<T>(key, options);
   }
   put(key: string, value: unknown): Promise<number> {
     return this.main.put(key, value);

@@ -46,6 +46,12 @@ export interface MemoryWatch<T = unknown> extends AsyncIterableIterator<MemoryCh
   stop(): void;
 }
 
+/** Options of {@link ReadonlyMemoryBucket.get}. */
+export interface GetOptions {
+  /** Read from the server, bypassing the cache (the answer is then installed in it). */
+  fresh?: boolean;
+}
+
 /** Options of {@link MemoryBucket.modify}. */
 export interface ModifyOptions {
   /** Compare-and-set attempts before giving up with RevisionConflictError; default 100. */
@@ -56,8 +62,12 @@ export interface ModifyOptions {
 export interface ReadonlyMemoryBucket {
   /** The bucket's KV name, e.g. `troupe_default_mem_facts`. */
   readonly name: string;
-  /** The value under `key` and its revision, or undefined when there is none (or it was deleted). */
-  get<T = unknown>(key: string): Promise<MemoryValue<T> | undefined>;
+  /**
+   * The value under `key` and its revision, or undefined when there is none (or it was
+   * deleted). Answered from the cache when it is trusted (see the staleness bound in
+   * memory-bucket.ts); `{ fresh: true }` asks the server.
+   */
+  get<T = unknown>(key: string, options?: GetOptions): Promise<MemoryValue<T> | undefined>;
   /** Keys that currently hold a value, optionally filtered by a pattern (`user.>`, `user.*.name`). */
   keys(pattern?: string): AsyncIterable<string>;
   /** Revisions of a key (or of every key matching a pattern) still kept by the bucket, oldest first. */
