@@ -8,6 +8,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   InvalidArgumentError,
+  InvalidConfigError,
   InvalidKeyError,
   KeyExistsError,
   RevisionConflictError,
@@ -218,8 +219,14 @@ describe("memory: reads and writes", () => {
     const ns = namespace();
     const b = memory(ncA, ns).bucket("raw");
     await b.put("good", { ok: true });
+    const w = b.watch("bad");
+    await w.ready;
     const raw = await new Kvm(ncB).open(`troupe_${ns.ns}_mem_raw`);
     const badRev = await raw.put("bad", new Uint8Array([0xc1, 0xc1]));
+    const change = (await w.next()).value as MemoryChange;
+    expect(change).toMatchObject({ key: "bad", revision: badRev, op: "put", value: undefined });
+    expect(change.error).toBeInstanceOf(ValueDecodeError);
+    w.stop();
     const err = await rejection(b.get("bad"));
     expect(err).toBeInstanceOf(ValueDecodeError);
     expect((err as ValueDecodeError).key).toBe("bad");
@@ -236,6 +243,40 @@ describe("memory: reads and writes", () => {
     // overwriting it makes it readable again
     await b.put("bad", "fixed");
     expect((await b.get("bad"))?.value).toBe("fixed");
+  });
+});
+
+describe("memory: configuration and closing", () => {
+  it("rejects a maxValueBytes over the server's max_payload, naming the field", () => {
+    const max = ncA.info!.max_payload;
+    const err = (() => {
+      try {
+        openMemory(ncA, namespace(), { maxValueBytes: max + 1 });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(InvalidConfigError);
+    expect((err as InvalidConfigError).field).toBe("maxValueBytes");
+  });
+
+  it("close() ends callers' watches and the bucket's watch; reads and writes still work, uncached", async () => {
+    const mem = openMemory(ncA, namespace());
+    const b = mem.bucket("c");
+    await b.put("k", 1);
+    const w = b.watch();
+    await w.ready;
+    const pending = w.next();
+    await mem.close();
+    expect(await pending).toEqual({ value: undefined, done: true });
+    const impl = b as unknown as MemoryBucketImpl;
+    expect(impl.watcher?.state).toBe("closed");
+    expect(impl.cache.trusted).toBe(false);
+    expect((await b.get("k"))?.value).toBe(1);
+    const rev = await b.put("k", 2);
+    expect(await b.get("k")).toEqual({ value: 2, revision: rev });
+    const late = b.watch();
+    expect(await late.next()).toEqual({ value: undefined, done: true });
   });
 });
 
