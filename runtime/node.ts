@@ -564,6 +564,8 @@ export class TroupeNode {
     validateToken("agent type", c.type);
     validateToken("agent key", c.key);
     if (!this.types.has(c.type)) throw new UnknownAgentTypeError(c.type, [...this.types.keys()]);
+    const running = this.hosts.get(`${c.type}/${c.key}`);
+    if (running && running.state !== "stopped" && running.state !== "failed") throw new AgentExistsError(running.id, this.id);
     let parent: Supervisor = this.root;
     if (c.supervisor !== undefined) {
       const sup = this.supervisors.get(c.supervisor as AgentId);

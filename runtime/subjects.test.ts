@@ -1,0 +1,49 @@
+// Names are built in one place; these are the wire names DESIGN.md lists.
+import { describe, expect, it } from "vitest";
+import { agentId, parseAgentId, Subjects } from "./subjects.js";
+import { InvalidArgumentError } from "./errors.js";
+
+describe("subjects", () => {
+  const s = new Subjects("demo");
+
+  it.each([
+    [s.agent("counter", "c1"), "troupe.demo.agent.counter.c1"],
+    [s.mailbox("counter", "c1"), "troupe.demo.mbox.counter.c1"],
+    [s.pool("counter"), "troupe.demo.pool.counter"],
+    [s.topic("news"), "troupe.demo.topic.news"],
+    [s.nodeControl("n1"), "troupe.demo.node.n1.ctl"],
+    [s.event("lifecycle", "counter", "c1"), "troupe.demo.events.lifecycle.counter.c1"],
+    [s.events(), "troupe.demo.events.*.*.*"],
+    [s.deadLetter("counter", "c1"), "troupe.demo.dlq.counter.c1"],
+    [s.mailboxStream(), "TROUPE_DEMO_MBOX"],
+    [s.deadLetterStream(), "TROUPE_DEMO_DLQ"],
+    [s.stateBucket(), "troupe_demo_state"],
+    [s.stateKey("counter", "c1"), "counter.c1"],
+    [s.registryBucket(), "troupe_demo_registry"],
+    [s.nodesBucket(), "troupe_demo_nodes"],
+    [s.memoryBucket(), "troupe_demo_mem"],
+    [s.memoryBucket("facts"), "troupe_demo_mem_facts"],
+  ])("builds %s", (built, expected) => {
+    expect(built).toBe(expected);
+  });
+
+  it("parses what it builds", () => {
+    expect(s.parseEvent("troupe.demo.events.child_failed.worker.w1")).toEqual({ kind: "child_failed", type: "worker", key: "w1" });
+    expect(s.parseEvent("troupe.other.events.x.y.z")).toBeUndefined();
+    expect(s.parseAgentKey("counter.c1")).toEqual({ type: "counter", key: "c1" });
+    expect(parseAgentId("counter/c1")).toEqual({ type: "counter", key: "c1" });
+  });
+
+  it.each(["", "a.b", "a b", "a*", "a>", "x/y"])("refuses the token %j", (bad) => {
+    expect(() => agentId(bad, "k")).toThrow(InvalidArgumentError);
+    expect(() => agentId("t", bad)).toThrow(InvalidArgumentError);
+  });
+
+  it.each(["counter", "/c1", "counter/", "a/b/c", "a.b/c"])("refuses the agent id %j", (bad) => {
+    expect(() => parseAgentId(bad)).toThrow(InvalidArgumentError);
+  });
+
+  it.each(["Demo", "has space", "", "a.b"])("refuses the namespace %j", (bad) => {
+    expect(() => new Subjects(bad)).toThrow(/invalid namespace/);
+  });
+});
