@@ -8,7 +8,8 @@ import { Kvm, type KV } from "@nats-io/kv";
 import { decodeValue, encodeValue } from "./codec.js";
 import { AgentExistsError } from "./errors.js";
 import type { Membership } from "./membership.js";
-import { isWrongLastSequence, type Retry } from "./state-store.js";
+import type { Retry } from "./state-store.js";
+import { isWrongLastSequence } from "./memory/jetstream-errors.js";
 import type { Subjects } from "./subjects.js";
 import type { Clock } from "./clock.js";
 

@@ -4,9 +4,9 @@
 // can never both move one agent's state forward (fencing).
 
 import type { NatsConnection } from "@nats-io/nats-core";
-import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { Subjects } from "./subjects.js";
+import { isWrongLastSequence } from "./memory/jetstream-errors.js";
 
 /** A stored state: its MessagePack bytes and the revision that wrote them. */
 export interface StoredState {
@@ -20,14 +20,6 @@ export class StateConflict extends Error {
     super(`state of ${agent} was written by another activation (expected revision ${expectedRevision})`);
     this.name = "StateConflict";
   }
-}
-
-/** Whether a JetStream error is a failed compare-and-set. */
-export function isWrongLastSequence(err: unknown): boolean {
-  return (
-    err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
 }
 
 /** Runs a JetStream operation with retries on transient errors. */
