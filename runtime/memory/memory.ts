@@ -14,7 +14,12 @@ import type { GetOptions, Memory, MemoryBucket, MemoryEntry, MemoryOptions, Memo
 
 /**
  * Open the shared memory of the namespace of `subjects` over `nc`. Nothing touches the
- * server until a bucket is first used. See `memory-bucket.ts` for the cache's staleness bound.
+ * server until a bucket is first used; then its KV bucket is created (or opened) and one
+ * watch per bucket keeps the read cache coherent.
+ *
+ * Staleness bound: while connected, a cached read lags the server by at most the watch's
+ * delivery latency, and a node always reads its own writes; while disconnected (or while
+ * the watch re-arms and catches up) reads bypass the cache. Details in memory-bucket.ts.
  *
  * @example
  * const memory = openMemory(nc, new Subjects("prod"));

@@ -38,8 +38,12 @@ export type MemoryChange<T = unknown> = MemoryEntry<T>;
 
 /**
  * A running watch. Iterate it with `for await`; breaking out (or calling stop())
- * ends it. `ready` resolves once the bucket's watch is live: every change committed
- * after that is delivered, in revision order, without gaps, across reconnects.
+ * ends it. It starts after the changes this node already knew of when watch() was
+ * called; `ready` resolves once the bucket's watch is live, and every change committed
+ * after that is delivered once, in revision order, across reconnects (the watch resumes
+ * from the last revision it saw). The one gap: revisions the bucket no longer keeps
+ * when it resumes (a key rewritten more than `history` times while this node was
+ * disconnected shows only its kept revisions).
  */
 export interface MemoryWatch<T = unknown> extends AsyncIterableIterator<MemoryChange<T>> {
   readonly ready: Promise<void>;
