@@ -26,6 +26,8 @@ export const EventKind = {
   MaxIntensity: "max_intensity",
   /** A child stopped and will not be restarted. */
   ChildStopped: "child_stopped",
+  /** An agent whose node is gone was started here: `{ from }` names the lost node. */
+  Failover: "failover",
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

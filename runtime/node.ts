@@ -32,7 +32,7 @@ import {
   UnknownAgentTypeError,
   toWireError,
 } from "./errors.js";
-import { EventPublisher, type EventKind, type TroupeEvent } from "./events.js";
+import { EventKind as EventKindValues, EventPublisher, type EventKind, type TroupeEvent } from "./events.js";
 import { Membership, type NodeInfo } from "./membership.js";
 import { openMemory, type Memory, type MemoryOptions } from "./memory/index.js";
 import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
@@ -41,6 +41,7 @@ import { Registry } from "./registry.js";
 import { StateStore, type Retry } from "./state-store.js";
 import { parseAgentId, Subjects, validateToken, type AgentId } from "./subjects.js";
 import { configureTracing } from "./telemetry.js";
+import { Failover } from "./failover.js";
 
 /** Options of {@link startNode}. Plain data, validated once. */
 export interface NodeOptions {
@@ -72,6 +73,8 @@ export interface NodeOptions {
   random?: () => number;
   /** Make OpenTelemetry spans. Default: when an SDK is registered. */
   tracing?: boolean;
+  /** Adopt the root-supervised agents of nodes whose heartbeat lapsed. Default true. */
+  failover?: boolean;
 }
 
 /** Options of {@link TroupeNode.spawn}. */
@@ -143,6 +146,7 @@ interface ValidOptions {
   clock: Clock;
   random: () => number;
   tracing: boolean | undefined;
+  failover: boolean;
 }
 
 function validateNodeOptions(options: NodeOptions): ValidOptions {
@@ -183,6 +187,7 @@ function validateNodeOptions(options: NodeOptions): ValidOptions {
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
     tracing: options.tracing,
+    failover: options.failover ?? true,
   };
 }
 
@@ -221,6 +226,7 @@ export class TroupeNode {
   private readonly sender: string;
   private closing: Promise<void> | undefined;
   private readonly startedAt: number;
+  private failover: Failover | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -303,6 +309,7 @@ export class TroupeNode {
     const node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory);
     await node.listen();
     await membership.start(() => node.nodeInfo());
+    if (o.failover) node.startFailover();
     return node;
   }
 
@@ -482,6 +489,7 @@ export class TroupeNode {
   close(): Promise<void> {
     this.closing ??= (async () => {
       for (const s of this.controlSubs) s.unsubscribe();
+      await this.failover?.stop();
       await this.root.shutdown();
       await this.membership.leave(this.id);
       await this.memory.close().catch(() => {});
@@ -512,6 +520,24 @@ export class TroupeNode {
       host: hostname(),
       agents: this.hosts.size,
     };
+  }
+
+  private startFailover(): void {
+    this.failover = new Failover(
+      this.id,
+      this.membership,
+      this.registry,
+      this.o.clock,
+      this.o.heartbeatMs,
+      (type) => this.types.has(type),
+      async (type, key, reg) => {
+        if (this.closing) return;
+        const restart = Object.values(RestartType).includes(reg.restart as RestartType) ? (reg.restart as RestartType) : undefined;
+        await this.spawnHere({ op: "spawn", type, key, args: reg.args, restart });
+        this.hostEnv.events.publish(EventKindValues.Failover, type, key, { from: reg.node });
+      },
+    );
+    this.failover.start();
   }
 
   private async listen(): Promise<void> {
@@ -625,7 +651,7 @@ export class TroupeNode {
     const id = `${spec.type}/${spec.key}` as AgentId;
     const existing = this.hosts.get(id);
     if (existing && existing.state !== "stopped" && existing.state !== "failed") throw new AgentExistsError(id, this.id);
-    await this.registry.claim(spec.type, spec.key, this.id, parent.id);
+    await this.registry.claim(spec.type, spec.key, this.id, parent.id, { args: spec.args, restart: spec.restart });
     const host = new AgentHost(def, spec.key, spec.args, parent, this.hostEnv);
     this.hosts.set(id, host);
     return host;

@@ -19,6 +19,9 @@ export interface Registration {
   since: number;
   /** Id of the supervisor the agent runs under. */
   supervisor: string;
+  /** What it was spawned with, so a survivor can start it again when its node is gone. */
+  args?: unknown;
+  restart?: string;
 }
 
 /** Claims and lookups of AgentIds. */
@@ -54,9 +57,9 @@ export class Registry {
    * Claim `type/key` for `node`. Throws AgentExistsError when a live node holds it;
    * takes over a claim whose node is gone. Returns the claim's revision.
    */
-  async claim(type: string, key: string, node: string, supervisor: string): Promise<number> {
+  async claim(type: string, key: string, node: string, supervisor: string, spawn: { args?: unknown; restart?: string } = {}): Promise<number> {
     const k = this.subjects.registryKey(type, key);
-    const value = encodeValue({ node, since: this.clock.now(), supervisor } satisfies Registration);
+    const value = encodeValue({ node, since: this.clock.now(), supervisor, ...spawn } satisfies Registration);
     try {
       return await this.retry("registry claim", () => this.kv.create(k, value));
     } catch (err) {
