@@ -1,0 +1,38 @@
+// Seeded randomness for scenarios, so a run (which messages, when the chaos
+// strikes) can be repeated with `--seed N`.
+
+/** A random source: `next()` in [0, 1). */
+export interface Rng {
+  next(): number;
+  /** An integer in [min, max]. */
+  int(min: number, max: number): number;
+}
+
+/**
+ * A small, fast seeded generator (mulberry32). Not for cryptography.
+ *
+ * @example
+ * const r = rng(42);
+ * r.int(100, 500); // the same number on every run with seed 42
+ */
+export function rng(seed: number): Rng {
+  let a = seed >>> 0;
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int(min, max) {
+      return min + Math.floor(next() * (max - min + 1));
+    },
+  };
+}
+
+/** A seed for a run when none was given: printed and recorded, so the run can be repeated. */
+export function freshSeed(): number {
+  return Math.floor(Math.random() * 1_000_000) + 1;
+}

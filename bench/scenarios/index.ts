@@ -1,0 +1,8 @@
+// The registry of benchmark scenarios, in the order `agentctl bench` runs them.
+
+import type { Scenario } from "../scenario.js";
+import { rawScenario } from "./raw.js";
+import { throughputScenario } from "./throughput.js";
+
+/** Every scenario `agentctl bench` knows. */
+export const scenarios: Scenario[] = [rawScenario, throughputScenario];
