@@ -33,7 +33,7 @@ import type { Messenger } from "./messenger.js";
 import type { Memory } from "./memory/index.js";
 import { StateConflict, type StateStore } from "./state-store.js";
 import type { AgentId } from "./subjects.js";
-import { endConsumerSpan, startConsumerSpan } from "./telemetry.js";
+import { endConsumerSpan, startConsumerSpan, withSpan } from "./telemetry.js";
 
 /** Why an activation ended. */
 export type ChildExit =
@@ -295,7 +295,7 @@ export class AgentHost {
     const span = startConsumerSpan(this.id, this.subject, item.trace);
     let result: unknown;
     try {
-      result = this.behavior!.handle(item.body, ctx);
+      result = span ? withSpan(span, () => this.behavior!.handle(item.body, ctx)) : this.behavior!.handle(item.body, ctx);
     } catch (err) {
       endConsumerSpan(span, err);
       this.onFailure(item, err);

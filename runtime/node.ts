@@ -40,7 +40,7 @@ import { Messenger } from "./messenger.js";
 import { Registry } from "./registry.js";
 import { StateStore, type Retry } from "./state-store.js";
 import { parseAgentId, Subjects, validateToken, type AgentId } from "./subjects.js";
-import { configureTracing } from "./telemetry.js";
+import { configureTracing, observeNode } from "./telemetry.js";
 import { Failover } from "./failover.js";
 
 /** Options of {@link startNode}. Plain data, validated once. */
@@ -227,6 +227,7 @@ export class TroupeNode {
   private closing: Promise<void> | undefined;
   private readonly startedAt: number;
   private failover: Failover | undefined;
+  private unobserve: (() => void) | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -310,6 +311,7 @@ export class TroupeNode {
     await node.listen();
     await membership.start(() => node.nodeInfo());
     if (o.failover) node.startFailover();
+    node.unobserve = observeNode(node.id, () => [...node.hosts.values()].map((h) => ({ ...h.info(), type: h.def.type })));
     return node;
   }
 
@@ -490,6 +492,7 @@ export class TroupeNode {
     this.closing ??= (async () => {
       for (const s of this.controlSubs) s.unsubscribe();
       await this.failover?.stop();
+      this.unobserve?.();
       await this.root.shutdown();
       await this.membership.leave(this.id);
       await this.memory.close().catch(() => {});
