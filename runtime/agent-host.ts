@@ -239,6 +239,14 @@ export class AgentHost {
       this.reject(msg, err as Error);
       return;
     }
+    if (this.active && !this.draining && this.mailbox.size === 0) {
+      // Idle agent, empty mailbox: handle it right here. Only a receive that
+      // returns a promise makes the rest wait in the mailbox.
+      const pending = this.process(item);
+      if (pending !== undefined) this.track(pending.then(() => this.drain()));
+      else if (this.stopRequested && this.active) void this.exit({ kind: "normal" }, "stopped itself");
+      return;
+    }
     if (!this.mailbox.push(item)) {
       const full = new MailboxFullError(this.id, this.mailbox.capacity);
       this.rejected++;
@@ -269,7 +277,12 @@ export class AgentHost {
 
   private kick(): void {
     if (this.draining || !this.active) return;
-    this.draining = this.drain().finally(() => {
+    this.track(this.drain());
+  }
+
+  /** Mark the agent busy until `work` settles, then drain what arrived meanwhile. */
+  private track(work: Promise<void>): void {
+    this.draining = work.finally(() => {
       this.draining = undefined;
       if (this.active && this.mailbox.size > 0) this.kick();
     });
