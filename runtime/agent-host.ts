@@ -121,6 +121,8 @@ export class AgentHost {
   private revision = 0;
   private replies: PendingReply[] = [];
   private committing: Promise<void> | undefined;
+  /** Stop waiting for the async receive in flight (its activation was killed or abandoned at shutdown). */
+  private abortInflight: (() => void) | undefined;
 
   constructor(
     readonly def: AgentType,
@@ -325,23 +327,22 @@ export class AgentHost {
   private async settle(item: Item, pending: PromiseLike<unknown>, epoch: number, span: ReturnType<typeof startConsumerSpan>): Promise<void> {
     let value: unknown;
     let timer: TimerHandle | undefined;
+    let abort: (() => void) | undefined;
     try {
       const limit = this.def.receiveTimeoutMs;
-      value = limit
-        ? await new Promise((resolve, reject) => {
-            timer = this.env.clock.setTimeout(
-              () => reject(new ReceiveTimeoutError(this.id, limit)),
-              limit,
-            );
-            pending.then(resolve, reject);
-          })
-        : await pending;
+      value = await new Promise((resolve, reject) => {
+        if (limit) timer = this.env.clock.setTimeout(() => reject(new ReceiveTimeoutError(this.id, limit)), limit);
+        // A hung receive must not hold the mailbox of the next activation.
+        this.abortInflight = abort = () => reject(new KilledError("activation ended"));
+        pending.then(resolve, reject);
+      });
     } catch (err) {
       endConsumerSpan(span, err);
       if (epoch === this.epoch) this.onFailure(item, err);
       return;
     } finally {
       if (timer) this.env.clock.clearTimeout(timer);
+      if (this.abortInflight === abort) this.abortInflight = undefined;
     }
     endConsumerSpan(span);
     if (epoch === this.epoch) this.onSuccess(item, value);
@@ -481,6 +482,7 @@ export class AgentHost {
     if (item) this.deadLetter(item, `killed: ${reason}`);
     this.inflight = undefined;
     void this.exit({ kind: "failure", reason: `killed: ${reason}`, messageType: item ? typeOf(item.body) : null }, `killed: ${reason}`);
+    this.abortInflight?.();
   }
 
   /** Ask the agent to exit normally once the current message is handled (ctx.stop()). */
@@ -540,11 +542,13 @@ export class AgentHost {
 
   private async quiesce(shutdownMs: number): Promise<void> {
     const wasActive = this.active;
+    const epoch = this.epoch;
+    let timedOut = false;
     this.active = false;
     if (this.ending) await this.ending;
     if (this.draining) {
       let timer: TimerHandle | undefined;
-      const timedOut = await Promise.race([
+      timedOut = await Promise.race([
         this.draining.then(() => false),
         new Promise<boolean>((resolve) => (timer = this.env.clock.setTimeout(() => resolve(true), shutdownMs))),
       ]);
@@ -556,8 +560,12 @@ export class AgentHost {
         this.deadLetter(item, `killed: not done within shutdown ${shutdownMs} ms`);
       }
     }
+    // Failed meanwhile (the message in flight threw): its exit runs onStop, not this.
+    const exited = epoch !== this.epoch;
+    if (this.ending) await this.ending;
     this.epoch++;
-    if (wasActive) {
+    if (timedOut) this.abortInflight?.();
+    if (wasActive && !exited) {
       await this.commitQuietly();
       await this.runOnStop();
     }

@@ -10,12 +10,14 @@ import type { NormalizedChildSpec, NormalizedSupervisorSpec } from "./child-spec
 import { ExitKind } from "./strategy.js";
 import {
   addChild,
+  ChildStatus,
   childStarted,
   createSupervisorState,
   crashReport,
   decideOnExit,
   findChild,
   removeChild,
+  type ChildState,
   type SupervisorState,
 } from "./supervisor-state.js";
 
@@ -46,8 +48,17 @@ export class Supervisor implements Parent {
   private readonly hosts = new Map<string, AgentHost>();
   private work: Promise<void> = Promise.resolve();
   private closed = false;
-  /** Generation of restarts: a delayed restart superseded by a newer decision is dropped. */
-  private generation = 0;
+  /** Per child id, the decision whose restart is pending: a delayed restart superseded by a newer decision is dropped. */
+  private readonly pendingRestart = new Map<string, number>();
+  private decisions = 0;
+  /**
+   * Per host, the activation the supervisor is watching. Bumped whenever the
+   * supervisor ends an activation itself (a restart, a stop), so an exit that
+   * activation reports meanwhile is not decided on a second time.
+   */
+  private readonly watched = new Map<AgentHost, number>();
+  /** Hosts the supervisor is stopping right now: their exits are its own doing. */
+  private readonly stopping = new Set<AgentHost>();
 
   constructor(
     readonly id: string,
@@ -87,6 +98,12 @@ export class Supervisor implements Parent {
    * like any failure.
    */
   async startChild(spec: NormalizedChildSpec, options: { dynamic?: boolean } = {}): Promise<AgentHost> {
+    // A child that exited for good (a transient's normal exit, or given up
+    // on) is replaced by a new start of the same id or agent.
+    const old = this.state.children.find((c) => c.spec.id === spec.id || (c.spec.type === spec.type && c.spec.key === spec.key));
+    if (old && (old.status === ChildStatus.Stopped || old.status === ChildStatus.Failed) && !this.hosts.has(old.spec.id)) {
+      this.state = removeChild(this.state, old.spec.id);
+    }
     this.state = addChild(this.state, spec);
     let host: AgentHost;
     try {
@@ -119,23 +136,29 @@ export class Supervisor implements Parent {
 
   /** A child's activation ended on its own. */
   childExited(child: AgentHost, exit: ChildExit): void {
-    this.enqueue(() => this.onExit(child, exit));
+    const activation = this.stopping.has(child) ? -1 : (this.watched.get(child) ?? 0);
+    this.enqueue(() => this.onExit(child, exit, activation));
   }
 
-  /** Stop a child for good and forget it (node.stop, agentctl stop): it is not restarted. */
-  stopChild(childId: string): Promise<void> {
+  /**
+   * Stop a child for good and forget it (node.stop, agentctl stop): it is not
+   * restarted. `child` is its child id or its agent id (`type/key`).
+   */
+  stopChild(child: string): Promise<void> {
     return this.enqueueAndWait(async () => {
-      const host = this.hosts.get(childId);
-      const spec = findChild(this.state, childId)?.spec;
-      this.state = removeChild(this.state, childId);
-      if (host) await this.stopForGood(host, spec?.shutdownMs ?? 0, "stopped");
+      const spec = this.childByIdOrAgent(child)?.spec;
+      if (!spec) return;
+      const host = this.hosts.get(spec.id);
+      this.state = removeChild(this.state, spec.id);
+      this.pendingRestart.delete(spec.id);
+      if (host) await this.stopForGood(host, spec.shutdownMs, "stopped");
     });
   }
 
   /** Stop every child in reverse start order, each within its shutdownMs. */
   shutdown(): Promise<void> {
     this.closed = true;
-    this.generation++;
+    this.pendingRestart.clear();
     return this.enqueueAndWait(async () => {
       for (const c of [...this.state.children].reverse()) {
         const host = this.hosts.get(c.spec.id);
@@ -161,9 +184,13 @@ export class Supervisor implements Parent {
     });
   }
 
-  /** Restart count of a child, as this supervisor counts it. */
-  restartCount(childId: string): number {
-    return findChild(this.state, childId)?.restartCount ?? 0;
+  /** Restart count of a child (by child id or agent id), as this supervisor counts it. */
+  restartCount(child: string): number {
+    return this.childByIdOrAgent(child)?.restartCount ?? 0;
+  }
+
+  private childByIdOrAgent(child: string): ChildState | undefined {
+    return findChild(this.state, child) ?? this.state.children.find((c) => `${c.spec.type}/${c.spec.key}` === child);
   }
 
   private enqueue(job: () => Promise<void>): void {
@@ -181,11 +208,22 @@ export class Supervisor implements Parent {
     return undefined;
   }
 
-  private async onExit(host: AgentHost, exit: ChildExit): Promise<void> {
+  private async onExit(host: AgentHost, exit: ChildExit, activation: number): Promise<void> {
     const childId = this.childIdOf(host);
     if (childId === undefined || this.closed) return;
     const spec = findChild(this.state, childId)?.spec;
     if (!spec) return;
+    if (activation !== (this.watched.get(host) ?? 0)) {
+      // The activation had already been ended by this supervisor (stopped for
+      // a sibling's restart) when it failed: reported, not decided on again.
+      if (exit.kind === "failure") {
+        const child = findChild(this.state, childId)!;
+        this.env.events.publish(EventKind.ChildFailed, spec.type, spec.key, {
+          ...crashReport({ supervisor: this.id, child, reason: ExitKind.Failure, error: exit.reason, messageType: exit.messageType }),
+        });
+      }
+      return;
+    }
     if (exit.kind === "fenced") {
       // A newer activation owns the state elsewhere: this one leaves quietly.
       this.state = removeChild(this.state, childId);
@@ -217,6 +255,7 @@ export class Supervisor implements Parent {
         });
         await host.abandon();
         this.hosts.delete(childId);
+        this.watched.delete(host);
         await this.env.releaseHost(host);
         return;
       }
@@ -243,26 +282,33 @@ export class Supervisor implements Parent {
         for (const id of decision.stop) {
           const h = this.hosts.get(id);
           const s = findChild(this.state, id)?.spec;
-          if (h) await h.prepareRestart(s?.shutdownMs ?? 0);
+          if (h) await this.endActivation(h, () => h.prepareRestart(s?.shutdownMs ?? 0));
         }
         for (const id of decision.removed) {
           const h = this.hosts.get(id);
           if (h) await this.stopForGood(h, 0, "stopped");
         }
-        await host.prepareRestart(0);
-        const gen = ++this.generation;
+        await this.endActivation(host, () => host.prepareRestart(0));
+        const gen = ++this.decisions;
+        for (const id of decision.children) {
+          this.pendingRestart.set(id, gen);
+          const h = this.hosts.get(id);
+          if (h) this.watched.set(h, (this.watched.get(h) ?? 0) + 1);
+        }
         this.restartLater(decision.children, decision.delayMs, decision.attempt, gen);
         return;
       }
     }
   }
 
-  /** Start `children` again after `delayMs`, unless a newer decision superseded this one. */
+  /** Start `children` again after `delayMs`, each unless a newer decision superseded this one for it. */
   private restartLater(children: string[], delayMs: number, attempt: number, gen: number): void {
     const run = (): void =>
       this.enqueue(async () => {
-        if (gen !== this.generation || this.closed) return;
+        if (this.closed) return;
         for (const id of children) {
+          if (this.pendingRestart.get(id) !== gen) continue;
+          this.pendingRestart.delete(id);
           const c = findChild(this.state, id);
           if (!c) continue;
           let host = this.hosts.get(id);
@@ -293,8 +339,20 @@ export class Supervisor implements Parent {
     else run();
   }
 
+  /** Run `end` (a stop or a restart's stop) with the host's own exits meanwhile marked as the supervisor's doing. */
+  private async endActivation(host: AgentHost, end: () => Promise<void>): Promise<void> {
+    this.stopping.add(host);
+    try {
+      await end();
+    } finally {
+      this.stopping.delete(host);
+    }
+  }
+
   private async stopForGood(host: AgentHost, shutdownMs: number, why: string): Promise<void> {
-    await host.stop(shutdownMs, why);
+    this.watched.set(host, (this.watched.get(host) ?? 0) + 1);
+    await this.endActivation(host, () => host.stop(shutdownMs, why));
+    this.watched.delete(host);
     const id = this.childIdOf(host);
     if (id !== undefined && this.hosts.get(id) === host && !findChild(this.state, id)) this.hosts.delete(id);
     this.env.events.publish(EventKind.ChildStopped, host.def.type, host.key, { supervisor: this.id, why });
