@@ -475,13 +475,21 @@ export class AgentHost {
 
   /** Make the agent fail now, as if `receive` threw (agentctl kill). The message in flight, if any, gets RemoteError. */
   kill(reason: string): void {
+    this.failNow(`killed: ${reason}`);
+  }
+
+  /**
+   * Fail now with `reason`, abandoning the message in flight (it gets
+   * RemoteError). Used by kill and by a supervisor past its intensity.
+   */
+  failNow(reason: string): void {
     if (this.state !== LifecycleState.Running && this.state !== LifecycleState.Starting) return;
     const item = this.inflight;
     this.failures++;
     if (item?.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, remoteWire(new KilledError(reason)));
-    if (item) this.deadLetter(item, `killed: ${reason}`);
+    if (item) this.deadLetter(item, reason);
     this.inflight = undefined;
-    void this.exit({ kind: "failure", reason: `killed: ${reason}`, messageType: item ? typeOf(item.body) : null }, `killed: ${reason}`);
+    void this.exit({ kind: "failure", reason, messageType: item ? typeOf(item.body) : null }, reason);
     this.abortInflight?.();
   }
 

@@ -678,7 +678,7 @@ export class TroupeNode {
       },
       onStart: async (ctx) => {
         const sup = new Supervisor(ctx.id, def.spec, this.supEnv, {
-          onEscalate: (reason) => this.hosts.get(ctx.id)?.kill(reason),
+          onEscalate: (reason) => this.hosts.get(ctx.id)?.failNow(reason),
         });
         this.supervisors.set(ctx.id, sup);
         await sup.startChildren(def.spec.children);
