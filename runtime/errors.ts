@@ -25,6 +25,7 @@ export const ErrorCode = {
   ValueDecode: "VALUE_DECODE",
   MemoryUnavailable: "MEMORY_UNAVAILABLE",
   SupervisorNotFound: "SUPERVISOR_NOT_FOUND",
+  JetStreamNotEnabled: "JETSTREAM_NOT_ENABLED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -260,4 +261,16 @@ export function toWireError(err: unknown): WireError {
   if (err instanceof TroupeError) return { name: err.name, code: err.code, message: err.message };
   if (err instanceof Error) return { name: err.name || "Error", code: "", message: err.message };
   return { name: "Error", code: "", message: String(err) };
+}
+
+/** The NATS server answers but has JetStream off; Troupe keeps state, registry and memory in JetStream. */
+export class JetStreamNotEnabledError extends TroupeError {
+  readonly servers: string;
+  constructor(servers: string) {
+    super(
+      ErrorCode.JetStreamNotEnabled,
+      `the NATS server at ${servers} has JetStream disabled; start it with -js (agentctl dev uses nats.conf, which enables it)`,
+    );
+    this.servers = servers;
+  }
 }

@@ -34,6 +34,7 @@ export {
   ValueTooLargeError,
   ValueDecodeError,
   MemoryUnavailableError,
+  JetStreamNotEnabledError,
 } from "./errors.js";
 export type { Memory, MemoryBucket, ReadonlyMemoryBucket, MemoryEntry, MemoryChange, MemoryOptions } from "./memory/index.js";
 export {

@@ -15,6 +15,7 @@ import {
   InvalidArgumentError,
   InvalidConfigError,
   InvalidMessageError,
+  JetStreamNotEnabledError,
   NoNodeForTypeError,
   NodeClosedError,
   NotConnectedError,
@@ -313,3 +314,13 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000
   }
   throw new Error("condition not met in time");
 }
+
+describe("a server without JetStream", () => {
+  const plain = useNatsServer({ jetstream: false });
+  it("is refused with one sentence saying how to fix it", async () => {
+    const err = (await startNode({ servers: plain.url, namespace: "x" }).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(JetStreamNotEnabledError);
+    expect(err.message).toContain(plain.url);
+    expect(err.message).toContain("-js");
+  });
+});

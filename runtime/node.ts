@@ -25,6 +25,7 @@ import {
   AgentNotFoundError,
   InvalidArgumentError,
   InvalidConfigError,
+  JetStreamNotEnabledError,
   NoNodeForTypeError,
   NodeClosedError,
   SupervisorNotFoundError,
@@ -294,6 +295,9 @@ export class TroupeNode {
   /** @internal Use {@link startNode}. */
   static async create(nc: NatsConnection, o: ValidOptions, ownsConnection: boolean): Promise<TroupeNode> {
     const subjects = new Subjects(o.namespace);
+    if (!(nc.info as { jetstream?: boolean } | undefined)?.jetstream) {
+      throw new JetStreamNotEnabledError(Array.isArray(o.servers) ? o.servers.join(",") : o.servers);
+    }
     const retry: Retry = (operation, fn) => withJetStreamRetry(operation, fn, { clock: o.clock, ...DEFAULT_RETRY });
     configureTracing(o.tracing);
     const membership = await Membership.open(nc, subjects, o.clock, o.heartbeatMs, retry);
