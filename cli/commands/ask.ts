@@ -1,0 +1,27 @@
+// agentctl ask: send a message and print the agent's answer as JSON.
+
+import type { Command } from "commander";
+import { parseAgentId } from "../../runtime/index.js";
+import type { Factory } from "../factory.js";
+import { parseJsonArg } from "../json-arg.js";
+import { positiveInteger } from "../option-parsers.js";
+
+/** Register `agentctl ask ID MESSAGE [--timeout MS]`. */
+export function register(program: Command, f: Factory): void {
+  program
+    .command("ask")
+    .summary("send a message and print the answer")
+    .description("send a message (JSON) to an agent and print its answer as JSON")
+    .argument("<id>", "the agent, as TYPE/KEY")
+    .argument("<message>", "the message, as JSON")
+    .option("-t, --timeout <ms>", "give up after this many milliseconds", positiveInteger, 5000)
+    .action(
+      f.action(async (id: string, message: string, opts: { timeout: number }) => {
+        parseAgentId(id);
+        const msg = parseJsonArg(message, "MESSAGE");
+        const node = await f.node();
+        const reply = await node.ref(id).ask(msg, { timeoutMs: opts.timeout });
+        f.out.json(reply);
+      }),
+    );
+}

@@ -1,0 +1,184 @@
+// agentctl demo: a short guided run of Troupe for a newcomer. Uses the server
+// at --server, or starts a throwaway one; runs a node in this process in a
+// fresh namespace; shows asks, tells, a supervisor restarting a crashed
+// worker, shared memory, ps and tree; then removes everything it made.
+
+import { randomBytes } from "node:crypto";
+import type { Command } from "commander";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { counter, echo, openConnection, startNode, type TroupeNode } from "../../runtime/index.js";
+import { startNatsServer, type NatsServer } from "../../runtime/nats-server.js";
+import { Subjects } from "../../runtime/subjects.js";
+import { AGENT_TABLE_HEADERS, agentRows } from "../agent-table.js";
+import { flakyWorker, team, type Job } from "../demo-agents.js";
+import { EventLog } from "../demo-event-log.js";
+import type { Factory } from "../factory.js";
+import { natsServerBinary } from "../nats-binary.js";
+import { renderTable, toJson } from "../output.js";
+import { serverAnswers } from "../server-probe.js";
+import { drawTrees } from "../tree-drawing.js";
+
+const TELLS = 100;
+
+const indent = (text: string, by: string): string =>
+  text
+    .split("\n")
+    .map((l) => by + l)
+    .join("\n");
+
+/** The event-log line saying a restarted agent runs again. */
+const runningAgain = (id: string) => (line: string): boolean => line === `✓ ${id} is running again`;
+
+/** Delete the buckets and streams a namespace left on a server the demo did not start. */
+async function removeNamespace(nc: NatsConnection, namespace: string): Promise<void> {
+  const s = new Subjects(namespace);
+  const kvm = new Kvm(nc);
+  for (const bucket of [s.stateBucket(), s.registryBucket(), s.nodesBucket(), s.memoryBucket()]) {
+    try {
+      await (await kvm.open(bucket)).destroy();
+    } catch {
+      // never created
+    }
+  }
+  const jsm = await jetstreamManager(nc);
+  for (const stream of [s.mailboxStream(), s.deadLetterStream()]) {
+    try {
+      await jsm.streams.delete(stream);
+    } catch {
+      // never created
+    }
+  }
+}
+
+/** The story itself, on a running node; returns what did not go as expected. */
+async function tour(node: TroupeNode, log: EventLog, say: (text?: string) => void): Promise<string[]> {
+  const problems: string[] = [];
+  const events = (): void => {
+    for (const l of log.take()) say(`      ${l}`);
+  };
+
+  say("1. Ask an agent and get its answer");
+  const hello = await node.spawn("echo", { key: "hello" });
+  say(`   spawn echo/hello`);
+  const greeting = { hello: "troupe" };
+  say(`   ask ${hello.id} ${toJson(greeting)}  →  ${toJson(await hello.ask(greeting))}`);
+  say();
+
+  say(`2. Tell a counter ${TELLS} times (fire and forget), then ask it`);
+  const visits = await node.spawn("counter", { key: "visits" });
+  say(`   spawn counter/visits`);
+  for (let i = 0; i < TELLS; i++) await visits.tell({ op: "inc" });
+  say(`   tell ${visits.id} {"op":"inc"}  × ${TELLS}`);
+  const count = await visits.ask({ op: "get" });
+  const countOk = count === TELLS;
+  if (!countOk) problems.push(`counter/visits counted ${toJson(count)}, not ${TELLS}`);
+  say(`   ask ${visits.id} {"op":"get"}  →  ${toJson(count)}  ${countOk ? "✓" : "✗"} expected ${TELLS}`);
+  const stored = await node.persistedState(visits.id);
+  if (stored) say(`   persisted state ${toJson(stored.value)} (revision ${stored.revision}): a restart resumes from it`);
+  say();
+
+  say("3. A supervisor restarts a worker that crashes");
+  await node.spawn("team", { key: "t1" });
+  say("   spawn team/t1  (one_for_one supervisor of echo/planner and flaky/w1, which drops every third job)");
+  const worker = node.ref<Job>("flaky/w1");
+  const work = async (job: number): Promise<void> => {
+    try {
+      say(`   ask ${worker.id} ${toJson({ job })}  →  ${toJson(await worker.ask({ job }))}`);
+    } catch (err) {
+      say(`   ask ${worker.id} ${toJson({ job })}  →  error: ${(err as Error).message}`);
+    }
+  };
+  await work(1);
+  await work(2);
+  await work(3);
+  if (!(await log.until(runningAgain(worker.id)))) problems.push("flaky/w1 was not restarted after it crashed");
+  events();
+  await work(4);
+  const reason = "demo: simulated crash";
+  await node.kill(worker.id, reason);
+  say(`   kill ${worker.id} --reason "${reason}"`);
+  if (!(await log.until(runningAgain(worker.id)))) problems.push("flaky/w1 was not restarted after it was killed");
+  events();
+  await work(5);
+  say("   its job count survived both crashes: agent state lives in JetStream KV");
+  say();
+
+  say("4. Shared memory (JetStream KV) for every agent and node of the namespace");
+  const revision = await node.memory.put("demo.greeting", { text: "hello from the demo" });
+  say(`   kv put demo.greeting {"text":"hello from the demo"}  →  revision ${revision}`);
+  say(`   kv get demo.greeting  →  ${toJson((await node.memory.get("demo.greeting"))?.value)}`);
+  say();
+
+  say("5. agentctl ps: every agent, on every node");
+  const { agents } = await node.listAll();
+  say(indent(renderTable(AGENT_TABLE_HEADERS, agentRows(agents)), "   "));
+  say();
+
+  say("6. agentctl tree: who supervises whom");
+  say(indent(drawTrees([node.tree()]), "   "));
+  events();
+  return problems;
+}
+
+/** Register `agentctl demo`. */
+export function register(program: Command, f: Factory): void {
+  program
+    .command("demo")
+    .summary("a guided tour of Troupe (starts what it needs)")
+    .description("a short guided run of Troupe: agents, asks and tells, a supervisor restarting a crashed worker, ps and tree")
+    .addHelpText(
+      "after",
+      "\nUses the server at --server when one answers there, else starts a throwaway one on a free port.\n" +
+        "Runs in a fresh namespace (demo-XXXXXX) and removes everything it made when it ends.",
+    )
+    .action(
+      f.action(async () => {
+        const started = Date.now();
+        const say = (text = ""): void => f.out.line(text);
+        const { server } = f.globals();
+        say("Troupe demo: agents are actors on NATS, and supervisors restart the ones that fail.");
+        say();
+
+        let own: NatsServer | undefined;
+        let url = server;
+        if (await serverAnswers(server)) {
+          say(`server  using the NATS server at ${server}`);
+        } else {
+          natsServerBinary((text) => f.out.note(text));
+          own = await startNatsServer({});
+          url = own.url;
+          say(`server  nothing answers at ${server}, so the demo started its own at ${url}`);
+        }
+        const namespace = `demo-${randomBytes(3).toString("hex")}`;
+        const log = new EventLog();
+        let nc: NatsConnection | undefined;
+        let node: TroupeNode | undefined;
+        let problems: string[] = [];
+        try {
+          nc = await openConnection({ servers: url, name: "agentctl-demo" });
+          node = await startNode({ connection: nc, namespace, name: "demo-node", agents: [echo, counter, flakyWorker, team] });
+          node.onEvent(log.add);
+          say(`node    ${node.id} in namespace ${namespace}, hosting echo, counter, flaky and team`);
+          say();
+          problems = await tour(node, log, say);
+        } finally {
+          await node?.close();
+          if (nc && !own) await removeNamespace(nc, namespace);
+          await nc?.drain().catch(() => {});
+          await own?.dispose();
+          say();
+          say(
+            `cleanup stopped the node${own ? " and the demo's server" : `, removed namespace ${namespace}`}; ` +
+              `done in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+          );
+        }
+        if (problems.length > 0) throw new Error(`the demo did not go as expected: ${problems.join("; ")}`);
+        say();
+        say("Next: agentctl dev --detach   (a local server)");
+        say("      agentctl node start      (a node hosting echo and counter; --agents ./my-agents.ts for yours)");
+        say("      agentctl spawn counter --key c1 && agentctl ask counter/c1 '{\"op\":\"inc\"}'");
+      }),
+    );
+}

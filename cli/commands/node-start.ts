@@ -1,0 +1,39 @@
+// agentctl node start: host agents in the foreground until Ctrl-C, then drain.
+
+import type { Command } from "commander";
+import { builtinAgents, startNode } from "../../runtime/index.js";
+import { loadAgentModule, type Definition } from "../agent-module.js";
+import type { Factory } from "../factory.js";
+import { untilSignal } from "../signals.js";
+
+/** The built-in types, then the module's; a module type of the same name replaces the built-in one. */
+function hostedTypes(fromModule: readonly Definition[]): Definition[] {
+  const names = new Set(fromModule.map((d) => d.type));
+  return [...builtinAgents.filter((b) => !names.has(b.type)), ...fromModule];
+}
+
+/** Register `agentctl node start [--agents MODULE] [--name NAME]`. */
+export function register(node: Command, f: Factory): void {
+  node
+    .command("start")
+    .summary("run a node in the foreground")
+    .description("run a node in the foreground hosting echo, counter and the agent types a module exports")
+    .option("--agents <module>", "a .ts, .js or .mjs file whose exports include defineAgent/defineSupervisor results")
+    .option("--name <name>", "this node's id (default: host-pid-random)")
+    .action(
+      f.action(async (opts: { agents?: string; name?: string }) => {
+        const types = hostedTypes(opts.agents === undefined ? [] : await loadAgentModule(opts.agents));
+        const g = f.globals();
+        const signal = untilSignal();
+        const running = await startNode({ servers: g.server, namespace: g.namespace, agents: types, name: opts.name });
+        f.out.line(
+          `node ${running.id} ready in namespace ${running.namespace} at ${g.server}, hosting ${types.map((t) => t.type).join(", ")}`,
+        );
+        f.out.note("press Ctrl-C to stop");
+        const got = await signal;
+        f.out.note(`${got}: stopping agents and leaving the cluster`);
+        await running.close();
+        f.out.note(`node ${running.id} stopped`);
+      }),
+    );
+}

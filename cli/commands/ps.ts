@@ -1,0 +1,24 @@
+// agentctl ps: every agent of the namespace, across all nodes.
+
+import type { Command } from "commander";
+import { AGENT_TABLE_HEADERS, agentRows } from "../agent-table.js";
+import type { Factory } from "../factory.js";
+
+/** Register `agentctl ps`. */
+export function register(program: Command, f: Factory): void {
+  program
+    .command("ps")
+    .summary("list the agents of the namespace")
+    .description("list every agent in the namespace, on every node")
+    .option("--json", "print the agents as a JSON array")
+    .action(
+      f.action(async (opts: { json?: boolean }) => {
+        const node = await f.node();
+        const { agents, unreachable } = await node.listAll();
+        for (const id of unreachable) f.out.note(`warning: node ${id} did not answer; its agents are not listed`);
+        if (opts.json) return f.out.json(agents);
+        if (agents.length === 0) return f.out.line(`no agents in namespace ${node.namespace}`);
+        f.out.table(AGENT_TABLE_HEADERS, agentRows(agents));
+      }),
+    );
+}

@@ -1,0 +1,118 @@
+// What every command shares: the global options, a client node opened on
+// first use (so `--help` and usage errors never connect), the output, and
+// the wrapper that turns any error into one sentence and an exit code.
+
+import { randomBytes } from "node:crypto";
+import type { Command } from "commander";
+import { startNode, type TroupeNode } from "../runtime/index.js";
+import { validateNamespace } from "../runtime/subjects.js";
+import { errorSentence, exitCodeOf, ExitCode } from "./exit-code.js";
+import { processOutput, type Output } from "./output.js";
+
+/** The options every command inherits from `agentctl`. */
+export interface Globals {
+  /** NATS server URL: `--server`, else `NATS_URL`, else `nats://127.0.0.1:4222`. */
+  server: string;
+  /** `--namespace`, else `TROUPE_NAMESPACE`, else `default`. */
+  namespace: string;
+}
+
+/** How long closing the client node may take before agentctl exits anyway. */
+const CLOSE_TIMEOUT_MS = 3000;
+
+/** `agentctl kv get` for a command: its name with its parents'. */
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+/** The lines printed after a usage error: the command's usage and where to read more. */
+export function usageHint(cmd: Command): string {
+  const path = commandPath(cmd);
+  return `Usage: ${path} ${cmd.usage()}\nRun '${path} --help' for details.`;
+}
+
+/**
+ * Shared state of one agentctl run. Commands ask it for the client node
+ * (`await f.node()`) and write through `f.out`.
+ */
+export class Factory {
+  /** The exit code of the run; set by {@link Factory.action} and {@link Factory.fail}. */
+  exitCode: number = ExitCode.Ok;
+  private clientNode: Promise<TroupeNode> | undefined;
+
+  constructor(
+    private readonly program: Command,
+    readonly out: Output = processOutput(),
+  ) {}
+
+  /** The global options, checked. */
+  globals(): Globals {
+    const o = this.program.opts<{ server: string; namespace: string }>();
+    validateNamespace(o.namespace);
+    return { server: o.server, namespace: o.namespace };
+  }
+
+  /**
+   * The client node: hosts no agent types, so it shows no rows in `ps`; it
+   * leaves the cluster when the command ends. Opened on first call.
+   */
+  node(): Promise<TroupeNode> {
+    this.clientNode ??= (async () => {
+      const g = this.globals();
+      return startNode({
+        servers: g.server,
+        namespace: g.namespace,
+        agents: [],
+        name: `agentctl-${process.pid}-${randomBytes(2).toString("hex")}`,
+      });
+    })();
+    return this.clientNode;
+  }
+
+  /** Close the client node if it was opened (bounded, so a lost server cannot hang the exit). */
+  async close(): Promise<void> {
+    const opened = this.clientNode;
+    this.clientNode = undefined;
+    if (!opened) return;
+    const node = await opened.catch(() => undefined);
+    if (!node) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      node.close().catch(() => {}),
+      new Promise<void>((r) => (timer = setTimeout(r, CLOSE_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Report an error: one sentence on stderr (plus usage for a usage error), and its exit code. */
+  fail(err: unknown, cmd?: Command): void {
+    const code = exitCodeOf(err);
+    this.out.note(`error: ${errorSentence(err)}`);
+    if (process.env.AGENTCTL_DEBUG && err instanceof Error && err.stack) this.out.note(err.stack);
+    if (code === ExitCode.Usage && cmd) this.out.note(usageHint(cmd));
+    this.exitCode = code;
+  }
+
+  /**
+   * Wrap a command's action: its returned number (default 0) becomes the exit
+   * code, a thrown error is reported by {@link Factory.fail}, and the client
+   * node is closed either way.
+   *
+   * @example
+   * cmd.action(f.action(async (id: string) => { await (await f.node()).stop(id); }));
+   */
+  action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+    return async (...args: A) => {
+      const cmd = args[args.length - 1] as Command;
+      try {
+        this.exitCode = (await fn(...args)) ?? ExitCode.Ok;
+      } catch (err) {
+        this.fail(err, cmd);
+      } finally {
+        await this.close();
+      }
+    };
+  }
+}

@@ -1,0 +1,36 @@
+// The bucket a `kv` command works on: the namespace's shared bucket, or the
+// named one given with `--bucket`.
+
+import type { Command } from "commander";
+import type { MemoryBucket, MemoryEntry } from "../runtime/index.js";
+import type { Factory } from "./factory.js";
+import { toJson } from "./output.js";
+
+/** Add `--bucket NAME` to a kv command. */
+export function withBucketOption(cmd: Command): Command {
+  return cmd.option("-b, --bucket <name>", "a named shared-memory bucket (default: the namespace's shared bucket)");
+}
+
+/** The bucket named by `--bucket`, or the namespace's shared bucket. */
+export async function openBucket(f: Factory, name: string | undefined): Promise<MemoryBucket> {
+  const node = await f.node();
+  return name === undefined ? node.memory : node.memory.bucket(name);
+}
+
+/** A history or watch entry as plain JSON data. */
+export function entryJson(e: MemoryEntry): Record<string, unknown> {
+  return {
+    key: e.key,
+    op: e.op,
+    revision: e.revision,
+    created: e.created.toISOString(),
+    value: e.value ?? null,
+    ...(e.error ? { error: e.error.message } : {}),
+  };
+}
+
+/** A history or watch entry as one line of text: `put user.1 = {"name":"Ada"}`. */
+export function entryText(e: MemoryEntry): string {
+  if (e.op === "delete") return `del  ${e.key}`;
+  return `put  ${e.key} = ${e.error ? `<${e.error.message}>` : toJson(e.value)}`;
+}

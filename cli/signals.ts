@@ -1,0 +1,21 @@
+// Waiting for Ctrl-C (SIGINT), SIGTERM or SIGHUP in the long-running commands:
+// `node start`, `dev`, `kv watch`.
+
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * Resolves with the first SIGINT, SIGTERM or SIGHUP. A second signal while the
+ * command is still winding down exits at once with 130.
+ */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      for (const s of SIGNALS) {
+        process.off(s, onSignal);
+        process.once(s, () => process.exit(130));
+      }
+      resolve(signal);
+    };
+    for (const s of SIGNALS) process.on(s, onSignal);
+  });
+}

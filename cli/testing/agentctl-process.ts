@@ -1,0 +1,95 @@
+// Test support: agentctl run as a child process from its TypeScript source
+// (`node --import tsx cli/main.ts`), so tests need no build. Shared by the
+// cli/*.test.ts files.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root (agentctl runs with it as working directory). */
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const MAIN = join(REPO_ROOT, "cli", "main.ts");
+
+/** What a finished agentctl run left behind. */
+export interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment without the variables that would change agentctl's defaults. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NATS_URL;
+  delete env.TROUPE_NAMESPACE;
+  delete env.AGENTCTL_DEBUG;
+  return { ...env, ...extra };
+}
+
+function launch(args: readonly string[], env?: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    cwd: REPO_ROOT,
+    env: cleanEnv(env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** A running agentctl: its output so far, a way to wait for a line, and its end. */
+export class AgentctlProcess {
+  stdout = "";
+  stderr = "";
+  readonly exited: Promise<Finished>;
+  private readonly child: ChildProcess;
+
+  constructor(args: readonly string[], env?: Record<string, string>) {
+    this.child = launch(args, env);
+    this.child.stdout!.setEncoding("utf8").on("data", (s: string) => (this.stdout += s));
+    this.child.stderr!.setEncoding("utf8").on("data", (s: string) => (this.stderr += s));
+    this.exited = new Promise((resolve) =>
+      this.child.once("close", (code, signal) => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr })),
+    );
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Resolves with stdout once it matches `pattern`; rejects if the process ends first or time runs out. */
+  async waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let ended = false;
+    void this.exited.then(() => (ended = true));
+    for (;;) {
+      if (pattern.test(this.stdout)) return this.stdout;
+      if (ended) throw new Error(`agentctl exited before printing ${pattern}: ${this.stdout}${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`agentctl did not print ${pattern} within ${timeoutMs} ms: ${this.stdout}${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  /** Send a signal and wait for the end. */
+  async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<Finished> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+/** Run agentctl to completion. */
+export function agentctl(args: readonly string[], env?: Record<string, string>): Promise<Finished> {
+  return new AgentctlProcess(args, env).exited;
+}
+
+/** A loopback port nothing listens on (it was free a moment ago). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
