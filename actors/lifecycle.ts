@@ -7,7 +7,7 @@
 //
 // The machine's state is what `agentctl ps` shows; every transition is published as an event.
 
-import { createActor, setup, type ActorRefFrom } from "xstate";
+import { assign, createActor, setup, type ActorRefFrom } from "xstate";
 
 /** The states an agent can be in. */
 export const LifecycleState = {
@@ -35,18 +35,18 @@ export const lifecycleMachine = setup({
 }).createMachine({
   id: "lifecycle",
   initial: "starting",
-  context: { reason: null },
+  context: () => ({ reason: null }),
   states: {
     starting: {
       on: {
-        STARTED: { target: "running" },
-        FAIL: { target: "failed", actions: ({ context, event }) => void (context.reason = event.reason) },
+        STARTED: { target: "running", actions: assign({ reason: null }) },
+        FAIL: { target: "failed", actions: assign({ reason: ({ event }) => event.reason }) },
         STOP: { target: "stopping" },
       },
     },
     running: {
       on: {
-        FAIL: { target: "failed", actions: ({ context, event }) => void (context.reason = event.reason) },
+        FAIL: { target: "failed", actions: assign({ reason: ({ event }) => event.reason }) },
         STOP: { target: "stopping" },
         RESTART: { target: "restarting" },
       },

@@ -220,6 +220,9 @@ describe("node", () => {
     await waitFor(() => events.some((e) => e.id === "echo/ev" && e.to === "stopped"));
     const path = events.filter((e) => e.id === "echo/ev" && e.kind === "lifecycle").map((e) => `${e.from}->${e.to}`);
     expect(path).toEqual(["starting->running", "running->stopping", "stopping->stopped"]);
+    // another agent failed earlier in this file: its reason must not leak into this one's transitions
+    expect(events.some((e) => e.kind === "lifecycle" && e.reason === "bad things")).toBe(true);
+    expect(events.filter((e) => e.id === "echo/ev" && e.kind === "lifecycle").map((e) => e.reason)).toEqual([null, null, null]);
   });
 
   describe("bad input", () => {

@@ -405,7 +405,7 @@ export class TroupeNode {
 
   /** This node's supervision tree. */
   tree(): NodeTree {
-    const nested = (host: AgentHost): TreeNode[] | undefined => this.supervisors.get(host.id)?.tree(nested);
+    const nested = (host: AgentHost): Supervisor | undefined => this.supervisors.get(host.id);
     return { node: this.id, id: "root", strategy: "one_for_one", children: this.root.tree(nested) };
   }
 
@@ -677,7 +677,7 @@ export class TroupeNode {
       state: () => ({}),
       receive: (_msg: unknown, ctx) => {
         const sup = this.supervisors.get(ctx.id);
-        const nested = (host: AgentHost): TreeNode[] | undefined => this.supervisors.get(host.id)?.tree(nested);
+        const nested = (host: AgentHost): Supervisor | undefined => this.supervisors.get(host.id);
         return { id: ctx.id, strategy: def.spec.strategy, children: sup ? sup.tree(nested) : [] };
       },
       onStart: async (ctx) => {

@@ -168,8 +168,13 @@ export class Supervisor implements Parent {
     });
   }
 
-  /** The subtree under this supervisor; `nested(host)` describes children that are supervisors themselves. */
-  tree(nested: (host: AgentHost) => TreeNode[] | undefined): TreeNode[] {
+  /** Restart strategy of this supervisor. */
+  get strategy(): string {
+    return this.state.spec.strategy;
+  }
+
+  /** The subtree under this supervisor; `nested(host)` finds children that are supervisors themselves. */
+  tree(nested: (host: AgentHost) => Supervisor | undefined): TreeNode[] {
     return this.state.children.map((c) => {
       const host = this.hosts.get(c.spec.id);
       const node: TreeNode = {
@@ -179,7 +184,10 @@ export class Supervisor implements Parent {
         restarts: c.restartCount,
       };
       const sub = host ? nested(host) : undefined;
-      if (sub) node.children = sub;
+      if (sub) {
+        node.strategy = sub.strategy;
+        node.children = sub.tree(nested);
+      }
       return node;
     });
   }
