@@ -314,7 +314,7 @@ export class TroupeNode {
     const node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory);
     await node.listen();
     await membership.start(() => node.nodeInfo());
-    if (o.failover) node.startFailover();
+    if (o.failover && node.types.size > 0) node.startFailover();
     node.unobserve = observeNode(node.id, () => [...node.hosts.values()].map((h) => ({ ...h.info(), type: h.def.type })));
     return node;
   }
