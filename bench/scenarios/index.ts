@@ -1,8 +1,15 @@
 // The registry of benchmark scenarios, in the order `agentctl bench` runs them.
 
 import type { Scenario } from "../scenario.js";
+import { crashStormScenario } from "./crash-storm.js";
+import { nodeKillScenario } from "./node-kill.js";
 import { rawScenario } from "./raw.js";
 import { throughputScenario } from "./throughput.js";
 
 /** Every scenario `agentctl bench` knows. */
-export const scenarios: Scenario[] = [rawScenario, throughputScenario];
+export const scenarios: Scenario[] = [
+  rawScenario,
+  throughputScenario,
+  crashStormScenario,
+  nodeKillScenario,
+];
