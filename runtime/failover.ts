@@ -5,6 +5,7 @@
 // Agents under a supervisor agent come back with their supervisor.
 
 import type { Clock, TimerHandle } from "./clock.js";
+import { AgentExistsError } from "./errors.js";
 import type { Membership } from "./membership.js";
 import type { Registry, Registration } from "./registry.js";
 
@@ -17,6 +18,8 @@ export class Failover {
   private timer: TimerHandle | undefined;
   private stopped = false;
   private scanning: Promise<void> | undefined;
+  /** Some orphan could not be adopted for a passing reason: scan again next round. */
+  private unfinished = false;
 
   constructor(
     private readonly selfId: string,
@@ -26,6 +29,8 @@ export class Failover {
     private readonly intervalMs: number,
     private readonly hosts: (type: string) => boolean,
     private readonly adopt: Adopt,
+    private readonly random: () => number = Math.random,
+    private readonly concurrency = 4,
   ) {}
 
   /** Check now (adopting what nodes that are already gone left behind), then every interval. */
@@ -58,22 +63,31 @@ export class Failover {
     }
     const lost = [...this.known].filter((id) => !alive.has(id));
     this.known = alive;
-    if (!initial && lost.length === 0) return;
+    if (!initial && lost.length === 0 && !this.unfinished) return;
     let orphans: Array<{ type: string; key: string; reg: Registration }>;
     try {
       orphans = (await this.registry.all()).filter(
         (e) => !alive.has(e.reg.node) && e.reg.node !== this.selfId && e.reg.supervisor === "root" && this.hosts(e.type),
       );
     } catch {
+      this.unfinished = true;
       return;
     }
-    for (const o of orphans) {
-      if (this.stopped) return;
-      try {
-        await this.adopt(o.type, o.key, o.reg);
-      } catch {
-        // Another survivor adopted it first, or it failed to start (reported by its supervisor).
+    // Survivors start at different points of the list, so they do not all race for the same claims.
+    const start = Math.floor(this.random() * orphans.length);
+    const queue = orphans.slice(start).concat(orphans.slice(0, start));
+    let failed = 0;
+    const worker = async (): Promise<void> => {
+      for (let o = queue.shift(); o && !this.stopped; o = queue.shift()) {
+        try {
+          await this.adopt(o.type, o.key, o.reg);
+        } catch (err) {
+          // Another survivor adopting it first is the expected outcome; anything else is tried again next round.
+          if (!(err instanceof AgentExistsError)) failed++;
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker));
+    this.unfinished = failed > 0;
   }
 }

@@ -543,6 +543,7 @@ export class TroupeNode {
         await this.spawnHere({ op: "spawn", type, key, args: reg.args, restart });
         this.hostEnv.events.publish(EventKindValues.Failover, type, key, { from: reg.node });
       },
+      this.o.random,
     );
     this.failover.start();
   }
