@@ -357,6 +357,8 @@ export interface KvResult {
   putsPerSec: number;
   /** From just before the put on `a` to the watch entry's arrival on `b`, µs. */
   watchLatencyUs: Percentiles;
+  /** The samples behind `watchLatencyUs`, µs, in the order measured (to pool across rounds). */
+  watchSamplesUs: number[];
 }
 
 /**
@@ -387,8 +389,8 @@ export async function rawKv(target: RawTarget, opts: KvOptions): Promise<KvResul
         await kvA.put("k", encode({ n: ++v }));
       }, opts, (i) => progress(opts.gets + i));
 
-      const watchLatencyUs = await watchLatency(kvA, kvB, warmup, opts, (i) => progress(opts.gets + opts.puts + i));
-      return { getsPerSec, putsPerSec, watchLatencyUs };
+      const watchSamplesUs = await watchLatency(kvA, kvB, warmup, opts, (i) => progress(opts.gets + opts.puts + i));
+      return { getsPerSec, putsPerSec, watchLatencyUs: percentiles(watchSamplesUs), watchSamplesUs };
     } finally {
       await kvA.destroy().catch(() => undefined);
     }
@@ -421,7 +423,7 @@ async function watchLatency(
   warmup: number,
   opts: KvOptions,
   onStep: (i: number) => void,
-): Promise<Percentiles> {
+): Promise<number[]> {
   const watcher = await kvB.watch({ key: "w", include: KvWatchInclude.UpdatesOnly });
   // Resolved with the latency computed from the writer's stamp in the value.
   const waiting = new Map<number, (latencyMs: number) => void>();
@@ -453,7 +455,7 @@ async function watchLatency(
         onStep(Math.max(0, i - warmup));
       }
     }
-    return percentiles(samples);
+    return samples;
   } finally {
     watcher.stop();
     await pump.catch(() => undefined);

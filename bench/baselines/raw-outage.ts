@@ -3,6 +3,7 @@
 // with default reconnect settings goes without a reply. The Troupe chaos
 // scenarios are read against this.
 
+import type { ConnectionOptions } from "@nats-io/transport-node";
 import type { NatsServer } from "../../runtime/nats-server.js";
 import { percentiles, type Percentiles } from "../stats.js";
 import type { Timeline } from "../timeline.js";
@@ -21,6 +22,11 @@ export interface OutageOptions extends RawRunOptions {
   timeoutMs?: number;
   /** Counts each reply; the kills, restarts and first replies are marked on it. */
   timeline: Timeline;
+  /**
+   * Connection options on top of the baseline's own (e.g. `{ reconnectTimeWait: 250 }`
+   * to match a client that reconnects sooner than nats.js's default 2 s).
+   */
+  connection?: Partial<ConnectionOptions>;
 }
 
 export interface OutageResult {
@@ -40,10 +46,11 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /**
  * Runs windowed request/reply against `server` for `durationMs`, killing and
  * restarting it at the given times. The connections use the same options as
- * every baseline (nats.js default reconnect wait of 2 s, unlimited attempts).
+ * every baseline (nats.js default reconnect wait of 2 s, unlimited attempts),
+ * plus `connection` when given.
  */
 export async function rawRequestsThroughOutage(server: NatsServer, opts: OutageOptions): Promise<OutageResult> {
-  const pair = await connectRawPair(server.url);
+  const pair = await connectRawPair(server.url, opts.connection);
   const subject = `bench.raw.${opts.tag ?? Math.random().toString(36).slice(2, 10)}.outage`;
   const responder = startEchoResponder(pair.b, subject);
   const timeoutMs = opts.timeoutMs ?? 500;

@@ -2,14 +2,18 @@
 
 import type { Scenario } from "../scenario.js";
 import { crashStormScenario } from "./crash-storm.js";
+import { memoryScenario } from "./memory.js";
 import { nodeKillScenario } from "./node-kill.js";
 import { rawScenario } from "./raw.js";
+import { serverRestartScenario } from "./server-restart.js";
 import { throughputScenario } from "./throughput.js";
 
 /** Every scenario `agentctl bench` knows. */
 export const scenarios: Scenario[] = [
   rawScenario,
   throughputScenario,
+  memoryScenario,
   crashStormScenario,
   nodeKillScenario,
+  serverRestartScenario,
 ];

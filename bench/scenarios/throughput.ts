@@ -13,16 +13,22 @@ import {
   RAW_TUNED_OPTIONS,
   windowed,
 } from "../baselines/raw-nats.js";
+import { pacedTells } from "../baselines/paced-tells.js";
 import { compare, errorText, type Metric, type Scenario, type ScenarioContext, type ScenarioResult } from "../scenario.js";
 import { formatNumber, median, msToMicros, opsPerSecond, percentiles } from "../stats.js";
 import { Timeline } from "../timeline.js";
 
-/** The ratios Troupe should reach (above 1 = better than raw). A thin layer over NATS should stay within these. */
+/**
+ * The ratios Troupe should reach, normalised so that above 1 is better than raw
+ * (the project's marks): asks with 64 in flight at least as fast as raw
+ * request/reply (1.0); ask latency within 1.2x of raw request/reply at p50 and
+ * p99 (raw/Troupe ≥ 1/1.2); tells at least 0.9x raw pub/sub.
+ */
 export const THROUGHPUT_GOALS = {
-  tellThroughput: 0.25,
-  askLatencyP50: 0.5,
-  askLatencyP99: 0.33,
-  askThroughput: 0.33,
+  tellThroughput: 0.9,
+  askLatencyP50: 1 / 1.2,
+  askLatencyP99: 1 / 1.2,
+  askThroughput: 1.0,
 } as const;
 
 interface Sizes {
@@ -35,9 +41,12 @@ interface Sizes {
 const QUICK: Sizes = { rounds: 1, tells: 50_000, asks: 2_000, windowedAsks: 20_000 };
 const FULL: Sizes = { rounds: 3, tells: 200_000, asks: 10_000, windowedAsks: 60_000 };
 
-/** Tells between two yields to the event loop, and between two sync asks (well under the mailbox's 65,536). */
-const YIELD_EVERY = 1_000;
-const SYNC_EVERY = 10_000;
+/**
+ * Tells between two pauses for a server round trip: the raw pub/sub publisher
+ * flushes every 1000 publishes (its default), and the Troupe side pauses the
+ * same way (see pacedTells), so both do the same work with the same back-pressure.
+ */
+const FLUSH_EVERY = 1_000;
 const ASK_TIMEOUT_MS = 30_000;
 
 type CounterMsg = { op: "inc"; n: number } | { op: "echo"; n: number } | { op: "count" };
@@ -60,8 +69,6 @@ const counter = defineAgent<{ n: number }, CounterMsg, CounterReply>({
     }
   },
 });
-
-const yieldToLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export const throughputScenario: Scenario = {
   name: "throughput",
@@ -110,10 +117,7 @@ export const throughputScenario: Scenario = {
 
     // Warm-up of the Troupe side, as the baselines do theirs.
     for (let i = 0; i < Math.min(2_000, sizes.asks); i++) await ref.ask({ op: "echo", n: i }, { timeoutMs: ASK_TIMEOUT_MS });
-    for (let i = 0; i < Math.min(10_000, sizes.tells / 5); i++) {
-      await ref.tell({ op: "inc", n: i });
-      if ((i + 1) % YIELD_EVERY === 0) await yieldToLoop();
-    }
+    await pacedTells(ref, client.connection, Math.min(10_000, sizes.tells / 5), (i) => ({ op: "inc", n: i }), { flushEvery: FLUSH_EVERY });
     await count();
 
     for (let round = 0; round < sizes.rounds; round++) {
@@ -126,18 +130,15 @@ export const throughputScenario: Scenario = {
 
       const onTell = phase(`${tag} Troupe tell`);
       const before = await count();
+      // Timed like the raw side: from the first send to the last message
+      // handled, which the count ask (queued behind every tell, per-sender
+      // order) confirms; its one round trip is the only extra.
       const t0 = performance.now();
-      for (let i = 0; i < sizes.tells; i++) {
-        await ref.tell({ op: "inc", n: i });
-        if ((i + 1) % YIELD_EVERY === 0) {
-          await yieldToLoop();
-          if ((i + 1) % SYNC_EVERY === 0) {
-            await count();
-            onTell(i / sizes.tells);
-            if (ctx.signal.aborted) throw ctx.signal.reason;
-          }
-        }
-      }
+      await pacedTells(ref, client.connection, sizes.tells, (i) => ({ op: "inc", n: i }), {
+        flushEvery: FLUSH_EVERY,
+        signal: ctx.signal,
+        onProgress: onTell,
+      });
       const after = await count();
       const elapsedMs = performance.now() - t0;
       const delivered = after - before;
@@ -237,7 +238,7 @@ export const throughputScenario: Scenario = {
       notes: [
         `${sizes.rounds} round${sizes.rounds === 1 ? "" : "s"}, raw and Troupe alternating; throughputs are the median of the rounds, latencies pool every sample.`,
         `Troupe: a node hosting the counter agent (persist: false, so no KV write per message) and a second node, with no agents, sending to it through a ref; raw: a sending and a receiving connection. Both in this one process, against the same server.`,
-        `Troupe tells are awaited one by one, with a yield to the event loop every ${YIELD_EVERY} and a count ask every ${SYNC_EVERY} (back-pressure, keeping the mailbox far below its capacity); the time runs to the final count ask. Raw pub/sub flushes every 1000 publishes.`,
+        `Tell vs pub/sub is like for like: raw publishes in a loop and flushes (a PING/PONG round trip) every ${FLUSH_EVERY}; Troupe awaits each tell and, every ${FLUSH_EVERY}, lets its batched tells go out (one event-loop turn) and flushes its connection the same way. Raw time runs from the first publish to the last arrival; Troupe's to the answer of a count ask queued behind the last tell (one extra round trip).`,
         "Goals are set against the raw baseline with nats.js defaults (as a user starts). The noAsyncTraces rows are a second, tuned baseline without goals: Troupe's connections set noAsyncTraces, and its asks use one wildcard inbox subscription with its own correlation instead of nc.request(), which is why asks can beat raw request/reply here.",
         `Tell throughput counts only tells the agent applied; ${troupe.lost} were not counted.`,
       ],
