@@ -193,9 +193,9 @@ export class AgentHost {
       this.committedBytes = undefined;
       if (this.persist) {
         const stored = await this.env.stateStore.load(this.def.type, this.key);
-        if (stored) {
+        this.revision = stored.revision;
+        if (stored.bytes) {
           persisted = { found: true, value: decodeValue(stored.bytes) };
-          this.revision = stored.revision;
           this.committedBytes = stored.bytes;
         }
       }

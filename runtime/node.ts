@@ -463,7 +463,7 @@ export class TroupeNode {
   async persistedState(id: string): Promise<{ value: unknown; revision: number } | undefined> {
     const { type, key } = parseAgentId(id);
     const stored = await this.stateStore.load(type, key);
-    return stored ? { value: decodeValue(stored.bytes), revision: stored.revision } : undefined;
+    return stored.bytes ? { value: decodeValue(stored.bytes), revision: stored.revision } : undefined;
   }
 
   /** Delete the persisted state of an agent that is not running here (an explicit operation). */

@@ -107,6 +107,18 @@ describe("persisted state", () => {
     await node.stop(ref);
   });
 
+  it("starts afresh after its state is deleted, and persists again", async () => {
+    const ref = await node.spawn("counter", { key: "wipe" });
+    await ref.ask({ op: "inc", by: 4 });
+    await node.stop(ref);
+    await node.deleteState("counter/wipe");
+    expect(await node.persistedState("counter/wipe")).toBeUndefined();
+    const again = await node.spawn("counter", { key: "wipe" });
+    expect(await again.ask({ op: "inc" })).toBe(1);
+    expect((await node.persistedState("counter/wipe"))?.value).toEqual({ count: 1 });
+    await node.stop(again);
+  });
+
   it("starts a persist:false agent from state(args) again", async () => {
     const ref = await node.spawn("volatile", { key: "v" });
     await ref.ask({ op: "inc" });

@@ -4,15 +4,25 @@
 // can never both move one agent's state forward (fencing).
 
 import type { NatsConnection } from "@nats-io/nats-core";
-import { Kvm, type KV } from "@nats-io/kv";
+import { Bucket, Kvm } from "@nats-io/kv";
+import { nuid } from "@nats-io/nats-core";
+import { publishToKey } from "./memory/kv-publish.js";
 import type { Subjects } from "./subjects.js";
 import { isWrongLastSequence } from "./memory/jetstream-errors.js";
 
-/** A stored state: its MessagePack bytes and the revision that wrote them. */
+/** What the state bucket holds for an agent: its MessagePack bytes (none if never written or deleted) and the revision to write after. */
 export interface StoredState {
-  bytes: Uint8Array;
+  bytes: Uint8Array | undefined;
   revision: number;
 }
+
+/**
+ * How long a state write waits for its acknowledgement before it is retried
+ * (with the same message id, so a write that landed is not applied twice).
+ * Shorter than JetStream's default 5 s so a write caught by a server restart
+ * is retried soon after the connection is back.
+ */
+export const STATE_WRITE_TIMEOUT_MS = 1000;
 
 /** Thrown by save() when another activation wrote the state since `expectedRevision`. */
 export class StateConflict extends Error {
@@ -28,7 +38,7 @@ export type Retry = <T>(operation: string, fn: () => Promise<T>) => Promise<T>;
 /** The state bucket of a namespace. */
 export class StateStore {
   private constructor(
-    private readonly kv: KV,
+    private readonly kv: Bucket,
     private readonly subjects: Subjects,
     private readonly retry: Retry,
   ) {}
@@ -36,25 +46,27 @@ export class StateStore {
   /** Open (creating if needed) the namespace's state bucket. */
   static async open(nc: NatsConnection, subjects: Subjects, retry: Retry): Promise<StateStore> {
     const kv = await retry("open state bucket", () => new Kvm(nc).create(subjects.stateBucket(), { history: 1 }));
+    if (!(kv instanceof Bucket)) throw new Error("unexpected KV implementation");
     return new StateStore(kv, subjects, retry);
   }
 
-  /** The stored state of `type/key`, or undefined when there is none. */
-  async load(type: string, key: string): Promise<StoredState | undefined> {
+  /** The stored state of `type/key`: bytes undefined when there is none. */
+  async load(type: string, key: string): Promise<StoredState> {
     const e = await this.retry("load state", () => this.kv.get(this.subjects.stateKey(type, key)));
-    if (!e || e.operation !== "PUT") return undefined;
-    return { bytes: e.value, revision: e.revision };
+    if (!e) return { bytes: undefined, revision: 0 };
+    return { bytes: e.operation === "PUT" ? e.value : undefined, revision: e.revision };
   }
 
   /**
-   * Write `bytes` if the stored revision is still `expectedRevision` (0: nothing stored yet).
+   * Write `bytes` if the key's last revision is still `expectedRevision` (from load, or the last save).
    * Returns the new revision; throws StateConflict when another activation wrote first.
    */
   async save(type: string, key: string, bytes: Uint8Array, expectedRevision: number): Promise<number> {
     const k = this.subjects.stateKey(type, key);
+    const msgID = nuid.next();
     try {
       return await this.retry("save state", () =>
-        expectedRevision === 0 ? this.kv.create(k, bytes) : this.kv.update(k, bytes, expectedRevision),
+        publishToKey(this.kv, k, bytes, { msgID, expectRevision: expectedRevision, timeoutMs: STATE_WRITE_TIMEOUT_MS }),
       );
     } catch (err) {
       if (isWrongLastSequence(err)) throw new StateConflict(`${type}/${key}`, expectedRevision);

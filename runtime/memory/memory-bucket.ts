@@ -17,11 +17,12 @@
 // being applied twice or failing its own compare-and-set.
 
 import { Bucket, type KV, type KvEntry, type Kvm } from "@nats-io/kv";
-import { headers, nuid } from "@nats-io/transport-node";
+import { nuid } from "@nats-io/transport-node";
 import { InvalidArgumentError, KeyExistsError, RevisionConflictError } from "../errors.js";
 import { BucketWatch } from "./bucket-watch.js";
 import { ChangeFeed, toMemoryChange } from "./change-feed.js";
 import { isWrongLastSequence } from "./jetstream-errors.js";
+import { publishToKey } from "./kv-publish.js";
 import { validateKey, validatePattern } from "./keys.js";
 import { MemoryCache, MISS } from "./memory-cache.js";
 import type { ResolvedMemoryOptions } from "./options.js";
@@ -48,7 +49,6 @@ export interface BucketContext {
 }
 
 /** The header JetStream KV marks deletes with. */
-const KV_OPERATION_HEADER = "KV-Operation";
 const DEFAULT_MODIFY_ATTEMPTS = 100;
 
 export class MemoryBucketImpl implements MemoryBucket {
@@ -275,18 +275,8 @@ export class MemoryBucketImpl implements MemoryBucket {
     expectRevision?: number,
     isDelete = false,
   ): Promise<number> {
-    const subject = kv.subjectForKey(kv.encodeKey(key), true);
     const msgID = nuid.next();
-    return this.retry(op, key, async () => {
-      const h = headers();
-      if (isDelete) h.set(KV_OPERATION_HEADER, "DEL");
-      const ack = await kv.js.publish(subject, bytes, {
-        msgID,
-        headers: h,
-        expect: expectRevision === undefined ? undefined : { lastSubjectSequence: expectRevision },
-      });
-      return ack.seq;
-    });
+    return this.retry(op, key, () => publishToKey(kv, key, bytes, { msgID, expectRevision, isDelete }));
   }
 
   private async *iterateKeys(pattern: string): AsyncGenerator<string> {

@@ -1,0 +1,35 @@
+// A KV write as a JetStream publish with a message id: the id is kept across
+// retries, so when a write landed but its acknowledgement was lost (a timeout,
+// a server restart), the retry is deduplicated by the server instead of
+// failing compare-and-set against its own earlier write.
+
+import type { Bucket } from "@nats-io/kv";
+import { headers } from "@nats-io/transport-node";
+
+const KV_OPERATION_HEADER = "KV-Operation";
+
+/** How one KV write is published. */
+export interface KvPublishOptions {
+  /** Message id for deduplication: the same for every retry of one write. */
+  msgID: string;
+  /** Write only if the key's last revision is this one (0: the key was never written). */
+  expectRevision?: number;
+  /** Write a delete marker instead of a value. */
+  isDelete?: boolean;
+  /** How long to wait for the acknowledgement, ms. Default: the JetStream context's. */
+  timeoutMs?: number;
+}
+
+/** Publish one KV write and return the revision it got. */
+export async function publishToKey(kv: Bucket, key: string, bytes: Uint8Array, opts: KvPublishOptions): Promise<number> {
+  const subject = kv.subjectForKey(kv.encodeKey(key), true);
+  const h = headers();
+  if (opts.isDelete) h.set(KV_OPERATION_HEADER, "DEL");
+  const ack = await kv.js.publish(subject, bytes, {
+    msgID: opts.msgID,
+    headers: h,
+    timeout: opts.timeoutMs,
+    expect: opts.expectRevision === undefined ? undefined : { lastSubjectSequence: opts.expectRevision },
+  });
+  return ack.seq;
+}
