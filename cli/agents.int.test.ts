@@ -97,7 +97,7 @@ describe("agentctl with a node", { timeout: SLOW_MS }, () => {
     const text = await run("tree");
     expect(text.stdout).toContain(`node ${NODE}`);
     expect(text.stdout).toMatch(/├── counter\/c1 {2}running {2}restarts 1/);
-    expect(text.stdout).toMatch(/└── crew\/k1 {2}running {2}restarts 0\n {8}└── greeter\/front {2}running {2}restarts 0/);
+    expect(text.stdout).toMatch(/└── crew\/k1 {2}running {2}restarts 0 {2}one_for_one\n {8}└── greeter\/front {2}running {2}restarts 0/);
   });
 
   it("spawns under a supervisor named with --supervisor", async () => {
