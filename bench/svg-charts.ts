@@ -1,8 +1,9 @@
 // Charts as inline SVG strings, for the self-contained HTML report: a line
 // chart of a value over time with chaos events as labelled vertical lines, a
-// bar chart of latency percentiles, and a bar chart of Troupe/raw ratios.
-// No scripts, no external resources.
+// bar chart of latency percentiles, and a bar chart of Troupe/raw ratios on a
+// logarithmic axis. No scripts, no external resources.
 
+import { formatRatio } from "./report-table.js";
 import type { LatencyRow, Metric, Series } from "./scenario.js";
 
 /** Escapes text for HTML and SVG content and attribute values. */
@@ -170,18 +171,70 @@ function placeLabels(xs: number[], labels: string[], right: number): number[] {
   });
 }
 
+/**
+ * Estimated width in px of `text` drawn at `fontSize` px in the charts' sans
+ * serif font: about 6.5 px a character at 11 px, more for capitals and m/w.
+ * It errs wide (DejaVu Sans, among the widest, averages about 5.9 px), so a
+ * column sized from it does not cut its labels.
+ */
+export function estimateTextWidth(text: string, fontSize = 11): number {
+  let w = 0;
+  for (const ch of text) w += /[A-HJ-Zmw@%]/.test(ch) ? 9 : 6.5;
+  return (w * fontSize) / 11;
+}
+
+/** `text`, or as much of it as fits `maxWidth` (estimated) followed by an ellipsis. */
+export function fitText(text: string, maxWidth: number, fontSize = 11): string {
+  if (estimateTextWidth(text, fontSize) <= maxWidth) return text;
+  const chars = [...text];
+  const room = maxWidth - estimateTextWidth("…", fontSize);
+  let n = 0;
+  let w = 0;
+  while (n < chars.length) {
+    const cw = estimateTextWidth(chars[n]!, fontSize);
+    if (w + cw > room) break;
+    w += cw;
+    n++;
+  }
+  return `${chars.slice(0, n).join("").trimEnd()}…`;
+}
+
+/** Space between the chart's left edge and a row label, and between the label and the plot. */
+const LABEL_PAD = 8;
+
+/**
+ * The width of a column of right-aligned row labels (padding included): wide
+ * enough for the longest label, at least `min`, at most `max` (longer labels
+ * are shortened by {@link rowLabelSvg}).
+ */
+export function labelColumnWidth(labels: readonly string[], opts: { min?: number; max: number }): number {
+  const longest = Math.max(0, ...labels.map((l) => estimateTextWidth(l)));
+  return Math.min(opts.max, Math.max(opts.min ?? 60, Math.ceil(longest) + 2 * LABEL_PAD));
+}
+
+/** A row label ending just left of `plotLeft`; shortened with an ellipsis and the full text as a tooltip when it does not fit. */
+function rowLabelSvg(label: string, plotLeft: number, y: number): string {
+  const shown = fitText(label, plotLeft - 2 * LABEL_PAD);
+  const tip = shown === label ? "" : `<title>${escapeXml(label)}</title>`;
+  return `<text class="row-label" x="${num(plotLeft - LABEL_PAD)}" y="${num(y)}" text-anchor="end" dominant-baseline="middle" fill="#24292f">${tip}${escapeXml(shown)}</text>`;
+}
+
 const PCT_COLORS = { p50: "#2563eb", p90: "#7c3aed", p99: "#db2777", max: "#9ca3af" } as const;
 const PCTS = ["p50", "p90", "p99", "max"] as const;
 
 /**
  * Horizontal bars of p50/p90/p99/max for each row; a logarithmic axis when the
- * values span more than 30×, so a long tail does not flatten the median.
+ * values span more than 30×, so a long tail does not flatten the median. The
+ * label column is as wide as the longest label, up to 55% of the width.
  */
 export function latencyChartSvg(title: string, rows: readonly LatencyRow[], opts: { width?: number } = {}): string {
   const width = opts.width ?? 880;
   const barH = 11;
   const groupH = PCTS.length * (barH + 2) + 14;
-  const labelW = 230;
+  const labelW = labelColumnWidth(
+    rows.map((r) => r.label),
+    { min: 80, max: Math.round(width * 0.55) },
+  );
   const m = { left: labelW, right: 70, top: 30, bottom: 34 };
   const height = m.top + Math.max(1, rows.length) * groupH + m.bottom;
   const plotW = width - m.left - m.right;
@@ -223,9 +276,7 @@ export function latencyChartSvg(title: string, rows: readonly LatencyRow[], opts
   }
   rows.forEach((r, ri) => {
     const gy = m.top + ri * groupH;
-    parts.push(
-      `<text class="row-label" x="${m.left - 8}" y="${gy + groupH / 2 - 4}" text-anchor="end" dominant-baseline="middle" fill="#24292f">${escapeXml(r.label)}</text>`,
-    );
+    parts.push(rowLabelSvg(r.label, m.left, gy + groupH / 2 - 4));
     PCTS.forEach((p, pi) => {
       const v = r[p];
       const y = gy + pi * (barH + 2);
@@ -240,50 +291,183 @@ export function latencyChartSvg(title: string, rows: readonly LatencyRow[], opts
   return parts.join("");
 }
 
+/** 1, 2 or 5 times a power of ten. */
+function isNice(v: number): boolean {
+  const m = v / 10 ** Math.floor(Math.log10(v) + 1e-9);
+  return [1, 2, 5].some((n) => Math.abs(m - n) < 1e-6);
+}
+
+/** The largest 1/2/5 × 10^k at or below v. */
+function niceBelow(v: number): number {
+  const p = 10 ** Math.floor(Math.log10(v));
+  const m = [5, 2, 1].find((n) => n * p <= v * (1 + 1e-9)) ?? 1;
+  return Number((m * p).toPrecision(6));
+}
+
+/** The smallest 1/2/5 × 10^k at or above v. */
+function niceAbove(v: number): number {
+  const p = 10 ** Math.floor(Math.log10(v));
+  const m = [1, 2, 5, 10].find((n) => n * p >= v * (1 - 1e-9)) ?? 10;
+  return Number((m * p).toPrecision(6));
+}
+
+/** A logarithmic axis for ratios; see {@link ratioAxis}. */
+export interface RatioAxis {
+  /** The left end of the axis (a 1/2/5 × 10^k, at most 0.5). */
+  lo: number;
+  /** The right end of the axis (a 1/2/5 × 10^k, at least 2). */
+  hi: number;
+  /** x of a ratio; ratios outside [lo, hi] (or not above 0) are clamped to the ends. */
+  x(ratio: number): number;
+  /** Tick values, ascending, always with 1, their labels at least `minTickGap` px apart. */
+  ticks: number[];
+}
+
 /**
- * One bar per metric that has a ratio (above 1: Troupe did better), with a
- * reference line at 1 = raw nats.js. Bars are green when the goal is met,
- * red when it is missed, blue when there is no goal.
+ * A log10 axis over `[left, left + width]` covering every ratio and 1, from a
+ * round value at or below the smallest (at most 0.5×) to one at or above the
+ * largest (at least 2×), so 1× is never at an edge and 10× lies as far right
+ * of it as 0.1× lies left. Ticks are every 1/2/5 × 10^k when their labels
+ * fit `minTickGap` px apart; else the powers of ten (thinned if need be) and,
+ * where there is room, the ends, 0.5× and 2×.
+ */
+export function ratioAxis(ratios: readonly number[], left: number, width: number, minTickGap = 10): RatioAxis {
+  const finite = ratios.filter((r) => Number.isFinite(r) && r > 0);
+  const lo = niceBelow(Math.min(0.5, ...finite));
+  const hi = niceAbove(Math.max(2, ...finite));
+  const l0 = Math.log10(lo);
+  const span = Math.log10(hi) - l0;
+  const x = (r: number): number => {
+    const v = Number.isFinite(r) && r > 0 ? Math.min(hi, Math.max(lo, r)) : r > 0 ? hi : lo;
+    return left + ((Math.log10(v) - l0) / span) * width;
+  };
+  const labelW = (v: number): number => estimateTextWidth(ratioTick(v));
+  const fits = (a: number, b: number): boolean => Math.abs(x(a) - x(b)) >= (labelW(a) + labelW(b)) / 2 + minTickGap;
+  const spaced = (vs: number[]): boolean => vs.every((v, i) => i === 0 || fits(vs[i - 1]!, v));
+  const kLo = Math.ceil(l0 - 1e-9);
+  const kHi = Math.floor(Math.log10(hi) + 1e-9);
+  const inRange = (v: number): boolean => v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9);
+  // Every 1, 2 and 5 when they all fit ...
+  const all: number[] = [];
+  for (let k = kLo - 1; k <= kHi; k++) {
+    for (const m of [1, 2, 5]) {
+      const v = Number((m * 10 ** k).toPrecision(6));
+      if (inRange(v)) all.push(v);
+    }
+  }
+  if (spaced(all)) return { lo, hi, x, ticks: all };
+  // ... else the powers of ten (every one, else every 2nd, 3rd, ... counted
+  // from 1×), then the ends and 0.5× and 2× where there is room.
+  let ticks: number[] = [1];
+  for (let step = 1; step <= kHi - kLo + 1; step++) {
+    const powers: number[] = [];
+    for (let k = kLo; k <= kHi; k++) if (k % step === 0) powers.push(Number((10 ** k).toPrecision(6)));
+    ticks = powers;
+    if (spaced(powers)) break;
+  }
+  for (const v of [lo, hi, 0.5, 2]) {
+    if (inRange(v) && !ticks.includes(v) && ticks.every((t) => fits(t, v))) ticks.push(v);
+  }
+  ticks.sort((a, b) => a - b);
+  return { lo, hi, x, ticks };
+}
+
+/** A ratio as an axis label: 0.001×, 0.5×, 1×, 20×, 1000×, 20k×. */
+function ratioTick(v: number): string {
+  if (v >= 1e4) return `${formatShort(v)}×`;
+  return `${isNice(v) ? Number(v.toPrecision(1)) : trim(v)}×`;
+}
+
+/** A ratio as a bar's value: as in the tables, with two significant digits below 0.01×. */
+function ratioValue(r: number): string {
+  return r > 0 && r < 0.01 ? `${Number(r.toPrecision(2))}×` : formatRatio(r);
+}
+
+const RATIO_COLORS = { met: "#16a34a", missed: "#dc2626", none: "#8c959f" } as const;
+
+/**
+ * One bar per metric that has a ratio (above 1: Troupe did better), on a
+ * log10 axis with 1× (raw nats.js) as the baseline: each bar runs from 1× to
+ * its ratio, to the right when Troupe did better, to the left when worse.
+ * Bars are green when the goal is met, red when it is missed, grey when the
+ * metric has no goal. The label column is as wide as the longest label, up
+ * to 55% of the width.
  */
 export function ratioChartSvg(items: readonly { label: string; metric: Metric }[], opts: { width?: number } = {}): string {
   const withRatio = items.filter((i) => i.metric.ratio !== undefined && Number.isFinite(i.metric.ratio));
   const width = opts.width ?? 880;
   const rowH = 22;
-  const m = { left: 300, right: 70, top: 26, bottom: 34 };
+  const labelW = labelColumnWidth(
+    withRatio.map((i) => i.label),
+    { min: 120, max: Math.round(width * 0.55) },
+  );
+  const valueW = Math.max(0, ...withRatio.map((i) => estimateTextWidth(ratioValue(i.metric.ratio!))));
+  const m = { left: labelW, right: Math.max(30, Math.ceil(valueW) + 10), top: 44, bottom: 46 };
   const height = m.top + Math.max(1, withRatio.length) * rowH + m.bottom;
   const plotW = width - m.left - m.right;
-  const maxR = Math.max(1.2, ...withRatio.map((i) => i.metric.ratio!));
-  const ticks = niceTicks(maxR, 6);
-  const top = ticks[ticks.length - 1]!;
-  const sx = (v: number): number => m.left + (Math.max(0, v) / top) * plotW;
+  const plotBottom = height - m.bottom;
+  const axis = ratioAxis(
+    withRatio.map((i) => i.metric.ratio!),
+    m.left,
+    plotW,
+  );
+  const one = axis.x(1);
   const parts: string[] = [];
   parts.push(
     `<svg class="chart ratio-chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="Troupe relative to raw nats.js" ${FONT} font-size="11">`,
   );
-  parts.push(`<title>Troupe relative to raw nats.js (above 1 is better than raw)</title>`);
-  for (const t of ticks) {
-    const x = num(sx(t));
-    parts.push(`<line class="grid" x1="${x}" x2="${x}" y1="${m.top}" y2="${height - m.bottom}" stroke="#e5e7eb"/>`);
-    parts.push(`<text x="${x}" y="${height - m.bottom + 16}" text-anchor="middle" fill="#57606a">${trim(t)}×</text>`);
+  parts.push(`<title>Troupe relative to raw nats.js (right of 1× is better than raw; log scale)</title>`);
+
+  // legend: only the colours in use
+  const kinds = new Set(withRatio.map((i) => (i.metric.pass === true ? "met" : i.metric.pass === false ? "missed" : "none")));
+  let lx = m.left;
+  for (const [kind, text] of [
+    ["met", "goal met"],
+    ["missed", "goal missed"],
+    ["none", "no goal"],
+  ] as const) {
+    if (!kinds.has(kind)) continue;
+    parts.push(`<rect x="${lx}" y="8" width="10" height="10" fill="${RATIO_COLORS[kind]}"/>`);
+    parts.push(`<text x="${lx + 14}" y="17" fill="#24292f">${text}</text>`);
+    lx += 14 + estimateTextWidth(text) + 14;
+  }
+  parts.push(`<text x="${width - m.right}" y="17" text-anchor="end" fill="#57606a">log scale</text>`);
+
+  for (const t of axis.ticks) {
+    const x = num(axis.x(t));
+    if (t !== 1) parts.push(`<line class="grid" x1="${x}" x2="${x}" y1="${m.top}" y2="${plotBottom}" stroke="#e5e7eb"/>`);
+    parts.push(
+      `<text class="tick" x="${x}" y="${plotBottom + 16}" text-anchor="middle" fill="${t === 1 ? "#24292f" : "#57606a"}"${t === 1 ? ' font-weight="600"' : ""}>${ratioTick(t)}</text>`,
+    );
   }
   if (withRatio.length === 0) {
-    parts.push(`<text x="${m.left + plotW / 2}" y="${m.top + rowH / 2 + 4}" text-anchor="middle" fill="#57606a">no Troupe/raw comparisons in this run</text>`);
+    parts.push(`<text x="${m.left + plotW / 2}" y="${m.top + rowH / 2 + 4}" text-anchor="middle" fill="#57606a" stroke="#ffffff" stroke-width="4" paint-order="stroke">no Troupe/raw comparisons in this run</text>`);
   }
   withRatio.forEach((item, i) => {
     const y = m.top + i * rowH;
     const r = item.metric.ratio!;
-    const color = item.metric.pass === true ? "#16a34a" : item.metric.pass === false ? "#dc2626" : "#2563eb";
+    const kind = item.metric.pass === true ? "met" : item.metric.pass === false ? "missed" : "none";
+    const end = axis.x(r);
+    const barX = Math.min(one, end);
+    const barW = Math.max(2, Math.abs(end - one));
+    const value = ratioValue(r);
+    const goal = item.metric.goal ? ` (goal ${item.metric.goal}: ${kind === "met" ? "met" : kind === "missed" ? "missed" : "not judged"})` : "";
+    parts.push(rowLabelSvg(item.label, m.left, y + rowH / 2));
     parts.push(
-      `<text class="row-label" x="${m.left - 8}" y="${y + rowH / 2}" text-anchor="end" dominant-baseline="middle" fill="#24292f">${escapeXml(item.label)}</text>`,
+      `<rect class="bar" x="${num(barX)}" y="${y + 4}" width="${num(barW)}" height="${rowH - 8}" fill="${RATIO_COLORS[kind]}"><title>${escapeXml(`${item.label}: ${value}${goal}`)}</title></rect>`,
     );
-    parts.push(
-      `<rect class="bar" x="${m.left}" y="${y + 4}" width="${num(Math.max(1, sx(r) - m.left))}" height="${rowH - 8}" fill="${color}"><title>${escapeXml(`${item.label}: ${r.toFixed(2)}×${item.metric.goal ? ` (goal ${item.metric.goal})` : ""}`)}</title></rect>`,
-    );
-    parts.push(`<text x="${num(sx(r) + 4)}" y="${y + rowH / 2}" dominant-baseline="middle" fill="#24292f">${r.toFixed(2)}×</text>`);
+    // The value goes past the bar's end; for a bar to the left of 1× with no
+    // room before it, just right of the baseline instead.
+    const w = estimateTextWidth(value);
+    const [tx, anchor] =
+      r >= 1 ? [Math.max(end, one + 2) + 4, "start"] : end - 4 - w >= m.left ? [end - 4, "end"] : [one + 4, "start"];
+    parts.push(`<text class="value" x="${num(tx)}" y="${y + rowH / 2}" text-anchor="${anchor}" dominant-baseline="middle" fill="#24292f">${value}</text>`);
   });
-  const one = num(sx(1));
-  parts.push(`<line class="reference" x1="${one}" x2="${one}" y1="${m.top - 6}" y2="${height - m.bottom}" stroke="#24292f" stroke-width="1.5"/>`);
-  parts.push(`<text x="${one}" y="${m.top - 10}" text-anchor="middle" fill="#24292f">raw nats.js = 1×</text>`);
+  const ox = num(one);
+  parts.push(`<line class="reference" x1="${ox}" x2="${ox}" y1="${m.top - 6}" y2="${plotBottom + 4}" stroke="#24292f" stroke-width="2"/>`);
+  parts.push(`<text x="${ox}" y="${m.top - 10}" text-anchor="middle" fill="#24292f" font-weight="600">1× = raw nats.js</text>`);
+  parts.push(`<text x="${num(one - 8)}" y="${height - 8}" text-anchor="end" fill="#57606a">← Troupe worse</text>`);
+  parts.push(`<text x="${num(one + 8)}" y="${height - 8}" text-anchor="start" fill="#57606a">Troupe better →</text>`);
   parts.push(`</svg>`);
   return parts.join("");
 }
