@@ -1,7 +1,9 @@
 // Is a NATS server answering at a URL? A plain TCP connection that reads the
 // server's INFO line: no client, no reconnect loop, done within a second.
 
-import { connect } from "node:net";
+import { readServerInfo, type ServerInfo } from "../runtime/nats-server.js";
+
+export type { ServerInfo };
 
 /** Host and port of a `nats://host:port` URL (scheme and port optional; the port defaults to 4222). */
 export function serverAddress(url: string): { host: string; port: number } {
@@ -17,41 +19,10 @@ export function serverAddress(url: string): { host: string; port: number } {
   return { host, port };
 }
 
-/** What a server says about itself in its INFO line (the fields agentctl reads). */
-export interface ServerInfo {
-  server_name?: string;
-  version?: string;
-  jetstream?: boolean;
-}
-
 /** The INFO a NATS server at `url` sends within `timeoutMs`, or null when none answers. */
 export function probeServer(url: string, timeoutMs = 1000): Promise<ServerInfo | null> {
   const { host, port } = serverAddress(url);
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    let buf = "";
-    const done = (info: ServerInfo | null): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(info);
-    };
-    const timer = setTimeout(() => done(null), timeoutMs);
-    socket.setEncoding("utf8");
-    socket.on("data", (chunk: string) => {
-      buf += chunk;
-      const end = buf.indexOf("\r\n");
-      if (end < 0) return;
-      const line = buf.slice(0, end);
-      if (!line.startsWith("INFO ")) return done(null);
-      try {
-        done(JSON.parse(line.slice(5)) as ServerInfo);
-      } catch {
-        done(null);
-      }
-    });
-    socket.on("error", () => done(null));
-    socket.on("close", () => done(null));
-  });
+  return readServerInfo(host, port, timeoutMs);
 }
 
 /** Whether a NATS server answers at `url`. */

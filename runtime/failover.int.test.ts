@@ -3,6 +3,7 @@
 
 import { afterAll, describe, expect, it } from "vitest";
 import { useNatsServer } from "./testing/server.js";
+import { waitFor } from "./testing/wait.js";
 import { startNode, type TroupeNode } from "./node.js";
 import { counter, echo } from "../actors/builtins.js";
 import type { TroupeEvent } from "./events.js";
@@ -31,8 +32,8 @@ describe("failover", () => {
     // The process "dies": its connection drops, no graceful close, no registry release.
     await doomed.connection.close();
 
-    expect(await eventually(() => a.ref("counter", "c1").ask({ op: "get" }, { timeoutMs: 500 }))).toBe(7);
-    expect(await eventually(() => a.ref("echo", "e1").ask("back", { timeoutMs: 500 }))).toBe("back");
+    expect(await waitFor(() => a.ref("counter", "c1").ask({ op: "get" }, { timeoutMs: 500 }), "counter/c1 adopted")).toBe(7);
+    expect(await waitFor(() => a.ref("echo", "e1").ask("back", { timeoutMs: 500 }), "echo/e1 adopted")).toBe("back");
     const where = await a.whereIs("counter/c1");
     expect(["a", "b"]).toContain(where);
     const everywhere = (await a.listAll()).agents.filter((x) => x.id === "counter/c1");
@@ -41,16 +42,3 @@ describe("failover", () => {
     expect(events.filter((e) => e.id === "counter/c1").map((e) => e.from)).toEqual(["doomed"]);
   });
 });
-
-/** The first answer `ask` gives within the deadline (it fails while the agent is not adopted yet). */
-async function eventually<T>(ask: () => Promise<T>, timeoutMs = 10_000): Promise<T | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      return await ask();
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return undefined;
-}

@@ -299,17 +299,28 @@ function readPortsFile(dir: string, pid: number): { port: number; monitorPort?: 
   }
 }
 
-/** Connects once and reads the server's INFO line; resolves with it, or null if not accepting yet. */
-function probeInfo(port: number): Promise<{ jetstream?: boolean } | null> {
+/** What a NATS server says about itself in its INFO line (the fields Troupe reads). */
+export interface ServerInfo {
+  server_name?: string;
+  version?: string;
+  jetstream?: boolean;
+  max_payload?: number;
+}
+
+/**
+ * Connect once over plain TCP and read the server's INFO line: no client, no
+ * reconnect loop. Resolves with it, or null when nothing answers within `timeoutMs`.
+ */
+export function readServerInfo(host: string, port: number, timeoutMs = 1_000): Promise<ServerInfo | null> {
   return new Promise((resolveProbe) => {
-    const socket = netConnect({ host: HOST, port });
+    const socket = netConnect({ host, port });
     let buf = "";
-    const done = (v: { jetstream?: boolean } | null) => {
+    const done = (v: ServerInfo | null) => {
       clearTimeout(timer);
       socket.destroy();
       resolveProbe(v);
     };
-    const timer = setTimeout(() => done(null), 1_000);
+    const timer = setTimeout(() => done(null), timeoutMs);
     socket.setEncoding("utf8");
     socket.on("data", (chunk: string) => {
       buf += chunk;
@@ -318,7 +329,7 @@ function probeInfo(port: number): Promise<{ jetstream?: boolean } | null> {
       const line = buf.slice(0, end);
       if (!line.startsWith("INFO ")) return done(null);
       try {
-        done(JSON.parse(line.slice(5)) as { jetstream?: boolean });
+        done(JSON.parse(line.slice(5)) as ServerInfo);
       } catch {
         done(null);
       }
@@ -326,6 +337,11 @@ function probeInfo(port: number): Promise<{ jetstream?: boolean } | null> {
     socket.on("error", () => done(null));
     socket.on("close", () => done(null));
   });
+}
+
+/** Resolves with the INFO of our server on `port`, or null if it is not accepting yet. */
+function probeInfo(port: number): Promise<ServerInfo | null> {
+  return readServerInfo(HOST, port);
 }
 
 async function launch(bin: string, args: string[], runDir: string, cwd: string | undefined, jetstream: boolean): Promise<Launched> {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { createMachine, assign } from "xstate";
 import { useNatsServer } from "./testing/server.js";
+import { waitFor } from "./testing/wait.js";
 import { startNode, type TroupeNode } from "./node.js";
 import { defineAgent } from "../actors/define-agent.js";
 import { counter, echo } from "../actors/builtins.js";
@@ -190,7 +191,7 @@ describe("node", () => {
     expect(err.remoteName).toBe("TypeError");
     expect(err.remoteMessage).toBe("bad things");
     expect(err.message).toContain("bad things");
-    await waitFor(async () => (await ref.ask({}).catch(() => undefined)) === "fine");
+    await waitFor(async () => (await ref.ask({}).catch(() => undefined)) === "fine", "thrower restarted and serving");
     await node.stop(ref);
   });
 
@@ -217,7 +218,7 @@ describe("node", () => {
   it("publishes lifecycle transitions as events", async () => {
     const ref = await node.spawn("echo", { key: "ev" });
     await node.stop(ref);
-    await waitFor(() => events.some((e) => e.id === "echo/ev" && e.to === "stopped"));
+    await waitFor(() => events.some((e) => e.id === "echo/ev" && e.to === "stopped"), "echo/ev stopped event");
     const path = events.filter((e) => e.id === "echo/ev" && e.kind === "lifecycle").map((e) => `${e.from}->${e.to}`);
     expect(path).toEqual(["starting->running", "running->stopping", "stopping->stopped"]);
     // another agent failed earlier in this file: its reason must not leak into this one's transitions
@@ -306,24 +307,5 @@ describe("connection", () => {
     expect(err).toBeInstanceOf(NotConnectedError);
     expect(err.message).toContain("nats://127.0.0.1:1");
     expect(err.message).toContain("agentctl dev");
-  });
-});
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error("condition not met in time");
-}
-
-describe("a server without JetStream", () => {
-  const plain = useNatsServer({ jetstream: false });
-  it("is refused with one sentence saying how to fix it", async () => {
-    const err = (await startNode({ servers: plain.url, namespace: "x" }).catch((e: unknown) => e)) as Error;
-    expect(err).toBeInstanceOf(JetStreamNotEnabledError);
-    expect(err.message).toContain(plain.url);
-    expect(err.message).toContain("-js");
   });
 });

@@ -6,6 +6,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
 import { createMachine, assign } from "xstate";
 import { useNatsServer } from "./testing/server.js";
+import { waitFor } from "./testing/wait.js";
 import { startNode, type TroupeNode } from "./node.js";
 import { defineAgent } from "../actors/define-agent.js";
 import { counter } from "../actors/builtins.js";
@@ -101,7 +102,7 @@ describe("persisted state", () => {
     await ref.ask({ op: "inc" });
     await ref.ask({ op: "inc" });
     await expect(ref.ask({ op: "crash" })).rejects.toBeInstanceOf(RemoteError);
-    await waitFor(async () => (await ref.ask({ op: "get" }).catch(() => -1)) === 2);
+    await waitFor(async () => (await ref.ask({ op: "get" }).catch(() => -1)) === 2, "fragile/f restarted with count 2");
     const [row] = (await node.list()).filter((a) => a.id === "fragile/f");
     expect(row!.restarts).toBe(1);
     await node.stop(ref);
@@ -149,17 +150,8 @@ describe("persisted state", () => {
     await kv.put("counter.fence", encodeValue({ count: 100 }));
     const err = await ref.ask({ op: "inc" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AgentFencedError);
-    await waitFor(() => events.some((e) => e.id === "counter/fence" && e.kind === "fenced"));
-    await waitFor(async () => !(await node.list()).some((a) => a.id === "counter/fence"));
+    await waitFor(() => events.some((e) => e.id === "counter/fence" && e.kind === "fenced"), "fenced event");
+    await waitFor(async () => !(await node.list()).some((a) => a.id === "counter/fence"), "fenced agent gone from the list");
     expect((await node.persistedState("counter/fence"))?.value).toEqual({ count: 100 });
   });
 });
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error("condition not met in time");
-}

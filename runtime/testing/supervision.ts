@@ -18,6 +18,9 @@ import type { EventKind, TroupeEvent } from "../events.js";
 import type { DeadLetter } from "../dead-letters.js";
 import { startNode, type NodeOptions, type TroupeNode } from "../node.js";
 import { Subjects } from "../subjects.js";
+import { waitFor } from "./wait.js";
+
+export { waitFor };
 
 /** Starts nodes in fresh namespaces and closes them after each test. */
 export function useNodes(target: { readonly url: string }): {
@@ -39,23 +42,6 @@ export function useNodes(target: { readonly url: string }): {
   };
 }
 
-/** Poll `check` until it returns something truthy (returned), or fail naming `what` after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${last ? ` (last error: ${String(last)})` : ""}`);
-    }
-    await sleep(20);
-  }
-}
 
 /** Plain wall-clock sleep, for test code only. */
 export function sleep(ms: number): Promise<void> {
