@@ -115,6 +115,8 @@ export class AgentHost {
   private inflight: Item | undefined;
   private stopRequested = false;
   private ending: Promise<void> | undefined;
+  /** The activation being started, if any: stop and kill wait for it, so onStop never runs beside onStart. */
+  private starting: Promise<void> | undefined;
   // Persistence: the last encoded state, the last committed one, and its revision.
   private lastBytes: Uint8Array | undefined;
   private committedBytes: Uint8Array | undefined;
@@ -178,6 +180,15 @@ export class AgentHost {
   async start(options: { report?: boolean } = {}): Promise<void> {
     if (this.state === LifecycleState.Restarting) this.lifecycle.send({ type: "START" });
     if (this.state !== LifecycleState.Starting) return;
+    this.starting = this.activate(options);
+    try {
+      await this.starting;
+    } finally {
+      this.starting = undefined;
+    }
+  }
+
+  private async activate(options: { report?: boolean }): Promise<void> {
     const epoch = ++this.epoch;
     this.startedAt = this.env.clock.now();
     this.stopRequested = false;
@@ -190,31 +201,41 @@ export class AgentHost {
       }
       let persisted: { found: boolean; value?: unknown } = { found: false };
       this.revision = 0;
-      this.committedBytes = undefined;
+      this.committedBytes = this.lastBytes = undefined;
       if (this.persist) {
         const stored = await this.env.stateStore.load(this.def.type, this.key);
         this.revision = stored.revision;
-        if (stored.bytes) {
-          persisted = { found: true, value: decodeValue(stored.bytes) };
-          this.committedBytes = stored.bytes;
-        }
+        if (stored.bytes) persisted = { found: true, value: decodeValue(stored.bytes) };
+        behavior.start(this.ctx, persisted);
+        // What is stored (or, for a new agent, its initial state) is the baseline: only a change is written.
+        this.committedBytes = this.lastBytes = stored.bytes ?? encodeValue(behavior.persistable(this.ctx));
+      } else {
+        behavior.start(this.ctx, persisted);
       }
-      behavior.start(this.ctx, persisted);
       this.behavior = behavior;
       if (this.def.onStart) await this.def.onStart(this.ctx);
       if (epoch !== this.epoch) return;
-      this.lastBytes = this.persist ? (this.committedBytes ?? encodeValue(behavior.persistable(this.ctx))) : undefined;
+      if (this.persist) {
+        const bytes = encodeValue(behavior.persistable(this.ctx));
+        if (!sameBytes(bytes, this.lastBytes)) this.lastBytes = bytes;
+      }
     } catch (err) {
       if (epoch !== this.epoch) return;
       const reason = `start failed: ${errorText(err)}`;
       this.failures++;
       this.lifecycle.send({ type: "FAIL", reason });
       behavior.stop();
+      this.behavior = undefined;
       if (options.report !== false) this.parent.childExited(this, { kind: "failure", reason, messageType: null });
       throw err;
     }
+    if (this.state !== LifecycleState.Starting) {
+      // Stopped while onStart ran: the stop (waiting for this start) runs onStop.
+      throw new AgentStoppedError(this.id, "was stopped while starting");
+    }
     this.lifecycle.send({ type: "STARTED" });
     this.active = true;
+    if (this.uncommitted()) this.scheduleCommit();
     this.kick();
   }
 
@@ -292,14 +313,14 @@ export class AgentHost {
 
   private async drain(): Promise<void> {
     while (this.active) {
+      if (this.stopRequested) {
+        void this.exit({ kind: "normal" }, "stopped itself");
+        return;
+      }
       const item = this.mailbox.shift();
       if (item === undefined) return;
       const pending = this.process(item);
       if (pending !== undefined) await pending;
-      if (this.stopRequested && this.active) {
-        void this.exit({ kind: "normal" }, "stopped itself");
-        return;
-      }
     }
   }
 
@@ -395,8 +416,13 @@ export class AgentHost {
 
   // ---- persistence ---------------------------------------------------------
 
+  /**
+   * Whether the latest state is not committed yet. `lastBytes` is replaced only
+   * when the encoded state changed, and a commit makes `committedBytes` the very
+   * same array, so identity answers it without comparing bytes again.
+   */
   private uncommitted(): boolean {
-    return this.persist && this.lastBytes !== this.committedBytes && !sameBytes(this.lastBytes, this.committedBytes);
+    return this.persist && this.lastBytes !== this.committedBytes;
   }
 
   /** Start the commit loop unless it runs already; handling goes on while a commit is in flight. */
@@ -404,6 +430,8 @@ export class AgentHost {
     if (this.committing) return;
     this.committing = this.commitLoop().finally(() => {
       this.committing = undefined;
+      // A message handled between the loop's last check and now left work for another round.
+      if (this.replies.length > 0 || this.uncommitted()) this.scheduleCommit();
     });
   }
 
@@ -483,6 +511,10 @@ export class AgentHost {
    * RemoteError). Used by kill and by a supervisor past its intensity.
    */
   failNow(reason: string): void {
+    if (this.starting) {
+      void this.starting.then(() => this.failNow(reason), () => {});
+      return;
+    }
     if (this.state !== LifecycleState.Running && this.state !== LifecycleState.Starting) return;
     const item = this.inflight;
     this.failures++;
@@ -491,6 +523,17 @@ export class AgentHost {
     this.inflight = undefined;
     void this.exit({ kind: "failure", reason, messageType: item ? typeOf(item.body) : null }, reason);
     this.abortInflight?.();
+  }
+
+  /**
+   * Another node holds this agent's registry claim now (it took the agent over
+   * while this node looked gone): stop handling at once, write nothing more,
+   * and leave. The supervisor does not restart it.
+   */
+  fence(): void {
+    if (this.state !== LifecycleState.Running && this.state !== LifecycleState.Starting) return;
+    this.env.events.publish(EventKind.Fenced, this.def.type, this.key, { revision: this.revision, by: "registry" });
+    void this.exit({ kind: "fenced" }, "fenced");
   }
 
   /** Ask the agent to exit normally once the current message is handled (ctx.stop()). */
@@ -517,6 +560,7 @@ export class AgentHost {
     if (this.state === LifecycleState.Stopped) return;
     const wasUp = this.state === LifecycleState.Running || this.state === LifecycleState.Starting;
     if (wasUp) this.lifecycle.send({ type: "STOP" });
+    if (this.starting) await this.starting.catch(() => {});
     await this.quiesce(shutdownMs);
     await this.close(why);
     if (wasUp) this.lifecycle.send({ type: "STOPPED" });
@@ -573,7 +617,7 @@ export class AgentHost {
     if (this.ending) await this.ending;
     this.epoch++;
     if (timedOut) this.abortInflight?.();
-    if (wasActive && !exited) {
+    if ((wasActive || this.behavior !== undefined) && !exited) {
       await this.commitQuietly();
       await this.runOnStop();
     }
@@ -587,14 +631,17 @@ export class AgentHost {
     }
   }
 
+  /** Run onStop once per activation (the first of concurrent stops does it) and release the behaviour. */
   private async runOnStop(): Promise<void> {
+    const behavior = this.behavior;
+    if (!behavior) return;
+    this.behavior = undefined;
     try {
       if (this.def.onStop && this.ctx) await this.def.onStop(this.ctx);
     } catch {
       // onStop failing must not block the stop
     } finally {
-      this.behavior?.stop();
-      this.behavior = undefined;
+      behavior.stop();
     }
   }
 

@@ -67,7 +67,12 @@ export class Failover {
     let orphans: Array<{ type: string; key: string; reg: Registration }>;
     try {
       orphans = (await this.registry.all()).filter(
-        (e) => !alive.has(e.reg.node) && e.reg.node !== this.selfId && e.reg.supervisor === "root" && this.hosts(e.type),
+        (e) =>
+          e.reg.supervisor === "root" &&
+          this.hosts(e.type) &&
+          // Agents of nodes that are gone; on the first round also those left under this node's own
+          // name by an earlier run of it (it crashed and came back under the same name).
+          ((!alive.has(e.reg.node) && e.reg.node !== this.selfId) || (initial && e.reg.node === this.selfId)),
       );
     } catch {
       this.unfinished = true;

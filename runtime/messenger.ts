@@ -49,6 +49,8 @@ export class Messenger {
   private queuedSubjects: string[] = [];
   private queuedPayloads: Uint8Array[] = [];
   private flushScheduled = false;
+  /** Set once the owner closed: every send fails with it. */
+  private closedWith: Error | undefined;
 
   constructor(
     readonly nc: NatsConnection,
@@ -74,6 +76,7 @@ export class Messenger {
    * this messenger publishes queued tells first, so order is kept.
    */
   tell(subject: string, msg: unknown, sender: string | null): void {
+    if (this.closedWith) throw this.closedWith;
     const payload = encodeEnvelope(Kind.Tell, nuid.next(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
     if (this.nc.isClosed()) throw new NotConnectedError(this.options.servers, "connection closed");
     this.queuedSubjects.push(subject);
@@ -104,6 +107,7 @@ export class Messenger {
   ask(subject: string, id: AgentId, msg: unknown, timeoutMs: number, sender: string | null): Promise<unknown> {
     let payload: Uint8Array;
     try {
+      if (this.closedWith) throw this.closedWith;
       if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
         throw new InvalidArgumentError("timeoutMs", `ask timeout must be a positive number of milliseconds, got ${timeoutMs}`);
       }
@@ -128,6 +132,7 @@ export class Messenger {
   control(subject: string, body: unknown, timeoutMs: number, sender: string | null, noResponders?: () => Error): Promise<unknown> {
     let payload: Uint8Array;
     try {
+      if (this.closedWith) throw this.closedWith;
       payload = encodeEnvelope(Kind.System, nuid.next(), sender, null, body, this.options.maxMessageBytes);
     } catch (err) {
       return Promise.reject(err);
@@ -142,6 +147,16 @@ export class Messenger {
         reject(this.sendError(err));
       }
     });
+  }
+
+  /**
+   * Stop sending: queued tells go out, asks still waiting fail with `reason`
+   * at once, and every later tell or ask fails with it.
+   */
+  close(reason: Error): void {
+    this.flushTells();
+    this.closedWith = reason;
+    this.requester.close(reason);
   }
 
   /** Answer an ask: a value, or an error. A reply that cannot be encoded answers with InvalidMessageError. */
@@ -194,6 +209,10 @@ class AskCall implements PendingAsk {
 
   timeout(): void {
     this.fail(new AskTimeoutError(this.id, this.timeoutMs));
+  }
+
+  abort(err: Error): void {
+    this.fail(err);
   }
 }
 

@@ -107,10 +107,13 @@ type Control =
   | { op: "spawn"; type: string; key: string; args?: unknown; supervisor?: string; restart?: RestartType; shutdownMs?: number }
   | { op: "stop"; id: string }
   | { op: "kill"; id: string; reason?: string }
+  | { op: "fence"; id: string }
   | { op: "list" }
   | { op: "tree" };
 
 const ROOT_DEFAULTS = { intensity: 10, periodMs: 10_000 };
+/** Extra time a remote stop gets beyond the ask timeout (a child's shutdownMs is 5 s by default). */
+const STOP_ALLOWANCE_MS = 30_000;
 
 /**
  * Start a node: connect, make sure the namespace's buckets and streams exist,
@@ -219,6 +222,8 @@ export class TroupeNode {
   private readonly messenger: Messenger;
   private readonly types = new Map<string, AgentType>();
   private readonly hosts = new Map<AgentId, AgentHost>();
+  /** Ids whose registry claim is in flight here, so two spawns of one id cannot both claim it. */
+  private readonly claiming = new Set<AgentId>();
   private readonly supervisors = new Map<AgentId, Supervisor>();
   private readonly root: Supervisor;
   private readonly hostEnv: HostEnv;
@@ -313,7 +318,11 @@ export class TroupeNode {
     ]);
     const node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory);
     await node.listen();
-    await membership.start(() => node.nodeInfo());
+    await membership.start(
+      () => node.nodeInfo(),
+      () => void node.verifyClaims(),
+    );
+    void node.watchReconnects();
     if (o.failover && node.types.size > 0) node.startFailover();
     node.unobserve = observeNode(node.id, () => [...node.hosts.values()].map((h) => ({ ...h.info(), type: h.def.type })));
     return node;
@@ -438,7 +447,8 @@ export class TroupeNode {
     if (this.hosts.has(id as AgentId)) return this.stopHere(id as AgentId);
     const where = await this.registry.lookup(type, key);
     if (!where || !where.live) throw new AgentNotFoundError(id);
-    await this.control(this.subjects.nodeControl(where.reg.node), { op: "stop", id }, () => new AgentNotFoundError(id));
+    // A stop may take the agent's shutdownMs and a commit: allow for it beyond the ask timeout.
+    await this.control(this.subjects.nodeControl(where.reg.node), { op: "stop", id }, () => new AgentNotFoundError(id), this.o.askTimeoutMs + STOP_ALLOWANCE_MS);
   }
 
   /** Make an agent fail as if its `receive` threw, wherever it runs (agentctl kill). */
@@ -466,10 +476,13 @@ export class TroupeNode {
     return stored.bytes ? { value: decodeValue(stored.bytes), revision: stored.revision } : undefined;
   }
 
-  /** Delete the persisted state of an agent that is not running here (an explicit operation). */
+  /** Delete the persisted state of an agent that runs nowhere (an explicit operation); AgentExistsError while it runs. */
   async deleteState(id: string): Promise<void> {
     const { type, key } = parseAgentId(id);
-    if (this.hosts.get(id as AgentId)?.state === "running") throw new AgentExistsError(id, this.id);
+    const here = this.hosts.get(id as AgentId);
+    if (here && here.state !== "stopped" && here.state !== "failed") throw new AgentExistsError(id, this.id);
+    const where = await this.registry.lookup(type, key);
+    if (where?.live) throw new AgentExistsError(id, where.reg.node);
     await this.stateStore.remove(type, key);
   }
 
@@ -500,8 +513,7 @@ export class TroupeNode {
       await this.root.shutdown();
       await this.membership.leave(this.id);
       await this.memory.close().catch(() => {});
-      this.messenger.flushTells();
-      this.messenger.requester.close();
+      this.messenger.close(new NodeClosedError(this.id));
       if (this.ownsConnection) await this.nc.drain().catch(() => {});
     })();
     return this.closing;
@@ -529,6 +541,33 @@ export class TroupeNode {
     };
   }
 
+  /**
+   * Check that the registry still names this node for an agent it runs, and
+   * fence the local activation when another node has taken it over.
+   */
+  private async verifyClaim(id: AgentId): Promise<void> {
+    const host = this.hosts.get(id);
+    if (!host || (host.state !== "running" && host.state !== "starting")) return;
+    const { type, key } = parseAgentId(id);
+    const where = await this.registry.lookup(type, key).catch(() => "unknown" as const);
+    if (where === "unknown") return;
+    if (where && where.reg.node !== this.id) host.fence();
+  }
+
+  /** Check every agent here against the registry (after a reconnect, or a gap in our heartbeats). */
+  private async verifyClaims(): Promise<void> {
+    if (this.closing) return;
+    for (const id of [...this.hosts.keys()]) await this.verifyClaim(id);
+  }
+
+  /** After each reconnect, make sure no agent here was taken over while we were away. */
+  private async watchReconnects(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (this.closing) return;
+      if (s.type === "reconnect") void this.verifyClaims();
+    }
+  }
+
   private startFailover(): void {
     this.failover = new Failover(
       this.id,
@@ -542,6 +581,8 @@ export class TroupeNode {
         const restart = Object.values(RestartType).includes(reg.restart as RestartType) ? (reg.restart as RestartType) : undefined;
         await this.spawnHere({ op: "spawn", type, key, args: reg.args, restart });
         this.hostEnv.events.publish(EventKindValues.Failover, type, key, { from: reg.node });
+        // If the node only looked gone (a stall, clock trouble), tell it to let go of the agent.
+        void this.control(this.subjects.nodeControl(reg.node), { op: "fence", id: `${type}/${key}` }, undefined, 1000).catch(() => {});
       },
       this.o.random,
     );
@@ -584,6 +625,9 @@ export class TroupeNode {
       case "kill":
         this.killHere(parseAgentId(c.id) && (c.id as AgentId), c.reason ?? "killed");
         return { killed: c.id };
+      case "fence":
+        await this.verifyClaim(parseAgentId(c.id) && (c.id as AgentId));
+        return { checked: c.id };
       case "list":
         return this.list();
       case "tree":
@@ -658,8 +702,15 @@ export class TroupeNode {
     if (!def) throw new UnknownAgentTypeError(spec.type, [...this.types.keys()]);
     const id = `${spec.type}/${spec.key}` as AgentId;
     const existing = this.hosts.get(id);
-    if (existing && existing.state !== "stopped" && existing.state !== "failed") throw new AgentExistsError(id, this.id);
-    await this.registry.claim(spec.type, spec.key, this.id, parent.id, { args: spec.args, restart: spec.restart });
+    if ((existing && existing.state !== "stopped" && existing.state !== "failed") || this.claiming.has(id)) {
+      throw new AgentExistsError(id, this.id);
+    }
+    this.claiming.add(id);
+    try {
+      await this.registry.claim(spec.type, spec.key, this.id, parent.id, { args: spec.args, restart: spec.restart });
+    } finally {
+      this.claiming.delete(id);
+    }
     const host = new AgentHost(def, spec.key, spec.args, parent, this.hostEnv);
     this.hosts.set(id, host);
     return host;

@@ -54,8 +54,9 @@ export class Registry {
   }
 
   /**
-   * Claim `type/key` for `node`. Throws AgentExistsError when a live node holds it;
-   * takes over a claim whose node is gone. Returns the claim's revision.
+   * Claim `type/key` for `node`. Throws AgentExistsError when another live node holds it;
+   * takes over a claim whose node is gone, or an earlier claim under this node's own name
+   * (the caller makes sure it does not run the agent). Returns the claim's revision.
    */
   async claim(type: string, key: string, node: string, supervisor: string, spawn: { args?: unknown; restart?: string } = {}): Promise<number> {
     const k = this.subjects.registryKey(type, key);
@@ -66,7 +67,9 @@ export class Registry {
       if (!isWrongLastSequence(err)) throw err;
     }
     const held = await this.lookup(type, key);
-    if (held && (held.live || held.reg.node === node)) throw new AgentExistsError(`${type}/${key}`, held.reg.node);
+    // A claim by this very node name that the node does not run (it crashed and came back under the
+    // same name, or a release was lost) is stale; the caller checked it has no local host for the id.
+    if (held && held.live && held.reg.node !== node) throw new AgentExistsError(`${type}/${key}`, held.reg.node);
     try {
       return held ? await this.kv.update(k, value, held.revision) : await this.kv.create(k, value);
     } catch (err) {

@@ -12,6 +12,8 @@ export interface PendingAsk {
   /** Nobody is subscribed to the subject (the server's 503 "no responders"). */
   noResponders(): void;
   timeout(): void;
+  /** The requester stopped (its node closed, or its inbox subscription failed) before a reply came. */
+  abort(err: Error): void;
 }
 
 interface Pending {
@@ -32,7 +34,7 @@ export class Requester {
   ) {
     const inbox = createInbox();
     this.prefix = `${inbox}.`;
-    this.sub = nc.subscribe(`${inbox}.*`, { callback: (err, msg) => (err ? this.failAll() : this.onReply(msg)) });
+    this.sub = nc.subscribe(`${inbox}.*`, { callback: (err, msg) => (err ? this.failAll(err) : this.onReply(msg)) });
   }
 
   /** Number of asks waiting for a reply. */
@@ -71,16 +73,17 @@ export class Requester {
     else p.handler.resolve(msg);
   }
 
-  private failAll(): void {
+  private failAll(err: Error): void {
     for (const [token, p] of this.pending) {
       this.pending.delete(token);
       this.clock.clearTimeout(p.timer);
-      p.handler.timeout();
+      p.handler.abort(err);
     }
   }
 
-  /** Stop listening; asks still waiting time out by their own deadlines. */
-  close(): void {
+  /** Stop listening; asks still waiting fail at once with `reason`. */
+  close(reason: Error): void {
     this.sub.unsubscribe();
+    this.failAll(reason);
   }
 }
