@@ -224,6 +224,8 @@ export class TroupeNode {
   private readonly hosts = new Map<AgentId, AgentHost>();
   /** Ids whose registry claim is in flight here, so two spawns of one id cannot both claim it. */
   private readonly claiming = new Set<AgentId>();
+  /** Spawns in flight here: close() lets them finish (or fail) before it stops everything. */
+  private readonly spawning = new Set<Promise<unknown>>();
   private readonly supervisors = new Map<AgentId, Supervisor>();
   private readonly root: Supervisor;
   private readonly hostEnv: HostEnv;
@@ -509,6 +511,7 @@ export class TroupeNode {
     this.closing ??= (async () => {
       for (const s of this.controlSubs) s.unsubscribe();
       await this.failover?.stop();
+      await Promise.allSettled([...this.spawning]);
       this.unobserve?.();
       await this.root.shutdown();
       await this.membership.leave(this.id);
@@ -663,7 +666,13 @@ export class TroupeNode {
     } catch (err) {
       throw new InvalidArgumentError((err as InvalidConfigError).field ?? "spawn", (err as Error).message);
     }
-    await parent.startChild(spec, { dynamic: true });
+    const starting = parent.startChild(spec, { dynamic: true });
+    this.spawning.add(starting);
+    try {
+      await starting;
+    } finally {
+      this.spawning.delete(starting);
+    }
   }
 
   private async spawnInPool(c: Extract<Control, { op: "spawn" }>): Promise<void> {

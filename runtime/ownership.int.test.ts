@@ -7,6 +7,7 @@ import { waitFor } from "./testing/wait.js";
 import { startNode, type TroupeNode } from "./node.js";
 import { defineAgent } from "../actors/define-agent.js";
 import { counter } from "../actors/builtins.js";
+import { defineSupervisor } from "../supervisors/define-supervisor.js";
 import { AgentExistsError, AgentNotFoundError, AgentStoppedError, NodeClosedError } from "./errors.js";
 import { systemClock, type Clock } from "./clock.js";
 
@@ -17,7 +18,7 @@ afterEach(async () => {
   for (const n of open.splice(0)) await n.close().catch(() => {});
 });
 async function node(ns: string, name: string, extra: Parameters<typeof startNode>[0] = {}): Promise<TroupeNode> {
-  const n = await startNode({ servers: nats.url, namespace: ns, name, agents: [counter, tally, slowStart, quitter], heartbeatMs: 100, ...extra });
+  const n = await startNode({ servers: nats.url, namespace: ns, name, agents: [counter, tally, slowStart, quitter, slowTeam], heartbeatMs: 100, ...extra });
   open.push(n);
   return n;
 }
@@ -54,6 +55,14 @@ const quitter = defineAgent({
     if (msg.quit) ctx.stop();
     return ctx.state.n;
   },
+});
+
+const slowTeam = defineSupervisor({
+  type: "slowteam",
+  children: [
+    { id: "a", type: "slowstart", key: "a" },
+    { id: "b", type: "tally", key: "b" },
+  ],
 });
 
 /** A clock running `offsetMs` ahead of the system clock. */
@@ -117,11 +126,26 @@ describe("ownership", () => {
     const ns = `own${++seq}`;
     const a = await node(ns, "a");
     starts.length = 0;
-    const spawning = a.spawn("slowstart", { key: "s" });
+    const spawning = a.spawn("slowstart", { key: "s" }).catch((e: unknown) => e);
     await waitFor(() => starts.includes("onStart:begin"), "onStart began");
     await a.stop("slowstart/s");
-    await expect(spawning).rejects.toBeInstanceOf(AgentStoppedError);
+    expect(await spawning).toBeInstanceOf(AgentStoppedError);
     expect(starts).toEqual(["onStart:begin", "onStart:end", "onStop"]);
+  });
+
+  it("leaves nothing running when closed while a supervisor starts its children", async () => {
+    const ns = `own${++seq}`;
+    const a = await node(ns, "a");
+    const watcher = await node(ns, "w");
+    starts.length = 0;
+    const spawning = a.spawn("slowteam", { key: "t" }).catch((e: unknown) => e);
+    await waitFor(() => starts.includes("onStart:begin"), "first child starting");
+    await a.close();
+    await spawning;
+    for (const id of ["slowteam/t", "slowstart/a", "tally/b"]) {
+      await expect(watcher.ref(id).ask({ n: 0 }, { timeoutMs: 1000 })).rejects.toBeInstanceOf(AgentNotFoundError);
+    }
+    expect(starts.filter((x) => x === "onStop")).toHaveLength(starts.filter((x) => x === "onStart:end").length);
   });
 
   it("fails asks from a closed node at once with NodeClosedError", async () => {

@@ -6,6 +6,7 @@
 import type { AgentHost, ChildExit, Parent } from "../runtime/agent-host.js";
 import type { Clock } from "../runtime/clock.js";
 import { EventKind, type EventPublisher } from "../runtime/events.js";
+import { SupervisorNotFoundError } from "../runtime/errors.js";
 import type { NormalizedChildSpec, NormalizedSupervisorSpec } from "./child-spec.js";
 import { ExitKind } from "./strategy.js";
 import {
@@ -20,6 +21,9 @@ import {
   type ChildState,
   type SupervisorState,
 } from "./supervisor-state.js";
+
+/** Delay before a restart whose registry claim failed is tried again. */
+const RECLAIM_RETRY_MS = 1000;
 
 /** What a supervisor needs from its node. */
 export interface SupervisorEnv {
@@ -98,6 +102,7 @@ export class Supervisor implements Parent {
    * like any failure.
    */
   async startChild(spec: NormalizedChildSpec, options: { dynamic?: boolean } = {}): Promise<AgentHost> {
+    if (this.closed) throw new SupervisorNotFoundError(this.id);
     // A child that exited for good (a transient's normal exit, or given up
     // on) is replaced by a new start of the same id or agent.
     const old = this.state.children.find((c) => c.spec.id === spec.id || (c.spec.type === spec.type && c.spec.key === spec.key));
@@ -124,6 +129,12 @@ export class Supervisor implements Parent {
       }
       throw err;
     }
+    if (this.closed) {
+      // The supervisor shut down while this child was starting: it must not outlive it.
+      this.state = removeChild(this.state, spec.id);
+      await this.stopForGood(host, spec.shutdownMs, "stopped");
+      throw new SupervisorNotFoundError(this.id);
+    }
     this.state = childStarted(this.state, spec.id);
     this.env.events.publish(EventKind.ChildStarted, spec.type, spec.key, { supervisor: this.id, childId: spec.id });
     return host;
@@ -144,15 +155,20 @@ export class Supervisor implements Parent {
    * Stop a child for good and forget it (node.stop, agentctl stop): it is not
    * restarted. `child` is its child id or its agent id (`type/key`).
    */
-  stopChild(child: string): Promise<void> {
-    return this.enqueueAndWait(async () => {
+  async stopChild(child: string): Promise<void> {
+    // Forget the child in turn with other decisions, but wait for its stop outside the queue:
+    // one slow shutdown must not hold up the restarts of its siblings.
+    let host: AgentHost | undefined;
+    let shutdownMs = 0;
+    await this.enqueueAndWait(async () => {
       const spec = this.childByIdOrAgent(child)?.spec;
       if (!spec) return;
-      const host = this.hosts.get(spec.id);
+      host = this.hosts.get(spec.id);
+      shutdownMs = spec.shutdownMs;
       this.state = removeChild(this.state, spec.id);
       this.pendingRestart.delete(spec.id);
-      if (host) await this.stopForGood(host, spec.shutdownMs, "stopped");
     });
+    if (host) await this.stopForGood(host, shutdownMs, "stopped");
   }
 
   /** Stop every child in reverse start order, each within its shutdownMs. */
@@ -323,7 +339,17 @@ export class Supervisor implements Parent {
           if (!host || host.state === "stopped") {
             try {
               host = await this.env.createHost(c.spec, this);
-            } catch {
+            } catch (err) {
+              // Could not claim it again (JetStream busy, say): report it and try again shortly.
+              this.env.events.publish(EventKind.ChildFailed, c.spec.type, c.spec.key, {
+                supervisor: this.id,
+                child: `${c.spec.type}/${c.spec.key}`,
+                reason: `restart failed: ${err instanceof Error ? err.message : String(err)}`,
+                restartCount: c.restartCount,
+              });
+              const retry = ++this.decisions;
+              this.pendingRestart.set(id, retry);
+              this.restartLater([id], RECLAIM_RETRY_MS, attempt, retry);
               continue;
             }
             this.hosts.set(id, host);
