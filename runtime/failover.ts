@@ -29,6 +29,8 @@ export class Failover {
     private readonly intervalMs: number,
     private readonly hosts: (type: string) => boolean,
     private readonly adopt: Adopt,
+    /** When this node started: its own claims made since then are its current run's, not orphans. */
+    private readonly startedAt: number,
     private readonly random: () => number = Math.random,
     private readonly concurrency = 4,
   ) {}
@@ -72,7 +74,8 @@ export class Failover {
           this.hosts(e.type) &&
           // Agents of nodes that are gone; on the first round also those left under this node's own
           // name by an earlier run of it (it crashed and came back under the same name).
-          ((!alive.has(e.reg.node) && e.reg.node !== this.selfId) || (initial && e.reg.node === this.selfId)),
+          ((!alive.has(e.reg.node) && e.reg.node !== this.selfId) ||
+            (initial && e.reg.node === this.selfId && e.reg.since < this.startedAt)),
       );
     } catch {
       this.unfinished = true;

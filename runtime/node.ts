@@ -587,6 +587,7 @@ export class TroupeNode {
         // If the node only looked gone (a stall, clock trouble), tell it to let go of the agent.
         void this.control(this.subjects.nodeControl(reg.node), { op: "fence", id: `${type}/${key}` }, undefined, 1000).catch(() => {});
       },
+      this.startedAt,
       this.o.random,
     );
     this.failover.start();
