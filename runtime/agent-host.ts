@@ -305,10 +305,13 @@ export class AgentHost {
 
   /** Mark the agent busy until `work` settles, then drain what arrived meanwhile. */
   private track(work: Promise<void>): void {
-    this.draining = work.finally(() => {
-      this.draining = undefined;
-      if (this.active && this.mailbox.size > 0) this.kick();
-    });
+    this.draining = work
+      // A bug inside the host must fail this agent, not crash the process with an unhandled rejection.
+      .catch((err: unknown) => this.failNow(`internal error: ${errorText(err)}`))
+      .finally(() => {
+        this.draining = undefined;
+        if (this.active && this.mailbox.size > 0) this.kick();
+      });
   }
 
   private async drain(): Promise<void> {
