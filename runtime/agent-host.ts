@@ -10,10 +10,9 @@
 // the replies that reveal those changes.
 
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
-import type { AgentContext, AgentType } from "../actors/define-agent.js";
+import type { AgentType } from "../actors/define-agent.js";
 import { behaviorOf, requiresEventShape, type Behavior } from "../actors/behavior.js";
 import { LifecycleState, lifecycleState, startLifecycle, type LifecycleActor } from "../actors/lifecycle.js";
-import type { AgentRef } from "./agent-ref.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { decodeValue, encodeValue } from "./codec.js";
 import type { DeadLetters } from "./dead-letters.js";
@@ -34,6 +33,7 @@ import type { Memory } from "./memory/index.js";
 import { StateConflict, type StateStore } from "./state-store.js";
 import type { AgentId } from "./subjects.js";
 import { endConsumerSpan, startConsumerSpan, withSpan } from "./telemetry.js";
+import { HostContext } from "./host-context.js";
 
 /** Why an activation ended. */
 export type ChildExit =
@@ -648,45 +648,6 @@ export class AgentHost {
     }
   }
 
-}
-
-/** The `ctx` handed to receive: mutable state, refs, memory, stop. */
-class HostContext implements AgentContext<unknown> {
-  state: unknown = undefined;
-  sender: string | null = null;
-  readonly id: AgentId;
-  readonly type: string;
-  readonly key: string;
-  readonly args: unknown;
-  readonly node: string;
-  private selfRef: AgentRef | undefined;
-
-  constructor(
-    private readonly host: AgentHost,
-    private readonly env: HostEnv,
-  ) {
-    this.id = host.id;
-    this.type = host.def.type;
-    this.key = host.key;
-    this.args = host.args;
-    this.node = env.nodeId;
-  }
-
-  get self(): AgentRef {
-    return (this.selfRef ??= this.env.messenger.ref(this.type, this.key, this.id));
-  }
-
-  get memory(): Memory {
-    return this.env.memory;
-  }
-
-  ref<M = unknown, R = unknown>(type: string, key: string): AgentRef<M, R> {
-    return this.env.messenger.ref<M, R>(type, key, this.id);
-  }
-
-  stop(): void {
-    this.host.requestStop();
-  }
 }
 
 /** A receive that ran past the type's `receiveTimeoutMs`. */

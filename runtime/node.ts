@@ -14,9 +14,7 @@ import { Supervisor, type SupervisorEnv, type TreeNode } from "../supervisors/su
 import { RestartType } from "../supervisors/strategy.js";
 import { AgentHost, type AgentInfo, type HostEnv, type Parent } from "./agent-host.js";
 import type { AgentRef } from "./agent-ref.js";
-import { systemClock, type Clock } from "./clock.js";
-import { decodeValue } from "./codec.js";
-import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
+import { decodeValue, DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
 import { openConnection } from "./connection.js";
 import { DeadLetters, ensureDeadLetterStream } from "./dead-letters.js";
 import { decodeEnvelope, Kind } from "./envelope.js";
@@ -35,7 +33,7 @@ import {
 } from "./errors.js";
 import { EventKind as EventKindValues, EventPublisher, type EventKind, type TroupeEvent } from "./events.js";
 import { Membership, type NodeInfo } from "./membership.js";
-import { openMemory, type Memory, type MemoryOptions } from "./memory/index.js";
+import { openMemory, type Memory } from "./memory/index.js";
 import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
 import { Messenger } from "./messenger.js";
 import { Registry } from "./registry.js";
@@ -43,56 +41,9 @@ import { StateStore, type Retry } from "./state-store.js";
 import { parseAgentId, Subjects, validateToken, type AgentId } from "./subjects.js";
 import { configureTracing, observeNode } from "./telemetry.js";
 import { Failover } from "./failover.js";
+import { ROOT_DEFAULTS, validateNodeOptions, type NodeOptions, type SpawnOptions, type ValidOptions } from "./node-options.js";
 
-/** Options of {@link startNode}. Plain data, validated once. */
-export interface NodeOptions {
-  /** NATS server URL(s). Default: `NATS_URL`, else `nats://127.0.0.1:4222`. */
-  servers?: string | string[];
-  /** The isolation unit. Default: `TROUPE_NAMESPACE`, else `default`. */
-  namespace?: string;
-  /** Agent and supervisor types this node hosts (built-ins are not added implicitly). */
-  agents?: ReadonlyArray<AgentType | SupervisorType>;
-  /** This node's id (letters, digits, `_`, `-`). Default: host-pid-random. */
-  name?: string;
-  /** Use this connection instead of opening one; the node does not close it. */
-  connection?: NatsConnection;
-  /** Default ask timeout, ms. Default 5000. */
-  askTimeoutMs?: number;
-  /** Largest message, bytes. Default: 1 MiB or the server's max_payload, whichever is smaller. */
-  maxMessageBytes?: number;
-  /** Membership heartbeat, ms. A node is gone after three missed beats. Default 1000. */
-  heartbeatMs?: number;
-  /** How long spawn waits for a node that hosts the type, ms. Default 3000. */
-  spawnWaitMs?: number;
-  /** The root supervisor's per-child restart intensity. Default 10 restarts in 10 000 ms, no backoff. */
-  root?: { intensity?: number; periodMs?: number; backoff?: { minMs?: number; maxMs?: number; factor?: number; jitter?: number } };
-  /** Shared memory options (cache size, history, ...). */
-  memory?: MemoryOptions;
-  /** Source of time. Default: the system clock. */
-  clock?: Clock;
-  /** Source of randomness for backoff jitter. Default Math.random. */
-  random?: () => number;
-  /** Make OpenTelemetry spans. Default: when an SDK is registered. */
-  tracing?: boolean;
-  /** Adopt the root-supervised agents of nodes whose heartbeat lapsed. Default true. */
-  failover?: boolean;
-}
-
-/** Options of {@link TroupeNode.spawn}. */
-export interface SpawnOptions {
-  /** The agent's key. Default: a fresh unique key. */
-  key?: string;
-  /** Passed to the type's `state(args)` (or the machine's input). */
-  args?: unknown;
-  /** Run under this supervisor agent (`type/key`) instead of the node's root. */
-  supervisor?: string;
-  /** Restart type under its supervisor. Default `permanent`. */
-  restart?: RestartType;
-  /** Time it gets to stop before being killed, ms. Default 5000. */
-  shutdownMs?: number;
-  /** Start it on this node. Default: here if this node hosts the type, else any node that does. */
-  node?: string;
-}
+export type { NodeOptions, SpawnOptions };
 
 /** The supervision tree of one node. */
 export interface NodeTree {
@@ -111,7 +62,6 @@ type Control =
   | { op: "list" }
   | { op: "tree" };
 
-const ROOT_DEFAULTS = { intensity: 10, periodMs: 10_000 };
 /** Extra time a remote stop gets beyond the ask timeout (a child's shutdownMs is 5 s by default). */
 const STOP_ALLOWANCE_MS = 30_000;
 
@@ -134,78 +84,6 @@ export async function startNode(options: NodeOptions = {}): Promise<TroupeNode> 
     if (options.connection === undefined) await nc.close().catch(() => {});
     throw err;
   }
-}
-
-interface ValidOptions {
-  servers: string | string[];
-  namespace: string;
-  name: string;
-  agents: ReadonlyArray<AgentType | SupervisorType>;
-  askTimeoutMs: number;
-  maxMessageBytes: number | undefined;
-  heartbeatMs: number;
-  spawnWaitMs: number;
-  root: NonNullable<NodeOptions["root"]>;
-  memory: MemoryOptions | undefined;
-  clock: Clock;
-  random: () => number;
-  tracing: boolean | undefined;
-  failover: boolean;
-}
-
-function validateNodeOptions(options: NodeOptions): ValidOptions {
-  if (options === null || typeof options !== "object") throw new InvalidConfigError("options", "startNode takes an options object");
-  const namespace = options.namespace ?? process.env.TROUPE_NAMESPACE ?? "default";
-  try {
-    new Subjects(namespace);
-  } catch (err) {
-    throw new InvalidConfigError("namespace", (err as Error).message);
-  }
-  const name = options.name ?? defaultNodeName();
-  try {
-    validateToken("node name", name);
-  } catch (err) {
-    throw new InvalidConfigError("name", (err as Error).message);
-  }
-  const agents = options.agents ?? [];
-  if (!Array.isArray(agents)) throw new InvalidConfigError("agents", "must be an array of defineAgent/defineSupervisor results");
-  const seen = new Set<string>();
-  agents.forEach((a, i) => {
-    if (!a || (a.kind !== "agent" && a.kind !== "supervisor")) {
-      throw new InvalidConfigError(`agents[${i}]`, "is not an agent type: make it with defineAgent or defineSupervisor");
-    }
-    if (seen.has(a.type)) throw new InvalidConfigError(`agents[${i}]`, `agent type "${a.type}" is given twice`);
-    seen.add(a.type);
-  });
-  return {
-    servers: options.servers ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
-    namespace,
-    name,
-    agents,
-    askTimeoutMs: positive("askTimeoutMs", options.askTimeoutMs, 5000),
-    maxMessageBytes: options.maxMessageBytes === undefined ? undefined : positive("maxMessageBytes", options.maxMessageBytes, 0),
-    heartbeatMs: positive("heartbeatMs", options.heartbeatMs, 1000),
-    spawnWaitMs: positive("spawnWaitMs", options.spawnWaitMs, 3000),
-    root: options.root ?? {},
-    memory: options.memory,
-    clock: options.clock ?? systemClock,
-    random: options.random ?? Math.random,
-    tracing: options.tracing,
-    failover: options.failover ?? true,
-  };
-}
-
-function positive(field: string, value: number | undefined, dflt: number): number {
-  if (value === undefined) return dflt;
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new InvalidConfigError(field, `must be a positive number, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function defaultNodeName(): string {
-  const host = hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40) || "node";
-  return `${host}-${process.pid}-${nuid.next().slice(-4).toLowerCase()}`;
 }
 
 /** A running node. Made by {@link startNode}. */

@@ -1,0 +1,140 @@
+// A node's options: plain data with defaults merged once and every field
+// validated once; a bad field fails with InvalidConfigError naming it.
+
+import { hostname } from "node:os";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { nuid } from "@nats-io/nats-core";
+import type { AgentType } from "../actors/define-agent.js";
+import type { SupervisorType } from "../supervisors/define-supervisor.js";
+import type { RestartType } from "../supervisors/strategy.js";
+import { systemClock, type Clock } from "./clock.js";
+import { InvalidConfigError } from "./errors.js";
+import type { MemoryOptions } from "./memory/index.js";
+import { Subjects, validateToken } from "./subjects.js";
+
+/** The root supervisor's per-child restart intensity when `root` is not given. */
+export const ROOT_DEFAULTS = { intensity: 10, periodMs: 10_000 };
+
+/** Options of {@link startNode}. Plain data, validated once. */
+export interface NodeOptions {
+  /** NATS server URL(s). Default: `NATS_URL`, else `nats://127.0.0.1:4222`. */
+  servers?: string | string[];
+  /** The isolation unit. Default: `TROUPE_NAMESPACE`, else `default`. */
+  namespace?: string;
+  /** Agent and supervisor types this node hosts (built-ins are not added implicitly). */
+  agents?: ReadonlyArray<AgentType | SupervisorType>;
+  /** This node's id (letters, digits, `_`, `-`). Default: host-pid-random. */
+  name?: string;
+  /** Use this connection instead of opening one; the node does not close it. */
+  connection?: NatsConnection;
+  /** Default ask timeout, ms. Default 5000. */
+  askTimeoutMs?: number;
+  /** Largest message, bytes. Default: 1 MiB or the server's max_payload, whichever is smaller. */
+  maxMessageBytes?: number;
+  /** Membership heartbeat, ms. A node is gone after three missed beats. Default 1000. */
+  heartbeatMs?: number;
+  /** How long spawn waits for a node that hosts the type, ms. Default 3000. */
+  spawnWaitMs?: number;
+  /** The root supervisor's per-child restart intensity. Default 10 restarts in 10 000 ms, no backoff. */
+  root?: { intensity?: number; periodMs?: number; backoff?: { minMs?: number; maxMs?: number; factor?: number; jitter?: number } };
+  /** Shared memory options (cache size, history, ...). */
+  memory?: MemoryOptions;
+  /** Source of time. Default: the system clock. */
+  clock?: Clock;
+  /** Source of randomness for backoff jitter. Default Math.random. */
+  random?: () => number;
+  /** Make OpenTelemetry spans. Default: when an SDK is registered. */
+  tracing?: boolean;
+  /** Adopt the root-supervised agents of nodes whose heartbeat lapsed. Default true. */
+  failover?: boolean;
+}
+
+/** Options of {@link TroupeNode.spawn}. */
+export interface SpawnOptions {
+  /** The agent's key. Default: a fresh unique key. */
+  key?: string;
+  /** Passed to the type's `state(args)` (or the machine's input). */
+  args?: unknown;
+  /** Run under this supervisor agent (`type/key`) instead of the node's root. */
+  supervisor?: string;
+  /** Restart type under its supervisor. Default `permanent`. */
+  restart?: RestartType;
+  /** Time it gets to stop before being killed, ms. Default 5000. */
+  shutdownMs?: number;
+  /** Start it on this node. Default: here if this node hosts the type, else any node that does. */
+  node?: string;
+}
+
+/** NodeOptions with every default filled in. */
+export interface ValidOptions {
+  servers: string | string[];
+  namespace: string;
+  name: string;
+  agents: ReadonlyArray<AgentType | SupervisorType>;
+  askTimeoutMs: number;
+  maxMessageBytes: number | undefined;
+  heartbeatMs: number;
+  spawnWaitMs: number;
+  root: NonNullable<NodeOptions["root"]>;
+  memory: MemoryOptions | undefined;
+  clock: Clock;
+  random: () => number;
+  tracing: boolean | undefined;
+  failover: boolean;
+}
+
+/** Merge defaults into `options` and check every field. */
+export function validateNodeOptions(options: NodeOptions): ValidOptions {
+  if (options === null || typeof options !== "object") throw new InvalidConfigError("options", "startNode takes an options object");
+  const namespace = options.namespace ?? process.env.TROUPE_NAMESPACE ?? "default";
+  try {
+    new Subjects(namespace);
+  } catch (err) {
+    throw new InvalidConfigError("namespace", (err as Error).message);
+  }
+  const name = options.name ?? defaultNodeName();
+  try {
+    validateToken("node name", name);
+  } catch (err) {
+    throw new InvalidConfigError("name", (err as Error).message);
+  }
+  const agents = options.agents ?? [];
+  if (!Array.isArray(agents)) throw new InvalidConfigError("agents", "must be an array of defineAgent/defineSupervisor results");
+  const seen = new Set<string>();
+  agents.forEach((a, i) => {
+    if (!a || (a.kind !== "agent" && a.kind !== "supervisor")) {
+      throw new InvalidConfigError(`agents[${i}]`, "is not an agent type: make it with defineAgent or defineSupervisor");
+    }
+    if (seen.has(a.type)) throw new InvalidConfigError(`agents[${i}]`, `agent type "${a.type}" is given twice`);
+    seen.add(a.type);
+  });
+  return {
+    servers: options.servers ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+    namespace,
+    name,
+    agents,
+    askTimeoutMs: positive("askTimeoutMs", options.askTimeoutMs, 5000),
+    maxMessageBytes: options.maxMessageBytes === undefined ? undefined : positive("maxMessageBytes", options.maxMessageBytes, 0),
+    heartbeatMs: positive("heartbeatMs", options.heartbeatMs, 1000),
+    spawnWaitMs: positive("spawnWaitMs", options.spawnWaitMs, 3000),
+    root: options.root ?? {},
+    memory: options.memory,
+    clock: options.clock ?? systemClock,
+    random: options.random ?? Math.random,
+    tracing: options.tracing,
+    failover: options.failover ?? true,
+  };
+}
+
+function positive(field: string, value: number | undefined, dflt: number): number {
+  if (value === undefined) return dflt;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidConfigError(field, `must be a positive number, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function defaultNodeName(): string {
+  const host = hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40) || "node";
+  return `${host}-${process.pid}-${nuid.next().slice(-4).toLowerCase()}`;
+}
