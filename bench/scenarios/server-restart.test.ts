@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { SeriesPoint } from "../timeline.js";
-import { meanRate, recoveryMs } from "./server-restart.js";
+import { meanRate, rateBeforeKill, recoveryMs } from "./server-restart.js";
 
 /** 100 ms buckets with the given rates. */
 const line = (...values: number[]): SeriesPoint[] => values.map((value, i) => ({ tMs: i * 100, value }));
@@ -34,5 +34,28 @@ describe("meanRate", () => {
 
   it("is NaN for an empty range", () => {
     expect(meanRate(line(100, 200), 500, 900)).toBeNaN();
+  });
+});
+
+describe("rateBeforeKill", () => {
+  // 100 ms buckets: 100/s, then 200/s from 1.0 s, killed at 1.55 s.
+  const points = line(100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 200, 200, 200, 200, 200, 200, 0, 0);
+
+  it("averages the whole buckets in the lookback before the bucket holding the kill", () => {
+    expect(rateBeforeKill(points, 100, 1_550, 0, 500)).toBe(200);
+    expect(rateBeforeKill(points, 100, 1_550, 0, 1_000)).toBe(150);
+  });
+
+  it("starts no earlier than sinceMs (rounded up to a bucket)", () => {
+    expect(rateBeforeKill(points, 100, 1_550, 950, 1_500)).toBe(200);
+  });
+
+  it("follows a rate that changed since the start of the run, where the mean from the start would not", () => {
+    expect(meanRate(points, 0, 1_500)).toBeCloseTo(133.3, 1);
+    expect(rateBeforeKill(points, 100, 1_550, 0, 300)).toBe(200);
+  });
+
+  it("is NaN when nothing lies between sinceMs and the kill", () => {
+    expect(rateBeforeKill(points, 100, 1_550, 1_500)).toBeNaN();
   });
 });
