@@ -54,6 +54,6 @@ describe("memory, --quick", () => {
     expect(metric(result, MemoryFigure.SeenByGetP99).troupe).toBeGreaterThanOrEqual(metric(result, MemoryFigure.SeenByGetP50).troupe!);
     expect(metric(result, MemoryFigure.Unstored).troupe).toBe(0);
     expect(metric(result, MemoryFigure.LostTells).troupe).toBe(0);
-    expect(result.latency?.[0]?.rows).toHaveLength(3);
+    expect(result.latency?.[0]?.rows).toHaveLength(4);
   });
 });

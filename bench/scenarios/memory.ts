@@ -7,6 +7,7 @@
 
 import { defineAgent, startNode, type MemoryBucket } from "../../runtime/index.js";
 import { pacedTells } from "../baselines/paced-tells.js";
+import { rawKvPolledVisibility } from "../baselines/raw-kv-polled.js";
 import { rawKvPutsWatched } from "../baselines/raw-kv-watched.js";
 import { connectRawPair, rawKv } from "../baselines/raw-nats.js";
 import { compare, errorText, type Metric, type Scenario, type ScenarioContext, type ScenarioResult } from "../scenario.js";
@@ -17,6 +18,8 @@ import { formatNumber, median, msToMicros, opsPerSecond, percentiles } from "../
  * a cached get at least 200x a raw `kv.get` (it never leaves the process),
  * a put at least 0.9x a raw `kv.put`, and another node seeing a write within
  * 1.2x of the time a raw watch on another connection takes (p50 and p99).
+ * A watch is compared with a raw watch; a cached get, polled once per
+ * event-loop turn, with a raw watch feeding a Map polled the same way.
  */
 export const MEMORY_GOALS = {
   cachedGet: 200,
@@ -30,8 +33,8 @@ export const MemoryFigure = {
   CachedGet: "cached get vs raw kv.get",
   Put: "put vs raw kv.put",
   PutWatched: "put vs raw kv.put, both connections watching",
-  SeenByGetP50: "write seen on other node p50 (cached get) vs raw watch",
-  SeenByGetP99: "write seen on other node p99 (cached get) vs raw watch",
+  SeenByGetP50: "write seen on other node p50 (cached get) vs raw watch, polled alike",
+  SeenByGetP99: "write seen on other node p99 (cached get) vs raw watch, polled alike",
   SeenByWatchP50: "write seen on other node p50 (watch) vs raw watch",
   SeenByWatchP99: "write seen on other node p99 (watch) vs raw watch",
   PersistedTells: "tell throughput, persist on vs off",
@@ -184,12 +187,12 @@ export const memoryScenario: Scenario = {
     const plain = nodeB.ref<TallyMsg, number>("bench-tally", "t1");
     const persisted = nodeB.ref<TallyMsg, number>("bench-tally-persisted", "t1");
 
-    const raw = { gets: [] as number[], puts: [] as number[], watchedPuts: [] as number[], watchUs: [] as number[] };
+    const raw = { gets: [] as number[], puts: [] as number[], watchedPuts: [] as number[], watchUs: [] as number[], polledUs: [] as number[] };
     const troupe = { gets: [] as number[], puts: [] as number[], watchUs: [] as number[], getUs: [] as number[], plainTells: [] as number[], persistedTells: [] as number[] };
     let lostTells = 0;
     let sink = 0;
 
-    const steps = sizes.rounds * 8;
+    const steps = sizes.rounds * 9;
     let step = 0;
     const phase = (label: string): void => ctx.progress(step++ / steps, label);
 
@@ -216,6 +219,8 @@ export const memoryScenario: Scenario = {
       raw.watchUs.push(...kv.watchSamplesUs);
       phase(`${tag} raw KV put, both connections watching`);
       raw.watchedPuts.push(await rawKvPutsWatched(pair, { puts: sizes.kvOps, warmup: WARMUP, signal: ctx.signal }));
+      phase(`${tag} raw KV write seen by polling a map a watch keeps`);
+      raw.polledUs.push(...(await rawKvPolledVisibility(pair, { writes: sizes.visibility, warmup: WARMUP, seenWithinMs: SEEN_WITHIN_MS, signal: ctx.signal })));
 
       phase(`${tag} Troupe cached get`);
       await bucketA.put("k", { n: 0 });
@@ -255,6 +260,7 @@ export const memoryScenario: Scenario = {
     const unstored = counted - (stored?.n ?? 0);
 
     const rawWatch = percentiles(raw.watchUs);
+    const rawPolled = percentiles(raw.polledUs);
     const watchLat = percentiles(troupe.watchUs);
     const getLat = percentiles(troupe.getUs);
     const plainTells = median(troupe.plainTells);
@@ -263,8 +269,8 @@ export const memoryScenario: Scenario = {
       compare({ name: MemoryFigure.CachedGet, unit: "ops/s", better: "higher", troupe: median(troupe.gets), baseline: median(raw.gets), minRatio: MEMORY_GOALS.cachedGet }),
       compare({ name: MemoryFigure.Put, unit: "ops/s", better: "higher", troupe: median(troupe.puts), baseline: median(raw.puts), minRatio: MEMORY_GOALS.put }),
       compare({ name: MemoryFigure.PutWatched, unit: "ops/s", better: "higher", troupe: median(troupe.puts), baseline: median(raw.watchedPuts) }),
-      compare({ name: MemoryFigure.SeenByGetP50, unit: "µs", better: "lower", troupe: getLat.p50, baseline: rawWatch.p50, minRatio: MEMORY_GOALS.visibilityP50 }),
-      compare({ name: MemoryFigure.SeenByGetP99, unit: "µs", better: "lower", troupe: getLat.p99, baseline: rawWatch.p99, minRatio: MEMORY_GOALS.visibilityP99 }),
+      compare({ name: MemoryFigure.SeenByGetP50, unit: "µs", better: "lower", troupe: getLat.p50, baseline: rawPolled.p50, minRatio: MEMORY_GOALS.visibilityP50 }),
+      compare({ name: MemoryFigure.SeenByGetP99, unit: "µs", better: "lower", troupe: getLat.p99, baseline: rawPolled.p99, minRatio: MEMORY_GOALS.visibilityP99 }),
       compare({ name: MemoryFigure.SeenByWatchP50, unit: "µs", better: "lower", troupe: watchLat.p50, baseline: rawWatch.p50, minRatio: MEMORY_GOALS.visibilityP50 }),
       compare({ name: MemoryFigure.SeenByWatchP99, unit: "µs", better: "lower", troupe: watchLat.p99, baseline: rawWatch.p99, minRatio: MEMORY_GOALS.visibilityP99 }),
       compare({ name: MemoryFigure.PersistedTells, unit: "msg/s", better: "higher", troupe: persistedTells, baseline: plainTells }),
@@ -282,16 +288,18 @@ export const memoryScenario: Scenario = {
           rows: [
             { label: "raw nats.js: kv.put on a, watch on b", unit: "µs", ...rawWatch },
             { label: "Troupe: put on node A, watch on node B", unit: "µs", ...watchLat },
-            { label: "Troupe: put on node A, cached get on node B", unit: "µs", ...getLat },
+            { label: "raw nats.js: kv.put on a, map kept by a watch on b, polled", unit: "µs", ...rawPolled },
+            { label: "Troupe: put on node A, cached get on node B, polled", unit: "µs", ...getLat },
           ],
         },
       ],
       notes: [
         `${sizes.rounds} rounds, raw and Troupe alternating; rates are the median of the rounds, latencies pool every sample (${sizes.visibility} timed writes per round and method, after ${WARMUP} untimed).`,
         "Raw: a KV bucket with nats.js defaults (file storage, history 1) on two connections, a and b; gets and puts awaited one at a time on a, the value MessagePack-decoded per get; visibility from just before kv.put on a to the entry's arrival at a watch (updates only) on b.",
-        "Each Troupe put is also delivered to both nodes' bucket watches (that is how their caches stay coherent), all in this one process on this machine's cores; the second put baseline (no goal) adds the same fan-out to raw: a watch on each raw connection receiving every write.",
+        "Each Troupe put is also delivered to both nodes' bucket watches (that is how their caches stay coherent), all in this one process on this machine's cores (node B's delivery of a write is usually handled after node A's, which a raw watcher alone never waits for); the second put baseline (no goal) adds the same fan-out to raw: a watch on each raw connection receiving every write.",
         "Troupe: two nodes, each with its own connection, sharing the bucket troupe_benchmem_mem_bench (history 5, Troupe's default). Cached gets and puts on node A, of a key node A wrote; a cached get never leaves the process, which is what the 200x goal asks of the cache.",
         "Visibility on node B: by a watch (the bucket's one KV watch feeding watch() iterators), and by get polled once per event-loop turn from before the put until it returns the new value (answered from node B's cache, which that watch keeps current). Both time from just before the put on node A.",
+        "The cached get is compared with its raw counterpart observed the same way: a raw watch (updates only) on b keeping a Map of decoded values, polled once per event-loop turn from before the put. Polling keeps the event loop busy and makes garbage every turn, so more garbage collections land inside a timed write; against the unpolled raw watch that cost of the observer would be charged to the cache.",
         `Tell throughput of the same counting agent with persist on (state committed to troupe_benchmem_state with group commit; a count ask is answered only after the state it reveals is committed) and off; tells paced as in the throughput scenario (a server round trip every 1000), ${sizes.tells} per run. No goal: the ratio is what persistence costs a busy agent (persist on/off = ${(persistedTells / plainTells).toFixed(2)}).`,
       ],
     };

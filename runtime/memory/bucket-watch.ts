@@ -167,10 +167,13 @@ export class BucketWatch {
     const revision = e.revision;
     if (revision <= cache.position) return; // replayed after a consumer reset
     const put = e.operation === "PUT";
+    // The entry's getters decode on every call: read each once.
+    const key = e.key;
     // Copy: the entry's bytes are a view into the connection's read buffer.
     const bytes = put ? e.value.slice() : undefined;
-    cache.applyChange(e.key, revision, bytes);
-    feed.publish({ key: e.key, revision, op: put ? MemoryOp.Put : MemoryOp.Delete, created: e.created, bytes });
+    cache.applyChange(key, revision, bytes);
+    // Only build the change (and its creation date) when some watch() may want it.
+    if (feed.size > 0) feed.publish({ key, revision, op: put ? MemoryOp.Put : MemoryOp.Delete, created: e.created, bytes });
     if (this.state === WatchState.CatchingUp && (e.delta === 0 || revision >= this.target)) this.caughtUp();
   }
 

@@ -20,12 +20,12 @@ export interface RawChange {
 
 /** Turn a raw change into what callers see; a value that does not decode becomes `error`. */
 export function toMemoryChange(raw: RawChange): MemoryChange {
-  const base = { key: raw.key, revision: raw.revision, op: raw.op, created: raw.created };
-  if (raw.bytes === undefined) return { ...base, value: undefined };
+  const { key, revision, op, created, bytes } = raw;
+  if (bytes === undefined) return { key, revision, op, created, value: undefined };
   try {
-    return { ...base, value: decodeMemoryValue(raw.key, raw.bytes) };
+    return { key, revision, op, created, value: decodeMemoryValue(key, bytes) };
   } catch (err) {
-    return { ...base, value: undefined, error: err as ValueDecodeError };
+    return { key, revision, op, created, value: undefined, error: err as ValueDecodeError };
   }
 }
 
