@@ -5,7 +5,8 @@
 // decides, with a wide margin for clock skew between hosts.
 
 import type { NatsConnection } from "@nats-io/nats-core";
-import { Kvm, type KV } from "@nats-io/kv";
+import { Bucket, Kvm } from "@nats-io/kv";
+import { listKeys } from "./memory/kv-keys.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { decodeValue, encodeValue } from "./codec.js";
 import type { Retry } from "./state-store.js";
@@ -37,7 +38,7 @@ export class Membership {
   private lastBeat: number | undefined;
 
   private constructor(
-    private readonly kv: KV,
+    private readonly kv: Bucket,
     private readonly clock: Clock,
     private readonly heartbeatMs: number,
     readonly lapseMs: number,
@@ -45,6 +46,7 @@ export class Membership {
 
   static async open(nc: NatsConnection, subjects: Subjects, clock: Clock, heartbeatMs: number, retry: Retry): Promise<Membership> {
     const kv = await retry("open membership bucket", () => new Kvm(nc).create(subjects.nodesBucket(), { history: 1 }));
+    if (!(kv instanceof Bucket)) throw new Error("unexpected KV implementation");
     return new Membership(kv, clock, heartbeatMs, heartbeatMs * 3);
   }
 
@@ -82,8 +84,7 @@ export class Membership {
   /** Every node whose heartbeat is fresh. */
   async alive(): Promise<NodeInfo[]> {
     const out: NodeInfo[] = [];
-    const keys = await this.kv.keys();
-    for await (const k of keys) {
+    for (const k of await listKeys(this.kv)) {
       const info = await this.get(k);
       if (info && this.isAlive(info)) out.push(info);
     }

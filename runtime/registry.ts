@@ -4,7 +4,8 @@
 // whose heartbeat lapsed may be taken over.
 
 import type { NatsConnection } from "@nats-io/nats-core";
-import { Kvm, type KV } from "@nats-io/kv";
+import { Bucket, Kvm } from "@nats-io/kv";
+import { listKeys } from "./memory/kv-keys.js";
 import { decodeValue, encodeValue } from "./codec.js";
 import { AgentExistsError } from "./errors.js";
 import type { Membership } from "./membership.js";
@@ -27,7 +28,7 @@ export interface Registration {
 /** Claims and lookups of AgentIds. */
 export class Registry {
   private constructor(
-    private readonly kv: KV,
+    private readonly kv: Bucket,
     private readonly subjects: Subjects,
     private readonly membership: Membership,
     private readonly clock: Clock,
@@ -36,6 +37,7 @@ export class Registry {
 
   static async open(nc: NatsConnection, subjects: Subjects, membership: Membership, clock: Clock, retry: Retry): Promise<Registry> {
     const kv = await retry("open registry bucket", () => new Kvm(nc).create(subjects.registryBucket(), { history: 1 }));
+    if (!(kv instanceof Bucket)) throw new Error("unexpected KV implementation");
     return new Registry(kv, subjects, membership, clock, retry);
   }
 
@@ -91,7 +93,7 @@ export class Registry {
   /** Every registration in the namespace. */
   async all(): Promise<Array<{ type: string; key: string; reg: Registration }>> {
     const out: Array<{ type: string; key: string; reg: Registration }> = [];
-    for await (const k of await this.kv.keys()) {
+    for (const k of await listKeys(this.kv)) {
       const parts = this.subjects.parseAgentKey(k);
       if (!parts) continue;
       const e = await this.kv.get(k);
