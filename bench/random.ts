@@ -1,6 +1,8 @@
 // Seeded randomness for scenarios, so a run (which messages, when the chaos
 // strikes) can be repeated with `--seed N`.
 
+import { seededRandom } from "../supervisors/backoff.js";
+
 /** A random source: `next()` in [0, 1). */
 export interface Rng {
   next(): number;
@@ -9,21 +11,14 @@ export interface Rng {
 }
 
 /**
- * A small, fast seeded generator (mulberry32). Not for cryptography.
+ * A seeded generator (the supervisors' mulberry32), with integers. Not for cryptography.
  *
  * @example
  * const r = rng(42);
  * r.int(100, 500); // the same number on every run with seed 42
  */
 export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return {
     next,
     int(min, max) {
