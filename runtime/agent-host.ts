@@ -254,7 +254,8 @@ export class AgentHost {
         try {
           body = this.def.parse(body);
         } catch (err) {
-          throw new InvalidMessageError(`rejected by the schema of ${this.def.type}: ${errorText(err)}`, { cause: err });
+          const why = err instanceof InvalidMessageError ? err.reason : errorText(err);
+          throw new InvalidMessageError(`rejected by the schema of ${this.def.type}: ${why}`, { cause: err });
         }
       }
       item = { kind: env.kind, id: env.id, sender: env.sender, trace: env.trace, body, reply: env.kind === Kind.Ask ? msg.reply : undefined };

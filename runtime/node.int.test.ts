@@ -277,7 +277,9 @@ describe("node", () => {
       expect(err).toBeInstanceOf(InvalidMessageError);
       expect((err as Error).message).toContain("n must be a number");
       expect(await ref.ask({ n: 2 })).toBe(4);
-      await expect(node.spawn("counter", { key: "c" }).then((r) => r.ask({ op: "explode" }))).rejects.toBeInstanceOf(InvalidMessageError);
+      const bad = (await node.spawn("counter", { key: "c" }).then((r) => r.ask({ op: "explode" })).catch((e: unknown) => e)) as Error;
+      expect(bad).toBeInstanceOf(InvalidMessageError);
+      expect(bad.message).toBe('invalid message: rejected by the schema of counter: counter takes {op:"inc", by?}, {op:"get"} or {op:"reset"}');
       await node.stop(ref);
       await node.stop("counter/c");
     });
@@ -307,5 +309,15 @@ describe("connection", () => {
     expect(err).toBeInstanceOf(NotConnectedError);
     expect(err.message).toContain("nats://127.0.0.1:1");
     expect(err.message).toContain("agentctl dev");
+  });
+});
+
+describe("a server without JetStream", () => {
+  const plain = useNatsServer({ jetstream: false });
+  it("is refused with one sentence saying how to fix it", async () => {
+    const err = (await startNode({ servers: plain.url, namespace: "x" }).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(JetStreamNotEnabledError);
+    expect(err.message).toContain(plain.url);
+    expect(err.message).toContain("-js");
   });
 });
