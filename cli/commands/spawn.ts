@@ -1,7 +1,7 @@
 // agentctl spawn: start an agent on a node that hosts its type, and print its id.
 
 import { Option, type Command } from "commander";
-import { parseAgentId, RestartType } from "../../runtime/index.js";
+import { agentId, parseAgentId, RestartType } from "../../runtime/index.js";
 import type { Factory } from "../factory.js";
 import { parseJsonArg } from "../json-arg.js";
 
@@ -30,6 +30,8 @@ export function register(program: Command, f: Factory): void {
     .action(
       f.action(async (type: string, opts: SpawnFlags) => {
         const args = opts.args === undefined ? undefined : parseJsonArg(opts.args, "--args");
+        // Check the names before connecting, so a typo is a usage error even with no server.
+        agentId(type, opts.key ?? "any");
         if (opts.supervisor !== undefined) parseAgentId(opts.supervisor);
         const node = await f.node();
         const ref = await node.spawn(type, {
