@@ -261,12 +261,7 @@ export class TroupeNode {
 
   /** The agents on this node. */
   async list(): Promise<AgentInfo[]> {
-    return [...this.hosts.values()].map((h) => {
-      const info = h.info();
-      const sup = info.supervisor === "root" ? this.root : this.supervisors.get(info.supervisor as AgentId);
-      const counted = sup ? sup.restartCount(info.id) || sup.restartCount(h.key) : 0;
-      return { ...info, restarts: Math.max(info.restarts, counted) };
-    });
+    return [...this.hosts.values()].map((h) => h.info());
   }
 
   /** Every live node of the namespace. */
@@ -502,13 +497,13 @@ export class TroupeNode {
         await this.spawnHere(c);
         return { id: `${c.type}/${c.key}`, node: this.id };
       case "stop":
-        await this.stopHere(parseAgentId(c.id) && (c.id as AgentId));
+        await this.stopHere(localId(c.id));
         return { stopped: c.id };
       case "kill":
-        this.killHere(parseAgentId(c.id) && (c.id as AgentId), c.reason ?? "killed");
+        this.killHere(localId(c.id), c.reason ?? "killed");
         return { killed: c.id };
       case "fence":
-        await this.verifyClaim(parseAgentId(c.id) && (c.id as AgentId));
+        await this.verifyClaim(localId(c.id));
         return { checked: c.id };
       case "list":
         return this.list();
@@ -642,3 +637,9 @@ export class TroupeNode {
 }
 
 export type { AgentInfo, NodeInfo, TroupeError };
+
+/** Check an AgentId from a control request and type it as one. */
+function localId(id: string): AgentId {
+  parseAgentId(id);
+  return id as AgentId;
+}

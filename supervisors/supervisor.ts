@@ -208,11 +208,6 @@ export class Supervisor implements Parent {
     });
   }
 
-  /** Restart count of a child (by child id or agent id), as this supervisor counts it. */
-  restartCount(child: string): number {
-    return this.childByIdOrAgent(child)?.restartCount ?? 0;
-  }
-
   private childByIdOrAgent(child: string): ChildState | undefined {
     return findChild(this.state, child) ?? this.state.children.find((c) => `${c.spec.type}/${c.spec.key}` === child);
   }
