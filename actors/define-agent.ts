@@ -31,6 +31,12 @@ export interface AgentContext<S = unknown> {
   ref<M = unknown, R = unknown>(type: string, key: string): AgentRef<M, R>;
   /** Exit normally once the current message is handled (a `permanent` child is restarted, as in OTP). */
   stop(): void;
+  /**
+   * Aborted when this activation ends: killed, past `receiveTimeoutMs`, fenced,
+   * stopped or failed. Pass it to your own I/O (`fetch(url, { signal: ctx.signal })`);
+   * once it fired, sends through `ctx.self` and `ctx.ref(...)` reject with its reason.
+   */
+  readonly signal: AbortSignal;
 }
 
 /** Something that checks a message: a zod-like schema (`parse` throws) or a function that throws or returns the message. */
@@ -47,6 +53,8 @@ interface AgentOptions<M> {
   receiveTimeoutMs?: number;
   /** Messages that may wait in the mailbox; past it tells are dead-lettered and asks get MailboxFullError. Default 65536. */
   mailboxCapacity?: number;
+  /** Bytes (encoded size) that may wait in the mailbox; past it, as for `mailboxCapacity`. Default 16 MiB. */
+  mailboxBytes?: number;
 }
 
 /** An agent written as a function over state. */
@@ -85,10 +93,14 @@ export interface AgentType {
   readonly persist: boolean;
   readonly receiveTimeoutMs?: number;
   readonly mailboxCapacity: number;
+  readonly mailboxBytes: number;
 }
 
-/** Default mailbox capacity of an agent. */
+/** Default mailbox capacity of an agent, in messages. */
 export const DEFAULT_MAILBOX_CAPACITY = 65_536;
+
+/** Default mailbox bound of an agent, in bytes of encoded messages. */
+export const DEFAULT_MAILBOX_BYTES = 16 * 1024 * 1024;
 
 /**
  * Define an agent type.
@@ -115,6 +127,7 @@ export function defineAgent(options: FunctionAgentOptions<unknown, unknown, unkn
     persist: checkBoolean("persist", options.persist, true),
     receiveTimeoutMs: checkPositive("receiveTimeoutMs", options.receiveTimeoutMs),
     mailboxCapacity: checkPositive("mailboxCapacity", options.mailboxCapacity) ?? DEFAULT_MAILBOX_CAPACITY,
+    mailboxBytes: checkPositive("mailboxBytes", options.mailboxBytes) ?? DEFAULT_MAILBOX_BYTES,
   };
   if (options.machine !== undefined) {
     const m = options as MachineAgentOptions<unknown>;

@@ -21,13 +21,16 @@ import {
   AgentFencedError,
   AgentStoppedError,
   ErrorCode,
+  errorText,
   InvalidMessageError,
   MailboxFullError,
   TroupeError,
+  wireError,
   type WireError,
 } from "./errors.js";
 import { EventKind, type EventPublisher } from "./events.js";
-import { Mailbox } from "./mailbox.js";
+import { Mailbox, type MailboxBudget, type MailboxRefusal } from "./mailbox.js";
+import { isReplySubject, replySubjectProblem } from "./reply-subject.js";
 import type { Messenger } from "./messenger.js";
 import type { Memory } from "./memory/index.js";
 import { StateConflict, type StateStore } from "./state-store.js";
@@ -58,6 +61,8 @@ export interface HostEnv {
   stateStore: StateStore;
   memory: Memory;
   maxMessageBytes: number;
+  /** The bytes all mailboxes of the node may hold together. */
+  mailboxBudget: MailboxBudget;
 }
 
 /** A row of `node.list()` / `agentctl ps`. */
@@ -74,7 +79,11 @@ export interface AgentInfo {
   failures: number;
   restarts: number;
   mailbox: number;
+  /** Bytes (encoded) waiting in the mailbox. */
+  mailboxBytes: number;
   rejected: number;
+  /** Asks that came without a reply subject: handled as tells, nobody to answer. */
+  asksWithoutReply: number;
 }
 
 interface Item {
@@ -84,6 +93,8 @@ interface Item {
   trace: string | null;
   body: unknown;
   reply: string | undefined;
+  /** Encoded size, counted against the mailbox's byte bounds. */
+  bytes: number;
 }
 
 interface PendingReply {
@@ -100,6 +111,9 @@ export class AgentHost {
   handled = 0;
   failures = 0;
   rejected = 0;
+  asksWithoutReply = 0;
+  /** Failures no caller could be told about; each was published as an `agent_error` event. */
+  errors = 0;
   startedAt: number;
 
   private readonly lifecycle: LifecycleActor;
@@ -135,12 +149,12 @@ export class AgentHost {
   ) {
     this.id = `${def.type}/${key}`;
     this.subject = env.messenger.subjects.agent(def.type, key);
-    this.mailbox = new Mailbox(def.mailboxCapacity);
+    this.mailbox = new Mailbox(def.mailboxCapacity, def.mailboxBytes, env.mailboxBudget);
     this.persist = def.persist;
     this.startedAt = env.clock.now();
     this.lifecycle = startLifecycle(
       (from, to, reason) => env.events.publish(EventKind.Lifecycle, def.type, key, { from, to, reason }),
-      () => {},
+      (err) => this.reportError("lifecycle", err),
     );
   }
 
@@ -168,7 +182,9 @@ export class AgentHost {
       failures: this.failures,
       restarts: this.restarts,
       mailbox: this.mailbox.size,
+      mailboxBytes: this.mailbox.bytes,
       rejected: this.rejected,
+      asksWithoutReply: this.asksWithoutReply,
     };
   }
 
@@ -176,10 +192,13 @@ export class AgentHost {
    * Start (or, after `prepareRestart`, start again): subscribe on first start,
    * load persisted state, run `onStart`, then drain. A failing start is
    * reported to the parent as a failure; the returned promise rejects with it.
+   * A start that was superseded (stopped, restarted or fenced while `onStart`
+   * ran) rejects with AgentStoppedError, so nobody takes it for running.
    */
   async start(options: { report?: boolean } = {}): Promise<void> {
     if (this.state === LifecycleState.Restarting) this.lifecycle.send({ type: "START" });
-    if (this.state !== LifecycleState.Starting) return;
+    if (this.state === LifecycleState.Running) return;
+    if (this.state !== LifecycleState.Starting) throw new AgentStoppedError(this.id, `is ${this.state}, so it was not started`);
     this.starting = this.activate(options);
     try {
       await this.starting;
@@ -194,9 +213,12 @@ export class AgentHost {
     this.stopRequested = false;
     this.ctx = new HostContext(this, this.env);
     const behavior = behaviorOf(this.def);
+    const superseded = (): AgentStoppedError => new AgentStoppedError(this.id, "was stopped or restarted while starting");
     try {
       if (!this.sub) {
-        this.sub = this.env.nc.subscribe(this.subject, { callback: (err, msg) => (err ? undefined : this.onMessage(msg)) });
+        this.sub = this.env.nc.subscribe(this.subject, {
+          callback: (err, msg) => (err ? this.reportError("subscription", err) : this.onMessage(msg)),
+        });
         await this.env.nc.flush();
       }
       let persisted: { found: boolean; value?: unknown } = { found: false };
@@ -214,15 +236,19 @@ export class AgentHost {
       }
       this.behavior = behavior;
       if (this.def.onStart) await this.def.onStart(this.ctx);
-      if (epoch !== this.epoch) return;
+      if (epoch !== this.epoch) throw superseded();
       if (this.persist) {
         const bytes = encodeValue(behavior.persistable(this.ctx));
         if (!sameBytes(bytes, this.lastBytes)) this.lastBytes = bytes;
       }
     } catch (err) {
-      if (epoch !== this.epoch) return;
+      if (epoch !== this.epoch) {
+        // Whoever superseded this start ends the activation; it must not look started.
+        throw err instanceof AgentStoppedError ? err : superseded();
+      }
       const reason = `start failed: ${errorText(err)}`;
       this.failures++;
+      this.ctx.end(new AgentStoppedError(this.id, "failed to start"));
       this.lifecycle.send({ type: "FAIL", reason });
       behavior.stop();
       this.behavior = undefined;
@@ -239,13 +265,41 @@ export class AgentHost {
     this.kick();
   }
 
+  /**
+   * Something failed that no caller can be told about (the subscription, the
+   * lifecycle actor, onStop, the host itself): count it and publish it as an
+   * `agent_error` event, so it is seen, never swallowed.
+   */
+  private reportError(where: string, err: unknown): void {
+    this.errors++;
+    this.env.events.publish(EventKind.AgentError, this.def.type, this.key, { where, reason: errorText(err) });
+  }
+
   // ---- receiving ---------------------------------------------------------
 
+  /** The subscription's callback: nothing from the wire throws out of it. */
   private onMessage(msg: Msg): void {
+    try {
+      this.accept(msg);
+    } catch (err) {
+      // A bug in the host, not a bad message (those are rejected in accept): fail this agent, keep the node.
+      this.reportError("receive", err);
+      this.failNow(`internal error: ${errorText(err)}`);
+    }
+  }
+
+  /** Decode and check a message, then handle it now (idle agent) or queue it. */
+  private accept(msg: Msg): void {
     let item: Item;
     try {
       const env = decodeEnvelope(msg.data, this.env.maxMessageBytes);
       if (env.kind !== Kind.Tell && env.kind !== Kind.Ask) throw new InvalidMessageError("an agent inbox takes tell and ask messages only");
+      let reply: string | undefined;
+      if (env.kind === Kind.Ask) {
+        if (msg.reply === undefined || msg.reply === "") this.asksWithoutReply++; // handled as a tell: nobody to answer
+        else if (!isReplySubject(msg.reply)) throw new InvalidMessageError(replySubjectProblem(msg.reply));
+        else reply = msg.reply;
+      }
       let body = env.body;
       if (requiresEventShape(this.def) && (body === null || typeof body !== "object" || typeof (body as { type?: unknown }).type !== "string")) {
         throw new InvalidMessageError(`a message for XState agent ${this.id} must be an object with a string "type"`);
@@ -258,9 +312,9 @@ export class AgentHost {
           throw new InvalidMessageError(`rejected by the schema of ${this.def.type}: ${why}`, { cause: err });
         }
       }
-      item = { kind: env.kind, id: env.id, sender: env.sender, trace: env.trace, body, reply: env.kind === Kind.Ask ? msg.reply : undefined };
+      item = { kind: env.kind, id: env.id, sender: env.sender, trace: env.trace, body, reply, bytes: msg.data.length };
     } catch (err) {
-      this.reject(msg, err as Error);
+      this.reject(msg, err);
       return;
     }
     if (this.active && !this.draining && this.mailbox.size === 0) {
@@ -271,18 +325,35 @@ export class AgentHost {
       else if (this.stopRequested && this.active) void this.exit({ kind: "normal" }, "stopped itself");
       return;
     }
-    if (!this.mailbox.push(item)) {
-      const full = new MailboxFullError(this.id, this.mailbox.capacity);
+    const refused = this.mailbox.offer(item, item.bytes);
+    if (refused) {
+      const full = new MailboxFullError(this.id, this.refusal(refused), refused);
       this.rejected++;
       if (item.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, wire(full));
+      this.env.events.publish(EventKind.InvalidMessage, this.def.type, this.key, { reason: full.message });
       this.deadLetter(item, full.message);
       return;
     }
     if (this.active && !this.draining) this.kick();
   }
 
-  /** A message that never reached the mailbox: answered, counted, reported; the agent goes on. */
-  private reject(msg: Msg, err: Error): void {
+  /** Which bound a full mailbox hit, in words. */
+  private refusal(bound: MailboxRefusal): string {
+    switch (bound) {
+      case "count":
+        return `${this.mailbox.size} messages waiting, its capacity`;
+      case "bytes":
+        return `${this.mailbox.bytes} bytes waiting, its limit is ${this.mailbox.maxBytes}`;
+      case "node":
+        return `the node's mailboxes hold ${this.env.mailboxBudget.used} bytes, its limit is ${this.env.mailboxBudget.limit}`;
+    }
+  }
+
+  /**
+   * A message that never reached the mailbox: answered (when its reply subject
+   * is an inbox), counted, reported; the agent goes on.
+   */
+  private reject(msg: Msg, err: unknown): void {
     this.rejected++;
     const reason = errorText(err);
     const invalid = err instanceof InvalidMessageError ? err : new InvalidMessageError(reason, { cause: err });
@@ -315,7 +386,15 @@ export class AgentHost {
       });
   }
 
+  /**
+   * Handle what waits, one message at a time. A run of synchronous receives
+   * yields to the event loop every {@link YIELD_AFTER_MS} (or
+   * {@link YIELD_AFTER_MESSAGES}), so a backlog never holds up heartbeats,
+   * timers or other agents: a busy node must never look dead.
+   */
   private async drain(): Promise<void> {
+    let sliceStart = this.env.clock.now();
+    let inSlice = 0;
     while (this.active) {
       if (this.stopRequested) {
         void this.exit({ kind: "normal" }, "stopped itself");
@@ -324,7 +403,15 @@ export class AgentHost {
       const item = this.mailbox.shift();
       if (item === undefined) return;
       const pending = this.process(item);
-      if (pending !== undefined) await pending;
+      if (pending !== undefined) {
+        await pending;
+        sliceStart = this.env.clock.now();
+        inSlice = 0;
+      } else if (++inSlice >= YIELD_AFTER_MESSAGES || this.env.clock.now() - sliceStart >= YIELD_AFTER_MS) {
+        await nextTurn();
+        sliceStart = this.env.clock.now();
+        inSlice = 0;
+      }
     }
   }
 
@@ -432,11 +519,17 @@ export class AgentHost {
   /** Start the commit loop unless it runs already; handling goes on while a commit is in flight. */
   private scheduleCommit(): void {
     if (this.committing) return;
-    this.committing = this.commitLoop().finally(() => {
-      this.committing = undefined;
-      // A message handled between the loop's last check and now left work for another round.
-      if (this.replies.length > 0 || this.uncommitted()) this.scheduleCommit();
-    });
+    this.committing = this.commitLoop()
+      // A bug in the loop must fail this agent, not end the process with an unhandled rejection.
+      .catch((err: unknown) => {
+        this.reportError("commit", err);
+        this.failNow(`internal error: ${errorText(err)}`);
+      })
+      .finally(() => {
+        this.committing = undefined;
+        // A message handled between the loop's last check and now left work for another round.
+        if (this.active && (this.replies.length > 0 || this.uncommitted())) this.scheduleCommit();
+      });
   }
 
   /**
@@ -495,6 +588,7 @@ export class AgentHost {
     if (this.ending) return this.ending;
     this.active = false;
     this.epoch++;
+    this.ctx.end(new AgentStoppedError(this.id, exit.kind === "failure" ? `failed: ${reason}` : reason));
     this.ending = (async () => {
       if (exit.kind !== "fenced") await this.commitQuietly();
       await this.runOnStop();
@@ -516,6 +610,8 @@ export class AgentHost {
    */
   failNow(reason: string): void {
     if (this.starting) {
+      // onStart sees the signal now; the activation ends once its start settles.
+      this.ctx.end(new AgentStoppedError(this.id, `was killed: ${reason}`));
       void this.starting.then(() => this.failNow(reason), () => {});
       return;
     }
@@ -535,6 +631,12 @@ export class AgentHost {
    * and leave. The supervisor does not restart it.
    */
   fence(): void {
+    if (this.starting) {
+      // Never run onStop beside onStart: signal now, leave once the start settles.
+      this.ctx.end(new AgentFencedError(this.id));
+      void this.starting.then(() => this.fence(), () => {});
+      return;
+    }
     if (this.state !== LifecycleState.Running && this.state !== LifecycleState.Starting) return;
     this.env.events.publish(EventKind.Fenced, this.def.type, this.key, { revision: this.revision, by: "registry" });
     void this.exit({ kind: "fenced" }, "fenced");
@@ -567,9 +669,11 @@ export class AgentHost {
     if (this.starting) await this.starting.catch(() => {});
     await this.quiesce(shutdownMs);
     await this.close(why);
-    if (wasUp) this.lifecycle.send({ type: "STOPPED" });
-    else this.lifecycle.send({ type: "STOP" });
-    this.lifecycle.stop();
+    if (this.lifecycle.getSnapshot().status === "active") {
+      // A concurrent stop may have finished the machine meanwhile.
+      this.lifecycle.send({ type: wasUp ? "STOPPED" : "STOP" });
+      this.lifecycle.stop();
+    }
   }
 
   /** Given up on by its supervisor: it stays `failed`, stops listening, and what waits is answered. */
@@ -620,6 +724,7 @@ export class AgentHost {
     const exited = epoch !== this.epoch;
     if (this.ending) await this.ending;
     this.epoch++;
+    this.ctx?.end(new AgentStoppedError(this.id, timedOut ? `not done within shutdown ${shutdownMs} ms` : "stopped"));
     if (timedOut) this.abortInflight?.();
     if ((wasActive || this.behavior !== undefined) && !exited) {
       await this.commitQuietly();
@@ -642,13 +747,24 @@ export class AgentHost {
     this.behavior = undefined;
     try {
       if (this.def.onStop && this.ctx) await this.def.onStop(this.ctx);
-    } catch {
-      // onStop failing must not block the stop
+    } catch (err) {
+      // onStop failing must not block the stop, but it is reported.
+      this.reportError("onStop", err);
     } finally {
       behavior.stop();
     }
   }
 
+}
+
+/** A drain loop of synchronous receives yields to the event loop after this long... */
+export const YIELD_AFTER_MS = 10;
+/** ...or after this many messages, whichever comes first. */
+export const YIELD_AFTER_MESSAGES = 256;
+
+/** Resolves on a later turn of the event loop, after pending I/O and timers had their turn. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** A receive that ran past the type's `receiveTimeoutMs`. */
@@ -668,20 +784,16 @@ export class KilledError extends Error {
 }
 
 function wire(err: TroupeError): WireError {
-  return { name: err.name, code: err.code, message: err.message };
+  return wireError(err.name, err.code, err.message);
 }
 
 /** Wire form of a failure inside the agent: the caller gets RemoteError, except for Troupe's own typed answers. */
 function remoteWire(err: unknown): WireError {
   if (err instanceof AgentFencedError || err instanceof AgentStoppedError) return wire(err);
   const e = err instanceof Error ? err : new Error(String(err));
-  return { name: e.name || "Error", code: ErrorCode.Remote, message: e.message };
+  return wireError(e.name || "Error", ErrorCode.Remote, e.message);
 }
 
-function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message || err.name;
-  return String(err);
-}
 
 function typeOf(body: unknown): string | null {
   if (body !== null && typeof body === "object") {

@@ -17,19 +17,47 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
+/** The longest delay one Node timer takes; a longer one fires after 1 ms, so longer delays are chained. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay longer than one Node timer can hold, run as a chain of timers. */
+class LongTimer {
+  private timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly fn: () => void,
+    private left: number,
+  ) {
+    this.arm();
+  }
+  private arm(): void {
+    const step = Math.min(this.left, MAX_TIMER_MS);
+    this.left -= step;
+    this.timer = setTimeout(() => (this.left > 0 ? this.arm() : this.fn()), step);
+    this.timer.unref?.();
+  }
+  clear(): void {
+    clearTimeout(this.timer);
+  }
+}
+
 /** The wall clock: Date.now() and Node's timers. Timers do not keep the process alive. */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
+    if (ms > MAX_TIMER_MS) return new LongTimer(fn, ms);
     const t = setTimeout(fn, ms);
     t.unref?.();
     return t;
   },
   clearTimeout(handle) {
-    clearTimeout(handle as NodeJS.Timeout);
+    if (handle instanceof LongTimer) handle.clear();
+    else clearTimeout(handle as NodeJS.Timeout);
   },
   sleep(ms) {
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    return new Promise((resolve) => {
+      if (ms > MAX_TIMER_MS) new LongTimer(resolve, ms);
+      else setTimeout(resolve, ms);
+    });
   },
 };
 

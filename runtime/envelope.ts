@@ -13,6 +13,20 @@ import { InvalidMessageError, type WireError } from "./errors.js";
 /** Envelope format version; a message with another version is rejected. */
 export const ENVELOPE_VERSION = 1;
 
+/**
+ * Upper bounds of the envelope's header fields, checked on decode. A reply
+ * repeats the id and names its sender, so bounding them keeps every reply,
+ * and every error reply, small whatever the message was.
+ */
+export const EnvelopeLimits = {
+  /** A message id: the runtime's are 22-character nuids; a caller's own ids (uuids, hashes) fit easily. */
+  id: 128,
+  /** A sender: an AgentId (two 128-character tokens) or a client or node name. */
+  sender: 300,
+  /** A W3C traceparent is 55 characters; room for a future version. */
+  trace: 256,
+} as const;
+
 /** What a message is for. */
 export const Kind = {
   Tell: 0,
@@ -88,14 +102,23 @@ export function decodeEnvelope(bytes: Uint8Array, maxBytes: number): Envelope {
     throw new InvalidMessageError(`unknown message kind ${String(kind)}`);
   }
   if (typeof id !== "string") throw new InvalidMessageError("message id is missing");
+  if (id.length > EnvelopeLimits.id) throw new InvalidMessageError(`message id is ${id.length} characters, over the ${EnvelopeLimits.id}-character limit`);
   if (sender !== null && typeof sender !== "string") throw new InvalidMessageError("sender is not a string");
+  if (sender !== null && sender.length > EnvelopeLimits.sender) {
+    throw new InvalidMessageError(`sender is ${sender.length} characters, over the ${EnvelopeLimits.sender}-character limit`);
+  }
   if (trace !== null && typeof trace !== "string") throw new InvalidMessageError("trace context is not a string");
+  if (trace !== null && trace.length > EnvelopeLimits.trace) {
+    throw new InvalidMessageError(`trace context is ${trace.length} characters, over the ${EnvelopeLimits.trace}-character limit`);
+  }
   const env: Envelope = { kind: kind as Kind, id, sender, trace, body };
   if (kind === Kind.Reply) {
     const error = raw[6];
     if (error !== null && error !== undefined) {
-      if (!Array.isArray(error) || error.length !== 3) throw new InvalidMessageError("malformed error in reply");
-      env.error = { name: String(error[0]), code: String(error[1]), message: String(error[2]) };
+      if (!Array.isArray(error) || error.length !== 3 || !error.every((f) => typeof f === "string")) {
+        throw new InvalidMessageError("malformed error in reply");
+      }
+      env.error = { name: error[0] as string, code: error[1] as string, message: error[2] as string };
     } else {
       env.error = null;
     }

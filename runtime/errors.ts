@@ -146,12 +146,15 @@ export class NoNodeForTypeError extends TroupeError {
   }
 }
 
-/** The agent's mailbox is at capacity; the message was not accepted. */
+/** The agent's mailbox is at one of its bounds (messages, bytes, or the node's bytes for all mailboxes); the message was not accepted. */
 export class MailboxFullError extends TroupeError {
   readonly agentId: string;
-  constructor(agentId: string, capacity: number) {
-    super(ErrorCode.MailboxFull, `mailbox of ${agentId} is full (${capacity} messages waiting)`);
+  /** Which bound: `"count"`, `"bytes"` or `"node"`; empty when rebuilt from the wire. */
+  readonly bound: string;
+  constructor(agentId: string, detail: string, bound = "") {
+    super(ErrorCode.MailboxFull, `mailbox of ${agentId} is full (${detail})`);
     this.agentId = agentId;
+    this.bound = bound;
   }
 }
 
@@ -256,11 +259,27 @@ export interface WireError {
   message: string;
 }
 
-/** Turn any thrown value into its wire form. */
+/** Longest error name and message sent in a reply; longer ones are cut, so an error reply always fits. */
+export const WIRE_ERROR_TEXT_LIMIT = { name: 128, code: 64, message: 4096 } as const;
+
+/** Turn any thrown value into its wire form, with its texts cut to {@link WIRE_ERROR_TEXT_LIMIT}. */
 export function toWireError(err: unknown): WireError {
-  if (err instanceof TroupeError) return { name: err.name, code: err.code, message: err.message };
-  if (err instanceof Error) return { name: err.name || "Error", code: "", message: err.message };
-  return { name: "Error", code: "", message: String(err) };
+  if (err instanceof TroupeError) return wireError(err.name, err.code, err.message);
+  if (err instanceof Error) return wireError(err.name || "Error", "", err.message);
+  return wireError("Error", "", String(err));
+}
+
+/** A wire error from its parts, each cut to its limit. */
+export function wireError(name: string, code: string, message: string): WireError {
+  return {
+    name: cut(name, WIRE_ERROR_TEXT_LIMIT.name),
+    code: cut(code, WIRE_ERROR_TEXT_LIMIT.code),
+    message: cut(message, WIRE_ERROR_TEXT_LIMIT.message),
+  };
+}
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** The NATS server answers but has JetStream off; Troupe keeps state, registry and memory in JetStream. */
@@ -273,4 +292,10 @@ export class JetStreamNotEnabledError extends TroupeError {
     );
     this.servers = servers;
   }
+}
+
+/** The message of any thrown value, for reasons and log lines. */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
 }

@@ -28,6 +28,8 @@ export const EventKind = {
   ChildStopped: "child_stopped",
   /** An agent whose node is gone was started here: `{ from }` names the lost node. */
   Failover: "failover",
+  /** A failure no caller could be told about (`onStop` threw, the subscription or lifecycle actor failed): `{ where, reason }`. */
+  AgentError: "agent_error",
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

@@ -1,13 +1,16 @@
 // The `ctx` an agent's receive and hooks get: its address, its mutable state,
-// refs to itself and others, shared memory, and stop(). One per activation.
+// refs to itself and others, shared memory, stop(), and a signal that fires
+// when the activation ends. One per activation: once it has ended (killed,
+// timed out, fenced, stopped, failed), sends through its refs are refused, so
+// a receive that outlives its activation cannot act in the agent's name.
 
 import type { AgentContext } from "../actors/define-agent.js";
 import type { AgentHost, HostEnv } from "./agent-host.js";
-import type { AgentRef } from "./agent-ref.js";
+import type { AgentRef, AskOptions } from "./agent-ref.js";
 import type { Memory } from "./memory/index.js";
 import type { AgentId } from "./subjects.js";
 
-/** The `ctx` handed to receive: mutable state, refs, memory, stop. */
+/** The `ctx` handed to receive: mutable state, refs, memory, stop, and the activation's signal. */
 export class HostContext implements AgentContext<unknown> {
   state: unknown = undefined;
   sender: string | null = null;
@@ -16,6 +19,7 @@ export class HostContext implements AgentContext<unknown> {
   readonly key: string;
   readonly args: unknown;
   readonly node: string;
+  private readonly ended = new AbortController();
   private selfRef: AgentRef | undefined;
 
   constructor(
@@ -29,8 +33,13 @@ export class HostContext implements AgentContext<unknown> {
     this.node = env.nodeId;
   }
 
+  /** Aborted when this activation ends; its `reason` says why (AgentStoppedError or AgentFencedError). */
+  get signal(): AbortSignal {
+    return this.ended.signal;
+  }
+
   get self(): AgentRef {
-    return (this.selfRef ??= this.env.messenger.ref(this.type, this.key, this.id));
+    return (this.selfRef ??= this.ref(this.type, this.key));
   }
 
   get memory(): Memory {
@@ -38,10 +47,45 @@ export class HostContext implements AgentContext<unknown> {
   }
 
   ref<M = unknown, R = unknown>(type: string, key: string): AgentRef<M, R> {
-    return this.env.messenger.ref<M, R>(type, key, this.id);
+    return new ActivationRef(this.env.messenger.ref<M, R>(type, key, this.id), this.ended.signal);
   }
 
   stop(): void {
-    this.host.requestStop();
+    if (!this.ended.signal.aborted) this.host.requestStop();
+  }
+
+  /** End the activation's signal (once; later calls keep the first reason). */
+  end(reason: Error): void {
+    if (!this.ended.signal.aborted) this.ended.abort(reason);
+  }
+}
+
+/** A ref that sends only while its activation lives. */
+class ActivationRef<M, R> implements AgentRef<M, R> {
+  readonly id: AgentId;
+  readonly type: string;
+  readonly key: string;
+
+  constructor(
+    private readonly inner: AgentRef<M, R>,
+    private readonly signal: AbortSignal,
+  ) {
+    this.id = inner.id;
+    this.type = inner.type;
+    this.key = inner.key;
+  }
+
+  tell(msg: M): Promise<void> {
+    if (this.signal.aborted) return Promise.reject(this.signal.reason);
+    return this.inner.tell(msg);
+  }
+
+  ask<T = R>(msg: M, opts?: AskOptions): Promise<T> {
+    if (this.signal.aborted) return Promise.reject(this.signal.reason);
+    return this.inner.ask<T>(msg, opts);
+  }
+
+  toJSON(): string {
+    return this.id;
   }
 }

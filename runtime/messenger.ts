@@ -25,8 +25,10 @@ import {
   SupervisorNotFoundError,
   TroupeError,
   UnknownAgentTypeError,
+  toWireError,
   type WireError,
 } from "./errors.js";
+import { isReplySubject } from "./reply-subject.js";
 import { Requester, type PendingAsk } from "./requester.js";
 import { agentId, type AgentId, type Subjects } from "./subjects.js";
 import { injectTrace } from "./telemetry.js";
@@ -49,6 +51,8 @@ export class Messenger {
   private queuedSubjects: string[] = [];
   private queuedPayloads: Uint8Array[] = [];
   private flushScheduled = false;
+  /** Replies that could not be sent: not an inbox subject, or the connection was gone. */
+  droppedReplies = 0;
   /** Set once the owner closed: every send fails with it. */
   private closedWith: Error | undefined;
 
@@ -159,20 +163,35 @@ export class Messenger {
     this.requester.close(reason);
   }
 
-  /** Answer an ask: a value, or an error. A reply that cannot be encoded answers with InvalidMessageError. */
+  /**
+   * Answer an ask: a value, or an error. Never throws: a reply that cannot be
+   * encoded (or is too large) becomes a small InvalidMessageError reply, and a
+   * reply that cannot be sent at all (not an inbox subject, connection gone)
+   * is dropped and counted in {@link droppedReplies}.
+   */
   reply(replyTo: string, inReplyTo: string, sender: string | null, value: unknown, error: WireError | null): void {
+    if (!isReplySubject(replyTo)) {
+      this.droppedReplies++;
+      return;
+    }
+    const max = this.options.maxMessageBytes;
     let payload: Uint8Array;
     try {
-      payload = encodeReply(inReplyTo, sender, value, error, this.options.maxMessageBytes);
+      payload = encodeReply(inReplyTo, sender, value, error, max);
     } catch (err) {
-      const e = err as InvalidMessageError;
-      payload = encodeReply(inReplyTo, sender, null, { name: e.name, code: e.code, message: e.message }, this.options.maxMessageBytes);
+      try {
+        payload = encodeReply(inReplyTo, sender, null, toWireError(err), max);
+      } catch {
+        this.droppedReplies++;
+        return;
+      }
     }
     if (this.queuedSubjects.length > 0) this.flushTells();
     try {
       this.nc.publish(replyTo, payload);
     } catch {
       // The asker's deadline answers it if the connection is gone.
+      this.droppedReplies++;
     }
   }
 
@@ -227,7 +246,7 @@ export function fromWireError(id: string, wire: WireError): Error {
       err = new AgentNotFoundError(id);
       break;
     case ErrorCode.MailboxFull:
-      err = new MailboxFullError(id, 0);
+      err = new MailboxFullError(id, "");
       break;
     case ErrorCode.AgentStopped:
       err = new AgentStoppedError(id);

@@ -2,6 +2,7 @@
 // validated once; a bad field fails with InvalidConfigError naming it.
 
 import { hostname } from "node:os";
+import { getHeapStatistics } from "node:v8";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { nuid } from "@nats-io/nats-core";
 import type { AgentType } from "../actors/define-agent.js";
@@ -31,6 +32,12 @@ export interface NodeOptions {
   askTimeoutMs?: number;
   /** Largest message, bytes. Default: 1 MiB or the server's max_payload, whichever is smaller. */
   maxMessageBytes?: number;
+  /**
+   * Bytes (encoded) that all mailboxes of this node may hold together; past it
+   * tells are dead-lettered and asks get MailboxFullError. Default: an eighth
+   * of the process's heap limit (`--max-old-space-size`).
+   */
+  mailboxBytes?: number;
   /** Membership heartbeat, ms. A node is gone after three missed beats. Default 1000. */
   heartbeatMs?: number;
   /** How long spawn waits for a node that hosts the type, ms. Default 3000. */
@@ -73,6 +80,7 @@ export interface ValidOptions {
   agents: ReadonlyArray<AgentType | SupervisorType>;
   askTimeoutMs: number;
   maxMessageBytes: number | undefined;
+  mailboxBytes: number;
   heartbeatMs: number;
   spawnWaitMs: number;
   root: NonNullable<NodeOptions["root"]>;
@@ -115,6 +123,7 @@ export function validateNodeOptions(options: NodeOptions): ValidOptions {
     agents,
     askTimeoutMs: positive("askTimeoutMs", options.askTimeoutMs, 5000),
     maxMessageBytes: options.maxMessageBytes === undefined ? undefined : positive("maxMessageBytes", options.maxMessageBytes, 0),
+    mailboxBytes: positive("mailboxBytes", options.mailboxBytes, Math.floor(getHeapStatistics().heap_size_limit / 8)),
     heartbeatMs: positive("heartbeatMs", options.heartbeatMs, 1000),
     spawnWaitMs: positive("spawnWaitMs", options.spawnWaitMs, 3000),
     root: options.root ?? {},

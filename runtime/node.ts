@@ -17,6 +17,7 @@ import type { AgentRef } from "./agent-ref.js";
 import { decodeValue, DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
 import { openConnection } from "./connection.js";
 import { DeadLetters, ensureDeadLetterStream } from "./dead-letters.js";
+import { decodeControl, type Control } from "./control.js";
 import { decodeEnvelope, Kind } from "./envelope.js";
 import {
   AgentExistsError,
@@ -26,6 +27,8 @@ import {
   JetStreamNotEnabledError,
   NoNodeForTypeError,
   NodeClosedError,
+  errorText,
+  InvalidMessageError,
   SupervisorNotFoundError,
   TroupeError,
   UnknownAgentTypeError,
@@ -35,8 +38,10 @@ import { EventKind as EventKindValues, EventPublisher, type EventKind, type Trou
 import { Membership, type NodeInfo } from "./membership.js";
 import { openMemory, type Memory } from "./memory/index.js";
 import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
+import { MailboxBudget } from "./mailbox.js";
 import { Messenger } from "./messenger.js";
 import { Registry } from "./registry.js";
+import { isReplySubject, replySubjectProblem } from "./reply-subject.js";
 import { StateStore, type Retry } from "./state-store.js";
 import { parseAgentId, Subjects, validateToken, type AgentId } from "./subjects.js";
 import { configureTracing, observeNode } from "./telemetry.js";
@@ -52,15 +57,6 @@ export interface NodeTree {
   strategy: "one_for_one";
   children: TreeNode[];
 }
-
-/** A control request between nodes (and from agentctl). */
-type Control =
-  | { op: "spawn"; type: string; key: string; args?: unknown; supervisor?: string; restart?: RestartType; shutdownMs?: number }
-  | { op: "stop"; id: string }
-  | { op: "kill"; id: string; reason?: string }
-  | { op: "fence"; id: string }
-  | { op: "list" }
-  | { op: "tree" };
 
 /** Extra time a remote stop gets beyond the ask timeout (a child's shutdownMs is 5 s by default). */
 const STOP_ALLOWANCE_MS = 30_000;
@@ -109,6 +105,8 @@ export class TroupeNode {
   private readonly hostEnv: HostEnv;
   private readonly supEnv: SupervisorEnv;
   private readonly controlSubs: Subscription[] = [];
+  /** Control requests refused with nowhere to send the error (no reply subject, or one that is not an inbox). */
+  rejectedControl = 0;
   private readonly sender: string;
   private closing: Promise<void> | undefined;
   private readonly startedAt: number;
@@ -149,6 +147,7 @@ export class TroupeNode {
       stateStore,
       memory,
       maxMessageBytes,
+      mailboxBudget: new MailboxBudget(o.mailboxBytes),
     };
     this.supEnv = {
       clock: o.clock,
@@ -317,7 +316,7 @@ export class TroupeNode {
    */
   async stop(target: AgentRef | string): Promise<void> {
     this.assertOpen();
-    const id = typeof target === "string" ? target : target.id;
+    const id = targetId(target);
     const { type, key } = parseAgentId(id);
     if (this.hosts.has(id as AgentId)) return this.stopHere(id as AgentId);
     const where = await this.registry.lookup(type, key);
@@ -329,7 +328,7 @@ export class TroupeNode {
   /** Make an agent fail as if its `receive` threw, wherever it runs (agentctl kill). */
   async kill(target: AgentRef | string, reason = "killed"): Promise<void> {
     this.assertOpen();
-    const id = typeof target === "string" ? target : target.id;
+    const id = targetId(target);
     const { type, key } = parseAgentId(id);
     if (this.hosts.has(id as AgentId)) return this.killHere(id as AgentId, reason);
     const where = await this.registry.lookup(type, key);
@@ -468,7 +467,8 @@ export class TroupeNode {
 
   private async listen(): Promise<void> {
     const callback = (err: Error | null, msg: Msg): void => {
-      if (!err) void this.onControl(msg);
+      if (err) this.hostEnv.events.publish(EventKindValues.AgentError, "node", this.id, { where: "control subscription", reason: errorText(err) });
+      else void this.onControl(msg);
     };
     this.controlSubs.push(this.nc.subscribe(this.subjects.nodeControl(this.id), { callback }));
     for (const type of this.types.keys()) {
@@ -477,40 +477,45 @@ export class TroupeNode {
     await this.nc.flush();
   }
 
+  /**
+   * A control request from the wire: decoded and checked, then carried out.
+   * Never throws and never rejects: every failure becomes a typed error reply
+   * (to an inbox subject only) or, with nowhere to reply, a counted drop.
+   */
   private async onControl(msg: Msg): Promise<void> {
     let inReplyTo = "";
+    const replyTo = msg.reply && isReplySubject(msg.reply) ? msg.reply : undefined;
     try {
       const env = decodeEnvelope(msg.data, this.hostEnv.maxMessageBytes);
       inReplyTo = env.id;
       if (env.kind !== Kind.System) throw new InvalidArgumentError("kind", "a node's control subject takes system messages only");
-      const result = await this.handleControl(env.body as Control);
-      if (msg.reply) this.messenger.reply(msg.reply, inReplyTo, this.sender, result, null);
+      if (msg.reply && !replyTo) throw new InvalidMessageError(replySubjectProblem(msg.reply));
+      const result = await this.handleControl(decodeControl(env.body));
+      if (replyTo) this.messenger.reply(replyTo, inReplyTo, this.sender, result, null);
     } catch (err) {
-      if (msg.reply) this.messenger.reply(msg.reply, inReplyTo, this.sender, null, toWireError(err));
+      if (replyTo) this.messenger.reply(replyTo, inReplyTo, this.sender, null, toWireError(err));
+      else this.rejectedControl++;
     }
   }
 
   private async handleControl(c: Control): Promise<unknown> {
-    if (!c || typeof c !== "object") throw new InvalidArgumentError("op", "control request is not an object");
     switch (c.op) {
       case "spawn":
         await this.spawnHere(c);
         return { id: `${c.type}/${c.key}`, node: this.id };
       case "stop":
-        await this.stopHere(localId(c.id));
+        await this.stopHere(c.id);
         return { stopped: c.id };
       case "kill":
-        this.killHere(localId(c.id), c.reason ?? "killed");
+        this.killHere(c.id, c.reason ?? "killed");
         return { killed: c.id };
       case "fence":
-        await this.verifyClaim(localId(c.id));
+        await this.verifyClaim(c.id);
         return { checked: c.id };
       case "list":
         return this.list();
       case "tree":
         return this.tree();
-      default:
-        throw new InvalidArgumentError("op", `unknown control operation ${JSON.stringify((c as { op?: unknown }).op)}`);
     }
   }
 
@@ -638,8 +643,10 @@ export class TroupeNode {
 
 export type { AgentInfo, NodeInfo, TroupeError };
 
-/** Check an AgentId from a control request and type it as one. */
-function localId(id: string): AgentId {
+/** The AgentId of a ref or an id string, checked; anything else is an InvalidArgumentError. */
+function targetId(target: AgentRef | string): AgentId {
+  const id = typeof target === "string" ? target : target !== null && typeof target === "object" ? target.id : undefined;
+  if (typeof id !== "string") throw new InvalidArgumentError("agent", `expected an agent ref or an id (TYPE/KEY), got ${target === null ? "null" : typeof target}`);
   parseAgentId(id);
   return id as AgentId;
 }

@@ -5,6 +5,7 @@
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { createInbox } from "@nats-io/nats-core";
 import type { Clock, TimerHandle } from "./clock.js";
+import { errorText, InvalidMessageError } from "./errors.js";
 
 /** What the requester hands back for each reply: the raw message, or a failure. */
 export interface PendingAsk {
@@ -50,7 +51,7 @@ export class Requester {
   request(subject: string, payload: Uint8Array, timeoutMs: number, handler: PendingAsk): void {
     const token = (this.next++).toString(36);
     const timer = this.clock.setTimeout(() => {
-      if (this.pending.delete(token)) handler.timeout();
+      if (this.pending.delete(token)) settle(() => handler.timeout());
     }, timeoutMs);
     this.pending.set(token, { handler, timer });
     try {
@@ -62,22 +63,33 @@ export class Requester {
     }
   }
 
+  /**
+   * A message on our inbox. Whatever it holds, the ask it names settles here
+   * (or by its timer) and nothing throws into the subscription.
+   */
   private onReply(msg: Msg): void {
     const token = msg.subject.slice(this.prefix.length);
     const p = this.pending.get(token);
     if (!p) return; // late reply after a timeout: the ask already failed
     this.pending.delete(token);
     this.clock.clearTimeout(p.timer);
-    const h = msg.headers;
-    if (h && h.code === 503 && msg.data.length === 0) p.handler.noResponders();
-    else p.handler.resolve(msg);
+    let noResponders: boolean;
+    try {
+      // Reading headers parses them, and a malformed header block throws.
+      const h = msg.headers;
+      noResponders = h !== undefined && h.code === 503 && msg.data.length === 0;
+    } catch (err) {
+      settle(() => p.handler.abort(new InvalidMessageError(`the reply has malformed NATS headers (${errorText(err)})`, { cause: err })));
+      return;
+    }
+    settle(() => (noResponders ? p.handler.noResponders() : p.handler.resolve(msg)));
   }
 
   private failAll(err: Error): void {
     for (const [token, p] of this.pending) {
       this.pending.delete(token);
       this.clock.clearTimeout(p.timer);
-      p.handler.abort(err);
+      settle(() => p.handler.abort(err));
     }
   }
 
@@ -85,5 +97,14 @@ export class Requester {
   close(reason: Error): void {
     this.sub.unsubscribe();
     this.failAll(reason);
+  }
+}
+
+/** Run a handler's settle step; a handler that throws has already lost its caller, and must not take the subscription down. */
+function settle(step: () => void): void {
+  try {
+    step();
+  } catch {
+    // The handler's own promise is settled or lost either way; nothing more to do here.
   }
 }

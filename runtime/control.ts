@@ -1,0 +1,81 @@
+// Control requests between nodes (and from agentctl): spawn, stop, kill,
+// fence, list, tree. They arrive from the wire, so the body of a `system`
+// envelope is checked field by field here before a node acts on it.
+
+import { RestartType } from "../supervisors/strategy.js";
+import { InvalidArgumentError } from "./errors.js";
+import { parseAgentId, validateToken, type AgentId } from "./subjects.js";
+
+/** A control request, checked. */
+export type Control =
+  | { op: "spawn"; type: string; key: string; args?: unknown; supervisor?: string; restart?: RestartType; shutdownMs?: number }
+  | { op: "stop"; id: AgentId }
+  | { op: "kill"; id: AgentId; reason?: string }
+  | { op: "fence"; id: AgentId }
+  | { op: "list" }
+  | { op: "tree" };
+
+/** The operations a node answers. */
+export const ControlOp = ["spawn", "stop", "kill", "fence", "list", "tree"] as const;
+
+/** Longest kill reason carried (it ends up in events and dead letters). */
+const MAX_REASON = 1024;
+
+/**
+ * Check a decoded control body and return it typed; anything else is an
+ * InvalidArgumentError naming the field.
+ */
+export function decodeControl(body: unknown): Control {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new InvalidArgumentError("op", "a control request is an object with an `op`");
+  }
+  const c = body as Record<string, unknown>;
+  switch (c.op) {
+    case "spawn": {
+      const spawn: Extract<Control, { op: "spawn" }> = {
+        op: "spawn",
+        type: validateToken("agent type", c.type as string),
+        key: validateToken("agent key", c.key as string),
+      };
+      if (c.args !== undefined) spawn.args = c.args;
+      if (c.supervisor !== undefined && c.supervisor !== null) spawn.supervisor = agentIdField("supervisor", c.supervisor);
+      if (c.restart !== undefined && c.restart !== null) {
+        if (!Object.values(RestartType).includes(c.restart as RestartType)) {
+          throw new InvalidArgumentError("restart", `restart must be one of ${Object.values(RestartType).join(", ")}, got ${JSON.stringify(c.restart)}`);
+        }
+        spawn.restart = c.restart as RestartType;
+      }
+      if (c.shutdownMs !== undefined && c.shutdownMs !== null) {
+        if (typeof c.shutdownMs !== "number" || !Number.isFinite(c.shutdownMs) || c.shutdownMs < 0) {
+          throw new InvalidArgumentError("shutdownMs", `shutdownMs must be a non-negative number, got ${JSON.stringify(c.shutdownMs)}`);
+        }
+        spawn.shutdownMs = c.shutdownMs;
+      }
+      return spawn;
+    }
+    case "stop":
+    case "fence":
+      return { op: c.op, id: agentIdField("id", c.id) };
+    case "kill": {
+      const kill: Extract<Control, { op: "kill" }> = { op: "kill", id: agentIdField("id", c.id) };
+      if (c.reason !== undefined && c.reason !== null) {
+        if (typeof c.reason !== "string") throw new InvalidArgumentError("reason", "a kill reason is a string");
+        kill.reason = c.reason.length > MAX_REASON ? `${c.reason.slice(0, MAX_REASON - 1)}…` : c.reason;
+      }
+      return kill;
+    }
+    case "list":
+    case "tree":
+      return { op: c.op };
+    default: {
+      const op = typeof c.op === "string" && c.op.length <= 32 ? JSON.stringify(c.op) : "missing or malformed";
+      throw new InvalidArgumentError("op", `unknown control operation ${op} (one of ${ControlOp.join(", ")})`);
+    }
+  }
+}
+
+function agentIdField(field: string, value: unknown): AgentId {
+  if (typeof value !== "string") throw new InvalidArgumentError(field, `${field} must be an agent id (TYPE/KEY)`);
+  parseAgentId(value);
+  return value as AgentId;
+}
