@@ -237,14 +237,16 @@ export class AgentHost {
       this.behavior = behavior;
       if (this.def.onStart) await this.def.onStart(this.ctx);
       if (epoch !== this.epoch) throw superseded();
+      // Killed or fenced while onStart ran: never running; the kill or fence waiting for this start ends it.
+      if (this.ctx.signal.aborted) throw this.ctx.signal.reason;
       if (this.persist) {
         const bytes = encodeValue(behavior.persistable(this.ctx));
         if (!sameBytes(bytes, this.lastBytes)) this.lastBytes = bytes;
       }
     } catch (err) {
-      if (epoch !== this.epoch) {
+      if (epoch !== this.epoch || this.ctx.signal.aborted) {
         // Whoever superseded this start ends the activation; it must not look started.
-        throw err instanceof AgentStoppedError ? err : superseded();
+        throw this.ctx.signal.aborted ? this.ctx.signal.reason : err instanceof AgentStoppedError ? err : superseded();
       }
       const reason = `start failed: ${errorText(err)}`;
       this.failures++;
@@ -612,7 +614,8 @@ export class AgentHost {
     if (this.starting) {
       // onStart sees the signal now; the activation ends once its start settles.
       this.ctx.end(new AgentStoppedError(this.id, `was killed: ${reason}`));
-      void this.starting.then(() => this.failNow(reason), () => {});
+      const then = (): void => this.failNow(reason);
+      void this.starting.then(then, then);
       return;
     }
     if (this.state !== LifecycleState.Running && this.state !== LifecycleState.Starting) return;
@@ -634,7 +637,8 @@ export class AgentHost {
     if (this.starting) {
       // Never run onStop beside onStart: signal now, leave once the start settles.
       this.ctx.end(new AgentFencedError(this.id));
-      void this.starting.then(() => this.fence(), () => {});
+      const then = (): void => this.fence();
+      void this.starting.then(then, then);
       return;
     }
     if (this.state !== LifecycleState.Running && this.state !== LifecycleState.Starting) return;

@@ -1,6 +1,6 @@
 // The fake clock fires timers in due order and only when advanced.
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "./clock.js";
+import { FakeClock, MAX_TIMER_MS, systemClock } from "./clock.js";
 
 describe("FakeClock", () => {
   it("fires due timers in order, and no others", async () => {
@@ -25,5 +25,16 @@ describe("FakeClock", () => {
     expect(done).toBe(false);
     await clock.advance(1);
     expect(done).toBe(true);
+  });
+});
+
+describe("systemClock", () => {
+  it("holds a delay longer than one Node timer can (Node would fire it after 1 ms)", async () => {
+    let fired = false;
+    const long = systemClock.setTimeout(() => (fired = true), MAX_TIMER_MS + 1);
+    const short = new Promise<void>((resolve) => systemClock.setTimeout(resolve, 30));
+    await short;
+    expect(fired).toBe(false);
+    systemClock.clearTimeout(long);
   });
 });

@@ -27,6 +27,10 @@ describe("envelope", () => {
     ["no message id", encodeValue([1, 0, 5, null, null, 1]), "message id is missing"],
     ["a sender that is not a string", encodeValue([1, 0, "id", 7, null, 1]), "sender is not a string"],
     ["a malformed reply error", encodeValue([1, 4, "id", null, null, null, ["x"]]), "malformed error"],
+    ["a reply error with fields that are not strings", encodeValue([1, 4, "id", null, null, null, ["x", 1, { m: 1 }]]), "malformed error"],
+    ["an id over its limit", encodeValue([1, 1, "i".repeat(129), null, null, 1]), "message id is 129 characters, over the 128-character limit"],
+    ["a sender over its limit", encodeValue([1, 1, "id", "s".repeat(301), null, 1]), "sender is 301 characters"],
+    ["a trace over its limit", encodeValue([1, 1, "id", null, "t".repeat(257), 1]), "trace context is 257 characters"],
   ])("refuses %s", (_what, bytes, reason) => {
     expect(() => decodeEnvelope(bytes, MAX)).toThrow(InvalidMessageError);
     expect(() => decodeEnvelope(bytes, MAX)).toThrow(reason);
