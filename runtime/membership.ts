@@ -122,7 +122,7 @@ export class Membership {
 
   /** A node's last heartbeat, or undefined (no entry, or a malformed one, which is reported). */
   async get(nodeId: string): Promise<NodeInfo | undefined> {
-    return this.check(nodeId, await this.retry("membership lookup", () => this.kv.get(nodeId)));
+    return this.check(nodeId, await this.kv.get(nodeId));
   }
 
   private check(key: string, e: KvEntry | null): NodeInfo | undefined {
