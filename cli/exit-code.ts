@@ -49,6 +49,8 @@ const BY_CODE: Record<string, ExitCode> = {
   [ErrorCode.NoNodeForType]: ExitCode.NotFound,
   [ErrorCode.SupervisorNotFound]: ExitCode.NotFound,
   [ErrorCode.AskTimeout]: ExitCode.Timeout,
+  // A well-formed name that another live node holds: the command was valid, the cluster said no.
+  [ErrorCode.NodeNameTaken]: ExitCode.Error,
 };
 
 /**

@@ -26,6 +26,7 @@ export const ErrorCode = {
   MemoryUnavailable: "MEMORY_UNAVAILABLE",
   SupervisorNotFound: "SUPERVISOR_NOT_FOUND",
   JetStreamNotEnabled: "JETSTREAM_NOT_ENABLED",
+  NodeNameTaken: "NODE_NAME_TAKEN",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -298,4 +299,21 @@ export class JetStreamNotEnabledError extends TroupeError {
 export function errorText(err: unknown): string {
   if (err instanceof Error) return err.message || err.name;
   return String(err);
+}
+
+/**
+ * Another live process holds this node name in the namespace (its heartbeat
+ * moves), or a running node found its heartbeat entry taken by another process.
+ */
+export class NodeNameTakenError extends TroupeError {
+  readonly nodeName: string;
+  readonly namespace: string;
+  constructor(nodeName: string, namespace: string) {
+    super(
+      ErrorCode.NodeNameTaken,
+      `a node named "${nodeName}" is already running in namespace "${namespace}"; pick another --name, or wait until that node is gone`,
+    );
+    this.nodeName = nodeName;
+    this.namespace = namespace;
+  }
 }

@@ -30,6 +30,18 @@ export const EventKind = {
   Failover: "failover",
   /** A failure no caller could be told about (`onStop` threw, the subscription or lifecycle actor failed): `{ where, reason }`. */
   AgentError: "agent_error",
+  /**
+   * A node skipped an entry of the membership or registry bucket that does not decode or lacks a field:
+   * `{ bucket, key, revision, reason }`. Published about `node/<node id>` of the node that found it.
+   */
+  InvalidEntry: "invalid_entry",
+  /**
+   * Another process took this node's name (its heartbeat entry was overwritten, e.g. after this
+   * process stalled past the lapse window): the node fenced its agents and closed. About `node/<node id>`.
+   */
+  NameLost: "name_lost",
+  /** Failover could not read the cluster or adopt an agent; it tries again next round: `{ phase, error, agent? }`. About `node/<node id>`. */
+  FailoverFailed: "failover_failed",
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

@@ -2,19 +2,36 @@
 // supervisor are started again on the surviving nodes that host their types,
 // and resume from their persisted state. Survivors race for each agent with
 // compare-and-set on its registry entry, so exactly one of them adopts it.
-// Agents under a supervisor agent come back with their supervisor.
+// Agents under a supervisor agent come back with their supervisor. A node
+// name taken over by a new run counts as lost too: the earlier run's claims
+// are orphans. What fails is reported (once per cause) and tried next round.
 
 import type { Clock, TimerHandle } from "./clock.js";
 import { AgentExistsError } from "./errors.js";
 import type { Membership } from "./membership.js";
-import type { Registry, Registration } from "./registry.js";
+import { supersededRun, type Registry, type Registration } from "./registry.js";
 
 /** Starts an orphaned agent here; rejects when another survivor won it. */
 export type Adopt = (type: string, key: string, reg: Registration) => Promise<void>;
 
+/** What failover could not do this round (it tries again next round). */
+export interface FailoverFailure {
+  /** Reading membership, reading the registry, or adopting one agent. */
+  phase: "membership" | "registry" | "adopt";
+  error: string;
+  /** The agent (`type/key`) whose adoption failed. */
+  agent?: string;
+}
+
+/** Agents whose adoption failures are remembered at most, so each cause is reported once. */
+const MAX_REMEMBERED_FAILURES = 1024;
+
 /** Watches membership and adopts the root-supervised agents of nodes that are gone. */
 export class Failover {
-  private known = new Set<string>();
+  /** Live nodes at the last round, with the run that holds each name. */
+  private known = new Map<string, string | undefined>();
+  /** The failure last reported per phase (membership, registry) and per agent; forgotten once it goes away. */
+  private readonly reported = new Map<string, string>();
   private timer: TimerHandle | undefined;
   private stopped = false;
   private scanning: Promise<void> | undefined;
@@ -33,6 +50,10 @@ export class Failover {
     private readonly startedAt: number,
     private readonly random: () => number = Math.random,
     private readonly concurrency = 4,
+    /** This run's instance id: claims under this node's name by other runs are orphans. */
+    private readonly instance?: string,
+    /** Told about each new failure. */
+    private readonly onFailure: (failure: FailoverFailure) => void = () => {},
   ) {}
 
   /** Check now (adopting what nodes that are already gone left behind), then every interval. */
@@ -57,45 +78,81 @@ export class Failover {
   }
 
   private async round(initial: boolean): Promise<void> {
-    let alive: Set<string>;
+    let alive: Map<string, string | undefined>;
     try {
-      alive = new Set((await this.membership.alive()).map((n) => n.id));
-    } catch {
+      alive = new Map((await this.membership.alive()).map((n) => [n.id, n.instance]));
+      this.clearFailure("membership");
+    } catch (err) {
+      this.fail("membership", { phase: "membership", error: errorText(err) });
       return; // server unreachable: nothing can be decided now
     }
-    const lost = [...this.known].filter((id) => !alive.has(id));
+    const lost = [...this.known].filter(([id, instance]) => !alive.has(id) || alive.get(id) !== instance);
     this.known = alive;
     if (!initial && lost.length === 0 && !this.unfinished) return;
     let orphans: Array<{ type: string; key: string; reg: Registration }>;
     try {
-      orphans = (await this.registry.all()).filter(
-        (e) =>
-          e.reg.supervisor === "root" &&
-          this.hosts(e.type) &&
-          // Agents of nodes that are gone; on the first round also those left under this node's own
-          // name by an earlier run of it (it crashed and came back under the same name).
-          ((!alive.has(e.reg.node) && e.reg.node !== this.selfId) ||
-            (initial && e.reg.node === this.selfId && e.reg.since < this.startedAt)),
-      );
-    } catch {
+      orphans = (await this.registry.all()).filter((e) => e.reg.supervisor === "root" && this.hosts(e.type) && this.orphaned(e.reg, alive, initial));
+      this.clearFailure("registry");
+    } catch (err) {
+      this.fail("registry", { phase: "registry", error: errorText(err) });
       this.unfinished = true;
       return;
     }
+    // Forget failures of agents that are no longer orphans (adopted elsewhere, stopped, or running again).
+    const ids = new Set(orphans.map((o) => `${o.type}/${o.key}`));
+    for (const k of this.reported.keys()) if (k.includes("/") && !ids.has(k)) this.reported.delete(k);
     // Survivors start at different points of the list, so they do not all race for the same claims.
     const start = Math.floor(this.random() * orphans.length);
     const queue = orphans.slice(start).concat(orphans.slice(0, start));
     let failed = 0;
     const worker = async (): Promise<void> => {
       for (let o = queue.shift(); o && !this.stopped; o = queue.shift()) {
+        const agent = `${o.type}/${o.key}`;
         try {
           await this.adopt(o.type, o.key, o.reg);
+          this.clearFailure(agent);
         } catch (err) {
           // Another survivor adopting it first is the expected outcome; anything else is tried again next round.
-          if (!(err instanceof AgentExistsError)) failed++;
+          if (err instanceof AgentExistsError) {
+            this.clearFailure(agent);
+            continue;
+          }
+          failed++;
+          this.fail(agent, { phase: "adopt", error: errorText(err), agent });
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker));
     this.unfinished = failed > 0;
   }
+
+  /** Whether a registry entry is left behind by a node (or a run of a node name) that is gone. */
+  private orphaned(reg: Registration, alive: Map<string, string | undefined>, initial: boolean): boolean {
+    if (reg.node === this.selfId) {
+      // Left under this node's own name by an earlier run of it (it crashed and came back under the same name).
+      if (reg.instance !== undefined && this.instance !== undefined) return reg.instance !== this.instance;
+      return initial && reg.since < this.startedAt;
+    }
+    return !alive.has(reg.node) || supersededRun(reg, alive.get(reg.node));
+  }
+
+  /** Report a failure unless the same one was reported last time for `what`. */
+  private fail(what: string, failure: FailoverFailure): void {
+    if (this.reported.get(what) === failure.error) return;
+    if (!this.reported.has(what) && this.reported.size >= MAX_REMEMBERED_FAILURES) this.reported.delete(this.reported.keys().next().value!);
+    this.reported.set(what, failure.error);
+    try {
+      this.onFailure(failure);
+    } catch {
+      // reporting must not stop the round
+    }
+  }
+
+  private clearFailure(what: string): void {
+    this.reported.delete(what);
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -5,7 +5,7 @@
 // gives access to the namespace's shared memory.
 
 import { hostname } from "node:os";
-import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Msg, NatsConnection, Status, Subscription } from "@nats-io/nats-core";
 import { nuid } from "@nats-io/nats-core";
 import { defineAgent, type AgentType } from "../actors/define-agent.js";
 import { normalizeChildSpec, type NormalizedChildSpec } from "../supervisors/child-spec.js";
@@ -35,7 +35,8 @@ import {
   toWireError,
 } from "./errors.js";
 import { EventKind as EventKindValues, EventPublisher, type EventKind, type TroupeEvent } from "./events.js";
-import { Membership, type NodeInfo } from "./membership.js";
+import { InvalidEntries } from "./invalid-entries.js";
+import { Membership, type NodeAnnouncement, type NodeInfo } from "./membership.js";
 import { openMemory, type Memory } from "./memory/index.js";
 import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
 import { MailboxBudget } from "./mailbox.js";
@@ -112,6 +113,8 @@ export class TroupeNode {
   private readonly startedAt: number;
   private failover: Failover | undefined;
   private unobserve: (() => void) | undefined;
+  /** The connection's status events, watched for reconnects until close. */
+  private statuses: { stop(): void } | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -184,26 +187,36 @@ export class TroupeNode {
     }
     const retry: Retry = (operation, fn) => withJetStreamRetry(operation, fn, { clock: o.clock, ...DEFAULT_RETRY });
     configureTracing(o.tracing);
-    const membership = await Membership.open(nc, subjects, o.clock, o.heartbeatMs, retry);
-    const existing = await membership.get(o.name);
-    if (existing && membership.isAlive(existing) && existing.pid !== process.pid) {
-      throw new InvalidConfigError("name", `a node named "${o.name}" is already running in namespace "${o.namespace}"`);
+    const invalid = new InvalidEntries();
+    const membership = await Membership.open(nc, subjects, o.name, o.clock, o.heartbeatMs, retry, invalid);
+    // The name is claimed (compare-and-set) before anything else, and beats from then on.
+    let announce = (): NodeAnnouncement => ({ id: o.name, types: [], startedAt: o.clock.now(), pid: process.pid, host: hostname(), agents: 0 });
+    await membership.claim(() => announce());
+    let node: TroupeNode | undefined;
+    try {
+      const [stateStore, registry, memory] = await Promise.all([
+        StateStore.open(nc, subjects, retry),
+        Registry.open(nc, subjects, membership, o.clock, retry, invalid),
+        Promise.resolve(openMemory(nc, subjects, { clock: o.clock, ...o.memory })),
+        ensureDeadLetterStream(nc, subjects),
+      ]);
+      node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory);
+      const events = node.hostEnv.events;
+      invalid.sink = (entry) => events.publish(EventKindValues.InvalidEntry, "node", o.name, { ...entry });
+      announce = () => node!.nodeInfo();
+      await node.listen();
+      await membership.start(
+        () => void node!.verifyClaims(),
+        () => void node!.loseName(),
+      );
+    } catch (err) {
+      if (node) await node.close().catch(() => {});
+      else await membership.leave();
+      throw err;
     }
-    const [stateStore, registry, memory] = await Promise.all([
-      StateStore.open(nc, subjects, retry),
-      Registry.open(nc, subjects, membership, o.clock, retry),
-      Promise.resolve(openMemory(nc, subjects, { clock: o.clock, ...o.memory })),
-      ensureDeadLetterStream(nc, subjects),
-    ]);
-    const node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory);
-    await node.listen();
-    await membership.start(
-      () => node.nodeInfo(),
-      () => void node.verifyClaims(),
-    );
-    void node.watchReconnects();
+    node.watchReconnects();
     if (o.failover && node.types.size > 0) node.startFailover();
-    node.unobserve = observeNode(node.id, () => [...node.hosts.values()].map((h) => ({ ...h.info(), type: h.def.type })));
+    node.unobserve = observeNode(node.id, () => [...node!.hosts.values()].map((h) => ({ ...h.info(), type: h.def.type })));
     return node;
   }
 
@@ -385,8 +398,9 @@ export class TroupeNode {
       await this.failover?.stop();
       await Promise.allSettled([...this.spawning]);
       this.unobserve?.();
+      this.statuses?.stop();
       await this.root.shutdown();
-      await this.membership.leave(this.id);
+      await this.membership.leave();
       await this.memory.close().catch(() => {});
       this.messenger.close(new NodeClosedError(this.id));
       if (this.ownsConnection) await this.nc.drain().catch(() => {});
@@ -405,7 +419,7 @@ export class TroupeNode {
     if (this.closing) throw new NodeClosedError(this.id);
   }
 
-  private nodeInfo(): Omit<NodeInfo, "lastSeen"> {
+  private nodeInfo(): NodeAnnouncement {
     return {
       id: this.id,
       types: [...this.types.keys()],
@@ -435,12 +449,29 @@ export class TroupeNode {
     for (const id of [...this.hosts.keys()]) await this.verifyClaim(id);
   }
 
-  /** After each reconnect, make sure no agent here was taken over while we were away. */
-  private async watchReconnects(): Promise<void> {
-    for await (const s of this.nc.status()) {
-      if (this.closing) return;
-      if (s.type === "reconnect") void this.verifyClaims();
-    }
+  /** After each reconnect, make sure no agent here was taken over while we were away. Ends on close. */
+  private watchReconnects(): void {
+    // nats.js hands out a queued iterator whose stop() ends the loop below and unregisters it.
+    const statuses = this.nc.status() as AsyncIterable<Status> & { stop?(): void };
+    this.statuses = { stop: () => statuses.stop?.() };
+    void (async () => {
+      for await (const s of statuses) {
+        if (this.closing) return;
+        if (s.type === "reconnect") void this.verifyClaims();
+      }
+    })().catch(() => {});
+  }
+
+  /**
+   * Another process took this node's name (this one stalled or was cut off past
+   * the lapse window and was taken for gone): it may run our agents now, so stop
+   * handling at once, write nothing more, and close.
+   */
+  private async loseName(): Promise<void> {
+    if (this.closing) return;
+    this.hostEnv.events.publish(EventKindValues.NameLost, "node", this.id, { instance: this.membership.instance });
+    for (const host of this.hosts.values()) host.fence();
+    await this.close().catch(() => {});
   }
 
   private startFailover(): void {
@@ -461,6 +492,9 @@ export class TroupeNode {
       },
       this.startedAt,
       this.o.random,
+      undefined,
+      this.membership.instance,
+      (failure) => this.hostEnv.events.publish(EventKindValues.FailoverFailed, "node", this.id, { ...failure }),
     );
     this.failover.start();
   }

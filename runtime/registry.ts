@@ -1,12 +1,16 @@
 // The registry: which node runs each agent (`troupe_<ns>_registry`, key
 // `<type>.<key>`). A node claims an AgentId with compare-and-set before it
 // starts it, so two nodes never both run one agent; a claim held by a node
-// whose heartbeat lapsed may be taken over.
+// whose heartbeat lapsed, or by an earlier run of a node name, may be taken
+// over. Entries are checked field by field; malformed ones are reported and
+// skipped.
 
 import type { NatsConnection } from "@nats-io/nats-core";
-import { Bucket, Kvm } from "@nats-io/kv";
+import { Bucket, Kvm, type KvEntry } from "@nats-io/kv";
 import { listKeys } from "./memory/kv-keys.js";
-import { decodeValue, encodeValue } from "./codec.js";
+import { encodeValue } from "./codec.js";
+import { decodeRegistration } from "./cluster-entry.js";
+import { ClusterBucket, type InvalidEntries } from "./invalid-entries.js";
 import { AgentExistsError } from "./errors.js";
 import type { Membership } from "./membership.js";
 import type { Retry } from "./state-store.js";
@@ -23,6 +27,8 @@ export interface Registration {
   /** What it was spawned with, so a survivor can start it again when its node is gone. */
   args?: unknown;
   restart?: string;
+  /** The run of `node` that made the claim (absent in entries of older versions). */
+  instance?: string;
 }
 
 /** Claims and lookups of AgentIds. */
@@ -33,26 +39,49 @@ export class Registry {
     private readonly membership: Membership,
     private readonly clock: Clock,
     private readonly retry: Retry,
+    private readonly invalid: InvalidEntries,
   ) {}
 
-  static async open(nc: NatsConnection, subjects: Subjects, membership: Membership, clock: Clock, retry: Retry): Promise<Registry> {
+  static async open(nc: NatsConnection, subjects: Subjects, membership: Membership, clock: Clock, retry: Retry, invalid: InvalidEntries): Promise<Registry> {
     const kv = await retry("open registry bucket", () => new Kvm(nc).create(subjects.registryBucket(), { history: 1 }));
     if (!(kv instanceof Bucket)) throw new Error("unexpected KV implementation");
-    return new Registry(kv, subjects, membership, clock, retry);
+    return new Registry(kv, subjects, membership, clock, retry, invalid);
   }
 
-  /** Where `type/key` runs, or undefined. Entries of lapsed nodes are reported as they are; check `live`. */
+  /**
+   * Where `type/key` runs, or undefined (no entry, or a malformed one, which is reported).
+   * Entries of lapsed nodes are reported as they are; check `live`, which is true only
+   * while the run of the node that made the claim is alive.
+   */
   async lookup(type: string, key: string): Promise<{ reg: Registration; revision: number; live: boolean } | undefined> {
-    const e = await this.retry("registry lookup", () => this.kv.get(this.subjects.registryKey(type, key)));
+    const held = await this.read(type, key);
+    return held?.reg ? { reg: held.reg, revision: held.revision, live: held.live } : undefined;
+  }
+
+  /** The entry of `type/key`: its revision, and its claim unless the entry is malformed. */
+  private async read(type: string, key: string): Promise<{ reg?: Registration; revision: number; live: boolean } | undefined> {
+    const k = this.subjects.registryKey(type, key);
+    const e = await this.retry("registry lookup", () => this.kv.get(k));
+    const reg = this.check(k, e);
     if (!e || e.operation !== "PUT") return undefined;
-    let reg: Registration;
-    try {
-      reg = decodeValue(e.value) as Registration;
-    } catch {
+    if (!reg) return { revision: e.revision, live: false };
+    const info = await this.membership.get(reg.node);
+    const live = this.membership.isAlive(info) && !supersededRun(reg, info?.instance);
+    return { reg, revision: e.revision, live };
+  }
+
+  private check(k: string, e: KvEntry | null): Registration | undefined {
+    if (!e || e.operation !== "PUT") {
+      this.invalid.forget(ClusterBucket.Registry, k);
       return undefined;
     }
-    const live = this.membership.isAlive(await this.membership.get(reg.node));
-    return { reg, revision: e.revision, live };
+    const checked = decodeRegistration(e.value);
+    if (!checked.ok) {
+      this.invalid.report({ bucket: ClusterBucket.Registry, key: k, revision: e.revision, reason: checked.reason });
+      return undefined;
+    }
+    this.invalid.forget(ClusterBucket.Registry, k);
+    return checked.value;
   }
 
   /**
@@ -62,16 +91,17 @@ export class Registry {
    */
   async claim(type: string, key: string, node: string, supervisor: string, spawn: { args?: unknown; restart?: string } = {}): Promise<number> {
     const k = this.subjects.registryKey(type, key);
-    const value = encodeValue({ node, since: this.clock.now(), supervisor, ...spawn } satisfies Registration);
+    const value = encodeValue({ node, since: this.clock.now(), supervisor, ...spawn, instance: this.membership.instance } satisfies Registration);
     try {
       return await this.retry("registry claim", () => this.kv.create(k, value));
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
     }
-    const held = await this.lookup(type, key);
+    // A malformed entry claims nothing: it is taken over like a lapsed claim.
+    const held = await this.read(type, key);
     // A claim by this very node name that the node does not run (it crashed and came back under the
     // same name, or a release was lost) is stale; the caller checked it has no local host for the id.
-    if (held && held.live && held.reg.node !== node) throw new AgentExistsError(`${type}/${key}`, held.reg.node);
+    if (held?.reg && held.live && held.reg.node !== node) throw new AgentExistsError(`${type}/${key}`, held.reg.node);
     try {
       return held ? await this.kv.update(k, value, held.revision) : await this.kv.create(k, value);
     } catch (err) {
@@ -80,11 +110,11 @@ export class Registry {
     }
   }
 
-  /** Give up a claim made by `node` (no-op if another node holds it now). */
+  /** Give up a claim made by `node` (no-op if another node, or another run of this node's name, holds it now). */
   async release(type: string, key: string, node: string): Promise<void> {
     try {
       const held = await this.lookup(type, key);
-      if (held && held.reg.node === node) await this.kv.delete(this.subjects.registryKey(type, key), { previousSeq: held.revision });
+      if (held && held.reg.node === node && !supersededRun(held.reg, this.membership.instance)) await this.kv.delete(this.subjects.registryKey(type, key), { previousSeq: held.revision });
     } catch {
       // Lost the race or the server is gone: the entry points at a node that no longer claims it.
     }
@@ -96,14 +126,14 @@ export class Registry {
     for (const k of await listKeys(this.kv)) {
       const parts = this.subjects.parseAgentKey(k);
       if (!parts) continue;
-      const e = await this.kv.get(k);
-      if (!e || e.operation !== "PUT") continue;
-      try {
-        out.push({ ...parts, reg: decodeValue(e.value) as Registration });
-      } catch {
-        // skip undecodable entry
-      }
+      const reg = this.check(k, await this.kv.get(k));
+      if (reg) out.push({ ...parts, reg });
     }
     return out;
   }
+}
+
+/** Whether `reg` was made by another run of its node name than `instance` (the run holding the name now). */
+export function supersededRun(reg: Registration, instance: string | undefined): boolean {
+  return reg.instance !== undefined && instance !== undefined && reg.instance !== instance;
 }
