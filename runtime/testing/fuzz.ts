@@ -16,13 +16,14 @@ export const DEFAULT_FUZZ_SEED = 42;
 
 /**
  * fast-check parameters for one property: seed from FUZZ_SEED (default 42), runs from
- * FUZZ_RUNS (default 200), and `overrides` on top (e.g. fewer runs for a slow property).
+ * FUZZ_RUNS (default 200, or `overrides.numRuns` for a slow property), other fields
+ * from `overrides`. FUZZ_RUNS, when set, wins: a long run is long for every property.
  */
 export function fuzzOptions<T>(overrides: Parameters<T> = {}): Parameters<T> {
   return {
-    seed: envInt("FUZZ_SEED", DEFAULT_FUZZ_SEED),
-    numRuns: envInt("FUZZ_RUNS", DEFAULT_FUZZ_RUNS),
     ...overrides,
+    seed: envInt("FUZZ_SEED", DEFAULT_FUZZ_SEED),
+    numRuns: envInt("FUZZ_RUNS", overrides.numRuns ?? DEFAULT_FUZZ_RUNS),
   };
 }
 
