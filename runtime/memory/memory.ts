@@ -117,7 +117,7 @@ class MemoryImpl implements Memory {
       return this.subjects.memoryBucket(name);
     } catch (err) {
       if (err instanceof InvalidArgumentError) {
-        throw new InvalidKeyError(String(name), 'a bucket name uses 1-128 letters, digits, "_" or "-"');
+        throw new InvalidKeyError(String(name), 'a bucket name uses 1-128 lowercase letters, digits or "-", starting with a letter or digit');
       }
       throw err;
     }

@@ -106,7 +106,10 @@ export interface MemoryBucket extends ReadonlyMemoryBucket {
 
 /** A namespace's shared memory: the default bucket, plus named buckets. */
 export interface Memory extends MemoryBucket {
-  /** The named bucket `troupe_<ns>_mem_<name>`, created on first use; the same object for the same name. */
+  /**
+   * The named bucket `troupe_<ns>_mem_<name>`, created on first use; the same object for the
+   * same name. A name is 1-128 lowercase letters, digits or `-` (InvalidKeyError otherwise).
+   */
   bucket(name: string): MemoryBucket;
   /** Stop every watch and the cache's bookkeeping. Reads and writes still work afterwards, uncached. */
   close(): Promise<void>;
