@@ -246,6 +246,50 @@ describe("memory: reads and writes", () => {
   });
 });
 
+describe("memory: limits", () => {
+  it("a 5,000-character key fails with InvalidKeyError before any I/O, and the connection stays up", async () => {
+    const nc = await connectTo(nats.url, "memory-long-key");
+    const events: string[] = [];
+    const status = nc.status();
+    void (async () => {
+      for await (const e of status) events.push(e.type);
+    })();
+    try {
+      const b = memory(nc, namespace()).bucket("long");
+      await b.put("warm", 1);
+      const long = "k".repeat(5000);
+      const before = nc.stats().outMsgs;
+      for (const op of [
+        () => b.put(long, 1),
+        () => b.get(long),
+        () => b.create(long, 1),
+        () => b.update(long, 1, 1),
+        () => b.delete(long),
+        () => b.modify(long, () => 1),
+        () => b.get(long, { fresh: true }),
+      ]) {
+        const err = await rejection(op());
+        expect(err).toBeInstanceOf(InvalidKeyError);
+        expect((err as Error).message).toContain("at most 1024 characters");
+      }
+      expect(() => b.keys(`${long}.>`)).toThrow(InvalidKeyError);
+      expect(() => b.history(long)).toThrow(InvalidKeyError);
+      expect(() => b.watch(long)).toThrow(InvalidKeyError);
+      expect(nc.stats().outMsgs).toBe(before);
+      // The longest key allowed is stored and read back on the same connection.
+      const longest = "k".repeat(1024);
+      const rev = await b.put(longest, "ok");
+      expect(await b.get(longest, { fresh: true })).toEqual({ value: "ok", revision: rev });
+      expect((await collect(b.history(longest))).map((e) => e.revision)).toEqual([rev]);
+      await nc.flush();
+      expect(events.filter((t) => t === "disconnect" || t === "reconnect")).toEqual([]);
+      expect(nc.isClosed()).toBe(false);
+    } finally {
+      await nc.close();
+    }
+  });
+});
+
 describe("memory: configuration and closing", () => {
   it("rejects a maxValueBytes over the server's max_payload, naming the field", () => {
     const max = ncA.info!.max_payload;
