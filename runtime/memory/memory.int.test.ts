@@ -19,6 +19,7 @@ import { Subjects } from "../subjects.js";
 import { connectTo, useNatsServer } from "../testing/server.js";
 import { openMemory, type Memory, type MemoryBucket, type MemoryChange, type MemoryOptions } from "./index.js";
 import type { MemoryBucketImpl } from "./memory-bucket.js";
+import { KV_WRITE_HEADER_BYTES } from "./kv-publish.js";
 import { MISS } from "./memory-cache.js";
 
 const nats = useNatsServer();
@@ -287,6 +288,44 @@ describe("memory: limits", () => {
     } finally {
       await nc.close();
     }
+  });
+});
+
+describe("memory: value size", () => {
+  /** A string whose MessagePack encoding is exactly `bytes` long (str32 header: 5 bytes). */
+  const encodedAs = (bytes: number) => "x".repeat(bytes - 5);
+
+  it("a value of exactly the limit is stored; one byte more, or the server's max_payload, fails with ValueTooLargeError", async () => {
+    const max = ncA.info!.max_payload;
+    const b = memory(ncA, namespace()).bucket("edge");
+    const limit = max - KV_WRITE_HEADER_BYTES;
+    const rev = await b.put("fits", encodedAs(limit));
+    expect((await b.get<string>("fits", { fresh: true }))?.revision).toBe(rev);
+    const rev2 = await b.update("fits", encodedAs(limit), rev);
+    expect(rev2).toBeGreaterThan(rev);
+    for (const size of [limit + 1, max, max + 1]) {
+      const err = await rejection(b.put("big", encodedAs(size)));
+      expect(err).toBeInstanceOf(ValueTooLargeError);
+      expect(err).toMatchObject({ code: "VALUE_TOO_LARGE", key: "big", bytes: size, limit });
+    }
+    await expect(b.update("fits", encodedAs(max), rev2)).rejects.toBeInstanceOf(ValueTooLargeError);
+    await expect(b.modify("fits", () => encodedAs(max))).rejects.toBeInstanceOf(ValueTooLargeError);
+    expect(await b.get("big", { fresh: true })).toBeUndefined();
+  });
+
+  it("a bucket created elsewhere with a smaller max value size refuses with ValueTooLargeError naming that limit", async () => {
+    const ns = namespace();
+    await new Kvm(ncB).create(`troupe_${ns.ns}_mem_small`, { maxValueSize: 1000 });
+    const b = memory(ncA, ns).bucket("small");
+    const rev = await b.put("ok", "y".repeat(500));
+    for (const write of [() => b.put("k", "y".repeat(2000)), () => b.create("k", "y".repeat(2000)), () => b.update("ok", "y".repeat(2000), rev)]) {
+      const err = await rejection(write());
+      expect(err).toBeInstanceOf(ValueTooLargeError);
+      expect(err).toMatchObject({ key: expect.any(String), bytes: 2003, limit: 1000 - KV_WRITE_HEADER_BYTES });
+      expect(((err as Error).cause as { code?: unknown }).code).toBe(10054);
+    }
+    expect(await b.get("k", { fresh: true })).toBeUndefined();
+    expect((await b.get("ok", { fresh: true }))?.revision).toBe(rev);
   });
 });
 

@@ -52,6 +52,7 @@ class MemoryImpl implements Memory {
       options: resolved,
       connected: () => this.isConnected && !nc.isClosed(),
       closed: () => this.isClosed,
+      maxPayload: () => nc.info?.max_payload,
     };
     this.main = new MemoryBucketImpl(subjects.memoryBucket(), this.ctx);
     const status = nc.status();

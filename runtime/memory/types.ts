@@ -125,7 +125,12 @@ export interface MemoryOptions {
   };
   /** Revisions kept per key when a bucket is created; default 5. */
   history?: number;
-  /** Largest encoded value, bytes; default 1 MiB. Must not exceed the server's max_payload. */
+  /**
+   * Largest encoded value, bytes; default 1 MiB, or less when the server's max_payload is
+   * smaller. At most the server's max_payload less 128 bytes (a write's headers count
+   * against max_payload too). A bucket created elsewhere with a smaller max value size
+   * lowers the limit for that bucket. A larger value fails with ValueTooLargeError.
+   */
   maxValueBytes?: number;
   /** Time source for backoff; default the system clock. */
   clock?: Clock;
