@@ -169,8 +169,9 @@ export class MemoryBucketImpl implements MemoryBucket {
 
   /**
    * Changes to keys matching `pattern`, from now on (await `ready` to be sure the watch
-   * is live). Values are decoded once and shared by every watch: treat them as immutable.
-   * Changes queue without bound while the consumer does not pull them.
+   * is live), coalesced when a key changes faster than this node reads (see MemoryWatch;
+   * `missed` counts what went by). Values are decoded once and shared by every watch:
+   * treat them as immutable. Changes queue without bound while the consumer does not pull them.
    */
   watch<T = unknown>(pattern = ">"): MemoryWatch<T> {
     validatePattern(pattern);

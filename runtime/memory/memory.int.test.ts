@@ -403,6 +403,35 @@ describe("memory: watch", () => {
     w.stop();
     expect(await pending).toEqual({ value: undefined, done: true });
   });
+
+  it("another node's 1,000 rapid writes to a key: revisions in order, values true to them, every skipped revision counted, the last one delivered", async () => {
+    const ns = namespace();
+    const a = memory(ncA, ns, { history: 1 }).bucket("burst");
+    const b = memory(ncB, ns, { history: 1 }).bucket("burst");
+    await b.put("k", -1);
+    const w = a.watch<number>("k");
+    await w.ready;
+    const writes = 1000;
+    // Concurrent writes: the key changes faster than the watch reads, and history 1 keeps only the last.
+    const revisions = await Promise.all(Array.from({ length: writes }, (_, i) => b.put("k", i)));
+    const valueAt = new Map(revisions.map((rev, i) => [rev, i]));
+    const last = Math.max(...revisions);
+    const seen: MemoryChange<number>[] = [];
+    for await (const c of w) {
+      seen.push(c);
+      if (c.revision === last) break;
+    }
+    expect(seen.at(-1)?.revision).toBe(last);
+    expect(seen.at(-1)?.value).toBe(valueAt.get(last));
+    for (let i = 0; i < seen.length; i++) {
+      const c = seen[i]!;
+      expect(c.value).toBe(valueAt.get(c.revision));
+      if (i > 0) expect(c.revision).toBeGreaterThan(seen[i - 1]!.revision);
+      expect(Number.isInteger(c.missed) && c.missed >= 0).toBe(true);
+    }
+    // Only this key changed: every revision was either delivered or counted as missed.
+    expect(seen.reduce((n, c) => n + 1 + c.missed, 0)).toBe(writes);
+  });
 });
 
 describe("memory: two nodes and the cache", () => {
