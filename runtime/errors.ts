@@ -227,8 +227,8 @@ export class ValueTooLargeError extends TroupeError {
   readonly key: string;
   readonly bytes: number;
   readonly limit: number;
-  constructor(key: string, bytes: number, limit: number) {
-    super(ErrorCode.ValueTooLarge, `value for "${key}" is ${bytes} bytes, over the ${limit}-byte limit; nothing was written`);
+  constructor(key: string, bytes: number, limit: number, options?: { cause?: unknown }) {
+    super(ErrorCode.ValueTooLarge, `value for "${key}" is ${bytes} bytes, over the ${limit}-byte limit; nothing was written`, options);
     this.key = key;
     this.bytes = bytes;
     this.limit = limit;

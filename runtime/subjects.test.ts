@@ -1,6 +1,6 @@
 // Names are built in one place; these are the wire names DESIGN.md lists.
 import { describe, expect, it } from "vitest";
-import { agentId, parseAgentId, Subjects } from "./subjects.js";
+import { agentId, parseAgentId, Subjects, validateBucketName } from "./subjects.js";
 import { InvalidArgumentError } from "./errors.js";
 
 describe("subjects", () => {
@@ -43,7 +43,23 @@ describe("subjects", () => {
     expect(() => parseAgentId(bad)).toThrow(InvalidArgumentError);
   });
 
-  it.each(["Demo", "has space", "", "a.b"])("refuses the namespace %j", (bad) => {
+  it.each(["Demo", "has space", "", "a.b", "iso_mem_x", "a_b", "-a", "x".repeat(65)])("refuses the namespace %j", (bad) => {
     expect(() => new Subjects(bad)).toThrow(/invalid namespace/);
+  });
+
+  it("says what a namespace may hold", () => {
+    expect(() => new Subjects("a_b")).toThrow('use 1-64 lowercase letters, digits or "-", starting with a letter or digit');
+  });
+
+  it.each(["x_state", "a_b", "Facts", "a.b", "", "-a", "a b", "x".repeat(129)])("refuses the bucket name %j", (bad) => {
+    expect(() => s.memoryBucket(bad)).toThrow(InvalidArgumentError);
+    expect(() => validateBucketName(bad)).toThrow(/invalid bucket name .*: use 1-128 lowercase letters, digits or "-"/);
+  });
+
+  it("a namespace's memory bucket cannot be another namespace's state bucket", () => {
+    // Before: namespace "iso" + bucket "x_state" gave troupe_iso_mem_x_state, the state bucket of "iso_mem_x".
+    expect(() => new Subjects("iso").memoryBucket("x_state")).toThrow(InvalidArgumentError);
+    expect(() => new Subjects("iso_mem_x")).toThrow(InvalidArgumentError);
+    expect(new Subjects("iso").memoryBucket("x-state")).toBe("troupe_iso_mem_x-state");
   });
 });

@@ -1,20 +1,54 @@
 // Every NATS subject, stream and bucket name Troupe uses is built and parsed
 // here, and only here. Names carry the namespace, so namespaces never meet.
+//
+// Why names cannot collide: in subjects, "." separates the parts and no part may
+// hold one. In bucket and stream names, "_" separates the parts
+// (`troupe_<ns>_state`, `troupe_<ns>_mem_<bucket>`, `TROUPE_<NS>_DLQ`) and neither
+// a namespace nor a bucket name may hold one, so every name splits back into
+// exactly one (namespace, role, bucket) triple. Namespaces and bucket names are
+// lowercase: uppercasing a namespace for a stream name stays one-to-one, and two
+// names never differ only by case (JetStream keeps a stream in a directory named
+// after it, and some file systems ignore case).
+//
+// Lengths: tokens are at most 128 characters and namespaces 64, so the longest
+// subject built here is a few hundred characters, and the longest subject the KV
+// client builds from a bucket name and a memory key (see MAX_SUBJECT_LENGTH)
+// stays far below the server's control-line limit.
 
 import { InvalidArgumentError } from "./errors.js";
 
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
-const NAMESPACE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const NAMESPACE = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9-]{0,127}$/;
 
-/** Check a namespace name: lowercase letters, digits, `_` and `-`. */
+/**
+ * The longest subject Troupe lets anything build from its names, memory keys included.
+ * The server refuses a protocol line longer than its `max_control_line` (4096 bytes by
+ * default; INFO does not announce it) and closes the connection; a line holds the verb,
+ * the subject, a reply inbox and sizes, so half of the default is kept for the subject.
+ */
+export const MAX_SUBJECT_LENGTH = 2048;
+
+/** Check a namespace name: 1-64 lowercase letters, digits and `-`, starting with a letter or digit. */
 export function validateNamespace(ns: string): string {
   if (typeof ns !== "string" || !NAMESPACE.test(ns)) {
     throw new InvalidArgumentError(
       "namespace",
-      `invalid namespace ${JSON.stringify(ns)}: use 1-64 lowercase letters, digits, "_" or "-", starting with a letter or digit`,
+      `invalid namespace ${JSON.stringify(ns)}: use 1-64 lowercase letters, digits or "-", starting with a letter or digit ("_" is reserved as the separator in bucket and stream names)`,
     );
   }
   return ns;
+}
+
+/** Check a shared-memory bucket name: 1-128 lowercase letters, digits and `-`, starting with a letter or digit. */
+export function validateBucketName(name: string): string {
+  if (typeof name !== "string" || !BUCKET_NAME.test(name)) {
+    throw new InvalidArgumentError(
+      "bucket name",
+      `invalid bucket name ${JSON.stringify(name)}: use 1-128 lowercase letters, digits or "-", starting with a letter or digit ("_" is reserved as the separator in bucket names)`,
+    );
+  }
+  return name;
 }
 
 /** Check one token of an address (an agent type, key, node id, topic or bucket name). */
@@ -163,8 +197,11 @@ export class Subjects {
     return `troupe_${this.ns}_nodes`;
   }
 
-  /** KV bucket of shared memory: `troupe_<ns>_mem`, or `troupe_<ns>_mem_<name>` for a named bucket. */
+  /**
+   * KV bucket of shared memory: `troupe_<ns>_mem`, or `troupe_<ns>_mem_<name>` for a named
+   * bucket ({@link validateBucketName}: no `_`, so no two (namespace, name) pairs share a bucket).
+   */
   memoryBucket(name?: string): string {
-    return name === undefined ? `troupe_${this.ns}_mem` : `troupe_${this.ns}_mem_${validateToken("bucket name", name)}`;
+    return name === undefined ? `troupe_${this.ns}_mem` : `troupe_${this.ns}_mem_${validateBucketName(name)}`;
   }
 }

@@ -2,8 +2,16 @@
 // and feeds callers' watch() iterators. It is armed at the stream's last
 // revision on first use (updates only, no history replay) and re-armed from the
 // last revision it saw + 1 (`resumeFromRevision`) after a disconnect or a watch
-// failure, so no change is missed or applied twice; while it is down or catching
-// up, the cache is distrusted and reads go to the server.
+// failure, so no change is applied twice; while it is down or catching up, the
+// cache is distrusted and reads go to the server.
+//
+// What it cannot see: a revision the bucket removed before this node read it. A
+// key keeps only its last `history` revisions, so a key rewritten faster than the
+// server pushes changes to this node (or while it is disconnected) loses the
+// older ones first. The watch covers every subject of the bucket's stream, so a
+// jump in revision numbers is exactly the count of such removed revisions; it is
+// passed on with the next change as `gap` (the latest revision of a key is never
+// removed, so it always arrives).
 
 import type { KV, KvWatchEntry } from "@nats-io/kv";
 import type { QueuedIterator } from "@nats-io/transport-node";
@@ -166,6 +174,8 @@ export class BucketWatch {
     const { cache, feed } = this.deps;
     const revision = e.revision;
     if (revision <= cache.position) return; // replayed after a consumer reset
+    // Every revision of the bucket passes this watch: a jump means revisions removed before we read them.
+    const gap = revision - cache.position - 1;
     const put = e.operation === "PUT";
     // The entry's getters decode on every call: read each once.
     const key = e.key;
@@ -173,7 +183,7 @@ export class BucketWatch {
     const bytes = put ? e.value.slice() : undefined;
     cache.applyChange(key, revision, bytes);
     // Only build the change (and its creation date) when some watch() may want it.
-    if (feed.size > 0) feed.publish({ key, revision, op: put ? MemoryOp.Put : MemoryOp.Delete, created: e.created, bytes });
+    if (feed.size > 0) feed.publish({ key, revision, op: put ? MemoryOp.Put : MemoryOp.Delete, created: e.created, bytes }, gap);
     if (this.state === WatchState.CatchingUp && (e.delta === 0 || revision >= this.target)) this.caughtUp();
   }
 

@@ -33,6 +33,33 @@ describe("ChangeFeed", () => {
     expect((await w.next()).value).toMatchObject({ revision: 6 });
   });
 
+  it("tells each watch how many revisions went by unseen since its previous change", async () => {
+    const feed = new ChangeFeed();
+    const one = feed.open("k", 0, Promise.resolve());
+    const all = feed.open(">", 0, Promise.resolve());
+    feed.publish(put("k", 1, "a"));
+    feed.publish(put("other", 4, "o"), 2); // revisions 2 and 3 were removed before they were read
+    feed.publish(put("k", 5, "b"));
+    feed.publish(put("k", 9, "c"), 3);
+    expect([(await one.next()).value, (await one.next()).value, (await one.next()).value].map((c) => [c.revision, c.missed])).toEqual([
+      [1, 0],
+      [5, 2],
+      [9, 3],
+    ]);
+    const seen = [];
+    for (let i = 0; i < 4; i++) seen.push((await all.next()).value);
+    expect(seen.map((c) => [c.revision, c.missed])).toEqual([
+      [1, 0],
+      [4, 2],
+      [5, 0],
+      [9, 3],
+    ]);
+    // a watch opened now starts counting now
+    const late = feed.open(">", 9, Promise.resolve());
+    feed.publish(put("k", 10, "d"));
+    expect((await late.next()).value).toMatchObject({ revision: 10, missed: 0 });
+  });
+
   it("turns a value that does not decode into an entry with error", async () => {
     const feed = new ChangeFeed();
     const w = feed.open(">", 0, Promise.resolve());

@@ -2,10 +2,13 @@
 // bucket runs one KV watch; each caller's watch is a filter and a queue on top
 // of it, so any number of them costs no extra consumers and they all see the
 // same changes in the same (revision) order, re-armed across reconnects.
+// Revisions the bucket removed before the watch read them are counted, and each
+// change tells its watch how many went by since the change it delivered before
+// (`missed`), so a caller always knows whether it saw every revision.
 
 import type { ValueDecodeError } from "../errors.js";
 import { keyMatcher } from "./keys.js";
-import type { MemoryChange, MemoryOp, MemoryWatch } from "./types.js";
+import type { MemoryChange, MemoryEntry, MemoryOp, MemoryWatch } from "./types.js";
 import { decodeMemoryValue } from "./value.js";
 
 /** A change as the bucket's watch saw it, before decoding. */
@@ -19,7 +22,7 @@ export interface RawChange {
 }
 
 /** Turn a raw change into what callers see; a value that does not decode becomes `error`. */
-export function toMemoryChange(raw: RawChange): MemoryChange {
+export function toMemoryChange(raw: RawChange): MemoryEntry {
   const { key, revision, op, created, bytes } = raw;
   if (bytes === undefined) return { key, revision, op, created, value: undefined };
   try {
@@ -32,6 +35,8 @@ export function toMemoryChange(raw: RawChange): MemoryChange {
 /** The callers' watches of one bucket. */
 export class ChangeFeed {
   private readonly watchers = new Set<Watcher>();
+  /** Revisions removed before the bucket's watch read them, counted while any watch was open. */
+  private lost = 0;
 
   /** Number of open watches. */
   get size(): number {
@@ -44,19 +49,30 @@ export class ChangeFeed {
    * bucket's watch is live.
    */
   open<T>(pattern: string, after: number, ready: Promise<void>): MemoryWatch<T> {
-    const w = new Watcher(keyMatcher(pattern), after, ready, (x) => this.watchers.delete(x));
+    const w = new Watcher(keyMatcher(pattern), after, this.lost, ready, (x) => this.watchers.delete(x));
     this.watchers.add(w);
     return w as unknown as MemoryWatch<T>;
   }
 
-  /** Deliver a change to every watch whose pattern matches; decoded once, shared by all. */
-  publish(raw: RawChange): void {
+  /**
+   * Deliver a change to every watch whose pattern matches; decoded once, shared by all.
+   * `gap` is the number of revisions just before this one that the bucket removed
+   * before its watch could read them.
+   */
+  publish(raw: RawChange, gap = 0): void {
+    if (gap > 0) this.lost += gap;
     if (this.watchers.size === 0) return;
     let change: MemoryChange | undefined;
     for (const w of this.watchers) {
-      if (raw.revision <= w.after || !w.matches(raw.key)) continue;
-      change ??= toMemoryChange(raw);
-      w.push(change);
+      if (raw.revision <= w.after) {
+        w.lostSeen = this.lost; // before the watch's start: not its to count
+        continue;
+      }
+      if (!w.matches(raw.key)) continue;
+      change ??= { ...toMemoryChange(raw), missed: 0 };
+      const missed = this.lost - w.lostSeen;
+      w.lostSeen = this.lost;
+      w.push(missed === 0 ? change : { ...change, missed });
     }
   }
 
@@ -78,6 +94,8 @@ class Watcher implements MemoryWatch<unknown> {
   constructor(
     readonly matches: (key: string) => boolean,
     readonly after: number,
+    /** The feed's lost count when this watch last delivered a change (or opened). */
+    public lostSeen: number,
     ready: Promise<void>,
     private readonly onStop: (w: Watcher) => void,
   ) {

@@ -4,7 +4,7 @@ export { openMemory } from "./memory.js";
 export { withJetStreamRetry, backoffDelay, DEFAULT_RETRY } from "./retry.js";
 export type { JetStreamRetryOptions } from "./retry.js";
 export { isTransientJetStreamError, isWrongLastSequence } from "./jetstream-errors.js";
-export { validateKey, validatePattern, keyMatcher } from "./keys.js";
+export { validateKey, validatePattern, keyMatcher, MAX_KEY_LENGTH } from "./keys.js";
 export { MemoryOp } from "./types.js";
 export type {
   Memory,

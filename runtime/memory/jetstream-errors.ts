@@ -14,6 +14,9 @@ const TRANSIENT_API_CODES: ReadonlySet<number> = new Set([
   10119, // JSConsumerOfflineErr
 ]);
 
+/** `err_code` of "message size exceeds maximum allowed" (the stream's max_msg_size, or max_payload). */
+const MESSAGE_TOO_LARGE_CODE = 10054;
+
 /** `err_code` of "wrong last sequence", the answer to a failed compare-and-set. */
 const WRONG_LAST_SEQUENCE_CODES: ReadonlySet<number> = new Set([10071, 10164]);
 
@@ -59,6 +62,12 @@ export function isTransientJetStreamError(err: unknown): boolean {
 export function isWrongLastSequence(err: unknown): boolean {
   const e = shape(err);
   return e?.name === "JetStreamApiError" && typeof e.code === "number" && WRONG_LAST_SEQUENCE_CODES.has(e.code);
+}
+
+/** True when the server refused a write as larger than the stream's (or the server's) message size limit. */
+export function isMessageTooLarge(err: unknown): boolean {
+  const e = shape(err);
+  return e?.name === "JetStreamApiError" && e.code === MESSAGE_TOO_LARGE_CODE;
 }
 
 /** True when the connection is closed for good (retrying cannot help). */

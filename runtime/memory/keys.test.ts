@@ -1,7 +1,7 @@
 // Key and pattern rules (JetStream KV's), and wildcard matching for watches.
 import { describe, expect, it } from "vitest";
 import { InvalidKeyError } from "../errors.js";
-import { keyMatcher, validateKey, validatePattern } from "./keys.js";
+import { keyMatcher, MAX_KEY_LENGTH, validateKey, validatePattern } from "./keys.js";
 
 describe("validateKey", () => {
   it.each(["a", "user.42.name", "a-b_c/d=e", "A.B.c9", "x/y/z"])("accepts %s", (key) => {
@@ -21,6 +21,14 @@ describe("validateKey", () => {
     ["a:b", "colon"],
   ])("rejects %j (%s) with InvalidKeyError", (key) => {
     expect(() => validateKey(key)).toThrow(InvalidKeyError);
+  });
+
+  it("accepts a key of MAX_KEY_LENGTH characters and rejects a longer one, saying the limit", () => {
+    const longest = "k".repeat(MAX_KEY_LENGTH);
+    expect(validateKey(longest)).toBe(longest);
+    expect(() => validateKey(`${longest}k`)).toThrow(InvalidKeyError);
+    expect(() => validateKey("k".repeat(5000))).toThrow(`a key is at most ${MAX_KEY_LENGTH} characters, this one has 5000`);
+    expect(() => validatePattern(`${"a.".repeat(MAX_KEY_LENGTH / 2)}>`)).toThrow(InvalidKeyError);
   });
 
   it("rejects a non-string", () => {

@@ -2,8 +2,18 @@
 // KV's: letters, digits and `-/_=.`, dot-separated tokens, none empty. Patterns
 // (for keys() and watch()) may also use NATS wildcards: `*` for one token, `>`
 // for the rest. A pattern compiles to a matcher used to filter watch events.
+//
+// Length: a key is at most MAX_KEY_LENGTH characters. The KV client puts the key
+// in subjects (`$KV.<bucket>.<key>`, and that again inside a JetStream API subject
+// such as `$JS.API.DIRECT.GET.KV_<bucket>.$KV.<bucket>.<key>`); with the longest
+// bucket name (204 characters) that is at most about 1,500 characters, under
+// MAX_SUBJECT_LENGTH (runtime/subjects.ts). A longer subject would exceed the
+// server's control line, and the server would close the connection.
 
 import { InvalidKeyError } from "../errors.js";
+
+/** The longest key or pattern, in characters (keys are ASCII: one byte each). */
+export const MAX_KEY_LENGTH = 1024;
 
 const KEY = /^[-/_=.a-zA-Z0-9]+$/;
 const PATTERN = /^[-/_=.a-zA-Z0-9*>]+$/;
@@ -63,6 +73,9 @@ export function keyMatcher(pattern: string): (key: string) => boolean {
 function checkShape(key: string, allowed: RegExp, charset: string): void {
   if (typeof key !== "string") throw new InvalidKeyError(String(key), "a key must be a string");
   if (key.length === 0) throw new InvalidKeyError(key, "a key cannot be empty");
+  if (key.length > MAX_KEY_LENGTH) {
+    throw new InvalidKeyError(key, `a key is at most ${MAX_KEY_LENGTH} characters, this one has ${key.length}`);
+  }
   if (!allowed.test(key)) throw new InvalidKeyError(key, charset);
   if (key.startsWith(".") || key.endsWith(".")) throw new InvalidKeyError(key, "a key cannot start or end with \".\"");
   if (key.includes("..")) throw new InvalidKeyError(key, "a key cannot have an empty token (\"..\")");

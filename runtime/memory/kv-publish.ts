@@ -8,6 +8,17 @@ import { headers } from "@nats-io/transport-node";
 
 const KV_OPERATION_HEADER = "KV-Operation";
 
+/**
+ * Bytes kept for the headers of one write. The server (and the client, before sending)
+ * counts headers and value together against max_payload and the stream's max_msg_size,
+ * so a value may use the limit less this. The largest header block of a write is
+ * `NATS/1.0` (8), `\r\nNats-Msg-Id: ` + a 22-character id (37),
+ * `\r\nNats-Expected-Last-Subject-Sequence: ` + up to 16 digits (55), and the final
+ * `\r\n\r\n` (4): 104 bytes; a delete has `\r\nKV-Operation: DEL` (19) instead of the
+ * expected sequence and no value.
+ */
+export const KV_WRITE_HEADER_BYTES = 128;
+
 /** How one KV write is published. */
 export interface KvPublishOptions {
   /** Message id for deduplication: the same for every retry of one write. */

@@ -15,14 +15,19 @@
 // Writes carry a message id reused across retries, so a write retried after a
 // timeout is deduplicated by the server (within its 2-minute window) instead of
 // being applied twice or failing its own compare-and-set.
+//
+// Size: a value larger than maxValueBytes, or than the server's current
+// max_payload less the write's headers, fails with ValueTooLargeError before it
+// is sent; a bucket whose own max value size (set by whoever created it) is
+// smaller refuses it on the server, and that refusal becomes ValueTooLargeError too.
 
 import { Bucket, type KV, type KvEntry, type Kvm } from "@nats-io/kv";
 import { nuid } from "@nats-io/transport-node";
-import { InvalidArgumentError, KeyExistsError, RevisionConflictError } from "../errors.js";
+import { InvalidArgumentError, KeyExistsError, RevisionConflictError, ValueTooLargeError } from "../errors.js";
 import { BucketWatch } from "./bucket-watch.js";
 import { ChangeFeed, toMemoryChange } from "./change-feed.js";
-import { isWrongLastSequence } from "./jetstream-errors.js";
-import { publishToKey } from "./kv-publish.js";
+import { isMessageTooLarge, isWrongLastSequence } from "./jetstream-errors.js";
+import { KV_WRITE_HEADER_BYTES, publishToKey } from "./kv-publish.js";
 import { validateKey, validatePattern } from "./keys.js";
 import { MemoryCache, MISS } from "./memory-cache.js";
 import type { ResolvedMemoryOptions } from "./options.js";
@@ -46,6 +51,8 @@ export interface BucketContext {
   connected(): boolean;
   /** Whether the Memory was closed. */
   closed(): boolean;
+  /** The connected server's max_payload, when known (it may change on reconnect). */
+  maxPayload(): number | undefined;
 }
 
 /** The header JetStream KV marks deletes with. */
@@ -87,14 +94,14 @@ export class MemoryBucketImpl implements MemoryBucket {
 
   async put(key: string, value: unknown): Promise<number> {
     validateKey(key);
-    const bytes = encodeMemoryValue(key, value, this.ctx.options.maxValueBytes);
+    const bytes = encodeMemoryValue(key, value, this.valueLimit());
     const kv = await this.open();
     return this.tracked(key, bytes, () => this.publish("put", kv, key, bytes));
   }
 
   async create(key: string, value: unknown): Promise<number> {
     validateKey(key);
-    const bytes = encodeMemoryValue(key, value, this.ctx.options.maxValueBytes);
+    const bytes = encodeMemoryValue(key, value, this.valueLimit());
     const kv = await this.open();
     return this.tracked(key, bytes, () => this.createIn(kv, key, bytes));
   }
@@ -102,7 +109,7 @@ export class MemoryBucketImpl implements MemoryBucket {
   async update(key: string, value: unknown, revision: number): Promise<number> {
     validateKey(key);
     checkRevision(revision);
-    const bytes = encodeMemoryValue(key, value, this.ctx.options.maxValueBytes);
+    const bytes = encodeMemoryValue(key, value, this.valueLimit());
     const kv = await this.open();
     return this.tracked(key, bytes, () => this.updateIn(kv, key, bytes, revision));
   }
@@ -127,7 +134,7 @@ export class MemoryBucketImpl implements MemoryBucket {
     let current = await this.get<T>(key);
     for (let attempt = 1; ; attempt++) {
       const next = await fn(current?.value);
-      const bytes = encodeMemoryValue(key, next, this.ctx.options.maxValueBytes);
+      const bytes = encodeMemoryValue(key, next, this.valueLimit());
       try {
         const expected = current?.revision;
         const revision = await this.tracked(key, bytes, () =>
@@ -162,8 +169,9 @@ export class MemoryBucketImpl implements MemoryBucket {
 
   /**
    * Changes to keys matching `pattern`, from now on (await `ready` to be sure the watch
-   * is live). Values are decoded once and shared by every watch: treat them as immutable.
-   * Changes queue without bound while the consumer does not pull them.
+   * is live), coalesced when a key changes faster than this node reads (see MemoryWatch;
+   * `missed` counts what went by). Values are decoded once and shared by every watch:
+   * treat them as immutable. Changes queue without bound while the consumer does not pull them.
    */
   watch<T = unknown>(pattern = ">"): MemoryWatch<T> {
     validatePattern(pattern);
@@ -232,6 +240,25 @@ export class MemoryBucketImpl implements MemoryBucket {
     }
   }
 
+  /** Largest value a write may carry now: maxValueBytes, or the server's max_payload less the headers. */
+  private valueLimit(): number {
+    const payload = this.ctx.maxPayload();
+    const limit = this.ctx.options.maxValueBytes;
+    return payload !== undefined && payload > 0 ? Math.max(0, Math.min(limit, payload - KV_WRITE_HEADER_BYTES)) : limit;
+  }
+
+  /** The server refused `bytes` as too large: name the bucket's real limit (its max_msg_size, or max_payload). */
+  private async tooLarge(kv: Bucket, key: string, bytes: Uint8Array, cause: unknown): Promise<ValueTooLargeError> {
+    let limit = this.valueLimit();
+    try {
+      const max = (await kv.status()).maxValueSize;
+      if (typeof max === "number" && max > 0) limit = Math.max(0, Math.min(limit, max - KV_WRITE_HEADER_BYTES));
+    } catch {
+      // The limit is only for the message; the refusal stands either way.
+    }
+    return new ValueTooLargeError(key, bytes.byteLength, limit, { cause });
+  }
+
   private note(revision: number): void {
     if (revision > this.known) this.known = revision;
   }
@@ -276,7 +303,11 @@ export class MemoryBucketImpl implements MemoryBucket {
     isDelete = false,
   ): Promise<number> {
     const msgID = nuid.next();
-    return this.retry(op, key, () => publishToKey(kv, key, bytes, { msgID, expectRevision, isDelete }));
+    return this.retry(op, key, () => publishToKey(kv, key, bytes, { msgID, expectRevision, isDelete })).catch(
+      async (err: unknown) => {
+        throw isMessageTooLarge(err) ? await this.tooLarge(kv, key, bytes, err) : err;
+      },
+    );
   }
 
   private async *iterateKeys(pattern: string): AsyncGenerator<string> {

@@ -19,6 +19,7 @@ import { Subjects } from "../subjects.js";
 import { connectTo, useNatsServer } from "../testing/server.js";
 import { openMemory, type Memory, type MemoryBucket, type MemoryChange, type MemoryOptions } from "./index.js";
 import type { MemoryBucketImpl } from "./memory-bucket.js";
+import { KV_WRITE_HEADER_BYTES } from "./kv-publish.js";
 import { MISS } from "./memory-cache.js";
 
 const nats = useNatsServer();
@@ -246,6 +247,88 @@ describe("memory: reads and writes", () => {
   });
 });
 
+describe("memory: limits", () => {
+  it("a 5,000-character key fails with InvalidKeyError before any I/O, and the connection stays up", async () => {
+    const nc = await connectTo(nats.url, "memory-long-key");
+    const events: string[] = [];
+    const status = nc.status();
+    void (async () => {
+      for await (const e of status) events.push(e.type);
+    })();
+    try {
+      const b = memory(nc, namespace()).bucket("long");
+      await b.put("warm", 1);
+      const long = "k".repeat(5000);
+      const before = nc.stats().outMsgs;
+      for (const op of [
+        () => b.put(long, 1),
+        () => b.get(long),
+        () => b.create(long, 1),
+        () => b.update(long, 1, 1),
+        () => b.delete(long),
+        () => b.modify(long, () => 1),
+        () => b.get(long, { fresh: true }),
+      ]) {
+        const err = await rejection(op());
+        expect(err).toBeInstanceOf(InvalidKeyError);
+        expect((err as Error).message).toContain("at most 1024 characters");
+      }
+      expect(() => b.keys(`${long}.>`)).toThrow(InvalidKeyError);
+      expect(() => b.history(long)).toThrow(InvalidKeyError);
+      expect(() => b.watch(long)).toThrow(InvalidKeyError);
+      expect(nc.stats().outMsgs).toBe(before);
+      // The longest key allowed is stored and read back on the same connection.
+      const longest = "k".repeat(1024);
+      const rev = await b.put(longest, "ok");
+      expect(await b.get(longest, { fresh: true })).toEqual({ value: "ok", revision: rev });
+      expect((await collect(b.history(longest))).map((e) => e.revision)).toEqual([rev]);
+      await nc.flush();
+      expect(events.filter((t) => t === "disconnect" || t === "reconnect")).toEqual([]);
+      expect(nc.isClosed()).toBe(false);
+    } finally {
+      await nc.close();
+    }
+  });
+});
+
+describe("memory: value size", () => {
+  /** A string whose MessagePack encoding is exactly `bytes` long (str32 header: 5 bytes). */
+  const encodedAs = (bytes: number) => "x".repeat(bytes - 5);
+
+  it("a value of exactly the limit is stored; one byte more, or the server's max_payload, fails with ValueTooLargeError", async () => {
+    const max = ncA.info!.max_payload;
+    const b = memory(ncA, namespace()).bucket("edge");
+    const limit = max - KV_WRITE_HEADER_BYTES;
+    const rev = await b.put("fits", encodedAs(limit));
+    expect((await b.get<string>("fits", { fresh: true }))?.revision).toBe(rev);
+    const rev2 = await b.update("fits", encodedAs(limit), rev);
+    expect(rev2).toBeGreaterThan(rev);
+    for (const size of [limit + 1, max, max + 1]) {
+      const err = await rejection(b.put("big", encodedAs(size)));
+      expect(err).toBeInstanceOf(ValueTooLargeError);
+      expect(err).toMatchObject({ code: "VALUE_TOO_LARGE", key: "big", bytes: size, limit });
+    }
+    await expect(b.update("fits", encodedAs(max), rev2)).rejects.toBeInstanceOf(ValueTooLargeError);
+    await expect(b.modify("fits", () => encodedAs(max))).rejects.toBeInstanceOf(ValueTooLargeError);
+    expect(await b.get("big", { fresh: true })).toBeUndefined();
+  });
+
+  it("a bucket created elsewhere with a smaller max value size refuses with ValueTooLargeError naming that limit", async () => {
+    const ns = namespace();
+    await new Kvm(ncB).create(`troupe_${ns.ns}_mem_small`, { maxValueSize: 1000 });
+    const b = memory(ncA, ns).bucket("small");
+    const rev = await b.put("ok", "y".repeat(500));
+    for (const write of [() => b.put("k", "y".repeat(2000)), () => b.create("k", "y".repeat(2000)), () => b.update("ok", "y".repeat(2000), rev)]) {
+      const err = await rejection(write());
+      expect(err).toBeInstanceOf(ValueTooLargeError);
+      expect(err).toMatchObject({ key: expect.any(String), bytes: 2003, limit: 1000 - KV_WRITE_HEADER_BYTES });
+      expect(((err as Error).cause as { code?: unknown }).code).toBe(10054);
+    }
+    expect(await b.get("k", { fresh: true })).toBeUndefined();
+    expect((await b.get("ok", { fresh: true }))?.revision).toBe(rev);
+  });
+});
+
 describe("memory: configuration and closing", () => {
   it("rejects a maxValueBytes over the server's max_payload, naming the field", () => {
     const max = ncA.info!.max_payload;
@@ -319,6 +402,35 @@ describe("memory: watch", () => {
     const pending = w.next();
     w.stop();
     expect(await pending).toEqual({ value: undefined, done: true });
+  });
+
+  it("another node's 1,000 rapid writes to a key: revisions in order, values true to them, every skipped revision counted, the last one delivered", async () => {
+    const ns = namespace();
+    const a = memory(ncA, ns, { history: 1 }).bucket("burst");
+    const b = memory(ncB, ns, { history: 1 }).bucket("burst");
+    await b.put("k", -1);
+    const w = a.watch<number>("k");
+    await w.ready;
+    const writes = 1000;
+    // Concurrent writes: the key changes faster than the watch reads, and history 1 keeps only the last.
+    const revisions = await Promise.all(Array.from({ length: writes }, (_, i) => b.put("k", i)));
+    const valueAt = new Map(revisions.map((rev, i) => [rev, i]));
+    const last = Math.max(...revisions);
+    const seen: MemoryChange<number>[] = [];
+    for await (const c of w) {
+      seen.push(c);
+      if (c.revision === last) break;
+    }
+    expect(seen.at(-1)?.revision).toBe(last);
+    expect(seen.at(-1)?.value).toBe(valueAt.get(last));
+    for (let i = 0; i < seen.length; i++) {
+      const c = seen[i]!;
+      expect(c.value).toBe(valueAt.get(c.revision));
+      if (i > 0) expect(c.revision).toBeGreaterThan(seen[i - 1]!.revision);
+      expect(Number.isInteger(c.missed) && c.missed >= 0).toBe(true);
+    }
+    // Only this key changed: every revision was either delivered or counted as missed.
+    expect(seen.reduce((n, c) => n + 1 + c.missed, 0)).toBe(writes);
   });
 });
 

@@ -52,6 +52,7 @@ class MemoryImpl implements Memory {
       options: resolved,
       connected: () => this.isConnected && !nc.isClosed(),
       closed: () => this.isClosed,
+      maxPayload: () => nc.info?.max_payload,
     };
     this.main = new MemoryBucketImpl(subjects.memoryBucket(), this.ctx);
     const status = nc.status();
@@ -117,7 +118,7 @@ class MemoryImpl implements Memory {
       return this.subjects.memoryBucket(name);
     } catch (err) {
       if (err instanceof InvalidArgumentError) {
-        throw new InvalidKeyError(String(name), 'a bucket name uses 1-128 letters, digits, "_" or "-"');
+        throw new InvalidKeyError(String(name), 'a bucket name uses 1-128 lowercase letters, digits or "-", starting with a letter or digit');
       }
       throw err;
     }

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { FakeClock, systemClock } from "../clock.js";
 import { InvalidConfigError } from "../errors.js";
+import { KV_WRITE_HEADER_BYTES } from "./kv-publish.js";
 import { resolveMemoryOptions } from "./options.js";
 import type { MemoryOptions } from "./types.js";
 
@@ -13,6 +14,14 @@ describe("resolveMemoryOptions", () => {
     expect(o.maxValueBytes).toBe(1024 * 1024);
     expect(o.clock).toBe(systemClock);
     expect(o.retry.attempts).toBeGreaterThanOrEqual(1);
+  });
+
+  it("keeps room for a write's headers under the server's max_payload", () => {
+    const mib = 1024 * 1024;
+    expect(resolveMemoryOptions({}, mib).maxValueBytes).toBe(mib - KV_WRITE_HEADER_BYTES);
+    expect(resolveMemoryOptions({}, 8 * mib).maxValueBytes).toBe(mib);
+    expect(resolveMemoryOptions({ maxValueBytes: mib - KV_WRITE_HEADER_BYTES }, mib).maxValueBytes).toBe(mib - KV_WRITE_HEADER_BYTES);
+    expect(() => resolveMemoryOptions({ maxValueBytes: mib }, mib)).toThrow(/max_payload of 1048576 bytes less 128 for the headers/);
   });
 
   it("keeps what is given", () => {

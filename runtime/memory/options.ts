@@ -3,6 +3,7 @@
 
 import { systemClock, type Clock } from "../clock.js";
 import { InvalidConfigError } from "../errors.js";
+import { KV_WRITE_HEADER_BYTES } from "./kv-publish.js";
 import { DEFAULT_RETRY } from "./retry.js";
 import type { MemoryOptions } from "./types.js";
 
@@ -29,16 +30,23 @@ const MAX_HISTORY = 64;
 
 /**
  * Merge defaults into `options` and check them. `maxPayload` is the server's max_payload
- * when known; maxValueBytes may not exceed it.
+ * when known: a value and the headers of its write must fit in it together, so
+ * maxValueBytes may be at most max_payload less KV_WRITE_HEADER_BYTES, and defaults to
+ * 1 MiB or that, whichever is smaller.
  */
 export function resolveMemoryOptions(options: MemoryOptions = {}, maxPayload?: number): ResolvedMemoryOptions {
   const maxEntries = int("cache.maxEntries", options.cache?.maxEntries ?? MEMORY_DEFAULTS.maxEntries, 0);
   const maxBytes = int("cache.maxBytes", options.cache?.maxBytes ?? MEMORY_DEFAULTS.maxBytes, 1);
   const history = int("history", options.history ?? MEMORY_DEFAULTS.history, 1);
   if (history > MAX_HISTORY) throw new InvalidConfigError("history", `must be at most ${MAX_HISTORY}, got ${history}`);
-  const maxValueBytes = int("maxValueBytes", options.maxValueBytes ?? MEMORY_DEFAULTS.maxValueBytes, 1);
-  if (maxPayload !== undefined && maxPayload > 0 && maxValueBytes > maxPayload) {
-    throw new InvalidConfigError("maxValueBytes", `${maxValueBytes} exceeds the server's max_payload of ${maxPayload} bytes`);
+  const ceiling = maxPayload !== undefined && maxPayload > 0 ? maxPayload - KV_WRITE_HEADER_BYTES : undefined;
+  const fallback = Math.max(1, Math.min(MEMORY_DEFAULTS.maxValueBytes, ceiling ?? MEMORY_DEFAULTS.maxValueBytes));
+  const maxValueBytes = int("maxValueBytes", options.maxValueBytes ?? fallback, 1);
+  if (ceiling !== undefined && maxValueBytes > ceiling) {
+    throw new InvalidConfigError(
+      "maxValueBytes",
+      `${maxValueBytes} exceeds ${ceiling}, the largest value the server takes (its max_payload of ${maxPayload} bytes less ${KV_WRITE_HEADER_BYTES} for the headers of a write)`,
+    );
   }
   const attempts = int("retry.attempts", options.retry?.attempts ?? DEFAULT_RETRY.attempts, 1);
   const minMs = int("retry.minMs", options.retry?.minMs ?? DEFAULT_RETRY.minMs, 0);

@@ -33,17 +33,28 @@ export interface MemoryEntry<T = unknown> {
   readonly error?: ValueDecodeError;
 }
 
-/** A change seen by watch(): the same fields as a history entry. */
-export type MemoryChange<T = unknown> = MemoryEntry<T>;
+/** A change seen by watch(): the fields of a history entry, and how many revisions went by unseen. */
+export interface MemoryChange<T = unknown> extends MemoryEntry<T> {
+  /**
+   * Revisions of the bucket, between the change this watch delivered before (or its start)
+   * and this one, that the bucket had already removed when this node read it: 0 when the
+   * watch saw every revision in between. They may have changed other keys than the watch's.
+   */
+  readonly missed: number;
+}
 
 /**
  * A running watch. Iterate it with `for await`; breaking out (or calling stop())
  * ends it. It starts after the changes this node already knew of when watch() was
- * called; `ready` resolves once the bucket's watch is live, and every change committed
- * after that is delivered once, in revision order, across reconnects (the watch resumes
- * from the last revision it saw). The one gap: revisions the bucket no longer keeps
- * when it resumes (a key rewritten more than `history` times while this node was
- * disconnected shows only its kept revisions).
+ * called; `ready` resolves once the bucket's watch is live. Changes arrive once each,
+ * in revision order, across reconnects (the watch resumes from the last revision it
+ * saw), and the latest revision of every key arrives.
+ *
+ * Coalesced: a key keeps only its last `history` revisions, so when it is rewritten
+ * faster than the server pushes changes to this node, or while the node is
+ * disconnected, older revisions can be gone before the watch reads them. Those are
+ * skipped, and the next change delivered says how many revisions went by unseen
+ * (`missed`). Watch for the latest value; do not count on seeing every revision.
  */
 export interface MemoryWatch<T = unknown> extends AsyncIterableIterator<MemoryChange<T>> {
   readonly ready: Promise<void>;
@@ -76,7 +87,10 @@ export interface ReadonlyMemoryBucket {
   keys(pattern?: string): AsyncIterable<string>;
   /** Revisions of a key (or of every key matching a pattern) still kept by the bucket, oldest first. */
   history<T = unknown>(key: string): AsyncIterable<MemoryEntry<T>>;
-  /** Changes to keys matching `pattern` (default: all) made after this call. */
+  /**
+   * Changes to keys matching `pattern` (default: all) made after this call, in revision
+   * order; intermediate revisions of a fast-changing key may be coalesced ({@link MemoryWatch}).
+   */
   watch<T = unknown>(pattern?: string): MemoryWatch<T>;
 }
 
@@ -106,7 +120,10 @@ export interface MemoryBucket extends ReadonlyMemoryBucket {
 
 /** A namespace's shared memory: the default bucket, plus named buckets. */
 export interface Memory extends MemoryBucket {
-  /** The named bucket `troupe_<ns>_mem_<name>`, created on first use; the same object for the same name. */
+  /**
+   * The named bucket `troupe_<ns>_mem_<name>`, created on first use; the same object for the
+   * same name. A name is 1-128 lowercase letters, digits or `-` (InvalidKeyError otherwise).
+   */
   bucket(name: string): MemoryBucket;
   /** Stop every watch and the cache's bookkeeping. Reads and writes still work afterwards, uncached. */
   close(): Promise<void>;
@@ -122,7 +139,12 @@ export interface MemoryOptions {
   };
   /** Revisions kept per key when a bucket is created; default 5. */
   history?: number;
-  /** Largest encoded value, bytes; default 1 MiB. Must not exceed the server's max_payload. */
+  /**
+   * Largest encoded value, bytes; default 1 MiB, or less when the server's max_payload is
+   * smaller. At most the server's max_payload less 128 bytes (a write's headers count
+   * against max_payload too). A bucket created elsewhere with a smaller max value size
+   * lowers the limit for that bucket. A larger value fails with ValueTooLargeError.
+   */
   maxValueBytes?: number;
   /** Time source for backoff; default the system clock. */
   clock?: Clock;
