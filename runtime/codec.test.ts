@@ -22,6 +22,7 @@ describe("codec", () => {
     ["a bare ArrayBuffer", new ArrayBuffer(4), /an ArrayBuffer/],
     ["a Map deep inside", { a: [{ b: new Map() }] }, /a Map/],
     ["a bigint", 10n, /cannot be encoded as MessagePack/],
+    ["an own __proto__ key (it could not be decoded)", JSON.parse('{"a":{"__proto__":{"x":1}}}'), /own "__proto__" key/],
   ])("refuses %s", (_what, value, reason) => {
     expect(() => encodeValue(value)).toThrow(InvalidMessageError);
     expect(() => encodeValue(value)).toThrow(reason);

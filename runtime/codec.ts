@@ -40,6 +40,8 @@ function lossyKind(v: unknown): string | undefined {
   if (v instanceof Error) return "an Error";
   if (v instanceof RegExp) return "a RegExp";
   if (v instanceof ArrayBuffer) return "an ArrayBuffer (wrap it in a Uint8Array)";
+  // Decoding refuses this key (it would set the prototype), so a value holding it could never be read back.
+  if (Object.prototype.hasOwnProperty.call(v, "__proto__")) return 'an object with its own "__proto__" key';
   return undefined;
 }
 
