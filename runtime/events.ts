@@ -28,6 +28,12 @@ export const EventKind = {
   ChildStopped: "child_stopped",
   /** An agent whose node is gone was started here: `{ from }` names the lost node. */
   Failover: "failover",
+  /**
+   * A supervisor could not carry out a decision about the agent (stopping,
+   * restarting or releasing it threw): `{ supervisor, job, error }`. The
+   * supervisor goes on with its next decision.
+   */
+  SupervisorError: "supervisor_error",
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 
