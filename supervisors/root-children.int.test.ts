@@ -1,13 +1,15 @@
 // The root supervisor's children against a real server: agents it gave up on
 // are forgotten (only the last few stay listed as failed), so its child list
 // and the node's agents do not grow with them; concurrent spawns of one agent
-// on one node leave exactly one running and the others get AgentExistsError.
+// on one node leave exactly one running and the others get AgentExistsError;
+// an agent stopped while it starts is stopped once and its lifecycle ends.
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { useNatsServer } from "../runtime/testing/server.js";
 import { Probe, probeAgent, recordEvents, useNodes, waitFor } from "../runtime/testing/supervision.js";
 import { EventKind } from "../runtime/events.js";
-import { AgentExistsError, RemoteError } from "../runtime/errors.js";
+import { AgentExistsError, AgentStoppedError, RemoteError } from "../runtime/errors.js";
+import { defineAgent } from "../actors/define-agent.js";
 import { GIVEN_UP_KEPT } from "./supervisor.js";
 
 const nats = useNatsServer();
@@ -65,5 +67,46 @@ describe("concurrent spawns of one agent on one node", () => {
     for (const reason of reasons) expect(reason).toBeInstanceOf(AgentExistsError);
     expect(probe.starts("t/same")).toBe(1);
     expect((await node.list()).map((r) => [r.id, r.state])).toEqual([["t/same", "running"]]);
+  });
+});
+
+describe("an agent stopped while it starts", () => {
+  it("is stopped once: its lifecycle goes stopping → stopped, and the spawner gets AgentStoppedError", async () => {
+    let startDone!: () => void;
+    let stopDone!: () => void;
+    const startGate = new Promise<void>((r) => (startDone = r));
+    const stopGate = new Promise<void>((r) => (stopDone = r));
+    onTestFinished(() => {
+      startDone();
+      stopDone();
+    });
+    let began = false;
+    const slow = defineAgent({
+      type: "slow",
+      persist: false,
+      async onStart() {
+        began = true;
+        await startGate;
+      },
+      async onStop() {
+        await stopGate;
+      },
+      receive: () => "ok",
+    });
+    const node = await nodes.start([slow]);
+    const lifecycle = recordEvents(node, EventKind.Lifecycle);
+    const spawning = node.spawn("slow", { key: "s" }).catch((e: unknown) => e);
+    await waitFor(() => began, "onStart began");
+    const stopping = node.stop("slow/s");
+    await waitFor(() => lifecycle.some((e) => e.id === "slow/s" && e.to === "stopping"), "stopping published");
+    startDone();
+    // The spawn fails as soon as the start gives way to the stop, while onStop
+    // still runs: the spawn path does not stop the agent a second time.
+    expect(await spawning).toBeInstanceOf(AgentStoppedError);
+    stopDone();
+    await stopping;
+    await waitFor(() => lifecycle.some((e) => e.id === "slow/s" && e.to === "stopped"), "stopped published");
+    expect(lifecycle.filter((e) => e.id === "slow/s").map((e) => `${e.from}→${e.to}`)).toEqual(["starting→stopping", "stopping→stopped"]);
+    expect(await node.list()).toEqual([]);
   });
 });

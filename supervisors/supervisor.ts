@@ -145,8 +145,12 @@ export class Supervisor implements Parent {
       if (options.dynamic) {
         this.state = removeChild(this.state, spec.id);
         this.hosts.delete(spec.id);
-        await host.stop(0, "failed to start");
-        await this.env.releaseHost(host);
+        // Stopped while starting (stopChild, shutdown): that stop finishes and releases it;
+        // a second stop beside it would end the lifecycle before the first is done.
+        if (!this.stopping.has(host)) {
+          await host.stop(0, "failed to start");
+          await this.env.releaseHost(host);
+        }
       }
       throw err;
     }
