@@ -54,7 +54,7 @@ class StandInHost {
   }
 }
 
-function setup(fail: { abandon?: boolean; restart?: boolean; release?: boolean }, intensity: number) {
+function setup(fail: { abandon?: boolean; restart?: boolean; release?: boolean; claim?: string }, intensity: number) {
   const events: Published[] = [];
   const hosts: StandInHost[] = [];
   const publisher = {
@@ -70,6 +70,7 @@ function setup(fail: { abandon?: boolean; restart?: boolean; release?: boolean }
       random: () => 0.5,
       events: publisher,
       createHost: async (spec: NormalizedChildSpec, parent: Parent) => {
+        if (spec.key === fail.claim) throw new Error(`agent ${spec.type}/${spec.key} is already running on node b`);
         const h = new StandInHost(spec.key, spec.type, parent, fail);
         hosts.push(h);
         return h as unknown as AgentHost;
@@ -145,5 +146,20 @@ describe("Supervisor: children given up on", () => {
     const expected = Array.from({ length: GIVEN_UP_KEPT }, (_, i) => `w/k${i + 4}`);
     expect(sup.givenUpAgents().map((a) => a.id)).toEqual(expected);
     expect(sup.tree(() => undefined).map((t) => t.id)).toEqual(expected);
+  });
+});
+
+describe("Supervisor: a static child that cannot be claimed", () => {
+  it("is reported as child_failed, and its siblings start", async () => {
+    const { sup, events } = setup({ claim: "b" }, 1);
+    await sup.startChildren([
+      normalizeChildSpec({ id: "a", type: "w", key: "a" }),
+      normalizeChildSpec({ id: "b", type: "w", key: "b" }),
+      normalizeChildSpec({ id: "c", type: "w", key: "c" }),
+    ]);
+    expect(sup.children.map((h) => h.id)).toEqual(["w/a", "w/c"]);
+    expect(events.filter((e) => e.kind === EventKind.ChildFailed)).toMatchObject([
+      { id: "w/b", fields: { supervisor: "root", childId: "b", reason: "start failed: agent w/b is already running on node b" } },
+    ]);
   });
 });

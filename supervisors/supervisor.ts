@@ -105,7 +105,8 @@ export class Supervisor implements Parent {
       try {
         await this.startChild(spec);
       } catch {
-        // Reported through childExited; the decision is being carried out.
+        // Reported: a failed start through childExited (the decision is being
+        // carried out), a failed claim as child_failed by startChild.
       }
     }
     await this.idle();
@@ -136,6 +137,17 @@ export class Supervisor implements Parent {
       host = await this.env.createHost(spec, this);
     } catch (err) {
       this.state = removeChild(this.state, spec.id);
+      if (!options.dynamic) {
+        // Could not be claimed (it runs elsewhere, JetStream is down): no host
+        // reports this one, and startChildren goes on with the next child.
+        this.env.events.publish(EventKind.ChildFailed, spec.type, spec.key, {
+          supervisor: this.id,
+          child: `${spec.type}/${spec.key}`,
+          childId: spec.id,
+          reason: `start failed: ${err instanceof Error ? err.message : String(err)}`,
+          restartCount: 0,
+        });
+      }
       throw err;
     }
     this.hosts.set(spec.id, host);
