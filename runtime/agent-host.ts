@@ -129,6 +129,8 @@ export class AgentHost {
   private inflight: Item | undefined;
   private stopRequested = false;
   private ending: Promise<void> | undefined;
+  /** The stop in progress (or done): stopping is single-flight. */
+  private stopping: Promise<void> | undefined;
   /** The activation being started, if any: stop and kill wait for it, so onStop never runs beside onStart. */
   private starting: Promise<void> | undefined;
   // Persistence: the last encoded state, the last committed one, and its revision.
@@ -666,7 +668,13 @@ export class AgentHost {
    * kill it), commit, unsubscribe, answer what is still waiting with
    * AgentStoppedError (tells go to the dead letters). State stays persisted.
    */
-  async stop(shutdownMs: number, why = "stopped"): Promise<void> {
+  stop(shutdownMs: number, why = "stopped"): Promise<void> {
+    // One stop at a time: a second caller waits for the first instead of racing it through the lifecycle.
+    this.stopping ??= this.stopOnce(shutdownMs, why);
+    return this.stopping;
+  }
+
+  private async stopOnce(shutdownMs: number, why: string): Promise<void> {
     if (this.state === LifecycleState.Stopped) return;
     const wasUp = this.state === LifecycleState.Running || this.state === LifecycleState.Starting;
     if (wasUp) this.lifecycle.send({ type: "STOP" });

@@ -1,10 +1,12 @@
 // Dead letters: messages that could not be handled, with the reason, published
 // to `troupe.<ns>.dlq.<type>.<key>` and kept by the stream `TROUPE_<NS>_DLQ`.
+// A node does not start when that stream can be neither found nor created.
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { nuid } from "@nats-io/nats-core";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { encodeEnvelope, Kind } from "./envelope.js";
+import { InvalidConfigError } from "./errors.js";
 import type { Clock } from "./clock.js";
 import type { Subjects } from "./subjects.js";
 
@@ -23,23 +25,35 @@ export interface DeadLetter {
   at: number;
 }
 
-/** Make sure the dead-letter stream exists (kept 7 days, at most 100k messages). */
+/**
+ * Make sure the dead-letter stream exists (kept 7 days, at most 100k messages).
+ * An existing stream is left as it is.
+ *
+ * @throws InvalidConfigError when the stream neither exists nor can be created
+ *   (its subjects overlap another stream's, the account's limits are reached,
+ *   no permission): dead letters would otherwise be lost without a word.
+ */
 export async function ensureDeadLetterStream(nc: NatsConnection, subjects: Subjects): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const name = subjects.deadLetterStream();
+  const exists = (): Promise<boolean> =>
+    jsm.streams.info(name).then(
+      () => true,
+      () => false,
+    );
+  if (await exists()) return;
   try {
-    await jsm.streams.info(name);
-  } catch {
-    try {
-      await jsm.streams.add({
-        name,
-        subjects: [subjects.allDeadLetters()],
-        max_age: 7 * 24 * 3600 * 1_000_000_000,
-        max_msgs: 100_000,
-      });
-    } catch {
-      // Another node created it at the same moment.
-    }
+    await jsm.streams.add({
+      name,
+      subjects: [subjects.allDeadLetters()],
+      max_age: 7 * 24 * 3600 * 1_000_000_000,
+      max_msgs: 100_000,
+    });
+  } catch (err) {
+    // Another node created it at the same moment: fine.
+    if (await exists()) return;
+    const why = err instanceof Error ? err.message : String(err);
+    throw new InvalidConfigError("dead-letter stream", `${name} (subjects ${subjects.allDeadLetters()}) could not be created: ${why}`);
   }
 }
 

@@ -42,6 +42,12 @@ export const EventKind = {
   NameLost: "name_lost",
   /** Failover could not read the cluster or adopt an agent; it tries again next round: `{ phase, error, agent? }`. About `node/<node id>`. */
   FailoverFailed: "failover_failed",
+  /**
+   * A supervisor could not carry out a decision about the agent (stopping,
+   * restarting or releasing it threw): `{ supervisor, job, error }`. The
+   * supervisor goes on with its next decision.
+   */
+  SupervisorError: "supervisor_error",
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

@@ -271,9 +271,9 @@ export class TroupeNode {
     return this.messenger.ref<M, R>(typeOrId, key, this.sender);
   }
 
-  /** The agents on this node. */
+  /** The agents on this node, then the few its root supervisor gave up on lately (`failed`). */
   async list(): Promise<AgentInfo[]> {
-    return [...this.hosts.values()].map((h) => h.info());
+    return [...[...this.hosts.values()].map((h) => h.info()), ...this.root.givenUpAgents()];
   }
 
   /** Every live node of the namespace. */
@@ -639,7 +639,8 @@ export class TroupeNode {
   }
 
   private async releaseHost(host: AgentHost): Promise<void> {
-    if (this.hosts.get(host.id) === host && host.state === "stopped") this.hosts.delete(host.id);
+    // Stopped, or failed for good (given up on): its supervisor forgot it, so does the node.
+    if (this.hosts.get(host.id) === host && (host.state === "stopped" || host.state === "failed")) this.hosts.delete(host.id);
     await this.registry.release(host.def.type, host.key, this.id);
   }
 

@@ -6,6 +6,9 @@
 # nats-server on PATH. When none fits and apt-get is present, it downloads Debian's
 # nats-server package from the trixie suite into a temporary apt state (the system's
 # apt sources are not touched) and unpacks the binary into <repo>/.nats/bin/.
+# The package comes from the Debian archive this machine's apt sources name (read
+# by apt itself: sources.list one-line entries and deb822 .sources files alike),
+# or from $TROUPE_NATS_DEBIAN_MIRROR when set; the script names no host of its own.
 #
 # Usage: bash scripts/ensure-nats-server.sh        (or: npm run nats-server)
 set -euo pipefail
@@ -13,7 +16,6 @@ set -euo pipefail
 MIN_MAJOR=2
 MIN_MINOR=10
 DEBIAN_SUITE="${TROUPE_NATS_DEBIAN_SUITE:-trixie}"
-DEBIAN_MIRROR="${TROUPE_NATS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 local_bin="$repo_root/.nats/bin/nats-server"
@@ -41,6 +43,18 @@ new_enough() {
     return 0
   fi
   return 1
+}
+
+# Prints, one per line and in apt's order, the URIs of the Debian main archives in
+# this machine's apt sources: binary (deb) entries with the main component whose
+# suite is a release itself, not -security, -updates, -backports or
+# -proposed-updates. apt parses the sources (both formats, Enabled: no, APT_CONFIG).
+debian_archive_uris() {
+  apt-get indextargets --no-release-info --format '$(TARGET_OF) $(REPO_URI) $(RELEASE) $(COMPONENT)' 2>/dev/null |
+    awk '$1 == "deb" && $4 == "main" && $3 !~ /-(security|updates|backports|proposed-updates)$/ && $3 !~ /\// {
+      uri = $2; sub(/\/+$/, "", uri)
+      if (!(uri in seen)) { seen[uri] = 1; print uri }
+    }'
 }
 
 absolute() {
@@ -99,11 +113,22 @@ if [[ ! -r "$keyring" ]]; then
   exit 1
 fi
 
-log "downloading nats-server from Debian $DEBIAN_SUITE into $repo_root/.nats/bin (system apt sources are not changed)"
+if [[ -n "${TROUPE_NATS_DEBIAN_MIRROR:-}" ]]; then
+  archives=("$TROUPE_NATS_DEBIAN_MIRROR")
+else
+  mapfile -t archives < <(debian_archive_uris)
+fi
+if (( ${#archives[@]} == 0 )); then
+  log "this machine's apt sources name no Debian archive (a deb entry with the main component"
+  log "and a release suite, e.g. bookworm; see apt-get indextargets), so there is nowhere to"
+  log "download nats-server from. Add one to /etc/apt/sources.list(.d), or set"
+  log "TROUPE_NATS_DEBIAN_MIRROR to the URI of a Debian archive that has the $DEBIAN_SUITE suite."
+  how_to_install
+  exit 1
+fi
+
 work="$(mktemp -d "${TMPDIR:-/tmp}/troupe-nats.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
-echo "deb [signed-by=$keyring] $DEBIAN_MIRROR $DEBIAN_SUITE main" >"$work/sources.list"
 apt_opts=(
   -o "Dir::Etc::SourceList=$work/sources.list"
   -o "Dir::Etc::SourceParts=-"
@@ -117,16 +142,29 @@ else
   # Without root apt cannot take its usual locks; the state here is private anyway.
   apt_opts+=(-o "Debug::NoLocking=1")
 fi
+# Try each archive in turn (one named in the sources may not carry $DEBIAN_SUITE).
 # apt's output is noise on success; keep it for the failure message.
-if ! apt-get "${apt_opts[@]}" update >"$work/apt.log" 2>&1; then
-  log "apt-get update for $DEBIAN_SUITE failed:"
-  tail -n 20 "$work/apt.log" >&2
-  how_to_install
-  exit 1
-fi
-if ! (cd "$work" && apt-get "${apt_opts[@]}" download nats-server) >>"$work/apt.log" 2>&1; then
-  log "apt-get download nats-server failed:"
-  tail -n 20 "$work/apt.log" >&2
+fetched=""
+for archive in "${archives[@]}"; do
+  log "downloading nats-server from Debian $DEBIAN_SUITE at $archive into $repo_root/.nats/bin (system apt sources are not changed)"
+  rm -rf "$work/lists" "$work/cache" && mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
+  echo "deb [signed-by=$keyring] $archive $DEBIAN_SUITE main" >"$work/sources.list"
+  if ! apt-get "${apt_opts[@]}" update >"$work/apt.log" 2>&1; then
+    log "apt-get update for $DEBIAN_SUITE at $archive failed:"
+    tail -n 20 "$work/apt.log" >&2
+    continue
+  fi
+  if ! (cd "$work" && apt-get "${apt_opts[@]}" download nats-server) >>"$work/apt.log" 2>&1; then
+    log "apt-get download nats-server from $archive failed:"
+    tail -n 20 "$work/apt.log" >&2
+    continue
+  fi
+  fetched="$archive"
+  break
+done
+if [[ -z "$fetched" ]]; then
+  log "none of the Debian archives tried (${archives[*]}) served nats-server from $DEBIAN_SUITE;"
+  log "set TROUPE_NATS_DEBIAN_MIRROR to the URI of a Debian archive that has the $DEBIAN_SUITE suite."
   how_to_install
   exit 1
 fi

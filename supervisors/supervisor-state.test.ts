@@ -145,7 +145,8 @@ describe("decideOnExit: root supervisor (per-child intensity)", () => {
       await clock.advance(100);
     }
     expect(actions).toEqual(["restart", "restart", "give_up"]);
-    expect(statuses(state)).toEqual({ a: "running", b: "failed", c: "running", d: "running" });
+    // given up on: forgotten, so the root's child list does not grow with failed agents
+    expect(statuses(state)).toEqual({ a: "running", c: "running", d: "running" });
     expect(state.restarts).toEqual([]);
 
     // a sibling crashing now has its own, untouched window
@@ -154,16 +155,31 @@ describe("decideOnExit: root supervisor (per-child intensity)", () => {
     state = restarted(a1);
     expect(decideOnExit(state, "a", ExitKind.Failure, clock.now(), random).action).toBe("restart");
 
-    // b stays given up on; a late exit of it changes nothing
+    // a late exit of b changes nothing
     const late = decideOnExit(state, "b", ExitKind.Failure, clock.now(), random);
     expect(late).toMatchObject({ action: "ignore", child: "b", removed: false });
     expect(late.state).toBe(state);
+
+    // and b can be added again, with a fresh window
+    state = childStarted(addChild(state, normalizeChildSpec({ id: "b", type: "worker", key: "b" })), "b");
+    expect(decideOnExit(state, "b", ExitKind.Failure, clock.now(), random).action).toBe("restart");
+  });
+
+  it("forgets a child that exits for good: a transient's normal exit, a temporary's failure", () => {
+    const state = running({}, { a: RestartType.Transient, b: RestartType.Temporary }, true);
+    const a = decideOnExit(state, "a", ExitKind.Normal, 0, random);
+    expect(a).toMatchObject({ action: "ignore", child: "a", removed: true });
+    const b = decideOnExit(a.state, "b", ExitKind.Failure, 0, random);
+    expect(b).toMatchObject({ action: "ignore", child: "b", removed: true });
+    expect(statuses(b.state)).toEqual({ c: "running", d: "running" });
   });
 
   it("never escalates, even with intensity 0", () => {
     const d = decideOnExit(running({ intensity: 0 }, {}, true), "c", ExitKind.Failure, 0, random);
     expect(d).toMatchObject({ action: "give_up", child: "c" });
-    expect(findChild(d.state, "c")).toMatchObject({ status: "failed", lastExit: { reason: "failure", at: 0 }, restarts: [0] });
+    if (d.action !== "give_up") throw new Error(d.action);
+    expect(d.failed).toMatchObject({ status: "failed", lastExit: { reason: "failure", at: 0 }, restarts: [0] });
+    expect(findChild(d.state, "c")).toBeUndefined();
   });
 
   it("keeps backoff per child", () => {

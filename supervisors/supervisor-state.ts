@@ -48,7 +48,10 @@ export interface SupervisorState {
   readonly spec: NormalizedSupervisorSpec;
   /**
    * Count intensity and backoff per child and never escalate (a node's root
-   * supervisor): a child past its intensity is given up on, alone.
+   * supervisor): a child past its intensity is given up on, alone. A child
+   * that exits for good (given up on, or not restarted) is also forgotten at
+   * once: the root's children are all spawned at run time and none is ever
+   * restarted with a sibling, so keeping them would only grow the list.
    */
   readonly perChildIntensity: boolean;
   /** Children in start order. */
@@ -159,11 +162,13 @@ export type Decision = (
     }
   | {
       /**
-       * Per-child intensity exceeded (root supervisor): the child stays
-       * stopped and is marked `failed`; report it. Siblings are untouched.
+       * Per-child intensity exceeded (root supervisor): the child is marked
+       * `failed` and removed from the children (`failed` is its last state,
+       * for the report); stop it and report it. Siblings are untouched.
        */
       action: "give_up";
       child: string;
+      failed: ChildState;
     }
 ) & { state: SupervisorState };
 
@@ -172,10 +177,11 @@ export type Decision = (
  * following OTP's supervisor.erl:
  *
  * - not restarted per {@link shouldRestart}: `ignore` (a `temporary` child is
- *   removed, a `transient` one kept as `stopped`);
+ *   removed, a `transient` one kept as `stopped`; with `perChildIntensity`
+ *   both are removed);
  * - otherwise one restart is counted in the window (the supervisor's, or the
- *   child's with `perChildIntensity`); past the intensity: `escalate` (or
- *   `give_up` on that child alone with `perChildIntensity`);
+ *   child's with `perChildIntensity`); past the intensity: `escalate` (or,
+ *   with `perChildIntensity`, `give_up` on that child alone, which removes it);
  * - otherwise `restart` the children the strategy names. As in OTP,
  *   `one_for_all` and `rest_for_one` also start siblings that were
  *   `stopped` (a transient's normal exit), and drop `temporary` siblings.
@@ -199,7 +205,7 @@ export function decideOnExit(
   const lastExit: ChildExit = { reason, at: now };
 
   if (!shouldRestart(child.spec.restart, reason)) {
-    if (child.spec.restart === RestartType.Temporary) {
+    if (child.spec.restart === RestartType.Temporary || state.perChildIntensity) {
       return { action: "ignore", child: childId, removed: true, state: removeChild(state, childId) };
     }
     const next = update(state, childId, (c) => ({ ...c, status: ChildStatus.Stopped, lastExit }));
@@ -211,8 +217,8 @@ export function decideOnExit(
 
   if (window.exceeded) {
     if (state.perChildIntensity) {
-      const next = update(state, childId, (c) => ({ ...c, status: ChildStatus.Failed, lastExit, restarts: window.restarts }));
-      return { action: "give_up", child: childId, state: next };
+      const failed: ChildState = { ...child, status: ChildStatus.Failed, lastExit, restarts: window.restarts };
+      return { action: "give_up", child: childId, failed, state: removeChild(state, childId) };
     }
     const stop = state.children
       .filter((c) => c.spec.id !== childId && isActive(c.status))

@@ -1,12 +1,13 @@
 // The supervisor at run time: a thin shell that carries out the pure
 // decisions of supervisor-state.ts on live agent hosts. It starts children in
 // order, stops them in reverse order, restarts them after backoff, and
-// escalates when intensity runs out. One decision is carried out at a time.
+// escalates when intensity runs out. One decision is carried out at a time;
+// a decision that throws is reported as a `supervisor_error` event.
 
-import type { AgentHost, ChildExit, Parent } from "../runtime/agent-host.js";
+import type { AgentHost, AgentInfo, ChildExit, Parent } from "../runtime/agent-host.js";
 import type { Clock } from "../runtime/clock.js";
 import { EventKind, type EventPublisher } from "../runtime/events.js";
-import { SupervisorNotFoundError } from "../runtime/errors.js";
+import { AgentExistsError, SupervisorNotFoundError } from "../runtime/errors.js";
 import type { NormalizedChildSpec, NormalizedSupervisorSpec } from "./child-spec.js";
 import { ExitKind } from "./strategy.js";
 import {
@@ -24,6 +25,9 @@ import {
 
 /** Delay before a restart whose registry claim failed is tried again. */
 const RECLAIM_RETRY_MS = 1000;
+
+/** How many agents given up on a supervisor keeps listing (newest first out last) after forgetting them. */
+export const GIVEN_UP_KEPT = 16;
 
 /** What a supervisor needs from its node. */
 export interface SupervisorEnv {
@@ -63,6 +67,13 @@ export class Supervisor implements Parent {
   private readonly watched = new Map<AgentHost, number>();
   /** Hosts the supervisor is stopping right now: their exits are its own doing. */
   private readonly stopping = new Set<AgentHost>();
+  /**
+   * The last {@link GIVEN_UP_KEPT} children given up on (root supervisor),
+   * oldest first, as they were when given up on: they are no longer children,
+   * but `list()` and `tree()` still show them. A new start of the agent
+   * removes its entry.
+   */
+  private givenUp: Array<{ child: ChildState; info: AgentInfo }> = [];
 
   constructor(
     readonly id: string,
@@ -78,6 +89,11 @@ export class Supervisor implements Parent {
     return this.hosts.get(childId);
   }
 
+  /** The agents given up on lately (at most {@link GIVEN_UP_KEPT}), oldest first, in state `failed`. */
+  givenUpAgents(): AgentInfo[] {
+    return this.givenUp.map((g) => g.info);
+  }
+
   /** Hosts in start order. */
   get children(): AgentHost[] {
     return this.state.children.map((c) => this.hosts.get(c.spec.id)).filter((h): h is AgentHost => !!h);
@@ -89,7 +105,8 @@ export class Supervisor implements Parent {
       try {
         await this.startChild(spec);
       } catch {
-        // Reported through childExited; the decision is being carried out.
+        // Reported: a failed start through childExited (the decision is being
+        // carried out), a failed claim as child_failed by startChild.
       }
     }
     await this.idle();
@@ -104,17 +121,33 @@ export class Supervisor implements Parent {
   async startChild(spec: NormalizedChildSpec, options: { dynamic?: boolean } = {}): Promise<AgentHost> {
     if (this.closed) throw new SupervisorNotFoundError(this.id);
     // A child that exited for good (a transient's normal exit, or given up
-    // on) is replaced by a new start of the same id or agent.
+    // on) is replaced by a new start of the same id or agent; one that still
+    // runs, or is starting (a concurrent spawn of the same agent), is not.
     const old = this.state.children.find((c) => c.spec.id === spec.id || (c.spec.type === spec.type && c.spec.key === spec.key));
     if (old && (old.status === ChildStatus.Stopped || old.status === ChildStatus.Failed) && !this.hosts.has(old.spec.id)) {
       this.state = removeChild(this.state, old.spec.id);
+    } else if ((old && old.spec.type === spec.type && old.spec.key === spec.key) || this.hosts.has(spec.id)) {
+      // Running, starting (a concurrent spawn of the same agent), or still being stopped.
+      throw new AgentExistsError(`${spec.type}/${spec.key}`);
     }
     this.state = addChild(this.state, spec);
+    this.givenUp = this.givenUp.filter((g) => g.child.spec.id !== spec.id && g.info.id !== `${spec.type}/${spec.key}`);
     let host: AgentHost;
     try {
       host = await this.env.createHost(spec, this);
     } catch (err) {
       this.state = removeChild(this.state, spec.id);
+      if (!options.dynamic) {
+        // Could not be claimed (it runs elsewhere, JetStream is down): no host
+        // reports this one, and startChildren goes on with the next child.
+        this.env.events.publish(EventKind.ChildFailed, spec.type, spec.key, {
+          supervisor: this.id,
+          child: `${spec.type}/${spec.key}`,
+          childId: spec.id,
+          reason: `start failed: ${err instanceof Error ? err.message : String(err)}`,
+          restartCount: 0,
+        });
+      }
       throw err;
     }
     this.hosts.set(spec.id, host);
@@ -124,8 +157,12 @@ export class Supervisor implements Parent {
       if (options.dynamic) {
         this.state = removeChild(this.state, spec.id);
         this.hosts.delete(spec.id);
-        await host.stop(0, "failed to start");
-        await this.env.releaseHost(host);
+        // Stopped while starting (stopChild, shutdown): that stop finishes and releases it;
+        // a second stop beside it would end the lifecycle before the first is done.
+        if (!this.stopping.has(host)) {
+          await host.stop(0, "failed to start");
+          await this.env.releaseHost(host);
+        }
       }
       throw err;
     }
@@ -148,7 +185,7 @@ export class Supervisor implements Parent {
   /** A child's activation ended on its own. */
   childExited(child: AgentHost, exit: ChildExit): void {
     const activation = this.stopping.has(child) ? -1 : (this.watched.get(child) ?? 0);
-    this.enqueue(() => this.onExit(child, exit, activation));
+    this.enqueue(`decide on the ${exit.kind} exit of ${child.id}`, child.id, () => this.onExit(child, exit, activation));
   }
 
   /**
@@ -189,9 +226,15 @@ export class Supervisor implements Parent {
     return this.state.spec.strategy;
   }
 
-  /** The subtree under this supervisor; `nested(host)` finds children that are supervisors themselves. */
+  /**
+   * The subtree under this supervisor; `nested(host)` finds children that are
+   * supervisors themselves. Children given up on lately come last, `failed`.
+   */
   tree(nested: (host: AgentHost) => Supervisor | undefined): TreeNode[] {
-    return this.state.children.map((c) => {
+    const gone = this.givenUp.map(
+      (g): TreeNode => ({ id: g.info.id, childId: g.child.spec.id, state: g.info.state, restarts: g.child.restartCount }),
+    );
+    const live = this.state.children.map((c) => {
       const host = this.hosts.get(c.spec.id);
       const node: TreeNode = {
         id: `${c.spec.type}/${c.spec.key}`,
@@ -206,14 +249,35 @@ export class Supervisor implements Parent {
       }
       return node;
     });
+    return [...live, ...gone];
+  }
+
+  /** The agent id (`type/key`) of a child id, or the supervisor's own id when it is no child. */
+  private agentOf(childId: string | undefined): string {
+    const c = childId === undefined ? undefined : findChild(this.state, childId);
+    return c ? `${c.spec.type}/${c.spec.key}` : this.id;
   }
 
   private childByIdOrAgent(child: string): ChildState | undefined {
     return findChild(this.state, child) ?? this.state.children.find((c) => `${c.spec.type}/${c.spec.key}` === child);
   }
 
-  private enqueue(job: () => Promise<void>): void {
-    this.work = this.work.then(job).catch(() => {});
+  /**
+   * Queue a decision job. One that throws (a host that cannot be stopped, a
+   * registry that cannot be written) is reported as a `supervisor_error`
+   * event about agent `about`, and the queue goes on with the next job.
+   */
+  private enqueue(what: string, about: string, job: () => Promise<void>): void {
+    this.work = this.work.then(job).catch((err: unknown) => this.reportError(what, about, err));
+  }
+
+  private reportError(what: string, about: string, err: unknown): void {
+    const [type, key] = splitId(about);
+    this.env.events.publish(EventKind.SupervisorError, type, key, {
+      supervisor: this.id,
+      job: what,
+      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+    });
   }
 
   private enqueueAndWait(job: () => Promise<void>): Promise<void> {
@@ -253,7 +317,7 @@ export class Supervisor implements Parent {
     const decision = decideOnExit(this.state, childId, reason, this.env.clock.now(), this.env.random);
     const before = findChild(this.state, childId);
     this.state = decision.state;
-    const after = findChild(this.state, childId) ?? before!;
+    const after = findChild(this.state, childId) ?? (decision.action === "give_up" ? decision.failed : before!);
     if (exit.kind === "failure") {
       this.env.events.publish(EventKind.ChildFailed, spec.type, spec.key, {
         ...crashReport({ supervisor: this.id, child: after, reason, error: exit.reason, messageType: exit.messageType }),
@@ -266,15 +330,22 @@ export class Supervisor implements Parent {
         return;
       }
       case "give_up": {
+        // No child any more (the decision removed it), only one of the few
+        // agents listed as given up on lately; forgotten even if its stop throws.
         this.env.events.publish(EventKind.MaxIntensity, spec.type, spec.key, {
           supervisor: this.id,
           child: host.id,
           intensity: this.state.spec.intensity,
           periodMs: this.state.spec.periodMs,
         });
-        await host.abandon();
-        this.hosts.delete(childId);
-        this.watched.delete(host);
+        try {
+          await host.abandon();
+        } finally {
+          this.hosts.delete(childId);
+          this.watched.delete(host);
+          this.pendingRestart.delete(childId);
+          this.givenUp = [...this.givenUp, { child: decision.failed, info: host.info() }].slice(-GIVEN_UP_KEPT);
+        }
         await this.env.releaseHost(host);
         return;
       }
@@ -323,7 +394,7 @@ export class Supervisor implements Parent {
   /** Start `children` again after `delayMs`, each unless a newer decision superseded this one for it. */
   private restartLater(children: string[], delayMs: number, attempt: number, gen: number): void {
     const run = (): void =>
-      this.enqueue(async () => {
+      this.enqueue(`restart ${children.join(", ")}`, this.agentOf(children[0]), async () => {
         if (this.closed) return;
         for (const id of children) {
           if (this.pendingRestart.get(id) !== gen) continue;
