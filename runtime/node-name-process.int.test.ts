@@ -86,4 +86,20 @@ describe("node names across processes", () => {
       if (!frozen.exited) process.kill(frozen.pid, "SIGCONT");
     }
   }, 90_000);
+
+  it("makes an agentctl node whose name was taken while it was frozen exit 1 when it wakes", async () => {
+    const node = new AgentctlProcess(["node", "start", "--name", "drowsy", "--server", nats.url, "--namespace", "procs"]);
+    agentctls.push(node);
+    await node.waitFor(/node drowsy ready/);
+    process.kill(node.pid!, "SIGSTOP");
+    try {
+      const successor = await startChildNode({ servers: nats.url, namespace: "procs", name: "drowsy", heartbeatMs: HEARTBEAT_MS, readyTimeoutMs: 20_000 });
+      children.push(successor);
+    } finally {
+      process.kill(node.pid!, "SIGCONT");
+    }
+    const end = await node.exited;
+    expect(end.code).toBe(1);
+    expect(end.stderr).toMatch(/a node named "drowsy" is already running in namespace "procs"/);
+  }, 90_000);
 });

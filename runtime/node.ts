@@ -27,6 +27,7 @@ import {
   JetStreamNotEnabledError,
   NoNodeForTypeError,
   NodeClosedError,
+  NodeNameTakenError,
   errorText,
   InvalidMessageError,
   SupervisorNotFoundError,
@@ -110,6 +111,11 @@ export class TroupeNode {
   rejectedControl = 0;
   private readonly sender: string;
   private closing: Promise<void> | undefined;
+  /** Why the node closed: undefined for close(), set first by a node that closes on its own. */
+  private closeReason: Error | undefined;
+  private reasonSet = false;
+  private resolveClosed: (reason: Error | undefined) => void = () => {};
+  private readonly closedWith = new Promise<Error | undefined>((resolve) => (this.resolveClosed = resolve));
   private readonly startedAt: number;
   private failover: Failover | undefined;
   private unobserve: (() => void) | undefined;
@@ -394,23 +400,49 @@ export class TroupeNode {
   /** Stop every agent here (reverse start order), leave the cluster, and close the connection if the node opened it. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      for (const s of this.controlSubs) s.unsubscribe();
-      await this.failover?.stop();
-      await Promise.allSettled([...this.spawning]);
-      this.unobserve?.();
-      this.statuses?.stop();
-      await this.root.shutdown();
-      await this.membership.leave();
-      await this.memory.close().catch(() => {});
-      this.messenger.close(new NodeClosedError(this.id));
-      if (this.ownsConnection) await this.nc.drain().catch(() => {});
+      this.markClosed(undefined);
+      try {
+        await this.closeAll();
+      } finally {
+        this.resolveClosed(this.closeReason);
+      }
     })();
     return this.closing;
+  }
+
+  /** Record why the node closes; the first reason stands. */
+  private markClosed(reason: Error | undefined): void {
+    if (this.reasonSet) return;
+    this.reasonSet = true;
+    this.closeReason = reason;
+  }
+
+  /** Stop listening, stop every agent, leave the cluster, close the connection if it is ours. */
+  private async closeAll(): Promise<void> {
+    for (const s of this.controlSubs) s.unsubscribe();
+    await this.failover?.stop();
+    await Promise.allSettled([...this.spawning]);
+    this.unobserve?.();
+    this.statuses?.stop();
+    await this.root.shutdown();
+    await this.membership.leave();
+    await this.memory.close().catch(() => {});
+    this.messenger.close(new NodeClosedError(this.id));
+    if (this.ownsConnection) await this.nc.drain().catch(() => {});
   }
 
   /** Whether close() has been called. */
   get closed(): boolean {
     return this.closing !== undefined;
+  }
+
+  /**
+   * Resolves once the node has closed: undefined after `close()`, or the
+   * reason when it closed on its own (NodeNameTakenError: another process took
+   * its name). A process that runs a node waits on this to exit when the node did.
+   */
+  whenClosed(): Promise<Error | undefined> {
+    return this.closedWith;
   }
 
   // ---- hosting ---------------------------------------------------------------
@@ -469,6 +501,7 @@ export class TroupeNode {
    */
   private async loseName(): Promise<void> {
     if (this.closing) return;
+    this.markClosed(new NodeNameTakenError(this.id, this.namespace));
     this.hostEnv.events.publish(EventKindValues.NameLost, "node", this.id, { instance: this.membership.instance });
     for (const host of this.hosts.values()) host.fence();
     await this.close().catch(() => {});

@@ -30,7 +30,9 @@ export function register(node: Command, f: Factory): void {
           `node ${running.id} ready in namespace ${running.namespace} at ${g.server}, hosting ${types.map((t) => t.type).join(", ")}`,
         );
         f.out.note("press Ctrl-C to stop");
-        const got = await signal;
+        // The node may also close on its own (another process took its name): then exit with its reason.
+        const got = await Promise.race([signal, running.whenClosed().then((reason) => reason ?? new Error(`node ${running.id} closed`))]);
+        if (got instanceof Error) throw got;
         f.out.note(`${got}: stopping agents and leaving the cluster`);
         await running.close();
         f.out.note(`node ${running.id} stopped`);
