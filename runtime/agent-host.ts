@@ -30,11 +30,11 @@ import {
 } from "./errors.js";
 import { EventKind, type EventPublisher } from "./events.js";
 import { Mailbox, type MailboxBudget, type MailboxRefusal } from "./mailbox.js";
-import { isReplySubject, replySubjectProblem } from "./reply-subject.js";
+import { nextTurn, type TurnBudget } from "./turn-budget.js";
 import type { Messenger } from "./messenger.js";
 import type { Memory } from "./memory/index.js";
 import { StateConflict, type StateStore } from "./state-store.js";
-import type { AgentId } from "./subjects.js";
+import { isReplySubject, replySubjectProblem, type AgentId } from "./subjects.js";
 import { endConsumerSpan, startConsumerSpan, withSpan } from "./telemetry.js";
 import { HostContext } from "./host-context.js";
 
@@ -63,6 +63,8 @@ export interface HostEnv {
   maxMessageBytes: number;
   /** The bytes all mailboxes of the node may hold together. */
   mailboxBudget: MailboxBudget;
+  /** The node's message handling per turn of the event loop, shared by all its agents. */
+  turns: TurnBudget;
 }
 
 /** A row of `node.list()` / `agentctl ps`. */
@@ -84,8 +86,11 @@ export interface AgentInfo {
   rejected: number;
   /** Asks that came without a reply subject: handled as tells, nobody to answer. */
   asksWithoutReply: number;
+  /** Failures no caller could be told about, each published as an `agent_error` event. */
+  errors: number;
 }
 
+/** A decoded, checked message, ready for `receive`. */
 interface Item {
   kind: Kind;
   id: string;
@@ -93,9 +98,20 @@ interface Item {
   trace: string | null;
   body: unknown;
   reply: string | undefined;
-  /** Encoded size, counted against the mailbox's byte bounds. */
-  bytes: number;
 }
+
+/**
+ * A message waiting in the mailbox: its bytes, decoded only when its turn
+ * comes, so the mailbox's byte bounds count what it really holds (a decoded
+ * body can be many times its encoded size).
+ */
+interface Queued {
+  data: Uint8Array;
+  reply: string | undefined;
+}
+
+/** Answered asks at most waiting for one state commit; past it the drain waits for the commit. */
+export const MAX_REPLIES_PER_COMMIT = 1024;
 
 interface PendingReply {
   item: Item;
@@ -117,7 +133,7 @@ export class AgentHost {
   startedAt: number;
 
   private readonly lifecycle: LifecycleActor;
-  private readonly mailbox: Mailbox<Item>;
+  private readonly mailbox: Mailbox<Queued>;
   private readonly persist: boolean;
   private sub: Subscription | undefined;
   private behavior: Behavior | undefined;
@@ -187,6 +203,7 @@ export class AgentHost {
       mailboxBytes: this.mailbox.bytes,
       rejected: this.rejected,
       asksWithoutReply: this.asksWithoutReply,
+      errors: this.errors,
     };
   }
 
@@ -201,11 +218,12 @@ export class AgentHost {
     if (this.state === LifecycleState.Restarting) this.lifecycle.send({ type: "START" });
     if (this.state === LifecycleState.Running) return;
     if (this.state !== LifecycleState.Starting) throw new AgentStoppedError(this.id, `is ${this.state}, so it was not started`);
-    this.starting = this.activate(options);
+    const starting = this.activate(options);
+    this.starting = starting;
     try {
-      await this.starting;
+      await starting;
     } finally {
-      this.starting = undefined;
+      if (this.starting === starting) this.starting = undefined;
     }
   }
 
@@ -218,9 +236,10 @@ export class AgentHost {
     const superseded = (): AgentStoppedError => new AgentStoppedError(this.id, "was stopped or restarted while starting");
     try {
       if (!this.sub) {
-        this.sub = this.env.nc.subscribe(this.subject, {
-          callback: (err, msg) => (err ? this.reportError("subscription", err) : this.onMessage(msg)),
+        const sub = this.env.nc.subscribe(this.subject, {
+          callback: (err, msg) => (err ? this.subscriptionFailed(sub, err) : this.onMessage(msg)),
         });
+        this.sub = sub;
         await this.env.nc.flush();
       }
       let persisted: { found: boolean; value?: unknown } = { found: false };
@@ -269,6 +288,13 @@ export class AgentHost {
     this.kick();
   }
 
+  /** The server closed our subscription (a permissions violation, say): fail, so a restart subscribes again. */
+  private subscriptionFailed(sub: Subscription, err: Error): void {
+    this.reportError("subscription", err);
+    if (this.sub === sub) this.sub = undefined;
+    this.failNow(`subscription failed: ${errorText(err)}`);
+  }
+
   /**
    * Something failed that no caller can be told about (the subscription, the
    * lifecycle actor, onStop, the host itself): count it and publish it as an
@@ -292,18 +318,42 @@ export class AgentHost {
     }
   }
 
-  /** Decode and check a message, then handle it now (idle agent) or queue it. */
+  /**
+   * Take a message from the wire: handle it now when the agent is idle (and
+   * the node's turn budget allows), else queue its bytes in the mailbox.
+   */
   private accept(msg: Msg): void {
-    let item: Item;
+    const reply = msg.reply || undefined;
+    if (reply !== undefined && !isReplySubject(reply)) {
+      this.reject(msg.data, undefined, new InvalidMessageError(replySubjectProblem(reply)));
+      return;
+    }
+    if (this.active && !this.draining && this.mailbox.size === 0 && this.env.turns.take()) {
+      // Idle agent, empty mailbox: handle it right here. Only a receive that
+      // returns a promise makes the rest wait in the mailbox.
+      const item = this.decode(msg.data, reply);
+      if (item === undefined) return;
+      const pending = this.process(item);
+      if (pending !== undefined) this.track(pending.then(() => this.drain()));
+      else if (this.stopRequested && this.active) void this.exit({ kind: "normal" }, "stopped itself");
+      return;
+    }
+    // The bytes may be a view of a larger read buffer: keep a copy of exactly them.
+    const refused = this.mailbox.offer({ data: msg.data.slice(), reply }, msg.data.length);
+    if (refused) {
+      const full = new MailboxFullError(this.id, this.refusal(refused), refused);
+      this.reject(msg.data, reply, full);
+      return;
+    }
+    if (this.active && !this.draining) this.kick();
+  }
+
+  /** Decode and check a message; a message that fails is rejected (answered, counted, reported) and undefined returned. */
+  private decode(data: Uint8Array, reply: string | undefined): Item | undefined {
     try {
-      const env = decodeEnvelope(msg.data, this.env.maxMessageBytes);
+      const env = decodeEnvelope(data, this.env.maxMessageBytes);
       if (env.kind !== Kind.Tell && env.kind !== Kind.Ask) throw new InvalidMessageError("an agent inbox takes tell and ask messages only");
-      let reply: string | undefined;
-      if (env.kind === Kind.Ask) {
-        if (msg.reply === undefined || msg.reply === "") this.asksWithoutReply++; // handled as a tell: nobody to answer
-        else if (!isReplySubject(msg.reply)) throw new InvalidMessageError(replySubjectProblem(msg.reply));
-        else reply = msg.reply;
-      }
+      if (env.kind === Kind.Ask && reply === undefined) this.asksWithoutReply++; // handled as a tell: nobody to answer
       let body = env.body;
       if (requiresEventShape(this.def) && (body === null || typeof body !== "object" || typeof (body as { type?: unknown }).type !== "string")) {
         throw new InvalidMessageError(`a message for XState agent ${this.id} must be an object with a string "type"`);
@@ -316,29 +366,11 @@ export class AgentHost {
           throw new InvalidMessageError(`rejected by the schema of ${this.def.type}: ${why}`, { cause: err });
         }
       }
-      item = { kind: env.kind, id: env.id, sender: env.sender, trace: env.trace, body, reply, bytes: msg.data.length };
+      return { kind: env.kind, id: env.id, sender: env.sender, trace: env.trace, body, reply: env.kind === Kind.Ask ? reply : undefined };
     } catch (err) {
-      this.reject(msg, err);
-      return;
+      this.reject(data, reply, err);
+      return undefined;
     }
-    if (this.active && !this.draining && this.mailbox.size === 0) {
-      // Idle agent, empty mailbox: handle it right here. Only a receive that
-      // returns a promise makes the rest wait in the mailbox.
-      const pending = this.process(item);
-      if (pending !== undefined) this.track(pending.then(() => this.drain()));
-      else if (this.stopRequested && this.active) void this.exit({ kind: "normal" }, "stopped itself");
-      return;
-    }
-    const refused = this.mailbox.offer(item, item.bytes);
-    if (refused) {
-      const full = new MailboxFullError(this.id, this.refusal(refused), refused);
-      this.rejected++;
-      if (item.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, wire(full));
-      this.env.events.publish(EventKind.InvalidMessage, this.def.type, this.key, { reason: full.message });
-      this.deadLetter(item, full.message);
-      return;
-    }
-    if (this.active && !this.draining) this.kick();
   }
 
   /** Which bound a full mailbox hit, in words. */
@@ -354,21 +386,22 @@ export class AgentHost {
   }
 
   /**
-   * A message that never reached the mailbox: answered (when its reply subject
-   * is an inbox), counted, reported; the agent goes on.
+   * A message that never reached `receive`: answered (when its reply subject
+   * is an inbox), counted, published as an `invalid_message` event and
+   * dead-lettered with at most its first {@link DEAD_LETTER_RAW_BYTES} bytes; the agent goes on.
    */
-  private reject(msg: Msg, err: unknown): void {
+  private reject(data: Uint8Array, reply: string | undefined, err: unknown): void {
     this.rejected++;
     const reason = errorText(err);
-    const invalid = err instanceof InvalidMessageError ? err : new InvalidMessageError(reason, { cause: err });
-    if (msg.reply) this.env.messenger.reply(msg.reply, "", this.id, null, wire(invalid));
+    const typed = err instanceof TroupeError ? err : new InvalidMessageError(reason, { cause: err });
+    if (reply !== undefined) this.env.messenger.reply(reply, "", this.id, null, wire(typed));
     this.env.events.publish(EventKind.InvalidMessage, this.def.type, this.key, { reason });
     this.env.deadLetters.publish(this.def.type, this.key, {
       reason,
       messageType: null,
       sender: null,
       messageId: null,
-      body: msg.data,
+      body: data.length > DEAD_LETTER_RAW_BYTES ? data.slice(0, DEAD_LETTER_RAW_BYTES) : data,
     });
   }
 
@@ -391,31 +424,31 @@ export class AgentHost {
   }
 
   /**
-   * Handle what waits, one message at a time. A run of synchronous receives
-   * yields to the event loop every {@link YIELD_AFTER_MS} (or
-   * {@link YIELD_AFTER_MESSAGES}), so a backlog never holds up heartbeats,
-   * timers or other agents: a busy node must never look dead.
+   * Handle what waits, one message at a time. The node's {@link TurnBudget}
+   * decides when to yield to the event loop, so a backlog never holds up
+   * heartbeats, timers or other agents; and while a commit is in flight, at
+   * most {@link MAX_REPLIES_PER_COMMIT} answered asks wait for it.
    */
   private async drain(): Promise<void> {
-    let sliceStart = this.env.clock.now();
-    let inSlice = 0;
     while (this.active) {
       if (this.stopRequested) {
         void this.exit({ kind: "normal" }, "stopped itself");
         return;
       }
-      const item = this.mailbox.shift();
-      if (item === undefined) return;
-      const pending = this.process(item);
-      if (pending !== undefined) {
-        await pending;
-        sliceStart = this.env.clock.now();
-        inSlice = 0;
-      } else if (++inSlice >= YIELD_AFTER_MESSAGES || this.env.clock.now() - sliceStart >= YIELD_AFTER_MS) {
-        await nextTurn();
-        sliceStart = this.env.clock.now();
-        inSlice = 0;
+      if (this.mailbox.size === 0) return;
+      if (this.replies.length >= MAX_REPLIES_PER_COMMIT && this.committing) {
+        await this.committing;
+        continue;
       }
+      if (!this.env.turns.take()) {
+        await nextTurn();
+        continue;
+      }
+      const queued = this.mailbox.shift()!;
+      const item = this.decode(queued.data, queued.reply);
+      if (item === undefined) continue;
+      const pending = this.process(item);
+      if (pending !== undefined) await pending;
     }
   }
 
@@ -497,6 +530,18 @@ export class AgentHost {
     if (item.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, remoteWire(err));
     this.deadLetter(item, reason);
     void this.exit({ kind: "failure", reason, messageType }, reason);
+  }
+
+  /** Dead-letter a message that waited in the mailbox and was never handled, decoded when it decodes. */
+  private deadLetterQueued(queued: Queued, reason: string): void {
+    let item: Item;
+    try {
+      const env = decodeEnvelope(queued.data, this.env.maxMessageBytes);
+      item = { kind: env.kind, id: env.id, sender: env.sender, trace: env.trace, body: env.body, reply: undefined };
+    } catch {
+      item = { kind: Kind.Tell, id: "", sender: null, trace: null, body: queued.data.slice(0, DEAD_LETTER_RAW_BYTES), reply: undefined };
+    }
+    this.deadLetter(item, reason);
   }
 
   private deadLetter(item: Item, reason: string): void {
@@ -706,13 +751,18 @@ export class AgentHost {
       }
     }
     const gone = new AgentStoppedError(this.id, why);
-    for (const item of this.mailbox.takeAll()) {
-      if (item.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, wire(gone));
-      else this.deadLetter(item, `agent ${why} before handling it`);
+    for (const queued of this.mailbox.takeAll()) {
+      if (queued.reply !== undefined) this.env.messenger.reply(queued.reply, "", this.id, null, wire(gone));
+      else this.deadLetterQueued(queued, `agent ${why} before handling it`);
     }
   }
 
   private async quiesce(shutdownMs: number): Promise<void> {
+    if (this.starting) {
+      // A restart or give-up while onStart runs: signal it, and let it finish before onStop.
+      this.ctx.end(new AgentStoppedError(this.id, "was stopped or restarted while starting"));
+      await this.starting.catch(() => {});
+    }
     const wasActive = this.active;
     const epoch = this.epoch;
     let timedOut = false;
@@ -769,15 +819,8 @@ export class AgentHost {
 
 }
 
-/** A drain loop of synchronous receives yields to the event loop after this long... */
-export const YIELD_AFTER_MS = 10;
-/** ...or after this many messages, whichever comes first. */
-export const YIELD_AFTER_MESSAGES = 256;
-
-/** Resolves on a later turn of the event loop, after pending I/O and timers had their turn. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+/** Bytes of a rejected message's raw body kept in its dead letter. */
+export const DEAD_LETTER_RAW_BYTES = 4096;
 
 /** A receive that ran past the type's `receiveTimeoutMs`. */
 export class ReceiveTimeoutError extends Error {

@@ -6,7 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { defineAgent } from "../actors/define-agent.js";
-import { YIELD_AFTER_MESSAGES } from "./agent-host.js";
+import { TURN_MESSAGES } from "./turn-budget.js";
+import { encodeValue } from "./codec.js";
 import { encodeEnvelope, Kind } from "./envelope.js";
 import { MailboxFullError } from "./errors.js";
 import { startNode, type TroupeNode } from "./node.js";
@@ -70,9 +71,9 @@ describe("mailbox byte bounds", () => {
     const first = ref.ask({ wait: true });
     const pad = "p".repeat(20_000);
     const asks = Array.from({ length: 6 }, () => ref.ask({ pad }).then(() => "ok", (e: unknown) => e));
-    const results = await Promise.race([Promise.all(asks.slice(3)), new Promise((r) => setTimeout(() => r("pending"), 2000))]);
-    expect(Array.isArray(results)).toBe(true);
-    for (const r of results as unknown[]) {
+    // The last three are refused at once, while the first still holds the mailbox.
+    const results = await Promise.all(asks.slice(3));
+    for (const r of results) {
       expect(r).toBeInstanceOf(MailboxFullError);
       expect((r as Error).message).toMatch(/bytes waiting, its limit is 65536/);
     }
@@ -93,7 +94,7 @@ describe("mailbox byte bounds", () => {
     const firsts = [a.ask({ wait: true }), b.ask({ wait: true })];
     const pad = "p".repeat(30_000);
     const queued = [a, a, b, b].map((r) => r.ask({ pad }).then(() => "ok", (e: unknown) => e));
-    const refused = await Promise.race([queued[3]!, new Promise((r) => setTimeout(() => r("pending"), 2000))]);
+    const refused = await queued[3]!; // refused at once, while the gate still holds both mailboxes
     expect(refused).toBeInstanceOf(MailboxFullError);
     expect((refused as Error).message).toMatch(/the node's mailboxes hold \d+ bytes, its limit is 100000/);
     openGate();
@@ -147,10 +148,33 @@ describe("a flood of 1 MiB tells to a slow agent on a node with a 256 MB heap", 
     expect(row.mailboxBytes).toBeLessThanOrEqual(16 * 1024 * 1024);
     expect(await client.ref("echo", "e").ask("still here", { timeoutMs: 5000 })).toBe("still here");
   }, 120_000);
+
+  it("counts what a mailbox holds as bytes, not as what they would decode to (1 MB of `{}` is 64 MB decoded)", async () => {
+    await client.spawn("sleeper", { key: "z2" });
+    const subject = new Subjects(NS).agent("sleeper", "z2");
+    const echo = new Subjects(NS).agent("echo", "e");
+    raw.publish(subject, encodeEnvelope(Kind.Tell, "x0", null, null, { ms: 60_000 }, 1 << 20));
+    const expanding = encodeValue([1, Kind.Tell, "x", null, null, new Array(1_000_000).fill({})]); // 0x80 per {}: one byte each
+    for (let i = 1; i <= 40; i++) {
+      raw.publish(subject, expanding);
+      if (i % 5 === 0) await raw.request(echo, encodeEnvelope(Kind.Ask, `q${i}`, null, null, "sync", 1 << 20), { timeout: 10_000 });
+    }
+    const row = await waitFor(
+      async () => {
+        const r = (await client.listAll()).agents.find((a) => a.id === "sleeper/z2");
+        return r && r.mailbox + r.rejected >= 40 ? r : undefined;
+      },
+      "every message counted as queued or refused",
+      60_000,
+    );
+    expect(victim.ended, victim.stderr).toBeUndefined();
+    expect(row.mailboxBytes).toBeLessThanOrEqual(16 * 1024 * 1024);
+    expect(await client.ref("echo", "e").ask("still here", { timeoutMs: 5000 })).toBe("still here");
+  }, 120_000);
 });
 
 describe("a backlog of synchronous messages", () => {
-  it("yields to the event loop at least every YIELD_AFTER_MESSAGES (256) messages while it drains", async () => {
+  it("yields to the event loop at least every TURN_MESSAGES (256) messages while it drains, on the turn budget the node shares", async () => {
     const n = await node();
     const ref = await n.spawn("heavy", { key: "h" });
     closeGate();
@@ -174,6 +198,6 @@ describe("a backlog of synchronous messages", () => {
     const perTurn = new Map<number, number>();
     for (const t of handledInTurn) perTurn.set(t, (perTurn.get(t) ?? 0) + 1);
     expect(handledInTurn).toHaveLength(5000);
-    expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(YIELD_AFTER_MESSAGES);
+    expect(Math.max(...perTurn.values())).toBeLessThanOrEqual(TURN_MESSAGES);
   });
 });

@@ -5,7 +5,8 @@ import { decodeValue, encodeValue } from "./codec.js";
 import { InvalidMessageError } from "./errors.js";
 
 describe("codec", () => {
-  it("round-trips plain data, binary and dates", () => {
+  it("round-trips plain data, binary (also a Buffer) and dates", () => {
+    expect(decodeValue(encodeValue({ b: Buffer.from([9, 8]) }))).toEqual({ b: new Uint8Array([9, 8]) });
     const value = { s: "x", n: -1.5, i: 2 ** 40, b: true, z: null, a: [1, "two", { three: 3 }], bin: new Uint8Array([1, 2, 3]), at: new Date(1_700_000_000_123) };
     expect(decodeValue(encodeValue(value))).toEqual(value);
   });
@@ -20,6 +21,8 @@ describe("codec", () => {
     ["a RegExp", /x/, /a RegExp cannot/],
     ["a function", () => 1, /a function cannot/],
     ["a bare ArrayBuffer", new ArrayBuffer(4), /an ArrayBuffer/],
+    ["a Float64Array", new Float64Array([1.5]), /a Float64Array \(send a Uint8Array/],
+    ["a DataView", new DataView(new ArrayBuffer(2)), /a DataView/],
     ["a Map deep inside", { a: [{ b: new Map() }] }, /a Map/],
     ["a bigint", 10n, /cannot be encoded as MessagePack/],
     ["an own __proto__ key (it could not be decoded)", JSON.parse('{"a":{"__proto__":{"x":1}}}'), /own "__proto__" key/],

@@ -4,7 +4,9 @@
 //
 // Values that MessagePack would flatten into something else are refused, not
 // sent: a Map, Set or Promise would otherwise arrive as `{}`, an Error without
-// its message. Dates travel as MessagePack timestamps and come back as Dates.
+// its message, a Float64Array as a Uint8Array of its bytes. Dates travel as
+// MessagePack timestamps and come back as Dates. Instances of other classes
+// travel as their own enumerable fields (their prototype is not sent).
 
 import { Decoder, Encoder, ExtensionCodec } from "@msgpack/msgpack";
 import { errorText, InvalidMessageError } from "./errors.js";
@@ -32,7 +34,15 @@ refuseLossy.register({
 /** The name of a value MessagePack would not carry faithfully, or undefined. */
 function lossyKind(v: unknown): string | undefined {
   if (typeof v !== "object" || v === null) return typeof v === "function" ? "a function" : undefined;
-  if (Array.isArray(v) || ArrayBuffer.isView(v)) return undefined;
+  const proto: unknown = Object.getPrototypeOf(v);
+  // Plain objects and arrays, the common case, cost one look at their prototype.
+  if (proto === Object.prototype || proto === null) {
+    // Decoding refuses this key (it would set the prototype), so a value holding it could never be read back.
+    if (Object.prototype.hasOwnProperty.call(v, "__proto__")) return 'an object with its own "__proto__" key';
+    return typeof (v as { then?: unknown }).then === "function" ? "a Promise (await it first)" : undefined;
+  }
+  if (proto === Array.prototype || v instanceof Uint8Array || v instanceof Date) return undefined;
+  if (ArrayBuffer.isView(v)) return `a ${v.constructor.name} (send a Uint8Array of its bytes, or an array of numbers)`;
   if (v instanceof Map) return "a Map";
   if (v instanceof Set) return "a Set";
   if (v instanceof WeakMap || v instanceof WeakSet) return "a WeakMap or WeakSet";
@@ -40,8 +50,6 @@ function lossyKind(v: unknown): string | undefined {
   if (v instanceof Error) return "an Error";
   if (v instanceof RegExp) return "a RegExp";
   if (v instanceof ArrayBuffer) return "an ArrayBuffer (wrap it in a Uint8Array)";
-  // Decoding refuses this key (it would set the prototype), so a value holding it could never be read back.
-  if (Object.prototype.hasOwnProperty.call(v, "__proto__")) return 'an object with its own "__proto__" key';
   return undefined;
 }
 

@@ -4,9 +4,9 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { nuid } from "@nats-io/nats-core";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { DiscardPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { encodeEnvelope, Kind } from "./envelope.js";
-import { InvalidConfigError } from "./errors.js";
+import { errorText, InvalidConfigError } from "./errors.js";
 import type { Clock } from "./clock.js";
 import type { Subjects } from "./subjects.js";
 
@@ -26,7 +26,8 @@ export interface DeadLetter {
 }
 
 /**
- * Make sure the dead-letter stream exists (kept 7 days, at most 100k messages).
+ * Make sure the dead-letter stream exists (kept 7 days, at most 100k messages
+ * and 256 MiB, the oldest dropped first: a flood of garbage cannot fill the server's disk).
  * An existing stream is left as it is.
  *
  * @throws InvalidConfigError when the stream neither exists nor can be created
@@ -48,14 +49,19 @@ export async function ensureDeadLetterStream(nc: NatsConnection, subjects: Subje
       subjects: [subjects.allDeadLetters()],
       max_age: 7 * 24 * 3600 * 1_000_000_000,
       max_msgs: 100_000,
+      max_bytes: DEAD_LETTER_STREAM_BYTES,
+      discard: DiscardPolicy.Old,
     });
   } catch (err) {
     // Another node created it at the same moment: fine.
     if (await exists()) return;
-    const why = err instanceof Error ? err.message : String(err);
+    const why = errorText(err);
     throw new InvalidConfigError("dead-letter stream", `${name} (subjects ${subjects.allDeadLetters()}) could not be created: ${why}`);
   }
 }
+
+/** Bytes the dead-letter stream keeps at most. */
+export const DEAD_LETTER_STREAM_BYTES = 256 * 1024 * 1024;
 
 /** Publishes dead letters for one node. Never throws into the caller. */
 export class DeadLetters {

@@ -317,3 +317,8 @@ export class NodeNameTakenError extends TroupeError {
     this.namespace = namespace;
   }
 }
+
+/** `Name: message` of any thrown value, for reports where the kind of error matters. */
+export function errorSummary(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -7,7 +7,7 @@
 // are orphans. What fails is reported (once per cause) and tried next round.
 
 import type { Clock, TimerHandle } from "./clock.js";
-import { AgentExistsError } from "./errors.js";
+import { AgentExistsError, errorSummary } from "./errors.js";
 import type { Membership } from "./membership.js";
 import { supersededRun, type Registry, type Registration } from "./registry.js";
 
@@ -83,7 +83,7 @@ export class Failover {
       alive = new Map((await this.membership.alive()).map((n) => [n.id, n.instance]));
       this.clearFailure("membership");
     } catch (err) {
-      this.fail("membership", { phase: "membership", error: errorText(err) });
+      this.fail("membership", { phase: "membership", error: errorSummary(err) });
       return; // server unreachable: nothing can be decided now
     }
     const lost = [...this.known].filter(([id, instance]) => !alive.has(id) || alive.get(id) !== instance);
@@ -94,7 +94,7 @@ export class Failover {
       orphans = (await this.registry.all()).filter((e) => e.reg.supervisor === "root" && this.hosts(e.type) && this.orphaned(e.reg, alive, initial));
       this.clearFailure("registry");
     } catch (err) {
-      this.fail("registry", { phase: "registry", error: errorText(err) });
+      this.fail("registry", { phase: "registry", error: errorSummary(err) });
       this.unfinished = true;
       return;
     }
@@ -118,7 +118,7 @@ export class Failover {
             continue;
           }
           failed++;
-          this.fail(agent, { phase: "adopt", error: errorText(err), agent });
+          this.fail(agent, { phase: "adopt", error: errorSummary(err), agent });
         }
       }
     };
@@ -151,8 +151,4 @@ export class Failover {
   private clearFailure(what: string): void {
     this.reported.delete(what);
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -28,9 +28,8 @@ import {
   toWireError,
   type WireError,
 } from "./errors.js";
-import { isReplySubject } from "./reply-subject.js";
 import { Requester, type PendingAsk } from "./requester.js";
-import { agentId, type AgentId, type Subjects } from "./subjects.js";
+import { agentId, isReplySubject, type AgentId, type Subjects } from "./subjects.js";
 import { injectTrace } from "./telemetry.js";
 
 export interface MessengerOptions {

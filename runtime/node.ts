@@ -41,11 +41,11 @@ import { Membership, type NodeAnnouncement, type NodeInfo } from "./membership.j
 import { openMemory, type Memory } from "./memory/index.js";
 import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
 import { MailboxBudget } from "./mailbox.js";
+import { TurnBudget } from "./turn-budget.js";
 import { Messenger } from "./messenger.js";
 import { Registry } from "./registry.js";
-import { isReplySubject, replySubjectProblem } from "./reply-subject.js";
 import { StateStore, type Retry } from "./state-store.js";
-import { parseAgentId, Subjects, validateToken, type AgentId } from "./subjects.js";
+import { isReplySubject, parseAgentId, replySubjectProblem, Subjects, validateToken, type AgentId } from "./subjects.js";
 import { configureTracing, observeNode } from "./telemetry.js";
 import { Failover } from "./failover.js";
 import { ROOT_DEFAULTS, validateNodeOptions, type NodeOptions, type SpawnOptions, type ValidOptions } from "./node-options.js";
@@ -108,7 +108,7 @@ export class TroupeNode {
   private readonly supEnv: SupervisorEnv;
   private readonly controlSubs: Subscription[] = [];
   /** Control requests refused with nowhere to send the error (no reply subject, or one that is not an inbox). */
-  rejectedControl = 0;
+  private rejectedControl = 0;
   private readonly sender: string;
   private closing: Promise<void> | undefined;
   /** Why the node closed: undefined for close(), set first by a node that closes on its own. */
@@ -157,6 +157,7 @@ export class TroupeNode {
       memory,
       maxMessageBytes,
       mailboxBudget: new MailboxBudget(o.mailboxBytes),
+      turns: new TurnBudget(o.clock),
     };
     this.supEnv = {
       clock: o.clock,
@@ -431,6 +432,16 @@ export class TroupeNode {
     if (this.ownsConnection) await this.nc.drain().catch(() => {});
   }
 
+  /**
+   * Counts of what this node refused or could not deliver where nobody could be
+   * told: control requests refused with no inbox to answer (each also an
+   * `invalid_message` event about `node/<id>`), and replies dropped (not an
+   * inbox subject, or the connection was gone).
+   */
+  stats(): { rejectedControl: number; droppedReplies: number } {
+    return { rejectedControl: this.rejectedControl, droppedReplies: this.messenger.droppedReplies };
+  }
+
   /** Whether close() has been called. */
   get closed(): boolean {
     return this.closing !== undefined;
@@ -560,8 +571,12 @@ export class TroupeNode {
       const result = await this.handleControl(decodeControl(env.body));
       if (replyTo) this.messenger.reply(replyTo, inReplyTo, this.sender, result, null);
     } catch (err) {
-      if (replyTo) this.messenger.reply(replyTo, inReplyTo, this.sender, null, toWireError(err));
-      else this.rejectedControl++;
+      if (replyTo) {
+        this.messenger.reply(replyTo, inReplyTo, this.sender, null, toWireError(err));
+      } else {
+        this.rejectedControl++;
+        this.hostEnv.events.publish(EventKindValues.InvalidMessage, "node", this.id, { reason: errorText(err) });
+      }
     }
   }
 

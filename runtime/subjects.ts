@@ -205,3 +205,42 @@ export class Subjects {
     return name === undefined ? `troupe_${this.ns}_mem` : `troupe_${this.ns}_mem_${validateBucketName(name)}`;
   }
 }
+
+/** The prefix every reply subject the runtime answers on starts with. */
+export const INBOX_PREFIX = "_INBOX.";
+
+/** Longest reply subject the runtime answers on (a client's inbox is under 60 characters). */
+export const MAX_REPLY_SUBJECT = 256;
+
+/**
+ * Whether the runtime may answer on `subject`. A reply subject comes from the
+ * sender and is as hostile as the rest of the message: an ask whose reply
+ * subject names a key of the state bucket or an event subject would make an
+ * agent write there. So replies go only to inbox subjects: `_INBOX.` and one
+ * or more tokens, without wildcards, spaces or empty tokens, as every NATS
+ * client makes them by default. A scan of the characters, no regex: this runs
+ * on every ask.
+ */
+export function isReplySubject(subject: string): boolean {
+  const n = subject.length;
+  if (n <= INBOX_PREFIX.length || n > MAX_REPLY_SUBJECT || !subject.startsWith(INBOX_PREFIX)) return false;
+  let tokenLength = 0;
+  for (let i = INBOX_PREFIX.length; i < n; i++) {
+    const c = subject.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (tokenLength === 0) return false;
+      tokenLength = 0;
+    } else if (c <= 32 /* space and controls */ || c === 42 /* * */ || c === 62 /* > */ || c === 127) {
+      return false;
+    } else {
+      tokenLength++;
+    }
+  }
+  return tokenLength > 0;
+}
+
+/** Why a reply subject is refused, for the dead letter and the event. */
+export function replySubjectProblem(subject: string): string {
+  const shown = subject.length > 80 ? `${subject.slice(0, 80)}…` : subject;
+  return `reply subject ${JSON.stringify(shown)} is not an inbox (replies go only to ${INBOX_PREFIX}… subjects)`;
+}

@@ -8,11 +8,11 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeValue, encodeValue } from "./codec.js";
+import { encodeValue } from "./codec.js";
 import { ControlOp, decodeControl } from "./control.js";
 import { decodeEnvelope, encodeEnvelope, encodeReply, EnvelopeLimits, Kind } from "./envelope.js";
 import { InvalidArgumentError, InvalidMessageError, toWireError } from "./errors.js";
-import { isReplySubject } from "./reply-subject.js";
+import { isReplySubject } from "./subjects.js";
 import { fuzzOptions } from "./testing/fuzz.js";
 
 const MAX = 64 * 1024;
@@ -78,7 +78,8 @@ describe("envelope decoder (property)", () => {
             return;
           }
           const env = decodeEnvelope(bytes, MAX);
-          expect(env).toEqual({ kind, id, sender, trace: null, body: decodeValue(encodeValue(body)) });
+          // The body comes back as it was sent (its JSON copy: -0 travels as the integer 0, as JSON writes it).
+          expect(env).toEqual({ kind, id, sender, trace: null, body: JSON.parse(JSON.stringify(body)) as unknown });
         },
       ),
       fuzzOptions(),

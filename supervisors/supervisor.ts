@@ -7,7 +7,7 @@
 import type { AgentHost, AgentInfo, ChildExit, Parent } from "../runtime/agent-host.js";
 import type { Clock } from "../runtime/clock.js";
 import { EventKind, type EventPublisher } from "../runtime/events.js";
-import { AgentExistsError, SupervisorNotFoundError } from "../runtime/errors.js";
+import { AgentExistsError, AgentFencedError, AgentStoppedError, errorSummary, errorText, SupervisorNotFoundError } from "../runtime/errors.js";
 import type { NormalizedChildSpec, NormalizedSupervisorSpec } from "./child-spec.js";
 import { ExitKind } from "./strategy.js";
 import {
@@ -144,7 +144,7 @@ export class Supervisor implements Parent {
           supervisor: this.id,
           child: `${spec.type}/${spec.key}`,
           childId: spec.id,
-          reason: `start failed: ${err instanceof Error ? err.message : String(err)}`,
+          reason: `start failed: ${errorText(err)}`,
           restartCount: 0,
         });
       }
@@ -276,7 +276,7 @@ export class Supervisor implements Parent {
     this.env.events.publish(EventKind.SupervisorError, type, key, {
       supervisor: this.id,
       job: what,
-      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      error: errorSummary(err),
     });
   }
 
@@ -410,7 +410,7 @@ export class Supervisor implements Parent {
               this.env.events.publish(EventKind.ChildFailed, c.spec.type, c.spec.key, {
                 supervisor: this.id,
                 child: `${c.spec.type}/${c.spec.key}`,
-                reason: `restart failed: ${err instanceof Error ? err.message : String(err)}`,
+                reason: `restart failed: ${errorText(err)}`,
                 restartCount: c.restartCount,
               });
               const retry = ++this.decisions;
@@ -430,8 +430,10 @@ export class Supervisor implements Parent {
           try {
             await host.start();
             this.state = childStarted(this.state, id);
-          } catch {
-            return; // its failure was reported; the next decision follows
+          } catch (err) {
+            // Stopped or fenced while starting: whoever did it decides about this child; start the rest.
+            if (err instanceof AgentStoppedError || err instanceof AgentFencedError) continue;
+            return; // its own failure was reported; the next decision follows
           }
         }
       });
