@@ -98,6 +98,43 @@ describe("MemoryCache", () => {
     expect(c.lookup("a")).toEqual({ value: "other", revision: 9 });
   });
 
+  it("an own write that straddles a re-arm drops the entry it replaced", () => {
+    // The watch applied revision 1 and the node read it; then the connection dropped.
+    for (const trustedBeforeWriteEnds of [false, true]) {
+      const c = trusted();
+      c.position = 1;
+      const r = c.begin("k");
+      c.install(r, 1, bytes(1));
+      c.end(r);
+      c.distrust();
+      // After the reconnect the node writes revision 2 while the watch re-arms from 2
+      // (the stream's last revision was still 1): nothing to catch up, so it trusts the
+      // cache at once, either before or after the write returns...
+      const w = c.begin("k");
+      if (trustedBeforeWriteEnds) c.trust();
+      c.install(w, 2, bytes(3));
+      c.end(w);
+      c.trust();
+      // ...and revision 2 has not reached the watch yet: the node must not read revision 1.
+      expect(c.lookup("k")).toBe(MISS);
+      c.applyChange("k", 2, bytes(3));
+      expect(c.lookup("k")).toBe(MISS); // not cached, nothing in flight: the next read fetches it
+    }
+  });
+
+  it("a result that cannot be installed keeps a newer entry", () => {
+    const c = trusted();
+    const t = c.begin("k");
+    c.install(t, 5, bytes("five"));
+    c.end(t);
+    const late = c.begin("k");
+    c.distrust();
+    c.trust();
+    c.install(late, 4, bytes("four"));
+    c.end(late);
+    expect(c.lookup("k")).toEqual({ value: "five", revision: 5 });
+  });
+
   it("decodes once and returns the same object on every hit", () => {
     const c = trusted();
     const t = c.begin("a");

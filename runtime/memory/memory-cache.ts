@@ -11,6 +11,10 @@
 //   is already there. A watch change for a key with an operation in flight
 //   (begin/end) is recorded even when the key is not cached, so a read that
 //   raced a newer write can never install the older value over it.
+// - A result that cannot be installed (the cache was not trusted throughout)
+//   still drops an older entry for its key: a write that ends while the watch is
+//   re-arming may reach the watch only after the cache is trusted again, and the
+//   entry it replaced must not answer meanwhile (a node reads its own writes).
 // - A read that finds no key records "absent" at the watch position taken when
 //   the read began: every later write has a higher revision and replaces it.
 // Values are decoded on first hit and kept decoded; callers share them.
@@ -127,14 +131,15 @@ export class MemoryCache {
 
   /**
    * Install what an operation learned: `bytes` (encoded) or `hit` (decoded) at `revision`,
-   * or neither for an absent key. Ignored unless the cache was trusted throughout the
-   * operation and nothing newer is cached.
+   * or neither for an absent key. Ignored when something newer is cached; when the cache
+   * was not trusted throughout the operation, the older entry is dropped instead.
    */
   install(ticket: CacheTicket, revision: number, bytes?: Uint8Array, hit?: MemoryValue): void {
-    if (this.lru === undefined || !this.trusted || ticket.epoch !== this.epoch) return;
+    if (this.lru === undefined) return;
     const current = this.lru.peek(ticket.key);
     if (current !== undefined && current.revision >= revision) return;
-    this.lru.set(ticket.key, slot(ticket.key, revision, bytes, hit));
+    if (!this.trusted || ticket.epoch !== this.epoch) this.lru.delete(ticket.key);
+    else this.lru.set(ticket.key, slot(ticket.key, revision, bytes, hit));
   }
 
   /** Install "absent" for a key a read did not find, at the position the read began at. */
