@@ -2,7 +2,7 @@
 // what it got; `counter` counts (`{op:"inc", by?}`, `{op:"get"}`, `{op:"reset"}`).
 
 import { InvalidMessageError } from "../runtime/errors.js";
-import { defineAgent, type AgentType } from "./define-agent.js";
+import { defineAgent, type AgentType } from "../runtime/define-agent.js";
 
 /** Answers every ask with the message it got. */
 export const echo: AgentType = defineAgent({

@@ -1,7 +1,6 @@
-// Public names of actors/: defining agent types, their lifecycle, and the built-ins.
+// The package's entry, `import { defineAgent, startNode, counter } from "troupe"`:
+// the runtime's public names and the built-in agent types. actors/ is the top
+// of the library: it builds on the runtime and nothing in the runtime imports it.
 
-export { defineAgent, DEFAULT_MAILBOX_CAPACITY } from "./define-agent.js";
-export type { AgentContext, AgentType, FunctionAgentOptions, MachineAgentOptions, MessageSchema } from "./define-agent.js";
-export type { MachineReply } from "./behavior.js";
-export { LifecycleState, lifecycleMachine } from "./lifecycle.js";
+export * from "../runtime/index.js";
 export { builtinAgents, counter, echo, type CounterMsg } from "./builtins.js";

@@ -8,7 +8,7 @@
 //   node child-node-main.js --servers nats://127.0.0.1:4222 --namespace ns --name n1 --heartbeat-ms 250
 
 import { parseArgs } from "node:util";
-import { builtinAgents, startNode, type TroupeNode } from "../runtime/index.js";
+import { builtinAgents, startNode, type TroupeNode } from "../actors/index.js";
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 // The benchmark framework's public surface, for `agentctl bench` and `npm run bench`:
 //
-//   import { runBench, scenarios } from "../bench/index.js";
+//   import { runBench, scenarios } from "./index.js";
 //   const { exitCode } = await runBench({ registry: scenarios, scenarios: names, quick, seed, outDir });
 
 export { runBench, BenchExit, reportBaseName, unknownScenarios, type RunBenchOptions, type RunBenchResult } from "./runner.js";

@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { AgentType, SupervisorType } from "../runtime/index.js";
+import type { AgentType, SupervisorType } from "../actors/index.js";
 import { UsageError } from "./exit-code.js";
 
 /** An agent or supervisor definition, as `defineAgent` / `defineSupervisor` make them. */

@@ -1,6 +1,6 @@
 // The agent table of `agentctl ps` (and of the demo): one row per agent.
 
-import type { AgentInfo } from "../runtime/index.js";
+import type { AgentInfo } from "../actors/index.js";
 import { formatDuration } from "./output.js";
 
 /** Column headers of the agent table. */

@@ -4,7 +4,7 @@
 
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AgentInfo, NodeTree } from "../runtime/index.js";
+import type { AgentInfo, NodeTree } from "../actors/index.js";
 import { useNatsServer } from "../runtime/testing/server.js";
 import { agentctl, AgentctlProcess } from "./testing/agentctl-process.js";
 

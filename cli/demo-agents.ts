@@ -1,7 +1,7 @@
 // The agent types of `agentctl demo`: a worker that drops every third job,
 // and a team supervisor that restarts it.
 
-import { defineAgent, defineSupervisor, type AgentType, type SupervisorType } from "../runtime/index.js";
+import { defineAgent, defineSupervisor, type AgentType, type SupervisorType } from "../actors/index.js";
 
 /** A job for the flaky worker. */
 export interface Job {

@@ -1,7 +1,7 @@
 // The demo's view of lifecycle and supervision events: collected as they
 // arrive, printed at the points of the story where they belong.
 
-import type { TroupeEvent } from "../runtime/index.js";
+import type { TroupeEvent } from "../actors/index.js";
 
 /**
  * A line for the events a newcomer should see, or undefined for the routine

@@ -4,7 +4,7 @@
 
 import { randomBytes } from "node:crypto";
 import type { Command } from "commander";
-import { startNode, type TroupeNode } from "../runtime/index.js";
+import { startNode, type TroupeNode } from "../actors/index.js";
 import { validateNamespace } from "../runtime/subjects.js";
 import { errorSentence, exitCodeOf, ExitCode } from "./exit-code.js";
 import { processOutput, type Output } from "./output.js";

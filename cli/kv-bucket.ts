@@ -2,7 +2,7 @@
 // named one given with `--bucket`.
 
 import type { Command } from "commander";
-import type { MemoryBucket, MemoryEntry } from "../runtime/index.js";
+import type { MemoryBucket, MemoryEntry } from "../actors/index.js";
 import type { Factory } from "./factory.js";
 import { toJson } from "./output.js";
 

@@ -6,7 +6,7 @@
 //       └── team/t1  running  restarts 0
 //           └── flaky/w1  running  restarts 2
 
-import type { NodeTree, TreeNode } from "../runtime/index.js";
+import type { NodeTree, TreeNode } from "../actors/index.js";
 
 function label(n: TreeNode): string {
   return [n.id, n.state, `restarts ${n.restarts}`, n.strategy ?? ""].filter((s) => s !== "").join("  ");

@@ -4,7 +4,7 @@
 // superseded is an error, never a running agent; onStop never runs beside onStart.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { defineAgent, type AgentContext } from "../actors/define-agent.js";
+import { defineAgent, type AgentContext } from "./define-agent.js";
 import { encodeValue } from "./codec.js";
 import { AgentFencedError, AgentStoppedError, RemoteError } from "./errors.js";
 import { startNode, type TroupeNode } from "./node.js";

@@ -10,9 +10,9 @@
 // the replies that reveal those changes.
 
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
-import type { AgentType } from "../actors/define-agent.js";
-import { behaviorOf, requiresEventShape, type Behavior } from "../actors/behavior.js";
-import { LifecycleState, lifecycleState, startLifecycle, type LifecycleActor } from "../actors/lifecycle.js";
+import type { AgentType } from "./define-agent.js";
+import { behaviorOf, requiresEventShape, type Behavior } from "./behavior.js";
+import { LifecycleState, lifecycleState, startLifecycle, type LifecycleActor } from "./lifecycle.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { decodeValue, encodeValue } from "./codec.js";
 import type { DeadLetters } from "./dead-letters.js";

@@ -5,7 +5,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { defineAgent } from "../actors/define-agent.js";
+import { defineAgent } from "./define-agent.js";
 import { TURN_MESSAGES } from "./turn-budget.js";
 import { encodeValue } from "./codec.js";
 import { encodeEnvelope, Kind } from "./envelope.js";

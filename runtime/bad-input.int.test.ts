@@ -3,7 +3,7 @@
 // arguments get InvalidArgumentError instead of a TypeError.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { defineAgent } from "../actors/define-agent.js";
+import { defineAgent } from "./define-agent.js";
 import { InvalidArgumentError, InvalidMessageError, RemoteError } from "./errors.js";
 import { startNode, type TroupeNode } from "./node.js";
 import { useNatsServer } from "./testing/server.js";

@@ -4,8 +4,38 @@
 // malformed one is reported and skipped, never dereferenced.
 
 import { decodeValue } from "./codec.js";
-import type { NodeInfo } from "./membership.js";
-import type { Registration } from "./registry.js";
+
+/** What a node announces about itself. */
+export interface NodeInfo {
+  id: string;
+  /** Revision of the heartbeat entry this was read from. */
+  revision?: number;
+  /** Id of the process run that holds the name (absent in entries of older versions). */
+  instance?: string;
+  /** The node's heartbeat interval, ms: it counts as gone after three of them (or three of the observer's). */
+  heartbeatMs?: number;
+  /** Agent types it hosts. */
+  types: string[];
+  startedAt: number;
+  lastSeen: number;
+  pid: number;
+  host: string;
+  agents: number;
+}
+
+/** A registry entry. */
+export interface Registration {
+  node: string;
+  since: number;
+  /** Id of the supervisor the agent runs under. */
+  supervisor: string;
+  /** What it was spawned with, so a survivor can start it again when its node is gone. */
+  args?: unknown;
+  restart?: string;
+  /** The run of `node` that made the claim (absent in entries of older versions). */
+  instance?: string;
+}
+
 
 /** A decoded entry, or why it was refused. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };

@@ -4,11 +4,28 @@
 // timed out, fenced, stopped, failed), sends through its refs are refused, so
 // a receive that outlives its activation cannot act in the agent's name.
 
-import type { AgentContext } from "../actors/define-agent.js";
-import type { AgentHost, HostEnv } from "./agent-host.js";
+import type { AgentContext } from "./define-agent.js";
 import type { AgentRef, AskOptions } from "./agent-ref.js";
 import type { Memory } from "./memory/index.js";
+import type { Messenger } from "./messenger.js";
 import type { AgentId } from "./subjects.js";
+
+/** The activation a context belongs to (its agent host). */
+export interface ContextOwner {
+  readonly id: AgentId;
+  readonly key: string;
+  readonly args: unknown;
+  readonly def: { readonly type: string };
+  /** Exit normally once the current message is handled. */
+  requestStop(): void;
+}
+
+/** What a context needs from its node. */
+export interface ContextEnv {
+  readonly nodeId: string;
+  readonly messenger: Messenger;
+  readonly memory: Memory;
+}
 
 /** The `ctx` handed to receive: mutable state, refs, memory, stop, and the activation's signal. */
 export class HostContext implements AgentContext<unknown> {
@@ -23,8 +40,8 @@ export class HostContext implements AgentContext<unknown> {
   private selfRef: AgentRef | undefined;
 
   constructor(
-    private readonly host: AgentHost,
-    private readonly env: HostEnv,
+    private readonly host: ContextOwner,
+    private readonly env: ContextEnv,
   ) {
     this.id = host.id;
     this.type = host.def.type;

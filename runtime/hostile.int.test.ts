@@ -111,7 +111,7 @@ describe("reply subjects that are not inboxes", () => {
   it("an ask whose reply subject is an event subject publishes no forged event", async () => {
     const forged = subjects.event("fenced", "counter", "c1");
     const seen: unknown[] = [];
-    const sub = raw.subscribe(forged, { callback: (_e, m) => seen.push(m.data) });
+    const sub = raw.subscribe(forged, { callback: (_e, m) => void seen.push(m.data) });
     await raw.flush();
     const rejectedBefore = await rejectedOf("echo/e1");
     raw.publish(subjects.agent("echo", "e1"), encodeEnvelope(Kind.Ask, "a2", null, null, "forge", MAX), { reply: forged });

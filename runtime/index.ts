@@ -1,5 +1,6 @@
-// The public API of Troupe: `import { defineAgent, startNode } from "troupe"`.
-// Everything a user needs is listed here by name; implementation classes stay inside.
+// The runtime's public names: nodes, refs, agent and supervisor types,
+// errors, memory, events. The package's entry (actors/index.ts) re-exports
+// them beside the built-in agents. Implementation classes stay inside.
 
 export { startNode, TroupeNode, type NodeOptions, type SpawnOptions, type NodeTree } from "./node.js";
 export type { AgentRef, AskOptions } from "./agent-ref.js";
@@ -35,26 +36,21 @@ export {
   ValueDecodeError,
   MemoryUnavailableError,
   JetStreamNotEnabledError,
+  NodeNameTakenError,
 } from "./errors.js";
 export type { Memory, MemoryBucket, ReadonlyMemoryBucket, MemoryEntry, MemoryChange, MemoryOptions } from "./memory/index.js";
 export {
   defineAgent,
-  LifecycleState,
-  builtinAgents,
-  echo,
-  counter,
+  DEFAULT_MAILBOX_CAPACITY,
+  DEFAULT_MAILBOX_BYTES,
   type AgentContext,
   type AgentType,
-  type MachineReply,
-  type CounterMsg,
-} from "../actors/index.js";
-export {
-  defineSupervisor,
-  Strategy,
-  RestartType,
-  type SupervisorType,
-  type SupervisorSpec,
-  type ChildSpec,
-  type BackoffSpec,
-  type TreeNode,
-} from "../supervisors/index.js";
+  type FunctionAgentOptions,
+  type MachineAgentOptions,
+  type MessageSchema,
+} from "./define-agent.js";
+export type { MachineReply } from "./behavior.js";
+export { LifecycleState, lifecycleMachine } from "./lifecycle.js";
+export { defineSupervisor, type SupervisorType } from "./define-supervisor.js";
+export type { TreeNode } from "./supervisor.js";
+export { Strategy, RestartType, type SupervisorSpec, type ChildSpec, type BackoffSpec } from "../supervisors/index.js";

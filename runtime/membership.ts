@@ -17,7 +17,7 @@ import { listKeys } from "./memory/kv-keys.js";
 import { isWrongLastSequence } from "./memory/jetstream-errors.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { encodeValue } from "./codec.js";
-import { decodeNodeInfo } from "./cluster-entry.js";
+import { decodeNodeInfo, type NodeInfo } from "./cluster-entry.js";
 import { NodeNameTakenError } from "./errors.js";
 import { ClusterBucket, type InvalidEntries } from "./invalid-entries.js";
 import type { Retry } from "./state-store.js";
@@ -29,23 +29,7 @@ const SKEW_MARGIN_MS = 30_000;
 /** Rounds of the claim race (create, or take over a lapsed entry) before giving up. */
 const CLAIM_ROUNDS = 10;
 
-/** What a node announces about itself. */
-export interface NodeInfo {
-  id: string;
-  /** Revision of the heartbeat entry this was read from. */
-  revision?: number;
-  /** Id of the process run that holds the name (absent in entries of older versions). */
-  instance?: string;
-  /** The node's heartbeat interval, ms: it counts as gone after three of them (or three of the observer's). */
-  heartbeatMs?: number;
-  /** Agent types it hosts. */
-  types: string[];
-  startedAt: number;
-  lastSeen: number;
-  pid: number;
-  host: string;
-  agents: number;
-}
+export type { NodeInfo } from "./cluster-entry.js";
 
 /** What the node supplies at each beat; the membership adds the rest. */
 export type NodeAnnouncement = Omit<NodeInfo, "lastSeen" | "revision" | "instance" | "heartbeatMs">;

@@ -12,7 +12,7 @@ import { waitFor } from "./testing/wait.js";
 import { recordEvents } from "./testing/supervision.js";
 import { startNode, type TroupeNode } from "./node.js";
 import { counter } from "../actors/builtins.js";
-import { defineAgent } from "../actors/define-agent.js";
+import { defineAgent } from "./define-agent.js";
 import { decodeValue, encodeValue } from "./codec.js";
 import { ErrorCode, NodeNameTakenError } from "./errors.js";
 import { Subjects } from "./subjects.js";

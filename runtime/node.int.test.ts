@@ -7,7 +7,7 @@ import { createMachine, assign } from "xstate";
 import { useNatsServer } from "./testing/server.js";
 import { waitFor } from "./testing/wait.js";
 import { startNode, type TroupeNode } from "./node.js";
-import { defineAgent } from "../actors/define-agent.js";
+import { defineAgent } from "./define-agent.js";
 import { counter, echo } from "../actors/builtins.js";
 import {
   AgentExistsError,

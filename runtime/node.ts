@@ -7,10 +7,11 @@
 import { hostname } from "node:os";
 import type { Msg, NatsConnection, Status, Subscription } from "@nats-io/nats-core";
 import { nuid } from "@nats-io/nats-core";
-import { defineAgent, type AgentType } from "../actors/define-agent.js";
-import { normalizeChildSpec, type NormalizedChildSpec } from "../supervisors/child-spec.js";
-import type { SupervisorType } from "../supervisors/define-supervisor.js";
-import { Supervisor, type SupervisorEnv, type TreeNode } from "../supervisors/supervisor.js";
+import { defineAgent, type AgentType } from "./define-agent.js";
+import type { NormalizedChildSpec } from "../supervisors/child-spec.js";
+import { childSpec } from "./specs.js";
+import type { SupervisorType } from "./define-supervisor.js";
+import { Supervisor, type SupervisorEnv, type TreeNode } from "./supervisor.js";
 import { RestartType } from "../supervisors/strategy.js";
 import { AgentHost, type AgentInfo, type HostEnv, type Parent } from "./agent-host.js";
 import type { AgentRef } from "./agent-ref.js";
@@ -616,7 +617,7 @@ export class TroupeNode {
     }
     let spec: NormalizedChildSpec;
     try {
-      spec = normalizeChildSpec({
+      spec = childSpec({
         id: `${c.type}/${c.key}`,
         type: c.type,
         key: c.key,

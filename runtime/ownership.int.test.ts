@@ -5,9 +5,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { useNatsServer } from "./testing/server.js";
 import { waitFor } from "./testing/wait.js";
 import { startNode, type TroupeNode } from "./node.js";
-import { defineAgent } from "../actors/define-agent.js";
+import { defineAgent } from "./define-agent.js";
 import { counter } from "../actors/builtins.js";
-import { defineSupervisor } from "../supervisors/define-supervisor.js";
+import { defineSupervisor } from "./define-supervisor.js";
 import { AgentExistsError, AgentNotFoundError, AgentStoppedError, NodeClosedError } from "./errors.js";
 import { systemClock, type Clock } from "./clock.js";
 

@@ -8,7 +8,7 @@ import { createMachine, assign } from "xstate";
 import { useNatsServer } from "./testing/server.js";
 import { waitFor } from "./testing/wait.js";
 import { startNode, type TroupeNode } from "./node.js";
-import { defineAgent } from "../actors/define-agent.js";
+import { defineAgent } from "./define-agent.js";
 import { counter } from "../actors/builtins.js";
 import { AgentFencedError, RemoteError } from "./errors.js";
 import { encodeValue } from "./codec.js";

@@ -9,7 +9,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { Bucket, Kvm, type KvEntry } from "@nats-io/kv";
 import { listKeys } from "./memory/kv-keys.js";
 import { encodeValue } from "./codec.js";
-import { decodeRegistration } from "./cluster-entry.js";
+import { decodeRegistration, type Registration } from "./cluster-entry.js";
 import { ClusterBucket, type InvalidEntries } from "./invalid-entries.js";
 import { AgentExistsError } from "./errors.js";
 import type { Membership } from "./membership.js";
@@ -18,18 +18,7 @@ import { isWrongLastSequence } from "./memory/jetstream-errors.js";
 import type { Subjects } from "./subjects.js";
 import type { Clock } from "./clock.js";
 
-/** A registry entry. */
-export interface Registration {
-  node: string;
-  since: number;
-  /** Id of the supervisor the agent runs under. */
-  supervisor: string;
-  /** What it was spawned with, so a survivor can start it again when its node is gone. */
-  args?: unknown;
-  restart?: string;
-  /** The run of `node` that made the claim (absent in entries of older versions). */
-  instance?: string;
-}
+export type { Registration } from "./cluster-entry.js";
 
 /** Claims and lookups of AgentIds. */
 export class Registry {

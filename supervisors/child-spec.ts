@@ -1,9 +1,10 @@
 // Supervisor and child specifications: plain data, with defaults merged once
-// and every field validated once. A bad field throws InvalidConfigError
-// naming it (`intensity`, `children[1].restart`), like OTP's `invalid_intensity`.
+// and every field validated once. A bad field throws SpecError naming it
+// (`intensity`, `children[1].restart`), like OTP's `invalid_intensity`; the
+// runtime reports it as InvalidConfigError, and checks that agent types and
+// keys are valid address tokens.
 
-import { InvalidConfigError } from "../runtime/errors.js";
-import { validateToken } from "../runtime/subjects.js";
+import { SpecError } from "./spec-error.js";
 import { DEFAULT_BACKOFF, type BackoffSpec } from "./backoff.js";
 import { DEFAULT_INTENSITY, DEFAULT_PERIOD_MS } from "./restart-intensity.js";
 import { RESTART_TYPES, RestartType, STRATEGIES, Strategy } from "./strategy.js";
@@ -71,14 +72,14 @@ const BACKOFF_FIELDS = ["minMs", "maxMs", "factor", "jitter", "resetAfterMs"];
  * Validate a child spec and fill in its defaults. `field` is the name errors
  * use for it (`children[2]` when called for a supervisor's children).
  *
- * @throws InvalidConfigError naming the bad field, e.g. `child.restart`
+ * @throws SpecError naming the bad field, e.g. `child.restart`
  */
 export function normalizeChildSpec(input: unknown, field = "child"): NormalizedChildSpec {
   const spec = record(input, field);
   known(spec, CHILD_FIELDS, field);
   const id = spec.id;
   if (typeof id !== "string" || id.length === 0 || id.length > 256) {
-    throw new InvalidConfigError(`${field}.id`, `must be a non-empty string of at most 256 characters, got ${show(id)}`);
+    throw new SpecError(`${field}.id`, `must be a non-empty string of at most 256 characters, got ${show(id)}`);
   }
   return {
     id,
@@ -97,7 +98,7 @@ export function normalizeChildSpec(input: unknown, field = "child"): NormalizedC
  * option fails instead of being silently ignored. Child ids must be unique,
  * and so must the agents (`type/key`) they start.
  *
- * @throws InvalidConfigError naming the bad field, e.g. `intensity` or `children[1].restart`
+ * @throws SpecError naming the bad field, e.g. `intensity` or `children[1].restart`
  * @example
  * normalizeSupervisorSpec({ type: "sup", children: [{ id: "a", type: "worker", key: "a" }] });
  * // { type: "sup", strategy: "one_for_one", intensity: 1, periodMs: 5000, backoff: null, children: [...] }
@@ -112,7 +113,7 @@ export function normalizeSupervisorSpec(input: unknown): NormalizedSupervisorSpe
   const backoff = normalizeBackoff(spec.backoff);
 
   if (spec.children !== undefined && !Array.isArray(spec.children)) {
-    throw new InvalidConfigError("children", `must be an array of child specs, got ${show(spec.children)}`);
+    throw new SpecError("children", `must be an array of child specs, got ${show(spec.children)}`);
   }
   const children: NormalizedChildSpec[] = [];
   const ids = new Map<string, number>();
@@ -121,12 +122,12 @@ export function normalizeSupervisorSpec(input: unknown): NormalizedSupervisorSpe
     const child = normalizeChildSpec(raw, `children[${i}]`);
     const sameId = ids.get(child.id);
     if (sameId !== undefined) {
-      throw new InvalidConfigError(`children[${i}].id`, `duplicate child id ${show(child.id)} (also children[${sameId}].id)`);
+      throw new SpecError(`children[${i}].id`, `duplicate child id ${show(child.id)} (also children[${sameId}].id)`);
     }
     const agent = `${child.type}/${child.key}`;
     const sameAgent = agents.get(agent);
     if (sameAgent !== undefined) {
-      throw new InvalidConfigError(`children[${i}].key`, `agent ${agent} is already started by children[${sameAgent}]`);
+      throw new SpecError(`children[${i}].key`, `agent ${agent} is already started by children[${sameAgent}]`);
     }
     ids.set(child.id, i);
     agents.set(agent, i);
@@ -152,7 +153,7 @@ function normalizeBackoff(input: unknown): BackoffSpec | null {
 
 function record(input: unknown, field: string): Record<string, unknown> {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
-    throw new InvalidConfigError(field, `must be an object, got ${show(input)}`);
+    throw new SpecError(field, `must be an object, got ${show(input)}`);
   }
   return input as Record<string, unknown>;
 }
@@ -160,36 +161,34 @@ function record(input: unknown, field: string): Record<string, unknown> {
 function known(spec: Record<string, unknown>, fields: readonly string[], parent: string): void {
   for (const name of Object.keys(spec)) {
     if (!fields.includes(name)) {
-      throw new InvalidConfigError(parent ? `${parent}.${name}` : name, `unknown field (known: ${fields.join(", ")})`);
+      throw new SpecError(parent ? `${parent}.${name}` : name, `unknown field (known: ${fields.join(", ")})`);
     }
   }
 }
 
+/** An agent type or key: a non-empty string here; the runtime checks it is a valid address token. */
 function token(value: unknown, field: string): string {
-  try {
-    return validateToken(field, value as string);
-  } catch {
-    throw new InvalidConfigError(field, `must be 1-128 letters, digits, "_" or "-", got ${show(value)}`);
-  }
+  if (typeof value === "string" && value.length > 0 && value.length <= 128) return value;
+  throw new SpecError(field, `must be 1-128 letters, digits, "_" or "-", got ${show(value)}`);
 }
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[], fallback: T, field: string): T {
   if (value === undefined) return fallback;
   if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new InvalidConfigError(field, `must be one of ${allowed.join(", ")}, got ${show(value)}`);
+  throw new SpecError(field, `must be one of ${allowed.join(", ")}, got ${show(value)}`);
 }
 
 function integer(value: unknown, fallback: number, min: number, field: string): number {
   if (value === undefined) return fallback;
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= min) return value;
   const what = min === 0 ? "a non-negative integer" : `an integer >= ${min}`;
-  throw new InvalidConfigError(field, `must be ${what}, got ${show(value)}`);
+  throw new SpecError(field, `must be ${what}, got ${show(value)}`);
 }
 
 function number(value: unknown, fallback: number, field: string, ok: (v: number) => boolean, what: string): number {
   if (value === undefined) return fallback;
   if (typeof value === "number" && Number.isFinite(value) && ok(value)) return value;
-  throw new InvalidConfigError(field, `must be ${what}, got ${show(value)}`);
+  throw new SpecError(field, `must be ${what}, got ${show(value)}`);
 }
 
 function show(value: unknown): string {

@@ -49,5 +49,4 @@ export {
   type CrashReport,
   type CrashReportInput,
 } from "./supervisor-state.js";
-export { defineSupervisor, type SupervisorType } from "./define-supervisor.js";
-export { Supervisor, type SupervisorEnv, type TreeNode } from "./supervisor.js";
+export { SpecError } from "./spec-error.js";

@@ -2,7 +2,6 @@
 // kinds) and the two rules that follow OTP's supervisor.erl: whether a child
 // that exited is restarted, and which children a failure restarts.
 
-import { InvalidArgumentError } from "../runtime/errors.js";
 
 /** Which children a supervisor restarts when one of them must be restarted. */
 export const Strategy = {
@@ -78,7 +77,7 @@ export function shouldRestart(restart: RestartType, reason: ExitKind): boolean {
 export function childrenToRestart(strategy: Strategy, children: readonly string[], failedId: string): string[] {
   const at = children.indexOf(failedId);
   if (at < 0) {
-    throw new InvalidArgumentError("child", `child ${JSON.stringify(failedId)} is not among the supervisor's children`);
+    throw new RangeError(`child ${JSON.stringify(failedId)} is not among the supervisor's children`);
   }
   switch (strategy) {
     case Strategy.OneForOne:

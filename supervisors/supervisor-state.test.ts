@@ -2,7 +2,7 @@
 // supervisor's per-child counting.
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../runtime/clock.js";
-import { InvalidConfigError } from "../runtime/errors.js";
+import { SpecError } from "./spec-error.js";
 import { normalizeChildSpec, normalizeSupervisorSpec, type SupervisorSpec } from "./child-spec.js";
 import { seededRandom } from "./backoff.js";
 import { ExitKind, RestartType, Strategy, type ExitKind as Exit, type RestartType as Restart } from "./strategy.js";
@@ -249,7 +249,7 @@ describe("children", () => {
     state = addChild(state, normalizeChildSpec({ id: "e", type: "worker", key: "e" }));
     state = childStarted(state, "e");
     expect(decideOnExit(state, "a", ExitKind.Failure, 0, random)).toMatchObject({ stop: ["e", "d", "c", "b"] });
-    expect(() => addChild(state, normalizeChildSpec({ id: "e", type: "worker", key: "zz" }))).toThrow(InvalidConfigError);
+    expect(() => addChild(state, normalizeChildSpec({ id: "e", type: "worker", key: "zz" }))).toThrow(SpecError);
     expect(() => addChild(state, normalizeChildSpec({ id: "f", type: "worker", key: "a" }))).toThrow(/worker\/a is already child "a"/);
   });
 

@@ -3,7 +3,7 @@
 // delay), escalate, or, for a node's root supervisor, give up on one child.
 // The supervisor agent is a thin shell that carries out these decisions.
 
-import { InvalidConfigError } from "../runtime/errors.js";
+import { SpecError } from "./spec-error.js";
 import { INITIAL_BACKOFF_STATE, nextBackoff, type BackoffState } from "./backoff.js";
 import type { NormalizedChildSpec, NormalizedSupervisorSpec } from "./child-spec.js";
 import { addRestart } from "./restart-intensity.js";
@@ -86,13 +86,13 @@ export function createSupervisorState(spec: NormalizedSupervisorSpec, options: S
  * Add a child after the others (OTP's `start_child`): it starts last and
  * stops first. Its status is `starting`.
  *
- * @throws InvalidConfigError if its id, or its agent `type/key`, is already a child
+ * @throws SpecError if its id, or its agent `type/key`, is already a child
  */
 export function addChild(state: SupervisorState, spec: NormalizedChildSpec): SupervisorState {
   for (const c of state.children) {
-    if (c.spec.id === spec.id) throw new InvalidConfigError("id", `duplicate child id ${JSON.stringify(spec.id)}`);
+    if (c.spec.id === spec.id) throw new SpecError("id", `duplicate child id ${JSON.stringify(spec.id)}`);
     if (c.spec.type === spec.type && c.spec.key === spec.key) {
-      throw new InvalidConfigError("key", `agent ${spec.type}/${spec.key} is already child ${JSON.stringify(c.spec.id)}`);
+      throw new SpecError("key", `agent ${spec.type}/${spec.key} is already child ${JSON.stringify(c.spec.id)}`);
     }
   }
   return { ...state, children: [...state.children, newChild(spec)] };

@@ -4,7 +4,7 @@
 // work with the same back-pressure.
 
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { AgentRef } from "../../runtime/index.js";
+import type { AgentRef } from "../../actors/index.js";
 
 export interface PacedTellOptions {
   /** Pause for a server round trip after every this many tells; default 1000, as the raw publisher's flush. */

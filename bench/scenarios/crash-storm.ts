@@ -6,7 +6,7 @@
 // (and how fast: restart latency), how much throughput the storm costs against
 // the same load without failures, and that no acknowledged increment is lost.
 
-import { defineAgent, startNode, type AgentRef, type TroupeEvent, type TroupeNode } from "../../runtime/index.js";
+import { defineAgent, startNode, type AgentRef, type TroupeEvent, type TroupeNode } from "../../actors/index.js";
 import { AskLoad, checkCounts, errorName, formatErrors, sleep } from "../ask-load.js";
 import { chaosPlan, ChaosKind, worstWindow, type ChaosStrike } from "../chaos-schedule.js";
 import { compare, errorText, type Metric, type Scenario, type ScenarioContext, type ScenarioResult } from "../scenario.js";

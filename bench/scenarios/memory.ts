@@ -5,7 +5,7 @@
 // agent's state costs its tell throughput. Raw and Troupe alternate, round
 // after round, on the same server, so drift on a noisy machine hits both alike.
 
-import { defineAgent, startNode, type MemoryBucket } from "../../runtime/index.js";
+import { defineAgent, startNode, type MemoryBucket } from "../../actors/index.js";
 import { pacedTells } from "../baselines/paced-tells.js";
 import { rawKvPolledVisibility } from "../baselines/raw-kv-polled.js";
 import { rawKvPutsWatched } from "../baselines/raw-kv-watched.js";

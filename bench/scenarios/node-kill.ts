@@ -8,7 +8,7 @@
 
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { startNode, type AgentRef, type NodeInfo, type TroupeEvent } from "../../runtime/index.js";
+import { startNode, type AgentRef, type NodeInfo, type TroupeEvent } from "../../actors/index.js";
 import { decodeValue } from "../../runtime/codec.js";
 import { Subjects } from "../../runtime/subjects.js";
 import { AskLoad, checkCounts, formatErrors, sleep } from "../ask-load.js";

@@ -5,7 +5,7 @@
 // state write was lost, and that shared-memory caches and watches are coherent
 // afterwards; beside raw nats.js request/reply through the same kind of outage.
 
-import { AskTimeoutError, counter, ErrorCode, startNode, TroupeError, type AgentRef, type MemoryBucket } from "../../runtime/index.js";
+import { AskTimeoutError, counter, ErrorCode, startNode, TroupeError, type AgentRef, type MemoryBucket } from "../../actors/index.js";
 import { rawRequestsThroughOutage } from "../baselines/raw-outage.js";
 import { compare, errorText, type Metric, type Scenario, type ScenarioContext, type ScenarioResult } from "../scenario.js";
 import { formatNumber, msToMicros, percentiles } from "../stats.js";

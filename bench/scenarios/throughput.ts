@@ -4,7 +4,7 @@
 // Baseline and Troupe runs alternate, round after round, on the same server,
 // so drift on a noisy machine hits both sides alike.
 
-import { defineAgent, startNode } from "../../runtime/index.js";
+import { defineAgent, startNode } from "../../actors/index.js";
 import {
   connectRawPair,
   rawPubSubThroughput,

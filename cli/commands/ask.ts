@@ -1,7 +1,7 @@
 // agentctl ask: send a message and print the agent's answer as JSON.
 
 import type { Command } from "commander";
-import { parseAgentId } from "../../runtime/index.js";
+import { parseAgentId } from "../../actors/index.js";
 import type { Factory } from "../factory.js";
 import { parseJsonArg } from "../json-arg.js";
 import { positiveInteger } from "../option-parsers.js";

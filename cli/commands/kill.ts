@@ -1,7 +1,7 @@
 // agentctl kill: make an agent fail, as if its receive threw; its supervisor decides what follows.
 
 import type { Command } from "commander";
-import { parseAgentId } from "../../runtime/index.js";
+import { parseAgentId } from "../../actors/index.js";
 import type { Factory } from "../factory.js";
 
 /** Register `agentctl kill ID [--reason TEXT]`. */

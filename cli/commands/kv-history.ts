@@ -1,7 +1,7 @@
 // agentctl kv history: the revisions of a key the bucket still keeps.
 
 import type { Command } from "commander";
-import type { MemoryEntry } from "../../runtime/index.js";
+import type { MemoryEntry } from "../../actors/index.js";
 import { NotFoundError } from "../exit-code.js";
 import type { Factory } from "../factory.js";
 import { entryJson, openBucket, withBucketOption } from "../kv-bucket.js";

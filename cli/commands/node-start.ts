@@ -1,7 +1,7 @@
 // agentctl node start: host agents in the foreground until Ctrl-C, then drain.
 
 import type { Command } from "commander";
-import { builtinAgents, startNode } from "../../runtime/index.js";
+import { builtinAgents, startNode } from "../../actors/index.js";
 import { loadAgentModule, type Definition } from "../agent-module.js";
 import type { Factory } from "../factory.js";
 import { untilSignal } from "../signals.js";

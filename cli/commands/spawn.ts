@@ -1,7 +1,7 @@
 // agentctl spawn: start an agent on a node that hosts its type, and print its id.
 
 import { Option, type Command } from "commander";
-import { agentId, parseAgentId, RestartType } from "../../runtime/index.js";
+import { agentId, parseAgentId, RestartType } from "../../actors/index.js";
 import type { Factory } from "../factory.js";
 import { parseJsonArg } from "../json-arg.js";
 

@@ -1,7 +1,7 @@
 // agentctl state: an agent's persisted state and its revision.
 
 import type { Command } from "commander";
-import { parseAgentId } from "../../runtime/index.js";
+import { parseAgentId } from "../../actors/index.js";
 import { NotFoundError } from "../exit-code.js";
 import type { Factory } from "../factory.js";
 import { toJson } from "../output.js";

@@ -1,7 +1,7 @@
 // agentctl stop: stop an agent for good (its supervisor does not restart it).
 
 import type { Command } from "commander";
-import { parseAgentId } from "../../runtime/index.js";
+import { parseAgentId } from "../../actors/index.js";
 import type { Factory } from "../factory.js";
 
 /** Register `agentctl stop ID`. */

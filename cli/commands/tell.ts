@@ -1,7 +1,7 @@
 // agentctl tell: send a message without waiting for an answer.
 
 import type { Command } from "commander";
-import { AgentNotFoundError, parseAgentId } from "../../runtime/index.js";
+import { AgentNotFoundError, parseAgentId } from "../../actors/index.js";
 import type { Factory } from "../factory.js";
 import { parseJsonArg } from "../json-arg.js";
 

@@ -52,7 +52,7 @@ describe("memory keys (property)", () => {
           expect(s.length).toBeLessThanOrEqual(MAX_SUBJECT_LENGTH);
         }
       }),
-      fuzzOptions({ examples: [["k".repeat(MAX_KEY_LENGTH)]] }),
+      fuzzOptions<[unknown]>({ examples: [["k".repeat(MAX_KEY_LENGTH)]] }),
     );
   });
 

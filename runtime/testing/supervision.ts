@@ -11,8 +11,8 @@
 //   });
 
 import { afterEach } from "vitest";
-import { defineAgent, type AgentContext, type AgentType } from "../../actors/define-agent.js";
-import type { SupervisorType } from "../../supervisors/define-supervisor.js";
+import { defineAgent, type AgentContext, type AgentType } from "../define-agent.js";
+import type { SupervisorType } from "../define-supervisor.js";
 import { decodeEnvelope } from "../envelope.js";
 import type { EventKind, TroupeEvent } from "../events.js";
 import type { DeadLetter } from "../dead-letters.js";

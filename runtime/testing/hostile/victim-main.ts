@@ -8,7 +8,7 @@
 //   node --import tsx victim-main.ts --servers URL --namespace NS --name N
 
 import { parseArgs } from "node:util";
-import { builtinAgents, defineAgent, startNode } from "../../index.js";
+import { builtinAgents, defineAgent, startNode } from "../../../actors/index.js";
 
 const { values } = parseArgs({
   options: {

@@ -4,11 +4,11 @@
 // child and gives up on one crashing agent alone.
 
 import { describe, expect, it } from "vitest";
-import { useNatsServer } from "../runtime/testing/server.js";
-import { Probe, probeAgent, recordEvents, useNodes, waitFor, type ProbeView } from "../runtime/testing/supervision.js";
-import { EventKind } from "../runtime/events.js";
-import { AgentNotFoundError, RemoteError } from "../runtime/errors.js";
-import type { TroupeNode } from "../runtime/node.js";
+import { useNatsServer } from "./testing/server.js";
+import { Probe, probeAgent, recordEvents, useNodes, waitFor, type ProbeView } from "./testing/supervision.js";
+import { EventKind } from "./events.js";
+import { AgentNotFoundError, RemoteError } from "./errors.js";
+import type { TroupeNode } from "./node.js";
 import { defineSupervisor } from "./define-supervisor.js";
 
 const nats = useNatsServer();

@@ -4,10 +4,10 @@
 // time with spawn({ supervisor }).
 
 import { describe, expect, it } from "vitest";
-import { useNatsServer } from "../runtime/testing/server.js";
-import { Probe, probeAgent, recordDeadLetters, recordEvents, sleep, useNodes, waitFor, type ProbeView } from "../runtime/testing/supervision.js";
-import { EventKind } from "../runtime/events.js";
-import { AgentExistsError, AgentNotFoundError, AgentStoppedError, MailboxFullError, RemoteError, SupervisorNotFoundError } from "../runtime/errors.js";
+import { useNatsServer } from "./testing/server.js";
+import { Probe, probeAgent, recordDeadLetters, recordEvents, sleep, useNodes, waitFor, type ProbeView } from "./testing/supervision.js";
+import { EventKind } from "./events.js";
+import { AgentExistsError, AgentNotFoundError, AgentStoppedError, MailboxFullError, RemoteError, SupervisorNotFoundError } from "./errors.js";
 import { defineSupervisor } from "./define-supervisor.js";
 
 const nats = useNatsServer();

@@ -1,8 +1,8 @@
 // The supervision tree a node reports: nested supervisors with their strategy, children in start order.
 import { describe, expect, it } from "vitest";
-import { useNatsServer } from "../runtime/testing/server.js";
-import { useNodes } from "../runtime/testing/supervision.js";
-import { defineAgent } from "../actors/define-agent.js";
+import { useNatsServer } from "./testing/server.js";
+import { useNodes } from "./testing/supervision.js";
+import { defineAgent } from "./define-agent.js";
 import { defineSupervisor } from "./define-supervisor.js";
 
 const nats = useNatsServer();

@@ -4,12 +4,13 @@
 // escalates when intensity runs out. One decision is carried out at a time;
 // a decision that throws is reported as a `supervisor_error` event.
 
-import type { AgentHost, AgentInfo, ChildExit, Parent } from "../runtime/agent-host.js";
-import type { Clock } from "../runtime/clock.js";
-import { EventKind, type EventPublisher } from "../runtime/events.js";
-import { AgentExistsError, AgentFencedError, AgentStoppedError, errorSummary, errorText, SupervisorNotFoundError } from "../runtime/errors.js";
-import type { NormalizedChildSpec, NormalizedSupervisorSpec } from "./child-spec.js";
-import { ExitKind } from "./strategy.js";
+import type { AgentHost, AgentInfo, ChildExit, Parent } from "./agent-host.js";
+import type { Clock } from "./clock.js";
+import { EventKind, type EventPublisher } from "./events.js";
+import { AgentExistsError, AgentFencedError, AgentStoppedError, errorSummary, errorText, SupervisorNotFoundError } from "./errors.js";
+import type { NormalizedChildSpec, NormalizedSupervisorSpec } from "../supervisors/child-spec.js";
+import { ExitKind } from "../supervisors/strategy.js";
+import { checked } from "./specs.js";
 import {
   addChild,
   ChildStatus,
@@ -21,7 +22,7 @@ import {
   removeChild,
   type ChildState,
   type SupervisorState,
-} from "./supervisor-state.js";
+} from "../supervisors/supervisor-state.js";
 
 /** Delay before a restart whose registry claim failed is tried again. */
 const RECLAIM_RETRY_MS = 1000;
@@ -130,7 +131,7 @@ export class Supervisor implements Parent {
       // Running, starting (a concurrent spawn of the same agent), or still being stopped.
       throw new AgentExistsError(`${spec.type}/${spec.key}`);
     }
-    this.state = addChild(this.state, spec);
+    this.state = checked(() => addChild(this.state, spec));
     this.givenUp = this.givenUp.filter((g) => g.child.spec.id !== spec.id && g.info.id !== `${spec.type}/${spec.key}`);
     let host: AgentHost;
     try {

@@ -3,7 +3,8 @@
 // once here; the node runs it as an agent, so it has an id, shows in `ps`,
 // and can itself be the child of another supervisor.
 
-import { normalizeSupervisorSpec, type NormalizedSupervisorSpec, type SupervisorSpec } from "./child-spec.js";
+import type { NormalizedSupervisorSpec, SupervisorSpec } from "../supervisors/child-spec.js";
+import { supervisorSpec } from "./specs.js";
 
 /** A validated supervisor type, ready to be hosted by a node. */
 export interface SupervisorType {
@@ -15,6 +16,7 @@ export interface SupervisorType {
 /**
  * Define a supervisor type.
  *
+ * @throws InvalidConfigError naming the bad field of the spec
  * @example
  * const team = defineSupervisor({
  *   type: "team",
@@ -27,6 +29,6 @@ export interface SupervisorType {
  * });
  */
 export function defineSupervisor(spec: SupervisorSpec): SupervisorType {
-  const normalized = normalizeSupervisorSpec(spec);
+  const normalized = supervisorSpec(spec);
   return Object.freeze({ kind: "supervisor" as const, type: normalized.type, spec: normalized });
 }

@@ -3,11 +3,11 @@
 // optional and validated once, here, with errors that name the field.
 
 import type { AnyStateMachine } from "xstate";
-import type { AgentRef } from "../runtime/agent-ref.js";
-import { InvalidConfigError } from "../runtime/errors.js";
-import type { AgentId } from "../runtime/subjects.js";
-import { validateToken } from "../runtime/subjects.js";
-import type { Memory } from "../runtime/memory/index.js";
+import type { AgentRef } from "./agent-ref.js";
+import { InvalidConfigError } from "./errors.js";
+import type { AgentId } from "./subjects.js";
+import { validateToken } from "./subjects.js";
+import type { Memory } from "./memory/index.js";
 
 /** What `receive` (and the hooks) can see and do. */
 export interface AgentContext<S = unknown> {

@@ -4,10 +4,10 @@
 // here are stand-ins (no NATS is involved: the shell only calls their methods).
 
 import { describe, expect, it } from "vitest";
-import type { AgentHost, AgentInfo, Parent } from "../runtime/agent-host.js";
-import { FakeClock } from "../runtime/clock.js";
-import { EventKind, type EventPublisher } from "../runtime/events.js";
-import { normalizeChildSpec, normalizeSupervisorSpec, type NormalizedChildSpec } from "./child-spec.js";
+import type { AgentHost, AgentInfo, Parent } from "./agent-host.js";
+import { FakeClock } from "./clock.js";
+import { EventKind, type EventPublisher } from "./events.js";
+import { normalizeChildSpec, normalizeSupervisorSpec, type NormalizedChildSpec } from "../supervisors/child-spec.js";
 import { GIVEN_UP_KEPT, Supervisor } from "./supervisor.js";
 
 interface Published {

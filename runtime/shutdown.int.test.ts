@@ -4,10 +4,10 @@
 // restart is not counted as a second failure.
 
 import { describe, expect, it } from "vitest";
-import { useNatsServer } from "../runtime/testing/server.js";
-import { Probe, probeAgent, recordEvents, useNodes, waitFor, type ProbeView } from "../runtime/testing/supervision.js";
-import { EventKind } from "../runtime/events.js";
-import { AgentNotFoundError, RemoteError } from "../runtime/errors.js";
+import { useNatsServer } from "./testing/server.js";
+import { Probe, probeAgent, recordEvents, useNodes, waitFor, type ProbeView } from "./testing/supervision.js";
+import { EventKind } from "./events.js";
+import { AgentNotFoundError, RemoteError } from "./errors.js";
 import { defineSupervisor } from "./define-supervisor.js";
 
 const nats = useNatsServer();

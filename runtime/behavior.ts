@@ -3,7 +3,7 @@
 // persisted snapshot is the state. The agent host only speaks to a Behavior.
 
 import { createActor, type AnyActor } from "xstate";
-import { InvalidMessageError } from "../runtime/errors.js";
+import { InvalidMessageError } from "./errors.js";
 import type { AgentContext, AgentType } from "./define-agent.js";
 
 /** One activation's behaviour. */

@@ -5,11 +5,11 @@
 // an agent stopped while it starts is stopped once and its lifecycle ends.
 
 import { describe, expect, it, onTestFinished } from "vitest";
-import { useNatsServer } from "../runtime/testing/server.js";
-import { Probe, probeAgent, recordEvents, useNodes, waitFor } from "../runtime/testing/supervision.js";
-import { EventKind } from "../runtime/events.js";
-import { AgentExistsError, AgentStoppedError, RemoteError } from "../runtime/errors.js";
-import { defineAgent } from "../actors/define-agent.js";
+import { useNatsServer } from "./testing/server.js";
+import { Probe, probeAgent, recordEvents, useNodes, waitFor } from "./testing/supervision.js";
+import { EventKind } from "./events.js";
+import { AgentExistsError, AgentStoppedError, RemoteError } from "./errors.js";
+import { defineAgent } from "./define-agent.js";
 import { GIVEN_UP_KEPT } from "./supervisor.js";
 
 const nats = useNatsServer();

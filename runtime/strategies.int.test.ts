@@ -3,13 +3,13 @@
 // and the state a restarted agent resumes from.
 
 import { describe, expect, it } from "vitest";
-import { useNatsServer } from "../runtime/testing/server.js";
-import { Probe, probeAgent, recordDeadLetters, recordEvents, useNodes, waitFor, type ProbeView } from "../runtime/testing/supervision.js";
-import { EventKind } from "../runtime/events.js";
-import { AgentNotFoundError, RemoteError } from "../runtime/errors.js";
-import type { TroupeNode } from "../runtime/node.js";
+import { useNatsServer } from "./testing/server.js";
+import { Probe, probeAgent, recordDeadLetters, recordEvents, useNodes, waitFor, type ProbeView } from "./testing/supervision.js";
+import { EventKind } from "./events.js";
+import { AgentNotFoundError, RemoteError } from "./errors.js";
+import type { TroupeNode } from "./node.js";
 import { defineSupervisor } from "./define-supervisor.js";
-import type { Strategy } from "./strategy.js";
+import type { Strategy } from "../supervisors/strategy.js";
 
 const nats = useNatsServer();
 const nodes = useNodes(nats);
