@@ -19,22 +19,24 @@ import type { DeadLetters } from "./dead-letters.js";
 import { decodeEnvelope, Kind } from "./envelope.js";
 import {
   AgentFencedError,
+  AgentKilledError,
   AgentStoppedError,
-  ErrorCode,
   errorText,
   InvalidMessageError,
   MailboxFullError,
+  ReceiveTimeoutError,
+  StateConflictError,
+  toWireError,
   TroupeError,
-  wireError,
-  type WireError,
 } from "./errors.js";
 import { EventKind, type EventPublisher } from "./events.js";
 import { Mailbox, type MailboxBudget, type MailboxRefusal } from "./mailbox.js";
 import { nextTurn, type TurnBudget } from "./turn-budget.js";
 import type { Messenger } from "./messenger.js";
 import type { Memory } from "./memory/index.js";
-import { StateConflict, type StateStore } from "./state-store.js";
-import { isReplySubject, replySubjectProblem, type AgentId } from "./subjects.js";
+import type { StateStore } from "./state-store.js";
+import { agentFailure } from "./wire-error.js";
+import { formatAgentId, isReplySubject, replySubjectProblem, type AgentId } from "./subjects.js";
 import { endConsumerSpan, startConsumerSpan, withSpan } from "./telemetry.js";
 import { HostContext } from "./host-context.js";
 
@@ -165,7 +167,7 @@ export class AgentHost {
     public parent: Parent,
     private readonly env: HostEnv,
   ) {
-    this.id = `${def.type}/${key}`;
+    this.id = formatAgentId(def.type, key);
     this.subject = env.messenger.subjects.agent(def.type, key);
     this.mailbox = new Mailbox(def.mailboxCapacity, def.mailboxBytes, env.mailboxBudget);
     this.persist = def.persist;
@@ -394,7 +396,7 @@ export class AgentHost {
     this.rejected++;
     const reason = errorText(err);
     const typed = err instanceof TroupeError ? err : new InvalidMessageError(reason, { cause: err });
-    if (reply !== undefined) this.env.messenger.reply(reply, "", this.id, null, wire(typed));
+    if (reply !== undefined) this.env.messenger.reply(reply, "", this.id, null, toWireError(typed));
     this.env.events.publish(EventKind.InvalidMessage, this.def.type, this.key, { reason });
     this.env.deadLetters.publish(this.def.type, this.key, {
       reason,
@@ -482,7 +484,7 @@ export class AgentHost {
       value = await new Promise((resolve, reject) => {
         if (limit) timer = this.env.clock.setTimeout(() => reject(new ReceiveTimeoutError(this.id, limit)), limit);
         // A hung receive must not hold the mailbox of the next activation.
-        this.abortInflight = abort = () => reject(new KilledError("activation ended"));
+        this.abortInflight = abort = () => reject(new AgentKilledError(this.id, "activation ended"));
         pending.then(resolve, reject);
       });
     } catch (err) {
@@ -527,7 +529,7 @@ export class AgentHost {
     this.failures++;
     const reason = errorText(err);
     const messageType = typeOf(item.body);
-    if (item.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, remoteWire(err));
+    if (item.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, agentFailure(err));
     this.deadLetter(item, reason);
     void this.exit({ kind: "failure", reason, messageType }, reason);
   }
@@ -605,12 +607,12 @@ export class AgentHost {
   }
 
   private commitFailed(err: unknown, replies: PendingReply[]): void {
-    const fenced = err instanceof StateConflict;
+    const fenced = err instanceof StateConflictError;
     const failure = fenced ? new AgentFencedError(this.id) : err;
     const all = replies.concat(this.replies);
     this.replies = [];
     this.lastBytes = this.committedBytes;
-    for (const r of all) this.env.messenger.reply(r.item.reply!, r.item.id, this.id, null, remoteWire(failure));
+    for (const r of all) this.env.messenger.reply(r.item.reply!, r.item.id, this.id, null, agentFailure(failure));
     if (fenced) {
       this.env.events.publish(EventKind.Fenced, this.def.type, this.key, { revision: this.revision });
       void this.exit({ kind: "fenced" }, "fenced");
@@ -668,7 +670,7 @@ export class AgentHost {
     if (this.state !== LifecycleState.Running && this.state !== LifecycleState.Starting) return;
     const item = this.inflight;
     this.failures++;
-    if (item?.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, remoteWire(new KilledError(reason)));
+    if (item?.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, agentFailure(new AgentKilledError(this.id, reason)));
     if (item) this.deadLetter(item, reason);
     this.inflight = undefined;
     void this.exit({ kind: "failure", reason, messageType: item ? typeOf(item.body) : null }, reason);
@@ -752,7 +754,7 @@ export class AgentHost {
     }
     const gone = new AgentStoppedError(this.id, why);
     for (const queued of this.mailbox.takeAll()) {
-      if (queued.reply !== undefined) this.env.messenger.reply(queued.reply, "", this.id, null, wire(gone));
+      if (queued.reply !== undefined) this.env.messenger.reply(queued.reply, "", this.id, null, toWireError(gone));
       else this.deadLetterQueued(queued, `agent ${why} before handling it`);
     }
   }
@@ -778,7 +780,7 @@ export class AgentHost {
       if (timedOut && this.inflight) {
         const item = this.inflight;
         this.inflight = undefined;
-        if (item.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, remoteWire(new KilledError(`not done within shutdown ${shutdownMs} ms`)));
+        if (item.reply) this.env.messenger.reply(item.reply, item.id, this.id, null, agentFailure(new AgentKilledError(this.id, `not done within shutdown ${shutdownMs} ms`)));
         this.deadLetter(item, `killed: not done within shutdown ${shutdownMs} ms`);
       }
     }
@@ -822,32 +824,7 @@ export class AgentHost {
 /** Bytes of a rejected message's raw body kept in its dead letter. */
 export const DEAD_LETTER_RAW_BYTES = 4096;
 
-/** A receive that ran past the type's `receiveTimeoutMs`. */
-export class ReceiveTimeoutError extends Error {
-  constructor(id: string, ms: number) {
-    super(`receive of ${id} did not finish within ${ms} ms`);
-    this.name = "ReceiveTimeoutError";
-  }
-}
 
-/** The failure given to a message in flight when its agent is killed. */
-export class KilledError extends Error {
-  constructor(reason: string) {
-    super(reason);
-    this.name = "KilledError";
-  }
-}
-
-function wire(err: TroupeError): WireError {
-  return wireError(err.name, err.code, err.message);
-}
-
-/** Wire form of a failure inside the agent: the caller gets RemoteError, except for Troupe's own typed answers. */
-function remoteWire(err: unknown): WireError {
-  if (err instanceof AgentFencedError || err instanceof AgentStoppedError) return wire(err);
-  const e = err instanceof Error ? err : new Error(String(err));
-  return wireError(e.name || "Error", ErrorCode.Remote, e.message);
-}
 
 
 function typeOf(body: unknown): string | null {

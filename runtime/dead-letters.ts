@@ -8,7 +8,7 @@ import { DiscardPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { encodeEnvelope, Kind } from "./envelope.js";
 import { errorText, InvalidConfigError } from "./errors.js";
 import type { Clock } from "./clock.js";
-import type { Subjects } from "./subjects.js";
+import { formatAgentId, type Subjects } from "./subjects.js";
 
 /** What a dead letter records. */
 export interface DeadLetter {
@@ -73,7 +73,7 @@ export class DeadLetters {
   ) {}
 
   publish(type: string, key: string, letter: Omit<DeadLetter, "to" | "node" | "at">): void {
-    const full: DeadLetter = { ...letter, to: `${type}/${key}`, node: this.nodeId, at: this.clock.now() };
+    const full: DeadLetter = { ...letter, to: formatAgentId(type, key), node: this.nodeId, at: this.clock.now() };
     try {
       this.nc.publish(
         this.subjects.deadLetter(type, key),

@@ -2,13 +2,14 @@
 // MessagePack array, so decoding is one pass and strict:
 //
 //   [version, kind, id, sender, trace, body]             tell, ask, event, system
-//   [version, kind, id, sender, trace, body, error]      reply (error null when ok)
+//   [version, kind, id, sender, trace, body, error]      reply (error null when ok,
+//                                                        else [name, code, message, fields?])
 //
 // `id` is the message id (for a reply, the id of the ask it answers), `sender`
 // an AgentId or a client name, `trace` a W3C traceparent or null.
 
 import { decodeValue, encodeValue } from "./codec.js";
-import { InvalidMessageError, type WireError } from "./errors.js";
+import { InvalidMessageError, wireError, wireFields, type WireError } from "./errors.js";
 
 /** Envelope format version; a message with another version is rejected. */
 export const ENVELOPE_VERSION = 1;
@@ -79,7 +80,7 @@ export function encodeReply(
     sender,
     null,
     error ? null : body,
-    error ? [error.name, error.code, error.message] : null,
+    error ? (error.fields ? [error.name, error.code, error.message, error.fields] : [error.name, error.code, error.message]) : null,
   ]);
   if (bytes.length > maxBytes) {
     throw new InvalidMessageError(`reply is ${bytes.length} bytes, over the ${maxBytes}-byte limit`);
@@ -115,10 +116,14 @@ export function decodeEnvelope(bytes: Uint8Array, maxBytes: number): Envelope {
   if (kind === Kind.Reply) {
     const error = raw[6];
     if (error !== null && error !== undefined) {
-      if (!Array.isArray(error) || error.length !== 3 || !error.every((f) => typeof f === "string")) {
+      if (!Array.isArray(error) || error.length < 3 || error.length > 4 || !error.slice(0, 3).every((f) => typeof f === "string")) {
         throw new InvalidMessageError("malformed error in reply");
       }
-      env.error = { name: error[0] as string, code: error[1] as string, message: error[2] as string };
+      const fields = error[3];
+      if (fields !== undefined && (fields === null || typeof fields !== "object" || Array.isArray(fields))) {
+        throw new InvalidMessageError("malformed error fields in reply");
+      }
+      env.error = wireError(error[0] as string, error[1] as string, error[2] as string, fields ? wireFields(fields as object) : undefined);
     } else {
       env.error = null;
     }

@@ -26,6 +26,10 @@ export const ErrorCode = {
   MemoryUnavailable: "MEMORY_UNAVAILABLE",
   SupervisorNotFound: "SUPERVISOR_NOT_FOUND",
   JetStreamNotEnabled: "JETSTREAM_NOT_ENABLED",
+  ReceiveTimeout: "RECEIVE_TIMEOUT",
+  AgentKilled: "AGENT_KILLED",
+  StateConflict: "STATE_CONFLICT",
+  Internal: "INTERNAL",
   NodeNameTaken: "NODE_NAME_TAKEN",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -258,25 +262,54 @@ export interface WireError {
   name: string;
   code: string;
   message: string;
+  /** A typed error's own fields (`agentId`, `timeoutMs`, ...): plain strings, numbers, booleans and nulls. */
+  fields?: WireFields;
 }
 
+/** The fields of a typed error on the wire. */
+export type WireFields = Record<string, string | number | boolean | null>;
+
 /** Longest error name and message sent in a reply; longer ones are cut, so an error reply always fits. */
-export const WIRE_ERROR_TEXT_LIMIT = { name: 128, code: 64, message: 4096 } as const;
+export const WIRE_ERROR_TEXT_LIMIT = { name: 128, code: 64, message: 4096, field: 512, fields: 16 } as const;
+
+/** Properties of an error that are not its fields. */
+const NOT_FIELDS = new Set(["name", "code", "message", "stack", "cause", "constructor", "prototype", "__proto__"]);
+const FIELD_NAME = /^[A-Za-z][A-Za-z0-9]{0,47}$/;
 
 /** Turn any thrown value into its wire form, with its texts cut to {@link WIRE_ERROR_TEXT_LIMIT}. */
 export function toWireError(err: unknown): WireError {
-  if (err instanceof TroupeError) return wireError(err.name, err.code, err.message);
+  if (err instanceof TroupeError) return wireError(err.name, err.code, err.message, wireFields(err));
   if (err instanceof Error) return wireError(err.name || "Error", "", err.message);
   return wireError("Error", "", String(err));
 }
 
 /** A wire error from its parts, each cut to its limit. */
-export function wireError(name: string, code: string, message: string): WireError {
-  return {
+export function wireError(name: string, code: string, message: string, fields?: WireFields): WireError {
+  const wire: WireError = {
     name: cut(name, WIRE_ERROR_TEXT_LIMIT.name),
     code: cut(code, WIRE_ERROR_TEXT_LIMIT.code),
     message: cut(message, WIRE_ERROR_TEXT_LIMIT.message),
   };
+  if (fields && Object.keys(fields).length > 0) wire.fields = fields;
+  return wire;
+}
+
+/**
+ * The own fields of an error that can travel (plain values under a plain
+ * name), at most {@link WIRE_ERROR_TEXT_LIMIT}.fields of them. Used both to
+ * send a typed error and to take one from the wire, so a hostile reply can add
+ * nothing but short plain values.
+ */
+export function wireFields(source: object): WireFields | undefined {
+  let fields: WireFields | undefined;
+  let n = 0;
+  for (const [k, v] of Object.entries(source)) {
+    if (NOT_FIELDS.has(k) || !FIELD_NAME.test(k)) continue;
+    if (v !== null && typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") continue;
+    if (++n > WIRE_ERROR_TEXT_LIMIT.fields) break;
+    (fields ??= {})[k] = typeof v === "string" ? cut(v, WIRE_ERROR_TEXT_LIMIT.field) : v;
+  }
+  return fields;
 }
 
 function cut(text: string, max: number): string {
@@ -292,6 +325,46 @@ export class JetStreamNotEnabledError extends TroupeError {
       `the NATS server at ${servers} has JetStream disabled; start it with -js (agentctl dev uses nats.conf, which enables it)`,
     );
     this.servers = servers;
+  }
+}
+
+/** An agent's `receive` ran past its type's `receiveTimeoutMs`; the agent failed. */
+export class ReceiveTimeoutError extends TroupeError {
+  readonly agentId: string;
+  readonly timeoutMs: number;
+  constructor(agentId: string, timeoutMs: number) {
+    super(ErrorCode.ReceiveTimeout, `receive of ${agentId} did not finish within ${timeoutMs} ms`);
+    this.agentId = agentId;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The message in flight when its agent was killed (agentctl kill, a shutdown past its time, a supervisor giving up). */
+export class AgentKilledError extends TroupeError {
+  readonly agentId: string;
+  readonly reason: string;
+  constructor(agentId: string, reason: string) {
+    super(ErrorCode.AgentKilled, `agent ${agentId} was killed before it finished the message: ${reason}`);
+    this.agentId = agentId;
+    this.reason = reason;
+  }
+}
+
+/** A state write lost compare-and-set: another activation wrote the agent's state since `expectedRevision`. */
+export class StateConflictError extends TroupeError {
+  readonly agentId: string;
+  readonly expectedRevision: number;
+  constructor(agentId: string, expectedRevision: number) {
+    super(ErrorCode.StateConflict, `state of ${agentId} was written by another activation (expected revision ${expectedRevision})`);
+    this.agentId = agentId;
+    this.expectedRevision = expectedRevision;
+  }
+}
+
+/** Something the runtime relies on did not hold (a library returned what it never should); a bug to report. */
+export class InternalError extends TroupeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.Internal, message, options);
   }
 }
 

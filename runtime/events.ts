@@ -6,7 +6,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { nuid } from "@nats-io/nats-core";
 import { encodeEnvelope, Kind } from "./envelope.js";
 import type { Clock } from "./clock.js";
-import type { Subjects } from "./subjects.js";
+import { formatAgentId, type Subjects } from "./subjects.js";
 
 /** The kinds of event Troupe publishes (the `<kind>` token of the subject). */
 export const EventKind = {
@@ -73,7 +73,7 @@ export class EventPublisher {
 
   /** Publish one event about agent `type/key`. */
   publish(kind: EventKind, type: string, key: string, fields: Record<string, unknown> = {}): void {
-    const event: TroupeEvent = { ...fields, kind, id: `${type}/${key}`, node: this.nodeId, at: this.clock.now() };
+    const event: TroupeEvent = { ...fields, kind, id: formatAgentId(type, key), node: this.nodeId, at: this.clock.now() };
     try {
       this.nc.publish(
         this.subjects.event(kind, type, key),

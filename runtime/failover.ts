@@ -10,6 +10,7 @@ import type { Clock, TimerHandle } from "./clock.js";
 import { AgentExistsError, errorSummary } from "./errors.js";
 import type { Membership } from "./membership.js";
 import { supersededRun, type Registry, type Registration } from "./registry.js";
+import { formatAgentId } from "./subjects.js";
 
 /** Starts an orphaned agent here; rejects when another survivor won it. */
 export type Adopt = (type: string, key: string, reg: Registration) => Promise<void>;
@@ -99,7 +100,7 @@ export class Failover {
       return;
     }
     // Forget failures of agents that are no longer orphans (adopted elsewhere, stopped, or running again).
-    const ids = new Set(orphans.map((o) => `${o.type}/${o.key}`));
+    const ids = new Set<string>(orphans.map((o) => formatAgentId(o.type, o.key)));
     for (const k of this.reported.keys()) if (k.includes("/") && !ids.has(k)) this.reported.delete(k);
     // Survivors start at different points of the list, so they do not all race for the same claims.
     const start = Math.floor(this.random() * orphans.length);
@@ -107,7 +108,7 @@ export class Failover {
     let failed = 0;
     const worker = async (): Promise<void> => {
       for (let o = queue.shift(); o && !this.stopped; o = queue.shift()) {
-        const agent = `${o.type}/${o.key}`;
+        const agent = formatAgentId(o.type, o.key);
         try {
           await this.adopt(o.type, o.key, o.reg);
           this.clearFailure(agent);

@@ -18,7 +18,7 @@ import { isWrongLastSequence } from "./memory/jetstream-errors.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { encodeValue } from "./codec.js";
 import { decodeNodeInfo, type NodeInfo } from "./cluster-entry.js";
-import { NodeNameTakenError } from "./errors.js";
+import { InternalError, NodeNameTakenError } from "./errors.js";
 import { ClusterBucket, type InvalidEntries } from "./invalid-entries.js";
 import type { Retry } from "./state-store.js";
 import type { Subjects } from "./subjects.js";
@@ -74,7 +74,7 @@ export class Membership {
     invalid: InvalidEntries,
   ): Promise<Membership> {
     const kv = await retry("open membership bucket", () => new Kvm(nc).create(subjects.nodesBucket(), { history: 1 }));
-    if (!(kv instanceof Bucket)) throw new Error("unexpected KV implementation");
+    if (!(kv instanceof Bucket)) throw new InternalError("the KV client returned an unexpected bucket implementation");
     return new Membership(kv, name, subjects.ns, clock, heartbeatMs, heartbeatMs * 3, retry, invalid);
   }
 

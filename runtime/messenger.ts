@@ -8,27 +8,19 @@ import type { AgentRef, AskOptions } from "./agent-ref.js";
 import type { Clock } from "./clock.js";
 import { decodeEnvelope, encodeEnvelope, encodeReply, Kind } from "./envelope.js";
 import {
-  AgentExistsError,
-  AgentFencedError,
   AgentNotFoundError,
-  AgentStoppedError,
-  AskTimeoutError,
-  ErrorCode,
-  InvalidArgumentError,
-  InvalidConfigError,
-  InvalidMessageError,
-  MailboxFullError,
-  NoNodeForTypeError,
-  NodeClosedError,
-  NotConnectedError,
-  RemoteError,
-  SupervisorNotFoundError,
+  errorText,
+  InternalError,
   TroupeError,
-  UnknownAgentTypeError,
+  AskTimeoutError,
+  InvalidArgumentError,
+  InvalidMessageError,
+  NotConnectedError,
   toWireError,
   type WireError,
 } from "./errors.js";
 import { Requester, type PendingAsk } from "./requester.js";
+import { fromWireError } from "./wire-error.js";
 import { agentId, isReplySubject, type AgentId, type Subjects } from "./subjects.js";
 import { injectTrace } from "./telemetry.js";
 
@@ -196,7 +188,7 @@ export class Messenger {
 
   private sendError(err: unknown): Error {
     if (this.nc.isClosed()) return new NotConnectedError(this.options.servers, "connection closed", { cause: err });
-    return err instanceof Error ? err : new Error(String(err));
+    return err instanceof TroupeError ? err : new InternalError(`publish failed: ${errorText(err)}`, { cause: err });
   }
 }
 
@@ -232,53 +224,6 @@ class AskCall implements PendingAsk {
   abort(err: Error): void {
     this.fail(err);
   }
-}
-
-/** Rebuild a typed error from its wire form; an error the agent's own code threw becomes a RemoteError. */
-export function fromWireError(id: string, wire: WireError): Error {
-  let err: TroupeError;
-  switch (wire.code) {
-    case ErrorCode.InvalidMessage:
-      err = new InvalidMessageError(wire.message.replace(/^invalid message: /, ""));
-      break;
-    case ErrorCode.AgentNotFound:
-      err = new AgentNotFoundError(id);
-      break;
-    case ErrorCode.MailboxFull:
-      err = new MailboxFullError(id, "");
-      break;
-    case ErrorCode.AgentStopped:
-      err = new AgentStoppedError(id);
-      break;
-    case ErrorCode.AgentFenced:
-      err = new AgentFencedError(id);
-      break;
-    case ErrorCode.AgentExists:
-      err = new AgentExistsError(id);
-      break;
-    case ErrorCode.UnknownAgentType:
-      err = new UnknownAgentTypeError("", []);
-      break;
-    case ErrorCode.NoNodeForType:
-      err = new NoNodeForTypeError("", 0);
-      break;
-    case ErrorCode.SupervisorNotFound:
-      err = new SupervisorNotFoundError("");
-      break;
-    case ErrorCode.InvalidArgument:
-      err = new InvalidArgumentError("", "");
-      break;
-    case ErrorCode.InvalidConfig:
-      err = new InvalidConfigError("", "");
-      break;
-    case ErrorCode.NodeClosed:
-      err = new NodeClosedError("");
-      break;
-    default:
-      return new RemoteError(id, wire.name, wire.message);
-  }
-  err.message = wire.message;
-  return err;
 }
 
 class Ref<M, R> implements AgentRef<M, R> {

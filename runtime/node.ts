@@ -46,7 +46,7 @@ import { TurnBudget } from "./turn-budget.js";
 import { Messenger } from "./messenger.js";
 import { Registry } from "./registry.js";
 import { StateStore, type Retry } from "./state-store.js";
-import { isReplySubject, parseAgentId, replySubjectProblem, Subjects, validateToken, type AgentId } from "./subjects.js";
+import { formatAgentId, isReplySubject, parseAgentId, replySubjectProblem, Subjects, validateToken, type AgentId } from "./subjects.js";
 import { configureTracing, observeNode } from "./telemetry.js";
 import { Failover } from "./failover.js";
 import { ROOT_DEFAULTS, validateNodeOptions, type NodeOptions, type SpawnOptions, type ValidOptions } from "./node-options.js";
@@ -533,7 +533,7 @@ export class TroupeNode {
         await this.spawnHere({ op: "spawn", type, key, args: reg.args, restart });
         this.hostEnv.events.publish(EventKindValues.Failover, type, key, { from: reg.node });
         // If the node only looked gone (a stall, clock trouble), tell it to let go of the agent.
-        void this.control(this.subjects.nodeControl(reg.node), { op: "fence", id: `${type}/${key}` }, undefined, 1000).catch(() => {});
+        void this.control(this.subjects.nodeControl(reg.node), { op: "fence", id: formatAgentId(type, key) }, undefined, 1000).catch(() => {});
       },
       this.startedAt,
       this.o.random,
@@ -585,7 +585,7 @@ export class TroupeNode {
     switch (c.op) {
       case "spawn":
         await this.spawnHere(c);
-        return { id: `${c.type}/${c.key}`, node: this.id };
+        return { id: formatAgentId(c.type, c.key), node: this.id };
       case "stop":
         await this.stopHere(c.id);
         return { stopped: c.id };
@@ -607,7 +607,7 @@ export class TroupeNode {
     validateToken("agent type", c.type);
     validateToken("agent key", c.key);
     if (!this.types.has(c.type)) throw new UnknownAgentTypeError(c.type, [...this.types.keys()]);
-    const running = this.hosts.get(`${c.type}/${c.key}`);
+    const running = this.hosts.get(formatAgentId(c.type, c.key));
     if (running && running.state !== "stopped" && running.state !== "failed") throw new AgentExistsError(running.id, this.id);
     let parent: Supervisor = this.root;
     if (c.supervisor !== undefined) {
@@ -618,7 +618,7 @@ export class TroupeNode {
     let spec: NormalizedChildSpec;
     try {
       spec = childSpec({
-        id: `${c.type}/${c.key}`,
+        id: formatAgentId(c.type, c.key),
         type: c.type,
         key: c.key,
         restart: c.restart ?? RestartType.Permanent,
@@ -671,7 +671,7 @@ export class TroupeNode {
   private async createHost(spec: NormalizedChildSpec, parent: Parent): Promise<AgentHost> {
     const def = this.types.get(spec.type);
     if (!def) throw new UnknownAgentTypeError(spec.type, [...this.types.keys()]);
-    const id = `${spec.type}/${spec.key}` as AgentId;
+    const id = formatAgentId(spec.type, spec.key) as AgentId;
     const existing = this.hosts.get(id);
     if ((existing && existing.state !== "stopped" && existing.state !== "failed") || this.claiming.has(id)) {
       throw new AgentExistsError(id, this.id);

@@ -11,11 +11,11 @@ import { listKeys } from "./memory/kv-keys.js";
 import { encodeValue } from "./codec.js";
 import { decodeRegistration, type Registration } from "./cluster-entry.js";
 import { ClusterBucket, type InvalidEntries } from "./invalid-entries.js";
-import { AgentExistsError } from "./errors.js";
+import { AgentExistsError, InternalError } from "./errors.js";
 import type { Membership } from "./membership.js";
 import type { Retry } from "./state-store.js";
 import { isWrongLastSequence } from "./memory/jetstream-errors.js";
-import type { Subjects } from "./subjects.js";
+import { formatAgentId, type Subjects } from "./subjects.js";
 import type { Clock } from "./clock.js";
 
 export type { Registration } from "./cluster-entry.js";
@@ -33,7 +33,7 @@ export class Registry {
 
   static async open(nc: NatsConnection, subjects: Subjects, membership: Membership, clock: Clock, retry: Retry, invalid: InvalidEntries): Promise<Registry> {
     const kv = await retry("open registry bucket", () => new Kvm(nc).create(subjects.registryBucket(), { history: 1 }));
-    if (!(kv instanceof Bucket)) throw new Error("unexpected KV implementation");
+    if (!(kv instanceof Bucket)) throw new InternalError("the KV client returned an unexpected bucket implementation");
     return new Registry(kv, subjects, membership, clock, retry, invalid);
   }
 
@@ -90,11 +90,11 @@ export class Registry {
     const held = await this.read(type, key);
     // A claim by this very node name that the node does not run (it crashed and came back under the
     // same name, or a release was lost) is stale; the caller checked it has no local host for the id.
-    if (held?.reg && held.live && held.reg.node !== node) throw new AgentExistsError(`${type}/${key}`, held.reg.node);
+    if (held?.reg && held.live && held.reg.node !== node) throw new AgentExistsError(formatAgentId(type, key), held.reg.node);
     try {
       return held ? await this.kv.update(k, value, held.revision) : await this.kv.create(k, value);
     } catch (err) {
-      if (isWrongLastSequence(err)) throw new AgentExistsError(`${type}/${key}`);
+      if (isWrongLastSequence(err)) throw new AgentExistsError(formatAgentId(type, key));
       throw err;
     }
   }

@@ -7,8 +7,9 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { Bucket, Kvm } from "@nats-io/kv";
 import { nuid } from "@nats-io/nats-core";
 import { publishToKey } from "./memory/kv-publish.js";
-import type { Subjects } from "./subjects.js";
+import { formatAgentId, type Subjects } from "./subjects.js";
 import { isWrongLastSequence } from "./memory/jetstream-errors.js";
+import { InternalError, StateConflictError } from "./errors.js";
 
 /** What the state bucket holds for an agent: its MessagePack bytes (none if never written or deleted) and the revision to write after. */
 export interface StoredState {
@@ -24,14 +25,6 @@ export interface StoredState {
  */
 export const STATE_WRITE_TIMEOUT_MS = 1000;
 
-/** Thrown by save() when another activation wrote the state since `expectedRevision`. */
-export class StateConflict extends Error {
-  constructor(readonly agent: string, readonly expectedRevision: number) {
-    super(`state of ${agent} was written by another activation (expected revision ${expectedRevision})`);
-    this.name = "StateConflict";
-  }
-}
-
 /** Runs a JetStream operation with retries on transient errors. */
 export type Retry = <T>(operation: string, fn: () => Promise<T>) => Promise<T>;
 
@@ -46,7 +39,7 @@ export class StateStore {
   /** Open (creating if needed) the namespace's state bucket. */
   static async open(nc: NatsConnection, subjects: Subjects, retry: Retry): Promise<StateStore> {
     const kv = await retry("open state bucket", () => new Kvm(nc).create(subjects.stateBucket(), { history: 1 }));
-    if (!(kv instanceof Bucket)) throw new Error("unexpected KV implementation");
+    if (!(kv instanceof Bucket)) throw new InternalError("the KV client returned an unexpected bucket implementation");
     return new StateStore(kv, subjects, retry);
   }
 
@@ -69,7 +62,7 @@ export class StateStore {
         publishToKey(this.kv, k, bytes, { msgID, expectRevision: expectedRevision, timeoutMs: STATE_WRITE_TIMEOUT_MS }),
       );
     } catch (err) {
-      if (isWrongLastSequence(err)) throw new StateConflict(`${type}/${key}`, expectedRevision);
+      if (isWrongLastSequence(err)) throw new StateConflictError(formatAgentId(type, key), expectedRevision);
       throw err;
     }
   }

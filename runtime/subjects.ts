@@ -67,7 +67,12 @@ export type AgentId = `${string}/${string}`;
 
 /** Build an AgentId from its parts, validating both. */
 export function agentId(type: string, key: string): AgentId {
-  return `${validateToken("agent type", type)}/${validateToken("agent key", key)}`;
+  return formatAgentId(validateToken("agent type", type), validateToken("agent key", key));
+}
+
+/** Write an AgentId from parts already checked (a host's type and key, a registry entry's): `type/key`. */
+export function formatAgentId(type: string, key: string): AgentId {
+  return `${type}/${key}`;
 }
 
 /** Split and validate an AgentId (`type/key`). */

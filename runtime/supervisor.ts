@@ -11,6 +11,7 @@ import { AgentExistsError, AgentFencedError, AgentStoppedError, errorSummary, er
 import type { NormalizedChildSpec, NormalizedSupervisorSpec } from "../supervisors/child-spec.js";
 import { ExitKind } from "../supervisors/strategy.js";
 import { checked } from "./specs.js";
+import { formatAgentId } from "./subjects.js";
 import {
   addChild,
   ChildStatus,
@@ -129,10 +130,10 @@ export class Supervisor implements Parent {
       this.state = removeChild(this.state, old.spec.id);
     } else if ((old && old.spec.type === spec.type && old.spec.key === spec.key) || this.hosts.has(spec.id)) {
       // Running, starting (a concurrent spawn of the same agent), or still being stopped.
-      throw new AgentExistsError(`${spec.type}/${spec.key}`);
+      throw new AgentExistsError(formatAgentId(spec.type, spec.key));
     }
     this.state = checked(() => addChild(this.state, spec));
-    this.givenUp = this.givenUp.filter((g) => g.child.spec.id !== spec.id && g.info.id !== `${spec.type}/${spec.key}`);
+    this.givenUp = this.givenUp.filter((g) => g.child.spec.id !== spec.id && g.info.id !== formatAgentId(spec.type, spec.key));
     let host: AgentHost;
     try {
       host = await this.env.createHost(spec, this);
@@ -143,7 +144,7 @@ export class Supervisor implements Parent {
         // reports this one, and startChildren goes on with the next child.
         this.env.events.publish(EventKind.ChildFailed, spec.type, spec.key, {
           supervisor: this.id,
-          child: `${spec.type}/${spec.key}`,
+          child: formatAgentId(spec.type, spec.key),
           childId: spec.id,
           reason: `start failed: ${errorText(err)}`,
           restartCount: 0,
@@ -238,7 +239,7 @@ export class Supervisor implements Parent {
     const live = this.state.children.map((c) => {
       const host = this.hosts.get(c.spec.id);
       const node: TreeNode = {
-        id: `${c.spec.type}/${c.spec.key}`,
+        id: formatAgentId(c.spec.type, c.spec.key),
         childId: c.spec.id,
         state: host ? host.state : c.status,
         restarts: c.restartCount,
@@ -256,11 +257,11 @@ export class Supervisor implements Parent {
   /** The agent id (`type/key`) of a child id, or the supervisor's own id when it is no child. */
   private agentOf(childId: string | undefined): string {
     const c = childId === undefined ? undefined : findChild(this.state, childId);
-    return c ? `${c.spec.type}/${c.spec.key}` : this.id;
+    return c ? formatAgentId(c.spec.type, c.spec.key) : this.id;
   }
 
   private childByIdOrAgent(child: string): ChildState | undefined {
-    return findChild(this.state, child) ?? this.state.children.find((c) => `${c.spec.type}/${c.spec.key}` === child);
+    return findChild(this.state, child) ?? this.state.children.find((c) => formatAgentId(c.spec.type, c.spec.key) === child);
   }
 
   /**
@@ -303,7 +304,7 @@ export class Supervisor implements Parent {
       if (exit.kind === "failure") {
         const child = findChild(this.state, childId)!;
         this.env.events.publish(EventKind.ChildFailed, spec.type, spec.key, {
-          ...crashReport({ supervisor: this.id, child, reason: ExitKind.Failure, error: exit.reason, messageType: exit.messageType }),
+          ...crashReport({ supervisor: this.id, child, agent: formatAgentId(child.spec.type, child.spec.key), reason: ExitKind.Failure, error: exit.reason, messageType: exit.messageType }),
         });
       }
       return;
@@ -321,7 +322,7 @@ export class Supervisor implements Parent {
     const after = findChild(this.state, childId) ?? (decision.action === "give_up" ? decision.failed : before!);
     if (exit.kind === "failure") {
       this.env.events.publish(EventKind.ChildFailed, spec.type, spec.key, {
-        ...crashReport({ supervisor: this.id, child: after, reason, error: exit.reason, messageType: exit.messageType }),
+        ...crashReport({ supervisor: this.id, child: after, agent: formatAgentId(after.spec.type, after.spec.key), reason, error: exit.reason, messageType: exit.messageType }),
       });
     }
     switch (decision.action) {
@@ -410,7 +411,7 @@ export class Supervisor implements Parent {
               // Could not claim it again (JetStream busy, say): report it and try again shortly.
               this.env.events.publish(EventKind.ChildFailed, c.spec.type, c.spec.key, {
                 supervisor: this.id,
-                child: `${c.spec.type}/${c.spec.key}`,
+                child: formatAgentId(c.spec.type, c.spec.key),
                 reason: `restart failed: ${errorText(err)}`,
                 restartCount: c.restartCount,
               });

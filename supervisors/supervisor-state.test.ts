@@ -264,7 +264,7 @@ describe("children", () => {
 describe("crashReport", () => {
   it("has fixed fields, with the restart count of the decision's state", () => {
     const d = decideOnExit(running(), "b", ExitKind.Failure, 0, random);
-    expect(crashReport({ supervisor: "sup/main", child: findChild(d.state, "b")!, reason: ExitKind.Failure, error: "boom", messageType: "work" })).toEqual({
+    expect(crashReport({ supervisor: "sup/main", child: findChild(d.state, "b")!, agent: "worker/b", reason: ExitKind.Failure, error: "boom", messageType: "work" })).toEqual({
       supervisor: "sup/main",
       child: "worker/b",
       childId: "b",
@@ -277,7 +277,7 @@ describe("crashReport", () => {
 
   it("fills absent error and message type with null", () => {
     const state = running();
-    expect(crashReport({ supervisor: "sup/main", child: findChild(state, "a")!, reason: ExitKind.Normal })).toEqual({
+    expect(crashReport({ supervisor: "sup/main", child: findChild(state, "a")!, agent: "worker/a", reason: ExitKind.Normal })).toEqual({
       supervisor: "sup/main",
       child: "worker/a",
       childId: "a",

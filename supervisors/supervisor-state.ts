@@ -305,6 +305,8 @@ export interface CrashReportInput {
   supervisor: string;
   /** The child, from the state its decision returned (or, for a removed `temporary` child, from the state before). */
   child: ChildState;
+  /** The child's agent address (`type/key`), as the runtime writes it. */
+  agent: string;
   reason: ExitKind;
   error?: string | null;
   messageType?: string | null;
@@ -315,13 +317,13 @@ export interface CrashReportInput {
  *
  * @example
  * const d = decideOnExit(state, "b", "failure", clock.now(), random);
- * crashReport({ supervisor: "sup/main", child: findChild(d.state, "b")!, reason: "failure", messageType: "work" });
+ * crashReport({ supervisor: "sup/main", child: findChild(d.state, "b")!, agent: "worker/b", reason: "failure", messageType: "work" });
  */
 export function crashReport(input: CrashReportInput): CrashReport {
   const { spec, restartCount } = input.child;
   return {
     supervisor: input.supervisor,
-    child: `${spec.type}/${spec.key}`,
+    child: input.agent,
     childId: spec.id,
     reason: input.reason,
     error: input.error ?? null,
