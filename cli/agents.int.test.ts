@@ -5,7 +5,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentInfo, NodeTree } from "../actors/index.js";
-import { useNatsServer } from "../runtime/testing/server.js";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connectTo, useNatsServer } from "../runtime/testing/server.js";
+import { waitFor } from "../runtime/testing/wait.js";
 import { agentctl, AgentctlProcess } from "./testing/agentctl-process.js";
 
 /** Every case starts agentctl processes; on a busy machine each can take seconds. */
@@ -148,9 +150,17 @@ describe("agentctl with a node", { timeout: SLOW_MS }, () => {
     expect(JSON.parse((await run("state", "counter/c1", "--json")).stdout)).toMatchObject({ value: { count: 1 } });
   });
 
-  it("node ls lists the node and not agentctl's client", async () => {
-    const r = await run("node", "ls", "--json");
-    expect((JSON.parse(r.stdout) as { id: string }[]).map((n) => n.id)).toEqual([NODE]);
+  it("node ls lists the node and not agentctl's client, which never joined the cluster", async () => {
+    // A watch that holds its client open while node ls runs: a client that heartbeat would show up.
+    expect((await run("kv", "put", "seen", "1")).code).toBe(0);
+    const watch = new AgentctlProcess(["kv", "watch", "--server", nats.url, "--namespace", namespace]);
+    try {
+      await waitFor(() => watch.stderr.includes("watching"), "kv watch running", 60_000);
+      const r = await run("node", "ls", "--json");
+      expect((JSON.parse(r.stdout) as { id: string }[]).map((n) => n.id)).toEqual([NODE]);
+    } finally {
+      await watch.stop("SIGINT");
+    }
   });
 
   it("the node drains on SIGTERM and exits 0, leaving no agents behind", async () => {
@@ -161,15 +171,49 @@ describe("agentctl with a node", { timeout: SLOW_MS }, () => {
   });
 });
 
-describe("agentctl with no nodes", { timeout: SLOW_MS }, () => {
+describe("agentctl in a namespace no node ever ran in", { timeout: SLOW_MS }, () => {
+  it("read commands exit 4 naming the namespace and create no stream or bucket", async () => {
+    const typo = `cli-typo-${randomBytes(3).toString("hex")}`;
+    const nc = await connectTo(nats.url);
+    try {
+      const jsm = await jetstreamManager(nc);
+      const streams = async (): Promise<string[]> => {
+        const names: string[] = [];
+        for await (const s of jsm.streams.list()) names.push(s.config.name);
+        return names.sort();
+      };
+      const before = await streams();
+      for (const cmd of [["ps"], ["ps", "--json"], ["tree"], ["node", "ls"], ["state", "counter/c1"], ["stop", "counter/c1"], ["tell", "counter/c1", "{}"]]) {
+        const r = await agentctl([...cmd, "--server", nats.url, "--namespace", typo]);
+        expect({ cmd, code: r.code, stderr: r.stderr.trim() }).toEqual({
+          cmd,
+          code: 4,
+          stderr: `error: namespace "${typo}" does not exist on this server: no node has run in it`,
+        });
+      }
+      const get = await agentctl(["kv", "get", "k", "--server", nats.url, "--namespace", typo]);
+      expect(get.code).toBe(4);
+      expect(get.stderr).toContain(`bucket troupe_${typo}_mem does not exist`);
+      expect(await streams()).toEqual(before);
+    } finally {
+      await nc.close();
+    }
+  });
+});
+
+describe("agentctl in a namespace whose nodes are gone", { timeout: SLOW_MS }, () => {
   it("ps prints an empty list and exits 0", async () => {
     const empty = `cli-empty-${randomBytes(3).toString("hex")}`;
-    const text = await agentctl(["ps", "--server", nats.url, "--namespace", empty]);
+    const args = ["--server", nats.url, "--namespace", empty];
+    const node = new AgentctlProcess(["node", "start", ...args]);
+    await node.waitFor(/ready/);
+    expect((await node.stop("SIGINT")).code).toBe(0);
+    const text = await agentctl(["ps", ...args]);
     expect(text).toMatchObject({ code: 0, stdout: `no agents in namespace ${empty}\n` });
-    const json = await agentctl(["ps", "--json", "--server", nats.url, "--namespace", empty]);
+    const json = await agentctl(["ps", "--json", ...args]);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual([]);
-    const tree = await agentctl(["tree", "--json", "--server", nats.url, "--namespace", empty]);
+    const tree = await agentctl(["tree", "--json", ...args]);
     expect(JSON.parse(tree.stdout)).toEqual([]);
   });
 });

@@ -13,7 +13,7 @@ export const ExitCode = {
   Usage: 2,
   /** No NATS server answers at the URL. */
   NotConnected: 3,
-  /** The agent, agent type, supervisor, key or state asked for does not exist. */
+  /** The agent, agent type, supervisor, key, state, namespace or memory bucket asked for does not exist. */
   NotFound: 4,
   /** An ask (or another request) got no answer in time. */
   Timeout: 5,
@@ -26,7 +26,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   1  runtime error (the command was valid but failed)
   2  usage error (bad argument, option or JSON; nothing was done)
   3  not connected (no NATS server answers at --server; start one with \`agentctl dev\`)
-  4  not found (agent, agent type, supervisor, key or persisted state)
+  4  not found (agent, agent type, supervisor, key, persisted state, namespace or memory bucket)
   5  timeout (an ask got no reply in time)`;
 
 /** A mistake in how a command was called: printed with the command's usage, exit 2. */
@@ -48,6 +48,8 @@ const BY_CODE: Record<string, ExitCode> = {
   [ErrorCode.UnknownAgentType]: ExitCode.NotFound,
   [ErrorCode.NoNodeForType]: ExitCode.NotFound,
   [ErrorCode.SupervisorNotFound]: ExitCode.NotFound,
+  [ErrorCode.NamespaceNotFound]: ExitCode.NotFound,
+  [ErrorCode.BucketNotFound]: ExitCode.NotFound,
   [ErrorCode.AskTimeout]: ExitCode.Timeout,
   // A well-formed name that another live node holds: the command was valid, the cluster said no.
   [ErrorCode.NodeNameTaken]: ExitCode.Error,

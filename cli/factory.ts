@@ -1,10 +1,10 @@
-// What every command shares: the global options, a client node opened on
+// What every command shares: the global options, a light client opened on
 // first use (so `--help` and usage errors never connect), the output, and
 // the wrapper that turns any error into one sentence and an exit code.
 
 import { randomBytes } from "node:crypto";
 import type { Command } from "commander";
-import { startNode, type TroupeNode } from "../actors/index.js";
+import { connectClient, type TroupeClient } from "../actors/index.js";
 import { validateNamespace } from "../runtime/subjects.js";
 import { errorSentence, exitCodeOf, ExitCode } from "./exit-code.js";
 import { processOutput, type Output } from "./output.js";
@@ -17,7 +17,7 @@ export interface Globals {
   namespace: string;
 }
 
-/** How long closing the client node may take before agentctl exits anyway. */
+/** How long closing the client may take before agentctl exits anyway. */
 const CLOSE_TIMEOUT_MS = 3000;
 
 /** `agentctl kv get` for a command: its name with its parents'. */
@@ -34,13 +34,13 @@ export function usageHint(cmd: Command): string {
 }
 
 /**
- * Shared state of one agentctl run. Commands ask it for the client node
- * (`await f.node()`) and write through `f.out`.
+ * Shared state of one agentctl run. Commands ask it for the client
+ * (`await f.client()`) and write through `f.out`.
  */
 export class Factory {
   /** The exit code of the run; set by {@link Factory.action} and {@link Factory.fail}. */
   exitCode: number = ExitCode.Ok;
-  private clientNode: Promise<TroupeNode> | undefined;
+  private opened: Promise<TroupeClient> | undefined;
 
   constructor(
     private readonly program: Command,
@@ -55,32 +55,32 @@ export class Factory {
   }
 
   /**
-   * The client node: hosts no agent types, so it shows no rows in `ps`; it
-   * leaves the cluster when the command ends. Opened on first call.
+   * The light client: it joins no cluster (no heartbeat, not in `node ls`),
+   * answers no control requests, and creates no stream or bucket, so a
+   * mistyped `--namespace` leaves nothing behind. Opened on first call.
    */
-  node(): Promise<TroupeNode> {
-    this.clientNode ??= (async () => {
+  client(): Promise<TroupeClient> {
+    this.opened ??= (async () => {
       const g = this.globals();
-      return startNode({
+      return connectClient({
         servers: g.server,
         namespace: g.namespace,
-        agents: [],
         name: `agentctl-${process.pid}-${randomBytes(2).toString("hex")}`,
       });
     })();
-    return this.clientNode;
+    return this.opened;
   }
 
-  /** Close the client node if it was opened (bounded, so a lost server cannot hang the exit). */
+  /** Close the client if it was opened (bounded, so a lost server cannot hang the exit). */
   async close(): Promise<void> {
-    const opened = this.clientNode;
-    this.clientNode = undefined;
+    const opened = this.opened;
+    this.opened = undefined;
     if (!opened) return;
-    const node = await opened.catch(() => undefined);
-    if (!node) return;
+    const client = await opened.catch(() => undefined);
+    if (!client) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      node.close().catch(() => {}),
+      client.close().catch(() => {}),
       new Promise<void>((r) => (timer = setTimeout(r, CLOSE_TIMEOUT_MS))),
     ]);
     clearTimeout(timer);
@@ -98,10 +98,10 @@ export class Factory {
   /**
    * Wrap a command's action: its returned number (default 0) becomes the exit
    * code, a thrown error is reported by {@link Factory.fail}, and the client
-   * node is closed either way.
+   * is closed either way.
    *
    * @example
-   * cmd.action(f.action(async (id: string) => { await (await f.node()).stop(id); }));
+   * cmd.action(f.action(async (id: string) => { await (await f.client()).stop(id); }));
    */
   action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
     return async (...args: A) => {

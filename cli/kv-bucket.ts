@@ -13,8 +13,8 @@ export function withBucketOption(cmd: Command): Command {
 
 /** The bucket named by `--bucket`, or the namespace's shared bucket. */
 export async function openBucket(f: Factory, name: string | undefined): Promise<MemoryBucket> {
-  const node = await f.node();
-  return name === undefined ? node.memory : node.memory.bucket(name);
+  const { memory } = await f.client();
+  return name === undefined ? memory : memory.bucket(name);
 }
 
 /** A history or watch entry as plain JSON data. */

@@ -31,6 +31,9 @@ export const ErrorCode = {
   StateConflict: "STATE_CONFLICT",
   Internal: "INTERNAL",
   NodeNameTaken: "NODE_NAME_TAKEN",
+  NamespaceNotFound: "NAMESPACE_NOT_FOUND",
+  BucketNotFound: "BUCKET_NOT_FOUND",
+  ClientClosed: "CLIENT_CLOSED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -394,4 +397,35 @@ export class NodeNameTakenError extends TroupeError {
 /** `Name: message` of any thrown value, for reports where the kind of error matters. */
 export function errorSummary(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/**
+ * The namespace's cluster buckets (membership, registry, state) do not exist on
+ * the server: no node ever ran in it (often a mistyped namespace). A client
+ * reports this instead of creating them.
+ */
+export class NamespaceNotFoundError extends TroupeError {
+  readonly namespace: string;
+  constructor(namespace: string, options?: { cause?: unknown }) {
+    super(ErrorCode.NamespaceNotFound, `namespace "${namespace}" does not exist on this server: no node has run in it`, options);
+    this.namespace = namespace;
+  }
+}
+
+/** A client read a shared-memory bucket that does not exist (nothing was ever written to it); reads never create one. */
+export class BucketNotFoundError extends TroupeError {
+  readonly bucket: string;
+  constructor(bucket: string, options?: { cause?: unknown }) {
+    super(ErrorCode.BucketNotFound, `shared-memory bucket ${bucket} does not exist: nothing has been written to it`, options);
+    this.bucket = bucket;
+  }
+}
+
+/** The client was closed: it sends and looks up nothing more. */
+export class ClientClosedError extends TroupeError {
+  readonly clientName: string;
+  constructor(clientName: string) {
+    super(ErrorCode.ClientClosed, `client ${clientName} is closed`);
+    this.clientName = clientName;
+  }
 }

@@ -3,6 +3,7 @@
 // them beside the built-in agents. Implementation classes stay inside.
 
 export { startNode, TroupeNode, type NodeOptions, type SpawnOptions, type NodeTree } from "./node.js";
+export { connectClient, TroupeClient, type ClientOptions } from "./client.js";
 export type { AgentRef, AskOptions } from "./agent-ref.js";
 export type { AgentInfo } from "./agent-host.js";
 export type { NodeInfo } from "./membership.js";
@@ -37,6 +38,9 @@ export {
   MemoryUnavailableError,
   JetStreamNotEnabledError,
   NodeNameTakenError,
+  NamespaceNotFoundError,
+  BucketNotFoundError,
+  ClientClosedError,
 } from "./errors.js";
 export type { Memory, MemoryBucket, ReadonlyMemoryBucket, MemoryEntry, MemoryChange, MemoryOptions } from "./memory/index.js";
 export {

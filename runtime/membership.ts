@@ -78,6 +78,15 @@ export class Membership {
     return new Membership(kv, name, subjects.ns, clock, heartbeatMs, heartbeatMs * 3, retry, invalid);
   }
 
+  /**
+   * A view of the membership bucket `kv` (opened by the caller) for a process
+   * that is no node: it reads who is alive and never claims a name or beats.
+   * Liveness uses each node's own heartbeat interval.
+   */
+  static observer(kv: Bucket, subjects: Subjects, clock: Clock, retry: Retry, invalid: InvalidEntries): Membership {
+    return new Membership(kv, "", subjects.ns, clock, 0, 0, retry, invalid);
+  }
+
   /** How long `info`'s revision must stand still before its node counts as gone. */
   private lapseOf(info: Pick<NodeInfo, "heartbeatMs"> | undefined): number {
     return Math.max(this.lapseMs, 3 * (info?.heartbeatMs ?? 0));

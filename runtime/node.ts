@@ -6,16 +6,16 @@
 
 import { hostname } from "node:os";
 import type { Msg, NatsConnection, Status, Subscription } from "@nats-io/nats-core";
-import { nuid } from "@nats-io/nats-core";
 import { defineAgent, type AgentType } from "./define-agent.js";
 import type { NormalizedChildSpec } from "../supervisors/child-spec.js";
 import { childSpec } from "./specs.js";
 import type { SupervisorType } from "./define-supervisor.js";
-import { Supervisor, type SupervisorEnv, type TreeNode } from "./supervisor.js";
+import { Supervisor, type SupervisorEnv } from "./supervisor.js";
 import { RestartType } from "../supervisors/strategy.js";
 import { AgentHost, type AgentInfo, type HostEnv, type Parent } from "./agent-host.js";
 import type { AgentRef } from "./agent-ref.js";
-import { decodeValue, DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
+import { ClusterCalls, spawnRequest, targetId, type NodeTree } from "./cluster-calls.js";
 import { openConnection } from "./connection.js";
 import { DeadLetters, ensureDeadLetterStream } from "./dead-letters.js";
 import { decodeControl, type Control } from "./control.js";
@@ -26,7 +26,6 @@ import {
   InvalidArgumentError,
   InvalidConfigError,
   JetStreamNotEnabledError,
-  NoNodeForTypeError,
   NodeClosedError,
   NodeNameTakenError,
   errorText,
@@ -51,18 +50,7 @@ import { configureTracing, observeNode } from "./telemetry.js";
 import { Failover } from "./failover.js";
 import { ROOT_DEFAULTS, validateNodeOptions, type NodeOptions, type SpawnOptions, type ValidOptions } from "./node-options.js";
 
-export type { NodeOptions, SpawnOptions };
-
-/** The supervision tree of one node. */
-export interface NodeTree {
-  node: string;
-  id: "root";
-  strategy: "one_for_one";
-  children: TreeNode[];
-}
-
-/** Extra time a remote stop gets beyond the ask timeout (a child's shutdownMs is 5 s by default). */
-const STOP_ALLOWANCE_MS = 30_000;
+export type { NodeOptions, SpawnOptions, NodeTree };
 
 /**
  * Start a node: connect, make sure the namespace's buckets and streams exist,
@@ -97,6 +85,8 @@ export class TroupeNode {
 
   private readonly subjects: Subjects;
   private readonly messenger: Messenger;
+  /** Requests to other nodes and lookups in the cluster's buckets (shared with the light client). */
+  private readonly calls: ClusterCalls;
   private readonly types = new Map<string, AgentType>();
   private readonly hosts = new Map<AgentId, AgentHost>();
   /** Ids whose registry claim is in flight here, so two spawns of one id cannot both claim it. */
@@ -146,6 +136,12 @@ export class TroupeNode {
       askTimeoutMs: o.askTimeoutMs,
       servers: Array.isArray(o.servers) ? o.servers.join(",") : o.servers,
     });
+    this.calls = new ClusterCalls(
+      this.messenger,
+      this.subjects,
+      { membership: async () => membership, registry: async () => registry, stateStore: async () => stateStore },
+      { namespace: o.namespace, clock: o.clock, askTimeoutMs: o.askTimeoutMs, spawnWaitMs: o.spawnWaitMs, sender: this.sender },
+    );
     const events = new EventPublisher(nc, this.subjects, o.name, o.clock, maxMessageBytes);
     this.hostEnv = {
       nodeId: o.name,
@@ -239,35 +235,17 @@ export class TroupeNode {
    */
   async spawn<M = unknown, R = unknown>(type: string, options: SpawnOptions = {}): Promise<AgentRef<M, R>> {
     this.assertOpen();
-    validateToken("agent type", type);
-    const key = options.key ?? nuid.next();
-    validateToken("agent key", key);
-    if (options.restart !== undefined && !Object.values(RestartType).includes(options.restart)) {
-      throw new InvalidArgumentError("restart", `restart must be one of ${Object.values(RestartType).join(", ")}, got ${JSON.stringify(options.restart)}`);
-    }
-    const request: Control = {
-      op: "spawn",
-      type,
-      key,
-      args: options.args,
-      supervisor: options.supervisor,
-      restart: options.restart,
-      shutdownMs: options.shutdownMs,
-    };
+    const request = spawnRequest(type, options);
     if (options.node !== undefined && options.node !== this.id) {
-      validateToken("node name", options.node);
-      await this.control(this.subjects.nodeControl(options.node), request, () => new InvalidArgumentError("node", `no node named "${options.node}" answers in namespace "${this.namespace}"`));
+      await this.calls.spawnOnNode(options.node, request);
     } else if (options.supervisor !== undefined && !this.supervisors.has(options.supervisor as AgentId)) {
-      const { type: st, key: sk } = parseAgentId(options.supervisor);
-      const where = await this.registry.lookup(st, sk);
-      if (!where || !where.live) throw new SupervisorNotFoundError(options.supervisor);
-      await this.control(this.subjects.nodeControl(where.reg.node), request, () => new SupervisorNotFoundError(options.supervisor!));
+      await this.calls.spawnUnder(options.supervisor, request);
     } else if (this.types.has(type) || options.node === this.id) {
       await this.spawnHere(request);
     } else {
-      await this.spawnInPool(request);
+      await this.calls.spawnInPool(request);
     }
-    return this.messenger.ref<M, R>(type, key, this.sender);
+    return this.messenger.ref<M, R>(type, request.key, this.sender);
   }
 
   /** A ref to an agent anywhere in the namespace, without spawning: `ref("counter", "c1")` or `ref("counter/c1")`. */
@@ -286,25 +264,12 @@ export class TroupeNode {
 
   /** Every live node of the namespace. */
   nodes(): Promise<NodeInfo[]> {
-    return this.membership.alive();
+    return this.calls.nodes();
   }
 
   /** Every agent in the namespace, asking each live node; nodes that do not answer are listed in `unreachable`. */
-  async listAll(timeoutMs = 2000): Promise<{ agents: AgentInfo[]; nodes: NodeInfo[]; unreachable: string[] }> {
-    const nodes = await this.nodes();
-    const unreachable: string[] = [];
-    const lists = await Promise.all(
-      nodes.map(async (n) => {
-        if (n.id === this.id) return this.list();
-        try {
-          return (await this.control(this.subjects.nodeControl(n.id), { op: "list" }, undefined, timeoutMs)) as AgentInfo[];
-        } catch {
-          unreachable.push(n.id);
-          return [];
-        }
-      }),
-    );
-    return { agents: lists.flat().sort((a, b) => a.id.localeCompare(b.id)), nodes, unreachable };
+  listAll(timeoutMs = 2000): Promise<{ agents: AgentInfo[]; nodes: NodeInfo[]; unreachable: string[] }> {
+    return this.calls.listAll(timeoutMs, this);
   }
 
   /** This node's supervision tree. */
@@ -314,19 +279,8 @@ export class TroupeNode {
   }
 
   /** The supervision trees of every live node. */
-  async treeAll(timeoutMs = 2000): Promise<NodeTree[]> {
-    const nodes = await this.nodes();
-    const trees = await Promise.all(
-      nodes.map(async (n) => {
-        if (n.id === this.id) return this.tree();
-        try {
-          return (await this.control(this.subjects.nodeControl(n.id), { op: "tree" }, undefined, timeoutMs)) as NodeTree;
-        } catch {
-          return undefined;
-        }
-      }),
-    );
-    return trees.filter((t): t is NodeTree => !!t);
+  treeAll(timeoutMs = 2000): Promise<NodeTree[]> {
+    return this.calls.treeAll(timeoutMs, this);
   }
 
   /**
@@ -338,37 +292,26 @@ export class TroupeNode {
   async stop(target: AgentRef | string): Promise<void> {
     this.assertOpen();
     const id = targetId(target);
-    const { type, key } = parseAgentId(id);
-    if (this.hosts.has(id as AgentId)) return this.stopHere(id as AgentId);
-    const where = await this.registry.lookup(type, key);
-    if (!where || !where.live) throw new AgentNotFoundError(id);
-    // A stop may take the agent's shutdownMs and a commit: allow for it beyond the ask timeout.
-    await this.control(this.subjects.nodeControl(where.reg.node), { op: "stop", id }, () => new AgentNotFoundError(id), this.o.askTimeoutMs + STOP_ALLOWANCE_MS);
+    if (this.hosts.has(id)) return this.stopHere(id);
+    await this.calls.stopRemote(id);
   }
 
   /** Make an agent fail as if its `receive` threw, wherever it runs (agentctl kill). */
   async kill(target: AgentRef | string, reason = "killed"): Promise<void> {
     this.assertOpen();
     const id = targetId(target);
-    const { type, key } = parseAgentId(id);
-    if (this.hosts.has(id as AgentId)) return this.killHere(id as AgentId, reason);
-    const where = await this.registry.lookup(type, key);
-    if (!where || !where.live) throw new AgentNotFoundError(id);
-    await this.control(this.subjects.nodeControl(where.reg.node), { op: "kill", id, reason }, () => new AgentNotFoundError(id));
+    if (this.hosts.has(id)) return this.killHere(id, reason);
+    await this.calls.killRemote(id, reason);
   }
 
   /** Where an agent runs, from the registry; undefined when it does not run. */
-  async whereIs(id: string): Promise<string | undefined> {
-    const { type, key } = parseAgentId(id);
-    const where = await this.registry.lookup(type, key);
-    return where && where.live ? where.reg.node : undefined;
+  whereIs(id: string): Promise<string | undefined> {
+    return this.calls.whereIs(id);
   }
 
   /** The persisted state of an agent and its revision, or undefined. */
-  async persistedState(id: string): Promise<{ value: unknown; revision: number } | undefined> {
-    const { type, key } = parseAgentId(id);
-    const stored = await this.stateStore.load(type, key);
-    return stored.bytes ? { value: decodeValue(stored.bytes), revision: stored.revision } : undefined;
+  persistedState(id: string): Promise<{ value: unknown; revision: number } | undefined> {
+    return this.calls.persistedState(id);
   }
 
   /** Delete the persisted state of an agent that runs nowhere (an explicit operation); AgentExistsError while it runs. */
@@ -386,17 +329,7 @@ export class TroupeNode {
    * Returns a function that unsubscribes.
    */
   onEvent(handler: (event: TroupeEvent) => void, filter: { kind?: EventKind; type?: string; key?: string } = {}): () => void {
-    const sub = this.nc.subscribe(this.subjects.events(filter.kind, filter.type, filter.key), {
-      callback: (err, msg) => {
-        if (err) return;
-        try {
-          handler(decodeEnvelope(msg.data, Number.MAX_SAFE_INTEGER).body as TroupeEvent);
-        } catch {
-          // a bad event or a throwing handler must not break the subscription
-        }
-      },
-    });
-    return () => sub.unsubscribe();
+    return this.calls.onEvent(handler, filter);
   }
 
   /** Stop every agent here (reverse start order), leave the cluster, and close the connection if the node opened it. */
@@ -637,19 +570,6 @@ export class TroupeNode {
     }
   }
 
-  private async spawnInPool(c: Extract<Control, { op: "spawn" }>): Promise<void> {
-    const deadline = this.o.clock.now() + this.o.spawnWaitMs;
-    for (;;) {
-      try {
-        await this.control(this.subjects.pool(c.type), c, () => new NoNodeForTypeError(c.type, this.o.spawnWaitMs));
-        return;
-      } catch (err) {
-        if (!(err instanceof NoNodeForTypeError) || this.o.clock.now() >= deadline) throw err;
-        await this.o.clock.sleep(100);
-      }
-    }
-  }
-
   private async stopHere(id: AgentId): Promise<void> {
     const host = this.hosts.get(id);
     if (!host) throw new AgentNotFoundError(id);
@@ -721,16 +641,8 @@ export class TroupeNode {
 
   /** Send a control request and wait for the answer; `noResponders` makes the error for "nobody listens". */
   private control(subject: string, body: Control, noResponders?: () => Error, timeoutMs = this.o.askTimeoutMs): Promise<unknown> {
-    return this.messenger.control(subject, body, timeoutMs, this.sender, noResponders);
+    return this.calls.control(subject, body, noResponders, timeoutMs);
   }
 }
 
 export type { AgentInfo, NodeInfo, TroupeError };
-
-/** The AgentId of a ref or an id string, checked; anything else is an InvalidArgumentError. */
-function targetId(target: AgentRef | string): AgentId {
-  const id = typeof target === "string" ? target : target !== null && typeof target === "object" ? target.id : undefined;
-  if (typeof id !== "string") throw new InvalidArgumentError("agent", `expected an agent ref or an id (TYPE/KEY), got ${target === null ? "null" : typeof target}`);
-  parseAgentId(id);
-  return id as AgentId;
-}

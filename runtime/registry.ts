@@ -37,6 +37,11 @@ export class Registry {
     return new Registry(kv, subjects, membership, clock, retry, invalid);
   }
 
+  /** The registry over a bucket the caller opened (a client, which never creates buckets). */
+  static fromBucket(kv: Bucket, subjects: Subjects, membership: Membership, clock: Clock, retry: Retry, invalid: InvalidEntries): Registry {
+    return new Registry(kv, subjects, membership, clock, retry, invalid);
+  }
+
   /**
    * Where `type/key` runs, or undefined (no entry, or a malformed one, which is reported).
    * Entries of lapsed nodes are reported as they are; check `live`, which is true only

@@ -43,6 +43,11 @@ export class StateStore {
     return new StateStore(kv, subjects, retry);
   }
 
+  /** The state store over a bucket the caller opened (a client, which never creates buckets). */
+  static fromBucket(kv: Bucket, subjects: Subjects, retry: Retry): StateStore {
+    return new StateStore(kv, subjects, retry);
+  }
+
   /** The stored state of `type/key`: bytes undefined when there is none. */
   async load(type: string, key: string): Promise<StoredState> {
     const e = await this.retry("load state", () => this.kv.get(this.subjects.stateKey(type, key)));

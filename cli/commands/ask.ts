@@ -19,8 +19,8 @@ export function register(program: Command, f: Factory): void {
       f.action(async (id: string, message: string, opts: { timeout: number }) => {
         parseAgentId(id);
         const msg = parseJsonArg(message, "MESSAGE");
-        const node = await f.node();
-        const reply = await node.ref(id).ask(msg, { timeoutMs: opts.timeout });
+        const client = await f.client();
+        const reply = await client.ref(id).ask(msg, { timeoutMs: opts.timeout });
         f.out.json(reply);
       }),
     );

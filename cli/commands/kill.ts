@@ -15,7 +15,7 @@ export function register(program: Command, f: Factory): void {
     .action(
       f.action(async (id: string, opts: { reason: string }) => {
         parseAgentId(id);
-        await (await f.node()).kill(id, opts.reason);
+        await (await f.client()).kill(id, opts.reason);
         f.out.line(`killed ${id} (${opts.reason})`);
       }),
     );

@@ -9,12 +9,12 @@ export function register(node: Command, f: Factory): void {
   node
     .command("ls")
     .summary("list the live nodes")
-    .description("list the live nodes of the namespace (clients such as agentctl itself are left out)")
+    .description("list the live nodes of the namespace (clients such as agentctl itself join no cluster and are never listed)")
     .option("--json", "print the nodes as a JSON array")
     .action(
       f.action(async (opts: { json?: boolean }) => {
-        const client = await f.node();
-        const nodes = (await client.nodes()).filter((n) => n.types.length > 0);
+        const client = await f.client();
+        const nodes = await client.nodes();
         if (opts.json) return f.out.json(nodes);
         if (nodes.length === 0) return f.out.line(`no nodes in namespace ${client.namespace}`);
         const now = Date.now();

@@ -13,11 +13,11 @@ export function register(program: Command, f: Factory): void {
     .option("--json", "print the agents as a JSON array")
     .action(
       f.action(async (opts: { json?: boolean }) => {
-        const node = await f.node();
-        const { agents, unreachable } = await node.listAll();
+        const client = await f.client();
+        const { agents, unreachable } = await client.listAll();
         for (const id of unreachable) f.out.note(`warning: node ${id} did not answer; its agents are not listed`);
         if (opts.json) return f.out.json(agents);
-        if (agents.length === 0) return f.out.line(`no agents in namespace ${node.namespace}`);
+        if (agents.length === 0) return f.out.line(`no agents in namespace ${client.namespace}`);
         f.out.table(AGENT_TABLE_HEADERS, agentRows(agents));
       }),
     );

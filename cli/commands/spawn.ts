@@ -33,8 +33,8 @@ export function register(program: Command, f: Factory): void {
         // Check the names before connecting, so a typo is a usage error even with no server.
         agentId(type, opts.key ?? "any");
         if (opts.supervisor !== undefined) parseAgentId(opts.supervisor);
-        const node = await f.node();
-        const ref = await node.spawn(type, {
+        const client = await f.client();
+        const ref = await client.spawn(type, {
           key: opts.key,
           args,
           node: opts.node,

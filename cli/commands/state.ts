@@ -17,7 +17,7 @@ export function register(program: Command, f: Factory): void {
     .action(
       f.action(async (id: string, opts: { json?: boolean }) => {
         parseAgentId(id);
-        const stored = await (await f.node()).persistedState(id);
+        const stored = await (await f.client()).persistedState(id);
         if (stored === undefined) throw new NotFoundError(`no persisted state for ${id}`);
         if (opts.json) return f.out.json({ id, revision: stored.revision, value: stored.value });
         f.out.line(`${id}  revision ${stored.revision}`);

@@ -14,7 +14,7 @@ export function register(program: Command, f: Factory): void {
     .action(
       f.action(async (id: string) => {
         parseAgentId(id);
-        await (await f.node()).stop(id);
+        await (await f.client()).stop(id);
         f.out.line(`stopped ${id}`);
       }),
     );

@@ -17,9 +17,9 @@ export function register(program: Command, f: Factory): void {
       f.action(async (id: string, message: string) => {
         parseAgentId(id);
         const msg = parseJsonArg(message, "MESSAGE");
-        const node = await f.node();
-        if ((await node.whereIs(id)) === undefined) throw new AgentNotFoundError(id);
-        await node.ref(id).tell(msg);
+        const client = await f.client();
+        if ((await client.whereIs(id)) === undefined) throw new AgentNotFoundError(id);
+        await client.ref(id).tell(msg);
         f.out.line(`sent to ${id}`);
       }),
     );

@@ -1,4 +1,4 @@
-// agentctl tree: the supervision tree of every node that hosts agents.
+// agentctl tree: the supervision tree of every live node.
 
 import type { Command } from "commander";
 import type { Factory } from "../factory.js";
@@ -13,14 +13,11 @@ export function register(program: Command, f: Factory): void {
     .option("--json", "print the trees as JSON")
     .action(
       f.action(async (opts: { json?: boolean }) => {
-        const node = await f.node();
-        // Clients such as agentctl itself host no types and have empty trees: leave them out.
-        const [nodes, trees] = await Promise.all([node.nodes(), node.treeAll()]);
-        const hosting = new Set(nodes.filter((n) => n.types.length > 0).map((n) => n.id));
-        const shown = trees.filter((t) => hosting.has(t.node));
-        if (opts.json) return f.out.json(shown);
-        if (shown.length === 0) return f.out.line(`no nodes in namespace ${node.namespace}`);
-        f.out.line(drawTrees(shown));
+        const client = await f.client();
+        const trees = await client.treeAll();
+        if (opts.json) return f.out.json(trees);
+        if (trees.length === 0) return f.out.line(`no nodes in namespace ${client.namespace}`);
+        f.out.line(drawTrees(trees));
       }),
     );
 }

@@ -1,6 +1,6 @@
 // Shared memory on JetStream KV: the public surface of runtime/memory.
 
-export { openMemory } from "./memory.js";
+export { openMemory, type MemoryAccess } from "./memory.js";
 export { withJetStreamRetry, backoffDelay, DEFAULT_RETRY } from "./retry.js";
 export type { JetStreamRetryOptions } from "./retry.js";
 export { isTransientJetStreamError, isWrongLastSequence } from "./jetstream-errors.js";

@@ -17,6 +17,9 @@ const TRANSIENT_API_CODES: ReadonlySet<number> = new Set([
 /** `err_code` of "message size exceeds maximum allowed" (the stream's max_msg_size, or max_payload). */
 const MESSAGE_TOO_LARGE_CODE = 10054;
 
+/** `err_code` of "stream not found" (a KV bucket is a stream). */
+const STREAM_NOT_FOUND_CODE = 10059;
+
 /** `err_code` of "wrong last sequence", the answer to a failed compare-and-set. */
 const WRONG_LAST_SEQUENCE_CODES: ReadonlySet<number> = new Set([10071, 10164]);
 
@@ -74,4 +77,10 @@ export function isMessageTooLarge(err: unknown): boolean {
 export function isClosedConnection(err: unknown): boolean {
   const name = shape(err)?.name;
   return name === "ClosedConnectionError" || name === "DrainingConnectionError";
+}
+
+/** True when the stream (or the KV bucket it holds) does not exist. */
+export function isStreamNotFound(err: unknown): boolean {
+  const e = shape(err);
+  return (e?.name === "JetStreamApiError" && e.code === STREAM_NOT_FOUND_CODE) || e?.name === "StreamNotFoundError";
 }

@@ -1,6 +1,7 @@
 // One shared-memory bucket: reads through the coherent cache, writes with
 // compare-and-set, keys, history and watches, over a JetStream KV bucket that is
-// created (or opened) on first use.
+// created (or opened) on first use. Under a client (`readsCreate` false) a read
+// never creates the bucket: it fails with BucketNotFoundError instead.
 //
 // Staleness bound: while this node is connected and the bucket's watch is live
 // and caught up, a cached read lags the server by at most the watch's delivery
@@ -23,10 +24,11 @@
 
 import { Bucket, type KV, type KvEntry, type Kvm } from "@nats-io/kv";
 import { nuid } from "@nats-io/transport-node";
-import { InvalidArgumentError, KeyExistsError, RevisionConflictError, ValueTooLargeError } from "../errors.js";
+import { BucketNotFoundError, InvalidArgumentError, KeyExistsError, RevisionConflictError, ValueTooLargeError } from "../errors.js";
 import { BucketWatch } from "./bucket-watch.js";
 import { ChangeFeed, toMemoryChange } from "./change-feed.js";
 import { isMessageTooLarge, isWrongLastSequence } from "./jetstream-errors.js";
+import { openExistingKv } from "./kv-existing.js";
 import { KV_WRITE_HEADER_BYTES, publishToKey } from "./kv-publish.js";
 import { validateKey, validatePattern } from "./keys.js";
 import { MemoryCache, MISS } from "./memory-cache.js";
@@ -53,6 +55,8 @@ export interface BucketContext {
   closed(): boolean;
   /** The connected server's max_payload, when known (it may change on reconnect). */
   maxPayload(): number | undefined;
+  /** Whether a read may create a missing bucket (a node's memory); false for a client's. */
+  readonly readsCreate: boolean;
 }
 
 /** The header JetStream KV marks deletes with. */
@@ -175,7 +179,7 @@ export class MemoryBucketImpl implements MemoryBucket {
    */
   watch<T = unknown>(pattern = ">"): MemoryWatch<T> {
     validatePattern(pattern);
-    const ready = this.open().then(() => undefined);
+    const ready = this.open(false).then(() => undefined);
     const w = this.feed.open<T>(pattern, Math.max(this.known, this.cache.position), ready);
     if (this.ctx.closed()) w.stop();
     return w;
@@ -204,7 +208,7 @@ export class MemoryBucketImpl implements MemoryBucket {
   /** Read from the server, installing the answer in the cache when it is still current. */
   private async fetch<T>(key: string): Promise<MemoryValue<T> | undefined> {
     validateKey(key);
-    const kv = await this.open();
+    const kv = await this.open(false);
     const ticket = this.cache.begin(key);
     try {
       const e: KvEntry | null = await this.retry("get", key, () => kv.get(key));
@@ -311,13 +315,13 @@ export class MemoryBucketImpl implements MemoryBucket {
   }
 
   private async *iterateKeys(pattern: string): AsyncGenerator<string> {
-    const kv = await this.open();
+    const kv = await this.open(false);
     const it = await this.retry("keys", pattern, () => kv.keys(pattern));
     yield* it;
   }
 
   private async *iterateHistory(key: string): AsyncGenerator<MemoryEntry> {
-    const kv = await this.open();
+    const kv = await this.open(false);
     const it = await this.retry("history", key, () => kv.history({ key }));
     for await (const e of it) {
       const put = e.operation === "PUT";
@@ -331,18 +335,33 @@ export class MemoryBucketImpl implements MemoryBucket {
     }
   }
 
-  /** Create or open the KV bucket and start its watch, once; a failure lets the next call try again. */
-  private open(): Promise<Bucket> {
+  /**
+   * Create or open the KV bucket and start its watch, once; a failure lets the next call try again.
+   * With `create` false (a read) and a context whose reads do not create, a missing bucket is a
+   * BucketNotFoundError, and the next read looks again.
+   */
+  private open(create = true): Promise<Bucket> {
     if (this.kv !== undefined) return Promise.resolve(this.kv);
-    this.opening ??= this.openOnce().catch((err: unknown) => {
+    if (!create && !this.ctx.readsCreate) return this.openExisting();
+    return this.openWith(() => this.createOrOpen());
+  }
+
+  private async openExisting(): Promise<Bucket> {
+    const found = await this.retry("open", this.name, () => openExistingKv(this.ctx.kvm, this.name));
+    if (found === undefined) throw new BucketNotFoundError(this.name);
+    return this.openWith(async () => found);
+  }
+
+  private openWith(get: () => Promise<KV>): Promise<Bucket> {
+    this.opening ??= this.openOnce(get).catch((err: unknown) => {
       this.opening = undefined;
       throw err;
     });
     return this.opening;
   }
 
-  private async openOnce(): Promise<Bucket> {
-    const kv = await this.retry("open", this.name, () => this.createOrOpen());
+  private async openOnce(get: () => Promise<KV>): Promise<Bucket> {
+    const kv = await this.retry("open", this.name, get);
     if (!(kv instanceof Bucket)) throw new TypeError(`@nats-io/kv returned an unexpected bucket type for ${this.name}`);
     if (!this.ctx.closed()) {
       const { options } = this.ctx;

@@ -28,8 +28,14 @@ import type { GetOptions, Memory, MemoryBucket, MemoryEntry, MemoryOptions, Memo
  * (await facts.get<string>("user.42.name"))?.value; // "Ada"
  * await memory.close();
  */
-export function openMemory(nc: NatsConnection, subjects: Subjects, options?: MemoryOptions): Memory {
-  return new MemoryImpl(nc, subjects, options);
+export function openMemory(nc: NatsConnection, subjects: Subjects, options?: MemoryOptions, access: MemoryAccess = {}): Memory {
+  return new MemoryImpl(nc, subjects, options, access);
+}
+
+/** How a Memory may touch the server beyond its options. */
+export interface MemoryAccess {
+  /** Whether reads (get, keys, history, watch) create a missing bucket. Default true; a client's memory says false. */
+  readsCreate?: boolean;
 }
 
 class MemoryImpl implements Memory {
@@ -44,6 +50,7 @@ class MemoryImpl implements Memory {
     nc: NatsConnection,
     private readonly subjects: Subjects,
     options?: MemoryOptions,
+    access: MemoryAccess = {},
   ) {
     const resolved = resolveMemoryOptions(options, nc.info?.max_payload);
     const kvm = new Kvm(jetstream(nc, { timeout: resolved.timeoutMs }));
@@ -53,6 +60,7 @@ class MemoryImpl implements Memory {
       connected: () => this.isConnected && !nc.isClosed(),
       closed: () => this.isClosed,
       maxPayload: () => nc.info?.max_payload,
+      readsCreate: access.readsCreate ?? true,
     };
     this.main = new MemoryBucketImpl(subjects.memoryBucket(), this.ctx);
     const status = nc.status();

@@ -1,6 +1,7 @@
-// Finds and runs a real nats-server: the local server of `agentctl dev`, and the
-// throwaway servers of benchmarks and tests (random loopback port, own store
-// directory). Infrastructure, so it uses Node's timers directly. A server still
+// Finds and runs a real nats-server: throwaway servers for tests, benchmarks and
+// `agentctl demo` (random loopback port, own store directory), and the binary
+// `agentctl dev` runs. Part of the public test kit (`troupe/testing`), not of the
+// runtime. Infrastructure, so it uses Node's timers directly. A server still
 // running when this process exits (or dies of an unhandled SIGINT, SIGTERM or
 // SIGHUP) is killed and its temporary directories removed: none is left behind.
 

@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { Kvm } from "@nats-io/kv";
 import { findNatsServer, NatsServerMissingError, startNatsServer, type NatsServer } from "./nats-server.js";
-import { connectTo, reconnected, useConnection, useNatsServer } from "./testing/server.js";
+import { connectTo, reconnected } from "./connect.js";
+import { useConnection, useNatsServer } from "./vitest.js";
 
 const text = new TextEncoder();
 const untext = new TextDecoder();

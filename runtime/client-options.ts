@@ -1,0 +1,78 @@
+// A light client's options: plain data with defaults merged once and every
+// field validated once; a bad field fails with InvalidConfigError naming it.
+
+import type { NatsConnection } from "@nats-io/nats-core";
+import { nuid } from "@nats-io/nats-core";
+import { systemClock, type Clock } from "./clock.js";
+import { InvalidConfigError } from "./errors.js";
+import type { MemoryOptions } from "./memory/index.js";
+import { Subjects, validateToken } from "./subjects.js";
+
+/** Options of {@link connectClient}. Plain data, validated once. */
+export interface ClientOptions {
+  /** NATS server URL(s). Default: `NATS_URL`, else `nats://127.0.0.1:4222`. */
+  servers?: string | string[];
+  /** The namespace to call into. Default: `TROUPE_NAMESPACE`, else `default`. */
+  namespace?: string;
+  /** This client's name (letters, digits, `_`, `-`): the sender of its messages, and the connection's name. Default: client-pid-random. */
+  name?: string;
+  /** Use this connection instead of opening one; the client does not close it. */
+  connection?: NatsConnection;
+  /** Default ask timeout, ms. Default 5000. */
+  askTimeoutMs?: number;
+  /** How long spawn waits for a node that hosts the type, ms. Default 3000. */
+  spawnWaitMs?: number;
+  /** Largest message, bytes. Default: 1 MiB or the server's max_payload, whichever is smaller. */
+  maxMessageBytes?: number;
+  /** Shared memory options (cache size, history, ...). */
+  memory?: MemoryOptions;
+  /** Source of time. Default: the system clock. */
+  clock?: Clock;
+}
+
+/** ClientOptions with every default filled in. */
+export interface ValidClientOptions {
+  servers: string | string[];
+  namespace: string;
+  name: string;
+  askTimeoutMs: number;
+  spawnWaitMs: number;
+  maxMessageBytes: number | undefined;
+  memory: MemoryOptions | undefined;
+  clock: Clock;
+}
+
+/** Merge defaults into `options` and check every field. */
+export function validateClientOptions(options: ClientOptions): ValidClientOptions {
+  if (options === null || typeof options !== "object") throw new InvalidConfigError("options", "connectClient takes an options object");
+  const namespace = options.namespace ?? process.env.TROUPE_NAMESPACE ?? "default";
+  try {
+    new Subjects(namespace);
+  } catch (err) {
+    throw new InvalidConfigError("namespace", (err as Error).message);
+  }
+  const name = options.name ?? `client-${process.pid}-${nuid.next().slice(-4).toLowerCase()}`;
+  try {
+    validateToken("client name", name);
+  } catch (err) {
+    throw new InvalidConfigError("name", (err as Error).message);
+  }
+  return {
+    servers: options.servers ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+    namespace,
+    name,
+    askTimeoutMs: positive("askTimeoutMs", options.askTimeoutMs, 5000),
+    spawnWaitMs: positive("spawnWaitMs", options.spawnWaitMs, 3000),
+    maxMessageBytes: options.maxMessageBytes === undefined ? undefined : positive("maxMessageBytes", options.maxMessageBytes, 0),
+    memory: options.memory,
+    clock: options.clock ?? systemClock,
+  };
+}
+
+function positive(field: string, value: number | undefined, dflt: number): number {
+  if (value === undefined) return dflt;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidConfigError(field, `must be a positive number, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,218 @@
+// A light client: a process that calls agents without hosting any (agentctl, a
+// web service). It sends tells, asks and control requests, reads the cluster's
+// registry, membership and state, and uses shared memory. It never heartbeats
+// (so it is no member of the cluster and `node ls` does not show it), answers
+// no control requests, and creates no stream or bucket: the namespace's must
+// exist already, else lookups fail with NamespaceNotFoundError. Memory writes
+// create their bucket as a node's do; memory reads never create one.
+
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { AgentInfo } from "./agent-host.js";
+import type { AgentRef } from "./agent-ref.js";
+import { validateClientOptions, type ClientOptions, type ValidClientOptions } from "./client-options.js";
+import { ClusterCalls, spawnRequest, targetId, type NodeTree } from "./cluster-calls.js";
+import { existingClusterBuckets } from "./cluster-buckets.js";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
+import { openConnection } from "./connection.js";
+import { ClientClosedError, InvalidArgumentError } from "./errors.js";
+import type { EventKind, TroupeEvent } from "./events.js";
+import type { NodeInfo } from "./membership.js";
+import { openMemory, type Memory } from "./memory/index.js";
+import { Messenger } from "./messenger.js";
+import type { SpawnOptions } from "./node-options.js";
+import { parseAgentId, Subjects, validateToken } from "./subjects.js";
+
+export type { ClientOptions };
+
+/**
+ * Connect a light client to a namespace. Nothing is written to the server:
+ * the namespace's buckets are opened (never created) when first needed.
+ *
+ * @example
+ * const client = await connectClient({ servers: "nats://127.0.0.1:4222", namespace: "prod" });
+ * const ref = await client.spawn("counter", { key: "c1" }); // on a node that hosts counter
+ * await client.ref("counter/c1").ask({ op: "inc" });
+ * await client.close();
+ */
+export async function connectClient(options: ClientOptions = {}): Promise<TroupeClient> {
+  const o = validateClientOptions(options);
+  const nc = options.connection ?? (await openConnection({ servers: o.servers, name: `troupe-client-${o.name}` }));
+  try {
+    return TroupeClient.create(nc, o, options.connection === undefined);
+  } catch (err) {
+    if (options.connection === undefined) await nc.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** A connected light client. Made by {@link connectClient}. */
+export class TroupeClient {
+  /** This client's name: the sender of its messages. */
+  readonly name: string;
+  readonly namespace: string;
+  /** The namespace's shared memory; reads of a bucket that does not exist throw BucketNotFoundError. */
+  readonly memory: Memory;
+  /** The NATS connection this client talks through. */
+  readonly connection: NatsConnection;
+
+  private readonly subjects: Subjects;
+  private readonly messenger: Messenger;
+  private readonly calls: ClusterCalls;
+  private readonly sender: string;
+  private closing: Promise<void> | undefined;
+
+  /** @internal Use {@link connectClient}. */
+  static create(nc: NatsConnection, o: ValidClientOptions, ownsConnection: boolean): TroupeClient {
+    return new TroupeClient(nc, o, ownsConnection);
+  }
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    o: ValidClientOptions,
+    private readonly ownsConnection: boolean,
+  ) {
+    this.name = o.name;
+    this.namespace = o.namespace;
+    this.connection = nc;
+    this.sender = `client:${o.name}`;
+    const subjects = (this.subjects = new Subjects(o.namespace));
+    const servers = Array.isArray(o.servers) ? o.servers.join(",") : o.servers;
+    const serverMax = nc.info?.max_payload ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.messenger = new Messenger(nc, subjects, o.clock, {
+      maxMessageBytes: Math.min(o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, serverMax),
+      askTimeoutMs: o.askTimeoutMs,
+      servers,
+    });
+    this.calls = new ClusterCalls(this.messenger, subjects, existingClusterBuckets(nc, subjects, o.clock, servers), {
+      namespace: o.namespace,
+      clock: o.clock,
+      askTimeoutMs: o.askTimeoutMs,
+      spawnWaitMs: o.spawnWaitMs,
+      sender: this.sender,
+    });
+    this.memory = openMemory(nc, subjects, { clock: o.clock, ...o.memory }, { readsCreate: false });
+  }
+
+  /** A ref to an agent anywhere in the namespace, without spawning: `ref("counter", "c1")` or `ref("counter/c1")`. */
+  ref<M = unknown, R = unknown>(typeOrId: string, key?: string): AgentRef<M, R> {
+    if (key !== undefined) return this.messenger.ref<M, R>(typeOrId, key, this.sender);
+    const p = parseAgentId(typeOrId);
+    return this.messenger.ref<M, R>(p.type, p.key, this.sender);
+  }
+
+  /**
+   * Start an agent on a node that hosts its type (waiting up to `spawnWaitMs`
+   * for one), on the node named by `node`, or under the supervisor agent
+   * named by `supervisor`; returns a ref to it.
+   *
+   * @throws AgentExistsError, UnknownAgentTypeError, NoNodeForTypeError, SupervisorNotFoundError
+   */
+  async spawn<M = unknown, R = unknown>(type: string, options: SpawnOptions = {}): Promise<AgentRef<M, R>> {
+    this.assertOpen();
+    const request = spawnRequest(type, options);
+    if (options.node !== undefined) await this.calls.spawnOnNode(options.node, request);
+    else if (options.supervisor !== undefined) await this.calls.spawnUnder(options.supervisor, request);
+    else await this.calls.spawnInPool(request);
+    return this.messenger.ref<M, R>(type, request.key, this.sender);
+  }
+
+  /**
+   * Stop an agent for good, wherever it runs: it is removed from its
+   * supervisor and not restarted. Its persisted state is kept.
+   *
+   * @throws AgentNotFoundError when it is not running
+   */
+  async stop(target: AgentRef | string): Promise<void> {
+    this.assertOpen();
+    await this.calls.stopRemote(targetId(target));
+  }
+
+  /** Make an agent fail as if its `receive` threw, wherever it runs; its supervisor decides what follows. */
+  async kill(target: AgentRef | string, reason = "killed"): Promise<void> {
+    this.assertOpen();
+    await this.calls.killRemote(targetId(target), reason);
+  }
+
+  /** Every live node of the namespace. */
+  nodes(): Promise<NodeInfo[]> {
+    this.assertOpen();
+    return this.calls.nodes();
+  }
+
+  /**
+   * The agents on the node named `node`.
+   *
+   * @throws InvalidArgumentError when no node of that name answers
+   */
+  async list(node: string, timeoutMs = 2000): Promise<AgentInfo[]> {
+    this.assertOpen();
+    return (await this.calls.control(this.nodeControl(node), { op: "list" }, () => this.noSuchNode(node), timeoutMs)) as AgentInfo[];
+  }
+
+  /** Every agent in the namespace, asking each live node; nodes that do not answer are listed in `unreachable`. */
+  listAll(timeoutMs = 2000): Promise<{ agents: AgentInfo[]; nodes: NodeInfo[]; unreachable: string[] }> {
+    this.assertOpen();
+    return this.calls.listAll(timeoutMs);
+  }
+
+  /** The supervision tree of the node named `node`. */
+  async tree(node: string, timeoutMs = 2000): Promise<NodeTree> {
+    this.assertOpen();
+    return (await this.calls.control(this.nodeControl(node), { op: "tree" }, () => this.noSuchNode(node), timeoutMs)) as NodeTree;
+  }
+
+  /** The supervision trees of every live node that answers. */
+  treeAll(timeoutMs = 2000): Promise<NodeTree[]> {
+    this.assertOpen();
+    return this.calls.treeAll(timeoutMs);
+  }
+
+  /** Where an agent runs, from the registry; undefined when it does not run. */
+  whereIs(id: string): Promise<string | undefined> {
+    this.assertOpen();
+    return this.calls.whereIs(id);
+  }
+
+  /** The persisted state of an agent and its revision, or undefined. */
+  persistedState(id: string): Promise<{ value: unknown; revision: number } | undefined> {
+    this.assertOpen();
+    return this.calls.persistedState(id);
+  }
+
+  /**
+   * Subscribe to lifecycle and supervision events of the namespace.
+   * Returns a function that unsubscribes.
+   */
+  onEvent(handler: (event: TroupeEvent) => void, filter: { kind?: EventKind; type?: string; key?: string } = {}): () => void {
+    this.assertOpen();
+    return this.calls.onEvent(handler, filter);
+  }
+
+  /** Fail waiting asks, stop memory watches, and close the connection if the client opened it. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.messenger.close(new ClientClosedError(this.name));
+      await this.memory.close().catch(() => {});
+      if (this.ownsConnection) await this.nc.drain().catch(() => {});
+    })();
+    return this.closing;
+  }
+
+  /** Whether close() has been called. */
+  get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  private nodeControl(node: string): string {
+    validateToken("node name", node);
+    return this.subjects.nodeControl(node);
+  }
+
+  private noSuchNode(node: string): InvalidArgumentError {
+    return new InvalidArgumentError("node", `no node named "${node}" answers in namespace "${this.namespace}"`);
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new ClientClosedError(this.name);
+  }
+}
