@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["{runtime,actors,supervisors,testing,cli,bench}/**/*.test.ts"],
+    include: ["{runtime,actors,supervisors,cli,bench}/**/*.test.ts"],
     exclude: ["dist/**", "node_modules/**"],
     pool: "forks",
     maxWorkers: 2,

@@ -3,7 +3,7 @@
 
 import { execFileSync } from "node:child_process";
 import { cpus, totalmem, platform, release, arch, loadavg } from "node:os";
-import { findNatsServer } from "../testing/nats-server.js";
+import { findNatsServer } from "../runtime/testing/nats-server.js";
 
 export interface BenchEnvironment {
   cpuModel: string;

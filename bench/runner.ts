@@ -5,7 +5,7 @@
 
 import { copyFile, mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { startNatsServer, type NatsServer, type NatsServerOptions } from "../testing/nats-server.js";
+import { startNatsServer, type NatsServer, type NatsServerOptions } from "../runtime/testing/nats-server.js";
 import { collectEnvironment } from "./environment.js";
 import { createProgressDisplay, type ProgressDisplay } from "./progress-display.js";
 import { freshSeed } from "./random.js";

@@ -2,7 +2,7 @@
 // back. Every figure a scenario reports is a Troupe number next to a raw
 // nats.js baseline measured in the same process and run, and their ratio.
 
-import type { NatsServer, NatsServerOptions } from "../testing/nats-server.js";
+import type { NatsServer, NatsServerOptions } from "../runtime/testing/nats-server.js";
 import type { SeriesPoint, TimelineEvent } from "./timeline.js";
 
 /** Which direction of a metric is good. */

@@ -3,7 +3,7 @@
 
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { findNatsServer, NatsServerMissingError } from "../testing/nats-server.js";
+import { findNatsServer, NatsServerMissingError } from "../runtime/testing/nats-server.js";
 import { packageRoot } from "./package-root.js";
 
 /**

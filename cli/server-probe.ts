@@ -1,7 +1,7 @@
 // Is a NATS server answering at a URL? A plain TCP connection that reads the
 // server's INFO line: no client, no reconnect loop, done within a second.
 
-import { readServerInfo, type ServerInfo } from "../testing/nats-server.js";
+import { readServerInfo, type ServerInfo } from "../runtime/testing/nats-server.js";
 
 export type { ServerInfo };
 

@@ -1,9 +1,9 @@
 // The folders depend one way: supervisors/ (pure supervision rules) <- runtime/
 // (everything that runs) <- actors/ (built-in agents and the package's entry)
-// and testing/ (the public test kit, `troupe/testing`) <- cli/ and bench/.
-// Production files import only their own folder or one below it, and no two
-// files import each other, directly or round about. Tests and the project's
-// own test helpers (runtime/testing, cli/testing) may use any layer.
+// <- cli/ and bench/. Production files import only their own folder or one
+// below it, and no two files import each other, directly or round about.
+// Tests and the test kits (runtime/testing, which is also `troupe/testing`,
+// and cli/testing) may use any layer.
 
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const LAYER: Record<string, number> = { supervisors: 0, runtime: 1, actors: 2, testing: 2, cli: 3, bench: 3 };
+const LAYER: Record<string, number> = { supervisors: 0, runtime: 1, actors: 2, cli: 3, bench: 3 };
 
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir)).flatMap((name) => {
@@ -38,7 +38,7 @@ const layerOf = (file: string): number => LAYER[file.split("/")[0]!]!;
 
 describe("layering", () => {
   it("keeps the test kit out of the runtime's public entry", () => {
-    expect(imports("runtime/index.ts").filter((f) => f.startsWith("testing/"))).toEqual([]);
+    expect(imports("runtime/index.ts").filter((f) => f.startsWith("runtime/testing/"))).toEqual([]);
     expect(readFileSync(join(ROOT, "runtime/index.ts"), "utf8")).not.toMatch(/nats-server|startNatsServer/);
   });
 
@@ -68,6 +68,6 @@ describe("layering", () => {
   it("sees the whole tree", () => {
     expect(files.length).toBeGreaterThan(60);
     expect(files).toContain("runtime/node.ts");
-    expect(files).toContain("testing/index.ts");
+    expect(files).toContain("actors/index.ts");
   });
 });

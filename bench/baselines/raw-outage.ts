@@ -4,7 +4,7 @@
 // scenarios are read against this.
 
 import type { ConnectionOptions } from "@nats-io/transport-node";
-import type { NatsServer } from "../../testing/nats-server.js";
+import type { NatsServer } from "../../runtime/testing/nats-server.js";
 import { percentiles, type Percentiles } from "../stats.js";
 import type { Timeline } from "../timeline.js";
 import { connectRawPair, startEchoResponder, oneRequest, type RawRunOptions } from "./raw-nats.js";

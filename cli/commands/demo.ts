@@ -9,7 +9,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { counter, echo, openConnection, startNode, type TroupeNode } from "../../actors/index.js";
-import { startNatsServer, type NatsServer } from "../../testing/nats-server.js";
+import { startNatsServer, type NatsServer } from "../../runtime/testing/nats-server.js";
 import { Subjects } from "../../runtime/subjects.js";
 import { AGENT_TABLE_HEADERS, agentRows } from "../agent-table.js";
 import { flakyWorker, team, type Job } from "../demo-agents.js";

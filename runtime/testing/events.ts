@@ -1,7 +1,7 @@
 // Awaiting a namespace's events in tests: record them into an array, or wait
 // for the first one that matches. Works with a node or a light client.
 
-import type { EventKind, TroupeEvent } from "../runtime/events.js";
+import type { EventKind, TroupeEvent } from "../events.js";
 
 /** Which events to receive: all, or one kind, agent type or agent. */
 export interface EventFilter {

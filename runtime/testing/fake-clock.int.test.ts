@@ -6,7 +6,7 @@
 // killed when the fake clock passes its shutdownMs.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { defineAgent, startNode, type TroupeNode } from "../actors/index.js";
+import { defineAgent, startNode, type TroupeNode } from "../../actors/index.js";
 import { FakeClock, nextEvent, recordEvents, waitFor } from "./index.js";
 import { useNatsServer } from "./vitest.js";
 

@@ -15,6 +15,6 @@
 
 export { startNatsServer, findNatsServer, NatsServerMissingError, type NatsServer, type NatsServerOptions } from "./nats-server.js";
 export { connectTo, reconnected } from "./connect.js";
-export { FakeClock, type Clock } from "../runtime/clock.js";
+export { FakeClock, type Clock } from "../clock.js";
 export { waitFor } from "./wait.js";
 export { recordEvents, nextEvent, type EventFilter, type EventSource, type EventRecording } from "./events.js";
