@@ -60,4 +60,7 @@ export {
   type KvResult,
 } from "./baselines/raw-nats.js";
 export { rawRequestsThroughOutage, type OutageOptions, type OutageResult } from "./baselines/raw-outage.js";
+export { OwnInbox } from "./baselines/own-inbox.js";
+export { payload, PAYLOAD_BYTES, type Payload } from "./payload.js";
+export { startChildProcess, childMain, type ChildHandle, type ChildMain, type ChildProcessOptions } from "./child-process.js";
 export { sampleReport } from "./sample-report.js";
