@@ -3,11 +3,13 @@
 // persisted state. Messages are handled in arrival order; a synchronous
 // `receive` is handled inline, without a promise per message.
 //
-// Persisted state uses group commit: after each message the state is encoded
-// and compared with the last one; replies wait while a change is uncommitted.
-// One commit is in flight at a time and handling goes on meanwhile; each
-// compare-and-set write commits every change made before it, then releases
-// the replies that reveal those changes.
+// Persisted state uses group commit: after each message the behaviour says,
+// without encoding anything, whether the state may have changed (writes
+// through `ctx.state` are noted; an XState snapshot keeps its identity while
+// unchanged); replies wait while a change is uncommitted. One commit is in
+// flight at a time and handling goes on meanwhile; each commit encodes the
+// state once, writes it with compare-and-set (unless it equals what is
+// stored), then releases the replies that reveal those changes.
 
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { AgentType } from "./define-agent.js";
@@ -152,8 +154,10 @@ export class AgentHost {
   /** The activation being started, if any: stop and kill wait for it, so onStop never runs beside onStart. */
   private starting: Promise<void> | undefined;
   // Persistence: the last encoded state, the last committed one, and its revision.
-  private lastBytes: Uint8Array | undefined;
+  /** The state as last committed (or loaded): a commit whose encoding equals it writes nothing. */
   private committedBytes: Uint8Array | undefined;
+  /** A message (or onStart) may have changed the state since the last commit began. */
+  private stateDirty = false;
   private revision = 0;
   private replies: PendingReply[] = [];
   private committing: Promise<void> | undefined;
@@ -246,14 +250,15 @@ export class AgentHost {
       }
       let persisted: { found: boolean; value?: unknown } = { found: false };
       this.revision = 0;
-      this.committedBytes = this.lastBytes = undefined;
+      this.committedBytes = undefined;
+      this.stateDirty = false;
       if (this.persist) {
         const stored = await this.env.stateStore.load(this.def.type, this.key);
         this.revision = stored.revision;
         if (stored.bytes) persisted = { found: true, value: decodeValue(stored.bytes) };
         behavior.start(this.ctx, persisted);
         // What is stored (or, for a new agent, its initial state) is the baseline: only a change is written.
-        this.committedBytes = this.lastBytes = stored.bytes ?? encodeValue(behavior.persistable(this.ctx));
+        this.committedBytes = stored.bytes ?? encodeValue(behavior.persistable(this.ctx));
       } else {
         behavior.start(this.ctx, persisted);
       }
@@ -262,10 +267,7 @@ export class AgentHost {
       if (epoch !== this.epoch) throw superseded();
       // Killed or fenced while onStart ran: never running; the kill or fence waiting for this start ends it.
       if (this.ctx.signal.aborted) throw this.ctx.signal.reason;
-      if (this.persist) {
-        const bytes = encodeValue(behavior.persistable(this.ctx));
-        if (!sameBytes(bytes, this.lastBytes)) this.lastBytes = bytes;
-      }
+      if (this.persist && behavior.takeChange(this.ctx)) this.stateDirty = true;
     } catch (err) {
       if (epoch !== this.epoch || this.ctx.signal.aborted) {
         // Whoever superseded this start ends the activation; it must not look started.
@@ -286,7 +288,7 @@ export class AgentHost {
     }
     this.lifecycle.send({ type: "STARTED" });
     this.active = true;
-    if (this.uncommitted()) this.scheduleCommit();
+    if (this.stateDirty) this.scheduleCommit();
     this.kick();
   }
 
@@ -502,21 +504,13 @@ export class AgentHost {
   private onSuccess(item: Item, value: unknown): void {
     this.inflight = undefined;
     this.handled++;
-    if (this.persist) {
-      let bytes: Uint8Array;
-      try {
-        bytes = encodeValue(this.behavior!.persistable(this.ctx));
-      } catch (err) {
-        this.onFailure(item, new InvalidMessageError(`the state of ${this.id} cannot be persisted: ${errorText(err)}`));
-        return;
-      }
-      if (!sameBytes(bytes, this.lastBytes)) this.lastBytes = bytes;
-    }
     if (!this.persist) {
       if (item.reply) this.env.messenger.reply(item.reply, item.id, this.id, value, null);
       return;
     }
-    if (this.uncommitted() || this.replies.length > 0 || this.committing) {
+    // O(1) whatever the state's size: the state is encoded once, by the commit that writes it.
+    if (this.behavior!.takeChange(this.ctx)) this.stateDirty = true;
+    if (this.stateDirty || this.replies.length > 0 || this.committing) {
       if (item.reply) this.replies.push({ item, value });
       this.scheduleCommit();
     } else if (item.reply) {
@@ -558,15 +552,6 @@ export class AgentHost {
 
   // ---- persistence ---------------------------------------------------------
 
-  /**
-   * Whether the latest state is not committed yet. `lastBytes` is replaced only
-   * when the encoded state changed, and a commit makes `committedBytes` the very
-   * same array, so identity answers it without comparing bytes again.
-   */
-  private uncommitted(): boolean {
-    return this.persist && this.lastBytes !== this.committedBytes;
-  }
-
   /** Start the commit loop unless it runs already; handling goes on while a commit is in flight. */
   private scheduleCommit(): void {
     if (this.committing) return;
@@ -579,7 +564,7 @@ export class AgentHost {
       .finally(() => {
         this.committing = undefined;
         // A message handled between the loop's last check and now left work for another round.
-        if (this.active && (this.replies.length > 0 || this.uncommitted())) this.scheduleCommit();
+        if (this.active && (this.replies.length > 0 || this.stateDirty)) this.scheduleCommit();
       });
   }
 
@@ -589,17 +574,27 @@ export class AgentHost {
    * left more to commit.
    */
   private async commitLoop(): Promise<void> {
-    while (this.replies.length > 0 || this.uncommitted()) {
+    while (this.replies.length > 0 || this.stateDirty) {
       const replies = this.replies;
       this.replies = [];
-      if (this.uncommitted()) {
-        const bytes = this.lastBytes!;
+      if (this.stateDirty) {
+        // Encode now, once for everything handled so far; changes made while the write is in flight dirty it again.
+        this.stateDirty = false;
+        let bytes: Uint8Array;
         try {
-          this.revision = await this.env.stateStore.save(this.def.type, this.key, bytes, this.revision);
-          this.committedBytes = bytes;
+          bytes = encodeValue(this.behavior!.persistable(this.ctx));
         } catch (err) {
-          this.commitFailed(err, replies);
+          this.commitFailed(new InvalidMessageError(`the state of ${this.id} cannot be persisted: ${errorText(err)}`), replies);
           return;
+        }
+        if (!sameBytes(bytes, this.committedBytes)) {
+          try {
+            this.revision = await this.env.stateStore.save(this.def.type, this.key, bytes, this.revision);
+            this.committedBytes = bytes;
+          } catch (err) {
+            this.commitFailed(err, replies);
+            return;
+          }
         }
       }
       for (const r of replies) this.env.messenger.reply(r.item.reply!, r.item.id, this.id, r.value, null);
@@ -611,7 +606,7 @@ export class AgentHost {
     const failure = fenced ? new AgentFencedError(this.id) : err;
     const all = replies.concat(this.replies);
     this.replies = [];
-    this.lastBytes = this.committedBytes;
+    this.stateDirty = false;
     for (const r of all) this.env.messenger.reply(r.item.reply!, r.item.id, this.id, null, agentFailure(failure));
     if (fenced) {
       this.env.events.publish(EventKind.Fenced, this.def.type, this.key, { revision: this.revision });
@@ -623,7 +618,7 @@ export class AgentHost {
 
   /** Wait until everything handled so far is committed and answered. */
   private async settleCommits(): Promise<void> {
-    while (this.committing || this.replies.length > 0 || this.uncommitted()) {
+    while (this.committing || this.replies.length > 0 || this.stateDirty) {
       if (!this.committing) this.scheduleCommit();
       await this.committing;
     }

@@ -4,16 +4,22 @@
 
 import { createActor, type AnyActor } from "xstate";
 import { InvalidMessageError } from "./errors.js";
-import type { AgentContext, AgentType } from "./define-agent.js";
+import type { AgentType } from "./define-agent.js";
+import type { HostContext } from "./host-context.js";
 
 /** One activation's behaviour. */
 export interface Behavior {
   /** Set up the activation's state: from what was persisted (when `persisted.found`), else from the type's initial state. */
-  start(ctx: AgentContext<unknown>, persisted: { found: boolean; value?: unknown }): void;
+  start(ctx: HostContext, persisted: { found: boolean; value?: unknown }): void;
   /** Handle one message; the value answers an ask. May return a promise. */
-  handle(msg: unknown, ctx: AgentContext<unknown>): unknown;
-  /** The value to persist as the agent's state. */
-  persistable(ctx: AgentContext<unknown>): unknown;
+  handle(msg: unknown, ctx: HostContext): unknown;
+  /**
+   * Whether the state may have changed since the last call, without encoding
+   * it: O(1) whatever the state's size.
+   */
+  takeChange(ctx: HostContext): boolean;
+  /** The value to persist as the agent's state (encoded once per commit). */
+  persistable(ctx: HostContext): unknown;
   /** Release what the activation holds. */
   stop(): void;
 }
@@ -26,16 +32,21 @@ export function behaviorOf(def: AgentType): Behavior {
 class FunctionBehavior implements Behavior {
   constructor(private readonly def: AgentType) {}
 
-  start(ctx: AgentContext<unknown>, persisted: { found: boolean; value?: unknown }): void {
+  start(ctx: HostContext, persisted: { found: boolean; value?: unknown }): void {
     ctx.state = persisted.found ? persisted.value : this.def.initialState(ctx.args);
+    ctx.tracker.takeChange(); // the starting state is the baseline
   }
 
-  handle(msg: unknown, ctx: AgentContext<unknown>): unknown {
+  handle(msg: unknown, ctx: HostContext): unknown {
     return this.def.receive!(msg, ctx);
   }
 
-  persistable(ctx: AgentContext<unknown>): unknown {
-    return ctx.state;
+  takeChange(ctx: HostContext): boolean {
+    return ctx.tracker.takeChange();
+  }
+
+  persistable(ctx: HostContext): unknown {
+    return ctx.tracker.raw;
   }
 
   stop(): void {}
@@ -57,10 +68,12 @@ interface StoredSnapshot {
 class MachineBehavior implements Behavior {
   private actor: AnyActor | undefined;
   private error: unknown;
+  /** The snapshot last reported as the baseline: XState keeps the same object while nothing changes. */
+  private seen: unknown;
 
   constructor(private readonly def: AgentType) {}
 
-  start(ctx: AgentContext<unknown>, persisted: { found: boolean; value?: unknown }): void {
+  start(ctx: HostContext, persisted: { found: boolean; value?: unknown }): void {
     const stored = persisted.found ? (persisted.value as StoredSnapshot | undefined) : undefined;
     const snapshot =
       stored && typeof stored === "object" && stored.v === this.def.snapshotVersion ? (stored.snapshot as never) : undefined;
@@ -70,10 +83,12 @@ class MachineBehavior implements Behavior {
     actor.start();
     this.actor = actor;
     if (this.error !== undefined) throw this.error;
-    ctx.state = this.persistable(ctx);
+    this.seen = actor.getSnapshot();
+    // ctx.state is the persisted snapshot, made only when someone reads it.
+    ctx.sourceState(() => this.persistable());
   }
 
-  handle(msg: unknown, ctx: AgentContext<unknown>): MachineReply {
+  handle(msg: unknown, ctx: HostContext): MachineReply {
     if (msg === null || typeof msg !== "object" || typeof (msg as { type?: unknown }).type !== "string") {
       throw new InvalidMessageError(`a message for XState agent ${ctx.id} must be an object with a string "type"`);
     }
@@ -82,11 +97,17 @@ class MachineBehavior implements Behavior {
     if (this.error !== undefined) throw this.error;
     const snap = actor.getSnapshot();
     if (snap.status === "error") throw snap.error;
-    ctx.state = this.persistable(ctx);
     return { value: snap.value, context: snap.context, status: snap.status };
   }
 
-  persistable(_ctx: AgentContext<unknown>): StoredSnapshot {
+  takeChange(): boolean {
+    const snap: unknown = this.actor!.getSnapshot();
+    const changed = snap !== this.seen;
+    this.seen = snap;
+    return changed;
+  }
+
+  persistable(): StoredSnapshot {
     return { v: this.def.snapshotVersion, snapshot: this.actor!.getPersistedSnapshot() };
   }
 

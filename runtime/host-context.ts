@@ -8,6 +8,7 @@ import type { AgentContext } from "./define-agent.js";
 import type { AgentRef, AskOptions } from "./agent-ref.js";
 import type { Memory } from "./memory/index.js";
 import type { Messenger } from "./messenger.js";
+import { StateTracker } from "./state-tracker.js";
 import type { AgentId } from "./subjects.js";
 
 /** The activation a context belongs to (its agent host). */
@@ -29,7 +30,10 @@ export interface ContextEnv {
 
 /** The `ctx` handed to receive: mutable state, refs, memory, stop, and the activation's signal. */
 export class HostContext implements AgentContext<unknown> {
-  state: unknown = undefined;
+  /** Notes writes to `state`, so a message that changed nothing costs nothing to persist. */
+  readonly tracker = new StateTracker();
+  /** Where `state` comes from when the behaviour owns it (an XState agent's persisted snapshot). */
+  private stateSource: (() => unknown) | undefined;
   sender: string | null = null;
   readonly id: AgentId;
   readonly type: string;
@@ -48,6 +52,20 @@ export class HostContext implements AgentContext<unknown> {
     this.key = host.key;
     this.args = host.args;
     this.node = env.nodeId;
+  }
+
+  /** The agent's state; writes through it (and reassignments) are noted by {@link tracker}. */
+  get state(): unknown {
+    return this.stateSource ? this.stateSource() : this.tracker.state;
+  }
+
+  set state(value: unknown) {
+    this.tracker.state = value;
+  }
+
+  /** Let the behaviour supply `state` (read-only to the agent's code). */
+  sourceState(source: () => unknown): void {
+    this.stateSource = source;
   }
 
   /** Aborted when this activation ends; its `reason` says why (AgentStoppedError or AgentFencedError). */
