@@ -41,6 +41,10 @@ export {
   NamespaceNotFoundError,
   BucketNotFoundError,
   ClientClosedError,
+  ReceiveTimeoutError,
+  AgentKilledError,
+  StateConflictError,
+  InternalError,
 } from "./errors.js";
 export type { Memory, MemoryBucket, ReadonlyMemoryBucket, MemoryEntry, MemoryChange, MemoryOptions } from "./memory/index.js";
 export {
