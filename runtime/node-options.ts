@@ -8,6 +8,9 @@ import { nuid } from "@nats-io/nats-core";
 import type { AgentType } from "./define-agent.js";
 import type { SupervisorType } from "./define-supervisor.js";
 import type { RestartType } from "../supervisors/strategy.js";
+import type { BackoffSpec } from "../supervisors/backoff.js";
+import type { NormalizedSupervisorSpec } from "../supervisors/child-spec.js";
+import { supervisorSpec } from "./specs.js";
 import { systemClock, type Clock } from "./clock.js";
 import { InvalidConfigError } from "./errors.js";
 import type { MemoryOptions } from "./memory/index.js";
@@ -42,8 +45,12 @@ export interface NodeOptions {
   heartbeatMs?: number;
   /** How long spawn waits for a node that hosts the type, ms. Default 3000. */
   spawnWaitMs?: number;
-  /** The root supervisor's per-child restart intensity. Default 10 restarts in 10 000 ms, no backoff. */
-  root?: { intensity?: number; periodMs?: number; backoff?: { minMs?: number; maxMs?: number; factor?: number; jitter?: number } };
+  /**
+   * The root supervisor's per-child restart intensity and backoff, checked like
+   * any supervisor's spec. Default 10 restarts in 10 000 ms, no backoff; a
+   * `backoff` given (even `{}`) is completed from the same defaults as every supervisor's.
+   */
+  root?: { intensity?: number; periodMs?: number; backoff?: Partial<BackoffSpec> };
   /** Shared memory options (cache size, history, ...). */
   memory?: MemoryOptions;
   /** Source of time. Default: the system clock. */
@@ -83,7 +90,8 @@ export interface ValidOptions {
   mailboxBytes: number;
   heartbeatMs: number;
   spawnWaitMs: number;
-  root: NonNullable<NodeOptions["root"]>;
+  /** The root supervisor's spec, checked. */
+  root: NormalizedSupervisorSpec;
   memory: MemoryOptions | undefined;
   clock: Clock;
   random: () => number;
@@ -126,7 +134,7 @@ export function validateNodeOptions(options: NodeOptions): ValidOptions {
     mailboxBytes: positive("mailboxBytes", options.mailboxBytes, Math.floor(getHeapStatistics().heap_size_limit / 8)),
     heartbeatMs: positive("heartbeatMs", options.heartbeatMs, 1000),
     spawnWaitMs: positive("spawnWaitMs", options.spawnWaitMs, 3000),
-    root: options.root ?? {},
+    root: rootSpec(options.root),
     memory: options.memory,
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
@@ -146,4 +154,20 @@ function positive(field: string, value: number | undefined, dflt: number): numbe
 function defaultNodeName(): string {
   const host = hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40) || "node";
   return `${host}-${process.pid}-${nuid.next().slice(-4).toLowerCase()}`;
+}
+
+/** The root supervisor's spec: `one_for_one`, no static children, intensity per child; a bad field is named `root.<field>`. */
+function rootSpec(root: NodeOptions["root"]): NormalizedSupervisorSpec {
+  if (root !== undefined && (root === null || typeof root !== "object" || Array.isArray(root))) {
+    throw new InvalidConfigError("root", `must be an object, got ${JSON.stringify(root)}`);
+  }
+  const { intensity = ROOT_DEFAULTS.intensity, periodMs = ROOT_DEFAULTS.periodMs, backoff, ...unknown } = root ?? {};
+  const stray = Object.keys(unknown)[0];
+  if (stray !== undefined) throw new InvalidConfigError(`root.${stray}`, "unknown field (known: intensity, periodMs, backoff)");
+  try {
+    return supervisorSpec({ type: "root", strategy: "one_for_one", intensity, periodMs, ...(backoff === undefined ? {} : { backoff }) });
+  } catch (err) {
+    if (err instanceof InvalidConfigError) throw new InvalidConfigError(`root.${err.field}`, err.message.replace(/^invalid [^:]+: /, ""));
+    throw err;
+  }
 }

@@ -48,7 +48,7 @@ import { StateStore, type Retry } from "./state-store.js";
 import { formatAgentId, isReplySubject, parseAgentId, replySubjectProblem, Subjects, validateToken, type AgentId } from "./subjects.js";
 import { configureTracing, observeNode } from "./telemetry.js";
 import { Failover } from "./failover.js";
-import { ROOT_DEFAULTS, validateNodeOptions, type NodeOptions, type SpawnOptions, type ValidOptions } from "./node-options.js";
+import { validateNodeOptions, type NodeOptions, type SpawnOptions, type ValidOptions } from "./node-options.js";
 
 export type { NodeOptions, SpawnOptions, NodeTree };
 
@@ -168,16 +168,7 @@ export class TroupeNode {
     }
     this.root = new Supervisor(
       "root",
-      {
-        type: "root",
-        strategy: "one_for_one",
-        intensity: o.root.intensity ?? ROOT_DEFAULTS.intensity,
-        periodMs: o.root.periodMs ?? ROOT_DEFAULTS.periodMs,
-        backoff: o.root.backoff
-          ? { minMs: 10, maxMs: 2000, factor: 2, jitter: 0.2, ...o.root.backoff }
-          : null,
-        children: [],
-      },
+      o.root,
       this.supEnv,
       { perChildIntensity: true },
     );
