@@ -27,7 +27,6 @@ import {
   InvalidMessageError,
   MailboxFullError,
   ReceiveTimeoutError,
-  StateConflictError,
   toWireError,
   TroupeError,
 } from "./errors.js";
@@ -36,6 +35,7 @@ import { Mailbox, type MailboxBudget, type MailboxRefusal } from "./mailbox.js";
 import { nextTurn, type TurnBudget } from "./turn-budget.js";
 import type { Messenger } from "./messenger.js";
 import type { Memory } from "./memory/index.js";
+import { StateCommitter } from "./state-committer.js";
 import type { StateStore } from "./state-store.js";
 import { agentFailure } from "./wire-error.js";
 import { formatAgentId, isReplySubject, replySubjectProblem, type AgentId } from "./subjects.js";
@@ -114,14 +114,6 @@ interface Queued {
   reply: string | undefined;
 }
 
-/** Answered asks at most waiting for one state commit; past it the drain waits for the commit. */
-export const MAX_REPLIES_PER_COMMIT = 1024;
-
-interface PendingReply {
-  item: Item;
-  value: unknown;
-}
-
 /** Runs one agent on this node. */
 export class AgentHost {
   readonly id: AgentId;
@@ -153,14 +145,8 @@ export class AgentHost {
   private stopping: Promise<void> | undefined;
   /** The activation being started, if any: stop and kill wait for it, so onStop never runs beside onStart. */
   private starting: Promise<void> | undefined;
-  // Persistence: the last encoded state, the last committed one, and its revision.
-  /** The state as last committed (or loaded): a commit whose encoding equals it writes nothing. */
-  private committedBytes: Uint8Array | undefined;
-  /** A message (or onStart) may have changed the state since the last commit began. */
-  private stateDirty = false;
-  private revision = 0;
-  private replies: PendingReply[] = [];
-  private committing: Promise<void> | undefined;
+  /** Group commit of the persisted state, and the answers that wait for it. */
+  private readonly committer: StateCommitter;
   /** Stop waiting for the async receive in flight (its activation was killed or abandoned at shutdown). */
   private abortInflight: (() => void) | undefined;
 
@@ -176,6 +162,24 @@ export class AgentHost {
     this.mailbox = new Mailbox(def.mailboxCapacity, def.mailboxBytes, env.mailboxBudget);
     this.persist = def.persist;
     this.startedAt = env.clock.now();
+    this.committer = new StateCommitter({
+      id: this.id,
+      type: def.type,
+      key,
+      store: env.stateStore,
+      encodeState: () => encodeValue(this.behavior!.persistable(this.ctx)),
+      answer: (reply, id, value, error) => env.messenger.reply(reply, id, this.id, value, error),
+      isActive: () => this.active,
+      fenced: (revision) => {
+        env.events.publish(EventKind.Fenced, def.type, key, { revision });
+        void this.exit({ kind: "fenced" }, "fenced");
+      },
+      failed: (reason) => void this.exit({ kind: "failure", reason, messageType: null }, "state write failed"),
+      internalError: (err) => {
+        this.reportError("commit", err);
+        this.failNow(`internal error: ${errorText(err)}`);
+      },
+    });
     this.lifecycle = startLifecycle(
       (from, to, reason) => env.events.publish(EventKind.Lifecycle, def.type, key, { from, to, reason }),
       (err) => this.reportError("lifecycle", err),
@@ -240,6 +244,7 @@ export class AgentHost {
     this.ctx = new HostContext(this, this.env);
     const behavior = behaviorOf(this.def);
     const superseded = (): AgentStoppedError => new AgentStoppedError(this.id, "was stopped or restarted while starting");
+    let changedByStart = false;
     try {
       if (!this.sub) {
         const sub = this.env.nc.subscribe(this.subject, {
@@ -249,16 +254,13 @@ export class AgentHost {
         await this.env.nc.flush();
       }
       let persisted: { found: boolean; value?: unknown } = { found: false };
-      this.revision = 0;
-      this.committedBytes = undefined;
-      this.stateDirty = false;
+      this.committer.reset(0, undefined);
       if (this.persist) {
         const stored = await this.env.stateStore.load(this.def.type, this.key);
-        this.revision = stored.revision;
         if (stored.bytes) persisted = { found: true, value: decodeValue(stored.bytes) };
         behavior.start(this.ctx, persisted);
         // What is stored (or, for a new agent, its initial state) is the baseline: only a change is written.
-        this.committedBytes = stored.bytes ?? encodeValue(behavior.persistable(this.ctx));
+        this.committer.reset(stored.revision, stored.bytes ?? encodeValue(behavior.persistable(this.ctx)));
       } else {
         behavior.start(this.ctx, persisted);
       }
@@ -267,7 +269,7 @@ export class AgentHost {
       if (epoch !== this.epoch) throw superseded();
       // Killed or fenced while onStart ran: never running; the kill or fence waiting for this start ends it.
       if (this.ctx.signal.aborted) throw this.ctx.signal.reason;
-      if (this.persist && behavior.takeChange(this.ctx)) this.stateDirty = true;
+      changedByStart = this.persist && behavior.takeChange(this.ctx);
     } catch (err) {
       if (epoch !== this.epoch || this.ctx.signal.aborted) {
         // Whoever superseded this start ends the activation; it must not look started.
@@ -288,7 +290,10 @@ export class AgentHost {
     }
     this.lifecycle.send({ type: "STARTED" });
     this.active = true;
-    if (this.stateDirty) this.scheduleCommit();
+    if (changedByStart) {
+      this.committer.changed();
+      this.committer.flush();
+    }
     this.kick();
   }
 
@@ -431,7 +436,7 @@ export class AgentHost {
    * Handle what waits, one message at a time. The node's {@link TurnBudget}
    * decides when to yield to the event loop, so a backlog never holds up
    * heartbeats, timers or other agents; and while a commit is in flight, at
-   * most {@link MAX_REPLIES_PER_COMMIT} answered asks wait for it.
+   * most MAX_ANSWERS_PER_COMMIT (1024) answered asks wait for it.
    */
   private async drain(): Promise<void> {
     while (this.active) {
@@ -440,10 +445,8 @@ export class AgentHost {
         return;
       }
       if (this.mailbox.size === 0) return;
-      if (this.replies.length >= MAX_REPLIES_PER_COMMIT && this.committing) {
-        await this.committing;
-        continue;
-      }
+      await this.committer.backpressure();
+      if (!this.active) return;
       if (!this.env.turns.take()) {
         await nextTurn();
         continue;
@@ -509,13 +512,9 @@ export class AgentHost {
       return;
     }
     // O(1) whatever the state's size: the state is encoded once, by the commit that writes it.
-    if (this.behavior!.takeChange(this.ctx)) this.stateDirty = true;
-    if (this.stateDirty || this.replies.length > 0 || this.committing) {
-      if (item.reply) this.replies.push({ item, value });
-      this.scheduleCommit();
-    } else if (item.reply) {
-      this.env.messenger.reply(item.reply, item.id, this.id, value, null);
-    }
+    if (this.behavior!.takeChange(this.ctx)) this.committer.changed();
+    if (item.reply) this.committer.answer(item.reply, item.id, value);
+    else this.committer.flush();
   }
 
   private onFailure(item: Item, err: unknown): void {
@@ -548,80 +547,6 @@ export class AgentHost {
       messageId: item.id,
       body: item.body,
     });
-  }
-
-  // ---- persistence ---------------------------------------------------------
-
-  /** Start the commit loop unless it runs already; handling goes on while a commit is in flight. */
-  private scheduleCommit(): void {
-    if (this.committing) return;
-    this.committing = this.commitLoop()
-      // A bug in the loop must fail this agent, not end the process with an unhandled rejection.
-      .catch((err: unknown) => {
-        this.reportError("commit", err);
-        this.failNow(`internal error: ${errorText(err)}`);
-      })
-      .finally(() => {
-        this.committing = undefined;
-        // A message handled between the loop's last check and now left work for another round.
-        if (this.active && (this.replies.length > 0 || this.stateDirty)) this.scheduleCommit();
-      });
-  }
-
-  /**
-   * Group commit: write the latest state (one compare-and-set), then send the
-   * replies that were waiting on it; repeat while messages handled meanwhile
-   * left more to commit.
-   */
-  private async commitLoop(): Promise<void> {
-    while (this.replies.length > 0 || this.stateDirty) {
-      const replies = this.replies;
-      this.replies = [];
-      if (this.stateDirty) {
-        // Encode now, once for everything handled so far; changes made while the write is in flight dirty it again.
-        this.stateDirty = false;
-        let bytes: Uint8Array;
-        try {
-          bytes = encodeValue(this.behavior!.persistable(this.ctx));
-        } catch (err) {
-          this.commitFailed(new InvalidMessageError(`the state of ${this.id} cannot be persisted: ${errorText(err)}`), replies);
-          return;
-        }
-        if (!sameBytes(bytes, this.committedBytes)) {
-          try {
-            this.revision = await this.env.stateStore.save(this.def.type, this.key, bytes, this.revision);
-            this.committedBytes = bytes;
-          } catch (err) {
-            this.commitFailed(err, replies);
-            return;
-          }
-        }
-      }
-      for (const r of replies) this.env.messenger.reply(r.item.reply!, r.item.id, this.id, r.value, null);
-    }
-  }
-
-  private commitFailed(err: unknown, replies: PendingReply[]): void {
-    const fenced = err instanceof StateConflictError;
-    const failure = fenced ? new AgentFencedError(this.id) : err;
-    const all = replies.concat(this.replies);
-    this.replies = [];
-    this.stateDirty = false;
-    for (const r of all) this.env.messenger.reply(r.item.reply!, r.item.id, this.id, null, agentFailure(failure));
-    if (fenced) {
-      this.env.events.publish(EventKind.Fenced, this.def.type, this.key, { revision: this.revision });
-      void this.exit({ kind: "fenced" }, "fenced");
-    } else {
-      void this.exit({ kind: "failure", reason: `state write failed: ${errorText(err)}`, messageType: null }, "state write failed");
-    }
-  }
-
-  /** Wait until everything handled so far is committed and answered. */
-  private async settleCommits(): Promise<void> {
-    while (this.committing || this.replies.length > 0 || this.stateDirty) {
-      if (!this.committing) this.scheduleCommit();
-      await this.committing;
-    }
   }
 
   // ---- ending an activation ------------------------------------------------
@@ -686,7 +611,7 @@ export class AgentHost {
       return;
     }
     if (this.state !== LifecycleState.Running && this.state !== LifecycleState.Starting) return;
-    this.env.events.publish(EventKind.Fenced, this.def.type, this.key, { revision: this.revision, by: "registry" });
+    this.env.events.publish(EventKind.Fenced, this.def.type, this.key, { revision: this.committer.lastRevision, by: "registry" });
     void this.exit({ kind: "fenced" }, "fenced");
   }
 
@@ -793,7 +718,7 @@ export class AgentHost {
 
   private async commitQuietly(): Promise<void> {
     try {
-      await this.settleCommits();
+      await this.committer.settle();
     } catch {
       // reported by the commit loop itself
     }
@@ -828,10 +753,4 @@ function typeOf(body: unknown): string | null {
     if (typeof t === "string") return t;
   }
   return null;
-}
-
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b || a.length !== b.length) return false;
-  return Buffer.compare(a, b) === 0;
 }

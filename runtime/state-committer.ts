@@ -1,0 +1,162 @@
+// Group commit of one activation's persisted state. After each message the
+// host says whether the state may have changed (without encoding it); answers
+// to asks wait while a change is uncommitted. One commit is in flight at a
+// time and handling goes on meanwhile; each commit encodes the state once,
+// writes it with compare-and-set on the revision last written (unless it
+// equals what is stored), then releases the answers that reveal it. A write
+// that loses compare-and-set means a newer activation owns the state: fenced.
+
+import { AgentFencedError, errorText, InvalidMessageError, StateConflictError, type WireError } from "./errors.js";
+import type { StateStore } from "./state-store.js";
+import { agentFailure } from "./wire-error.js";
+
+/** An answer waiting for the commit of the state it reveals. */
+export interface PendingAnswer {
+  reply: string;
+  id: string;
+  value: unknown;
+}
+
+/** What the committer needs from its activation. */
+export interface CommitterHost {
+  readonly id: string;
+  readonly type: string;
+  readonly key: string;
+  readonly store: StateStore;
+  /** Encode the current state (throws when it cannot be encoded). */
+  encodeState(): Uint8Array;
+  /** Send an answer (or a failure) to an ask. */
+  answer(reply: string, id: string, value: unknown, error: WireError | null): void;
+  /** Whether the activation still handles messages (a commit left over after it ended starts no new round). */
+  isActive(): boolean;
+  /** A write lost compare-and-set: a newer activation owns the state. */
+  fenced(revision: number): void;
+  /** The state could not be written (or encoded); the activation fails with `reason`. */
+  failed(reason: string): void;
+  /** A bug inside the commit loop itself. */
+  internalError(err: unknown): void;
+}
+
+/** Answered asks at most waiting for one commit; past it the drain waits for the commit. */
+export const MAX_ANSWERS_PER_COMMIT = 1024;
+
+/** Commits one activation's state and holds the answers that wait for it. */
+export class StateCommitter {
+  /** The state as last committed (or loaded): a commit whose encoding equals it writes nothing. */
+  private committed: Uint8Array | undefined;
+  /** A message (or onStart) may have changed the state since the last commit began. */
+  private dirty = false;
+  private revision = 0;
+  private waiting: PendingAnswer[] = [];
+  private inFlight: Promise<void> | undefined;
+
+  constructor(private readonly host: CommitterHost) {}
+
+  /** Start from what is stored: its revision and bytes (the baseline: only a change is written). */
+  reset(revision: number, baseline: Uint8Array | undefined): void {
+    this.revision = revision;
+    this.committed = baseline;
+    this.dirty = false;
+    this.waiting = [];
+  }
+
+  /** The revision last read or written. */
+  get lastRevision(): number {
+    return this.revision;
+  }
+
+  /** The state may have changed: the next commit writes it (see {@link answer} and {@link flush}). */
+  changed(): void {
+    this.dirty = true;
+  }
+
+  /** Start a commit if a change waits for one (after a tell, or onStart, that changed the state). */
+  flush(): void {
+    if (this.dirty) this.schedule();
+  }
+
+  /** Whether a change or an answer waits for a commit. */
+  get pending(): boolean {
+    return this.dirty || this.waiting.length > 0 || this.inFlight !== undefined;
+  }
+
+  /** Answer an ask now, or after the commit of what was handled before it when one is pending. */
+  answer(reply: string, id: string, value: unknown): void {
+    if (!this.pending) {
+      this.host.answer(reply, id, value, null);
+      return;
+    }
+    this.waiting.push({ reply, id, value });
+    this.schedule();
+  }
+
+  /** Resolves once the commit in flight is done, when too many answers wait for it; else at once. */
+  async backpressure(): Promise<void> {
+    if (this.waiting.length >= MAX_ANSWERS_PER_COMMIT && this.inFlight) await this.inFlight;
+  }
+
+  /** Wait until everything handled so far is committed and answered (errors are reported by the loop). */
+  async settle(): Promise<void> {
+    while (this.pending) {
+      this.schedule();
+      await this.inFlight;
+    }
+  }
+
+  private schedule(): void {
+    if (this.inFlight) return;
+    this.inFlight = this.loop()
+      // A bug in the loop must fail the activation, not end the process with an unhandled rejection.
+      .catch((err: unknown) => this.host.internalError(err))
+      .finally(() => {
+        this.inFlight = undefined;
+        // Something handled between the loop's last check and now left work for another round.
+        if (this.host.isActive() && (this.waiting.length > 0 || this.dirty)) this.schedule();
+      });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.waiting.length > 0 || this.dirty) {
+      const answers = this.waiting;
+      this.waiting = [];
+      if (this.dirty) {
+        // Encode now, once for everything handled so far; changes made while the write is in flight dirty it again.
+        this.dirty = false;
+        let bytes: Uint8Array;
+        try {
+          bytes = this.host.encodeState();
+        } catch (err) {
+          this.fail(new InvalidMessageError(`the state of ${this.host.id} cannot be persisted: ${errorText(err)}`), answers);
+          return;
+        }
+        if (!sameBytes(bytes, this.committed)) {
+          try {
+            this.revision = await this.host.store.save(this.host.type, this.host.key, bytes, this.revision);
+            this.committed = bytes;
+          } catch (err) {
+            this.fail(err, answers);
+            return;
+          }
+        }
+      }
+      for (const a of answers) this.host.answer(a.reply, a.id, a.value, null);
+    }
+  }
+
+  private fail(err: unknown, answers: PendingAnswer[]): void {
+    const fenced = err instanceof StateConflictError;
+    const failure = agentFailure(fenced ? new AgentFencedError(this.host.id) : err);
+    const all = answers.concat(this.waiting);
+    this.waiting = [];
+    this.dirty = false;
+    for (const a of all) this.host.answer(a.reply, a.id, null, failure);
+    if (fenced) this.host.fenced(this.revision);
+    else this.host.failed(`state write failed: ${errorText(err)}`);
+  }
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  return Buffer.compare(a, b) === 0;
+}
