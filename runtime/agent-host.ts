@@ -41,18 +41,9 @@ import { agentFailure } from "./wire-error.js";
 import { formatAgentId, isReplySubject, replySubjectProblem, type AgentId } from "./subjects.js";
 import { endConsumerSpan, startConsumerSpan, withSpan } from "./telemetry.js";
 import { HostContext } from "./host-context.js";
+import type { Child, ChildExit, ChildInfo, Parent } from "./child.js";
 
-/** Why an activation ended. */
-export type ChildExit =
-  | { kind: "normal" }
-  | { kind: "failure"; reason: string; messageType: string | null }
-  | { kind: "fenced" };
-
-/** The supervisor of an agent host: told when the activation ends on its own. */
-export interface Parent {
-  readonly id: string;
-  childExited(child: AgentHost, exit: ChildExit): void;
-}
+export type { ChildExit, Parent };
 
 /** What a host needs from its node. */
 export interface HostEnv {
@@ -72,27 +63,7 @@ export interface HostEnv {
 }
 
 /** A row of `node.list()` / `agentctl ps`. */
-export interface AgentInfo {
-  id: AgentId;
-  type: string;
-  key: string;
-  node: string;
-  state: LifecycleState;
-  supervisor: string;
-  startedAt: number;
-  uptimeMs: number;
-  handled: number;
-  failures: number;
-  restarts: number;
-  mailbox: number;
-  /** Bytes (encoded) waiting in the mailbox. */
-  mailboxBytes: number;
-  rejected: number;
-  /** Asks that came without a reply subject: handled as tells, nobody to answer. */
-  asksWithoutReply: number;
-  /** Failures no caller could be told about, each published as an `agent_error` event. */
-  errors: number;
-}
+export type AgentInfo = ChildInfo;
 
 /** A decoded, checked message, ready for `receive`. */
 interface Item {
@@ -115,11 +86,12 @@ interface Queued {
 }
 
 /** Runs one agent on this node. */
-export class AgentHost {
+export class AgentHost implements Child {
   readonly id: AgentId;
+  readonly type: string;
   readonly subject: string;
-  /** Restarts so far (set by the supervisor). */
-  restarts = 0;
+  /** Restarts so far, as its supervisor counts them. */
+  private restarts = 0;
   handled = 0;
   failures = 0;
   rejected = 0;
@@ -158,6 +130,7 @@ export class AgentHost {
     private readonly env: HostEnv,
   ) {
     this.id = formatAgentId(def.type, key);
+    this.type = def.type;
     this.subject = env.messenger.subjects.agent(def.type, key);
     this.mailbox = new Mailbox(def.mailboxCapacity, def.mailboxBytes, env.mailboxBudget);
     this.persist = def.persist;
@@ -194,6 +167,10 @@ export class AgentHost {
   /** The agent's current in-memory state (for inspection). */
   get currentState(): unknown {
     return this.ctx?.state;
+  }
+
+  recordRestarts(count: number): void {
+    this.restarts = count;
   }
 
   info(): AgentInfo {

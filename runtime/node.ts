@@ -12,7 +12,8 @@ import { childSpec } from "./specs.js";
 import type { SupervisorType } from "./define-supervisor.js";
 import { Supervisor, type SupervisorEnv } from "./supervisor.js";
 import { RestartType } from "../supervisors/strategy.js";
-import { AgentHost, type AgentInfo, type HostEnv, type Parent } from "./agent-host.js";
+import { AgentHost, type AgentInfo, type HostEnv } from "./agent-host.js";
+import type { Child, Parent } from "./child.js";
 import type { AgentRef } from "./agent-ref.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
 import { ClusterCalls, spawnRequest, targetId, type NodeTree } from "./cluster-calls.js";
@@ -265,7 +266,7 @@ export class TroupeNode {
 
   /** This node's supervision tree. */
   tree(): NodeTree {
-    const nested = (host: AgentHost): Supervisor | undefined => this.supervisors.get(host.id);
+    const nested = (child: Child): Supervisor | undefined => this.supervisors.get(child.id);
     return { node: this.id, id: "root", strategy: "one_for_one", children: this.root.tree(nested) };
   }
 
@@ -598,10 +599,10 @@ export class TroupeNode {
     return host;
   }
 
-  private async releaseHost(host: AgentHost): Promise<void> {
+  private async releaseHost(child: Child): Promise<void> {
     // Stopped, or failed for good (given up on): its supervisor forgot it, so does the node.
-    if (this.hosts.get(host.id) === host && (host.state === "stopped" || host.state === "failed")) this.hosts.delete(host.id);
-    await this.registry.release(host.def.type, host.key, this.id);
+    if (this.hosts.get(child.id) === child && (child.state === "stopped" || child.state === "failed")) this.hosts.delete(child.id);
+    await this.registry.release(child.type, child.key, this.id);
   }
 
   /** The agent type that runs a supervisor: its activation starts the children; stopping it stops them. */
@@ -612,7 +613,7 @@ export class TroupeNode {
       state: () => ({}),
       receive: (_msg: unknown, ctx) => {
         const sup = this.supervisors.get(ctx.id);
-        const nested = (host: AgentHost): Supervisor | undefined => this.supervisors.get(host.id);
+        const nested = (child: Child): Supervisor | undefined => this.supervisors.get(child.id);
         return { id: ctx.id, strategy: def.spec.strategy, children: sup ? sup.tree(nested) : [] };
       },
       onStart: async (ctx) => {

@@ -4,7 +4,7 @@
 // escalates when intensity runs out. One decision is carried out at a time;
 // a decision that throws is reported as a `supervisor_error` event.
 
-import type { AgentHost, AgentInfo, ChildExit, Parent } from "./agent-host.js";
+import type { Child, ChildExit, ChildInfo, Parent } from "./child.js";
 import type { Clock } from "./clock.js";
 import { EventKind, type EventPublisher } from "./events.js";
 import { AgentExistsError, AgentFencedError, AgentStoppedError, errorSummary, errorText, SupervisorNotFoundError } from "./errors.js";
@@ -37,9 +37,9 @@ export interface SupervisorEnv {
   random: () => number;
   events: EventPublisher;
   /** Claim the child's AgentId and make its host (not started yet). */
-  createHost(spec: NormalizedChildSpec, parent: Parent): Promise<AgentHost>;
+  createHost(spec: NormalizedChildSpec, parent: Parent): Promise<Child>;
   /** The host stopped for good: forget it and release its claim. */
-  releaseHost(host: AgentHost): Promise<void>;
+  releaseHost(host: Child): Promise<void>;
 }
 
 /** A child as `agentctl tree` shows it. */
@@ -55,7 +55,7 @@ export interface TreeNode {
 /** Runs the children of one supervisor (a supervisor agent, or a node's root). */
 export class Supervisor implements Parent {
   private state: SupervisorState;
-  private readonly hosts = new Map<string, AgentHost>();
+  private readonly hosts = new Map<string, Child>();
   private work: Promise<void> = Promise.resolve();
   private closed = false;
   /** Per child id, the decision whose restart is pending: a delayed restart superseded by a newer decision is dropped. */
@@ -66,16 +66,16 @@ export class Supervisor implements Parent {
    * supervisor ends an activation itself (a restart, a stop), so an exit that
    * activation reports meanwhile is not decided on a second time.
    */
-  private readonly watched = new Map<AgentHost, number>();
+  private readonly watched = new Map<Child, number>();
   /** Hosts the supervisor is stopping right now: their exits are its own doing. */
-  private readonly stopping = new Set<AgentHost>();
+  private readonly stopping = new Set<Child>();
   /**
    * The last {@link GIVEN_UP_KEPT} children given up on (root supervisor),
    * oldest first, as they were when given up on: they are no longer children,
    * but `list()` and `tree()` still show them. A new start of the agent
    * removes its entry.
    */
-  private givenUp: Array<{ child: ChildState; info: AgentInfo }> = [];
+  private givenUp: Array<{ child: ChildState; info: ChildInfo }> = [];
 
   constructor(
     readonly id: string,
@@ -87,18 +87,18 @@ export class Supervisor implements Parent {
   }
 
   /** The host of a child id, if running here. */
-  host(childId: string): AgentHost | undefined {
+  host(childId: string): Child | undefined {
     return this.hosts.get(childId);
   }
 
   /** The agents given up on lately (at most {@link GIVEN_UP_KEPT}), oldest first, in state `failed`. */
-  givenUpAgents(): AgentInfo[] {
+  givenUpAgents(): ChildInfo[] {
     return this.givenUp.map((g) => g.info);
   }
 
   /** Hosts in start order. */
-  get children(): AgentHost[] {
-    return this.state.children.map((c) => this.hosts.get(c.spec.id)).filter((h): h is AgentHost => !!h);
+  get children(): Child[] {
+    return this.state.children.map((c) => this.hosts.get(c.spec.id)).filter((h): h is Child => !!h);
   }
 
   /** Start children in order; a child that fails to start is handled like any failure. */
@@ -120,7 +120,7 @@ export class Supervisor implements Parent {
    * error is thrown to the spawner; a static child's failed start is handled
    * like any failure.
    */
-  async startChild(spec: NormalizedChildSpec, options: { dynamic?: boolean } = {}): Promise<AgentHost> {
+  async startChild(spec: NormalizedChildSpec, options: { dynamic?: boolean } = {}): Promise<Child> {
     if (this.closed) throw new SupervisorNotFoundError(this.id);
     // A child that exited for good (a transient's normal exit, or given up
     // on) is replaced by a new start of the same id or agent; one that still
@@ -134,7 +134,7 @@ export class Supervisor implements Parent {
     }
     this.state = checked(() => addChild(this.state, spec));
     this.givenUp = this.givenUp.filter((g) => g.child.spec.id !== spec.id && g.info.id !== formatAgentId(spec.type, spec.key));
-    let host: AgentHost;
+    let host: Child;
     try {
       host = await this.env.createHost(spec, this);
     } catch (err) {
@@ -185,7 +185,7 @@ export class Supervisor implements Parent {
   }
 
   /** A child's activation ended on its own. */
-  childExited(child: AgentHost, exit: ChildExit): void {
+  childExited(child: Child, exit: ChildExit): void {
     const activation = this.stopping.has(child) ? -1 : (this.watched.get(child) ?? 0);
     this.enqueue(`decide on the ${exit.kind} exit of ${child.id}`, child.id, () => this.onExit(child, exit, activation));
   }
@@ -197,7 +197,7 @@ export class Supervisor implements Parent {
   async stopChild(child: string): Promise<void> {
     // Forget the child in turn with other decisions, but wait for its stop outside the queue:
     // one slow shutdown must not hold up the restarts of its siblings.
-    let host: AgentHost | undefined;
+    let host: Child | undefined;
     let shutdownMs = 0;
     await this.enqueueAndWait(async () => {
       const spec = this.childByIdOrAgent(child)?.spec;
@@ -232,7 +232,7 @@ export class Supervisor implements Parent {
    * The subtree under this supervisor; `nested(host)` finds children that are
    * supervisors themselves. Children given up on lately come last, `failed`.
    */
-  tree(nested: (host: AgentHost) => Supervisor | undefined): TreeNode[] {
+  tree(nested: (host: Child) => Supervisor | undefined): TreeNode[] {
     const gone = this.givenUp.map(
       (g): TreeNode => ({ id: g.info.id, childId: g.child.spec.id, state: g.info.state, restarts: g.child.restartCount }),
     );
@@ -288,12 +288,12 @@ export class Supervisor implements Parent {
     return done;
   }
 
-  private childIdOf(host: AgentHost): string | undefined {
+  private childIdOf(host: Child): string | undefined {
     for (const [id, h] of this.hosts) if (h === host) return id;
     return undefined;
   }
 
-  private async onExit(host: AgentHost, exit: ChildExit, activation: number): Promise<void> {
+  private async onExit(host: Child, exit: ChildExit, activation: number): Promise<void> {
     const childId = this.childIdOf(host);
     if (childId === undefined || this.closed) return;
     const spec = findChild(this.state, childId)?.spec;
@@ -422,7 +422,7 @@ export class Supervisor implements Parent {
             }
             this.hosts.set(id, host);
           }
-          host.restarts = c.restartCount;
+          host.recordRestarts(c.restartCount);
           this.env.events.publish(EventKind.ChildRestarted, c.spec.type, c.spec.key, {
             supervisor: this.id,
             attempt: attempt + 1,
@@ -444,7 +444,7 @@ export class Supervisor implements Parent {
   }
 
   /** Run `end` (a stop or a restart's stop) with the host's own exits meanwhile marked as the supervisor's doing. */
-  private async endActivation(host: AgentHost, end: () => Promise<void>): Promise<void> {
+  private async endActivation(host: Child, end: () => Promise<void>): Promise<void> {
     this.stopping.add(host);
     try {
       await end();
@@ -453,13 +453,13 @@ export class Supervisor implements Parent {
     }
   }
 
-  private async stopForGood(host: AgentHost, shutdownMs: number, why: string): Promise<void> {
+  private async stopForGood(host: Child, shutdownMs: number, why: string): Promise<void> {
     this.watched.set(host, (this.watched.get(host) ?? 0) + 1);
     await this.endActivation(host, () => host.stop(shutdownMs, why));
     this.watched.delete(host);
     const id = this.childIdOf(host);
     if (id !== undefined && this.hosts.get(id) === host && !findChild(this.state, id)) this.hosts.delete(id);
-    this.env.events.publish(EventKind.ChildStopped, host.def.type, host.key, { supervisor: this.id, why });
+    this.env.events.publish(EventKind.ChildStopped, host.type, host.key, { supervisor: this.id, why });
     await this.env.releaseHost(host);
   }
 }
