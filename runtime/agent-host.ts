@@ -13,7 +13,7 @@
 
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { AgentType } from "./define-agent.js";
-import { behaviorOf, requiresEventShape, type Behavior } from "./behavior.js";
+import { behaviorOf, type Behavior } from "./behavior.js";
 import { LifecycleState, lifecycleState, startLifecycle, type LifecycleActor } from "./lifecycle.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { decodeValue, encodeValue } from "./codec.js";
@@ -28,7 +28,6 @@ import {
   MailboxFullError,
   ReceiveTimeoutError,
   toWireError,
-  TroupeError,
 } from "./errors.js";
 import { EventKind, type EventPublisher } from "./events.js";
 import { Mailbox, type MailboxBudget, type MailboxRefusal } from "./mailbox.js";
@@ -41,6 +40,7 @@ import { agentFailure } from "./wire-error.js";
 import { formatAgentId, isReplySubject, replySubjectProblem, type AgentId } from "./subjects.js";
 import { endConsumerSpan, startConsumerSpan, withSpan } from "./telemetry.js";
 import { HostContext } from "./host-context.js";
+import { DEAD_LETTER_RAW_BYTES, Inbound, type Item } from "./inbound.js";
 import type { Child, ChildExit, ChildInfo, Parent } from "./child.js";
 
 export type { ChildExit, Parent };
@@ -65,16 +65,6 @@ export interface HostEnv {
 /** A row of `node.list()` / `agentctl ps`. */
 export type AgentInfo = ChildInfo;
 
-/** A decoded, checked message, ready for `receive`. */
-interface Item {
-  kind: Kind;
-  id: string;
-  sender: string | null;
-  trace: string | null;
-  body: unknown;
-  reply: string | undefined;
-}
-
 /**
  * A message waiting in the mailbox: its bytes, decoded only when its turn
  * comes, so the mailbox's byte bounds count what it really holds (a decoded
@@ -94,12 +84,12 @@ export class AgentHost implements Child {
   private restarts = 0;
   handled = 0;
   failures = 0;
-  rejected = 0;
-  asksWithoutReply = 0;
   /** Failures no caller could be told about; each was published as an `agent_error` event. */
   errors = 0;
   startedAt: number;
 
+  /** Decodes and checks what arrives; counts and reports what it refuses. */
+  private readonly inbound: Inbound;
   private readonly lifecycle: LifecycleActor;
   private readonly mailbox: Mailbox<Queued>;
   private readonly persist: boolean;
@@ -135,6 +125,7 @@ export class AgentHost implements Child {
     this.mailbox = new Mailbox(def.mailboxCapacity, def.mailboxBytes, env.mailboxBudget);
     this.persist = def.persist;
     this.startedAt = env.clock.now();
+    this.inbound = new Inbound(this.id, key, def, env);
     this.committer = new StateCommitter({
       id: this.id,
       type: def.type,
@@ -188,8 +179,8 @@ export class AgentHost implements Child {
       restarts: this.restarts,
       mailbox: this.mailbox.size,
       mailboxBytes: this.mailbox.bytes,
-      rejected: this.rejected,
-      asksWithoutReply: this.asksWithoutReply,
+      rejected: this.inbound.rejected,
+      asksWithoutReply: this.inbound.asksWithoutReply,
       errors: this.errors,
     };
   }
@@ -311,13 +302,13 @@ export class AgentHost implements Child {
   private accept(msg: Msg): void {
     const reply = msg.reply || undefined;
     if (reply !== undefined && !isReplySubject(reply)) {
-      this.reject(msg.data, undefined, new InvalidMessageError(replySubjectProblem(reply)));
+      this.inbound.reject(msg.data, undefined, new InvalidMessageError(replySubjectProblem(reply)));
       return;
     }
     if (this.active && !this.draining && this.mailbox.size === 0 && this.env.turns.take()) {
       // Idle agent, empty mailbox: handle it right here. Only a receive that
       // returns a promise makes the rest wait in the mailbox.
-      const item = this.decode(msg.data, reply);
+      const item = this.inbound.decode(msg.data, reply);
       if (item === undefined) return;
       const pending = this.process(item);
       if (pending !== undefined) this.track(pending.then(() => this.drain()));
@@ -328,35 +319,10 @@ export class AgentHost implements Child {
     const refused = this.mailbox.offer({ data: msg.data.slice(), reply }, msg.data.length);
     if (refused) {
       const full = new MailboxFullError(this.id, this.refusal(refused), refused);
-      this.reject(msg.data, reply, full);
+      this.inbound.reject(msg.data, reply, full);
       return;
     }
     if (this.active && !this.draining) this.kick();
-  }
-
-  /** Decode and check a message; a message that fails is rejected (answered, counted, reported) and undefined returned. */
-  private decode(data: Uint8Array, reply: string | undefined): Item | undefined {
-    try {
-      const env = decodeEnvelope(data, this.env.maxMessageBytes);
-      if (env.kind !== Kind.Tell && env.kind !== Kind.Ask) throw new InvalidMessageError("an agent inbox takes tell and ask messages only");
-      if (env.kind === Kind.Ask && reply === undefined) this.asksWithoutReply++; // handled as a tell: nobody to answer
-      let body = env.body;
-      if (requiresEventShape(this.def) && (body === null || typeof body !== "object" || typeof (body as { type?: unknown }).type !== "string")) {
-        throw new InvalidMessageError(`a message for XState agent ${this.id} must be an object with a string "type"`);
-      }
-      if (this.def.parse) {
-        try {
-          body = this.def.parse(body);
-        } catch (err) {
-          const why = err instanceof InvalidMessageError ? err.reason : errorText(err);
-          throw new InvalidMessageError(`rejected by the schema of ${this.def.type}: ${why}`, { cause: err });
-        }
-      }
-      return { kind: env.kind, id: env.id, sender: env.sender, trace: env.trace, body, reply: env.kind === Kind.Ask ? reply : undefined };
-    } catch (err) {
-      this.reject(data, reply, err);
-      return undefined;
-    }
   }
 
   /** Which bound a full mailbox hit, in words. */
@@ -369,26 +335,6 @@ export class AgentHost implements Child {
       case "node":
         return `the node's mailboxes hold ${this.env.mailboxBudget.used} bytes, its limit is ${this.env.mailboxBudget.limit}`;
     }
-  }
-
-  /**
-   * A message that never reached `receive`: answered (when its reply subject
-   * is an inbox), counted, published as an `invalid_message` event and
-   * dead-lettered with at most its first {@link DEAD_LETTER_RAW_BYTES} bytes; the agent goes on.
-   */
-  private reject(data: Uint8Array, reply: string | undefined, err: unknown): void {
-    this.rejected++;
-    const reason = errorText(err);
-    const typed = err instanceof TroupeError ? err : new InvalidMessageError(reason, { cause: err });
-    if (reply !== undefined) this.env.messenger.reply(reply, "", this.id, null, toWireError(typed));
-    this.env.events.publish(EventKind.InvalidMessage, this.def.type, this.key, { reason });
-    this.env.deadLetters.publish(this.def.type, this.key, {
-      reason,
-      messageType: null,
-      sender: null,
-      messageId: null,
-      body: data.length > DEAD_LETTER_RAW_BYTES ? data.slice(0, DEAD_LETTER_RAW_BYTES) : data,
-    });
   }
 
   // ---- the drain loop ----------------------------------------------------
@@ -429,7 +375,7 @@ export class AgentHost implements Child {
         continue;
       }
       const queued = this.mailbox.shift()!;
-      const item = this.decode(queued.data, queued.reply);
+      const item = this.inbound.decode(queued.data, queued.reply);
       if (item === undefined) continue;
       const pending = this.process(item);
       if (pending !== undefined) await pending;
@@ -718,8 +664,6 @@ export class AgentHost implements Child {
 
 }
 
-/** Bytes of a rejected message's raw body kept in its dead letter. */
-export const DEAD_LETTER_RAW_BYTES = 4096;
 
 
 

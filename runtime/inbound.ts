@@ -1,0 +1,97 @@
+// The agent inbox's door: what arrives from the wire is decoded and checked
+// here before it reaches `receive`. A message that fails (it does not decode,
+// is too large, is not a tell or an ask, has a reply subject that is not an
+// inbox, fails the type's schema, or finds the mailbox full) is answered when
+// it can be, counted, published as an `invalid_message` event and
+// dead-lettered; the agent goes on.
+
+import { requiresEventShape } from "./behavior.js";
+import type { DeadLetters } from "./dead-letters.js";
+import type { AgentType } from "./define-agent.js";
+import { decodeEnvelope, Kind } from "./envelope.js";
+import { errorText, InvalidMessageError, toWireError, TroupeError } from "./errors.js";
+import { EventKind, type EventPublisher } from "./events.js";
+import type { Messenger } from "./messenger.js";
+import type { AgentId } from "./subjects.js";
+
+/** A decoded, checked message, ready for `receive`. */
+export interface Item {
+  kind: Kind;
+  id: string;
+  sender: string | null;
+  trace: string | null;
+  body: unknown;
+  /** The inbox to answer on; only for asks that came with one. */
+  reply: string | undefined;
+}
+
+/** Bytes of a rejected message's raw body kept in its dead letter. */
+export const DEAD_LETTER_RAW_BYTES = 4096;
+
+/** What the inbox needs from its node. */
+export interface InboundEnv {
+  maxMessageBytes: number;
+  messenger: Messenger;
+  events: EventPublisher;
+  deadLetters: DeadLetters;
+}
+
+/** Decodes, checks and rejects the messages of one agent. */
+export class Inbound {
+  /** Messages refused before they reached `receive`. */
+  rejected = 0;
+  /** Asks that came without a reply subject: handled as tells, nobody to answer. */
+  asksWithoutReply = 0;
+
+  constructor(
+    private readonly id: AgentId,
+    private readonly key: string,
+    private readonly def: AgentType,
+    private readonly env: InboundEnv,
+  ) {}
+
+  /** Decode and check a message; one that fails is rejected and undefined returned. */
+  decode(data: Uint8Array, reply: string | undefined): Item | undefined {
+    try {
+      const env = decodeEnvelope(data, this.env.maxMessageBytes);
+      if (env.kind !== Kind.Tell && env.kind !== Kind.Ask) throw new InvalidMessageError("an agent inbox takes tell and ask messages only");
+      if (env.kind === Kind.Ask && reply === undefined) this.asksWithoutReply++; // handled as a tell: nobody to answer
+      let body = env.body;
+      if (requiresEventShape(this.def) && (body === null || typeof body !== "object" || typeof (body as { type?: unknown }).type !== "string")) {
+        throw new InvalidMessageError(`a message for XState agent ${this.id} must be an object with a string "type"`);
+      }
+      if (this.def.parse) {
+        try {
+          body = this.def.parse(body);
+        } catch (err) {
+          const why = err instanceof InvalidMessageError ? err.reason : errorText(err);
+          throw new InvalidMessageError(`rejected by the schema of ${this.def.type}: ${why}`, { cause: err });
+        }
+      }
+      return { kind: env.kind, id: env.id, sender: env.sender, trace: env.trace, body, reply: env.kind === Kind.Ask ? reply : undefined };
+    } catch (err) {
+      this.reject(data, reply, err);
+      return undefined;
+    }
+  }
+
+  /**
+   * A message that never reached `receive`: answered (when `reply` is set, an
+   * inbox), counted, published as an `invalid_message` event and
+   * dead-lettered with at most its first {@link DEAD_LETTER_RAW_BYTES} bytes.
+   */
+  reject(data: Uint8Array, reply: string | undefined, err: unknown): void {
+    this.rejected++;
+    const reason = errorText(err);
+    const typed = err instanceof TroupeError ? err : new InvalidMessageError(reason, { cause: err });
+    if (reply !== undefined) this.env.messenger.reply(reply, "", this.id, null, toWireError(typed));
+    this.env.events.publish(EventKind.InvalidMessage, this.def.type, this.key, { reason });
+    this.env.deadLetters.publish(this.def.type, this.key, {
+      reason,
+      messageType: null,
+      sender: null,
+      messageId: null,
+      body: data.length > DEAD_LETTER_RAW_BYTES ? data.slice(0, DEAD_LETTER_RAW_BYTES) : data,
+    });
+  }
+}
