@@ -8,6 +8,7 @@ import { defineAgent, type AgentContext } from "./define-agent.js";
 import { encodeValue } from "./codec.js";
 import { AgentFencedError, AgentStoppedError, RemoteError } from "./errors.js";
 import { startNode, type TroupeNode } from "./node.js";
+import { Subjects } from "./subjects.js";
 import { useNatsServer } from "./testing/server.js";
 import { waitFor } from "./testing/wait.js";
 
@@ -106,9 +107,9 @@ describe("fencing an activation that is still starting", () => {
     await waitFor(() => starts.includes("onStart:begin"), "onStart began");
     // b has taken the agent over (as failover does when a looks gone) and tells a to let go.
     const { Kvm } = await import("@nats-io/kv");
-    const kv = await new Kvm(b.connection).open(`troupe_${ns}_registry`);
+    const kv = await new Kvm(b.connection).open(new Subjects(ns).registryBucket());
     await kv.put("gated.g", encodeValue({ node: "b", since: Date.now(), supervisor: "root", restart: "permanent" }));
-    const fenced = (b as unknown as { control(s: string, body: unknown): Promise<unknown> }).control(`troupe.${ns}.node.a.ctl`, { op: "fence", id: "gated/g" });
+    const fenced = (b as unknown as { calls: { control(s: string, body: unknown): Promise<unknown> } }).calls.control(new Subjects(ns).nodeControl("a"), { op: "fence", id: "gated/g" });
     await fenced;
     await new Promise((r) => setTimeout(r, 50)); // onStop would run now if fencing did not wait for onStart
     expect(starts).toEqual(["onStart:begin"]);

@@ -1,55 +1,36 @@
-// A node: one process's share of the runtime. It holds the NATS connection,
-// hosts agents under its root supervisor, answers control requests (spawn,
-// stop, kill, list, tree) on `troupe.<ns>.node.<id>.ctl` and on the pool
-// subjects of the types it hosts, heartbeats into the membership bucket, and
-// gives access to the namespace's shared memory.
+// A node: one process's share of the runtime, and the public facade over it.
+// It holds the NATS connection, runs agents (Hosting), answers control
+// requests (ControlServer), heartbeats into the membership bucket under a name
+// it claimed, adopts the agents of nodes that are gone (Failover), and gives
+// access to the namespace's shared memory. Requests to other nodes go through
+// ClusterCalls, which the light client shares.
 
 import { hostname } from "node:os";
-import type { Msg, NatsConnection, Status, Subscription } from "@nats-io/nats-core";
-import { defineAgent, type AgentType } from "./define-agent.js";
-import type { NormalizedChildSpec } from "../supervisors/child-spec.js";
-import { childSpec } from "./specs.js";
-import type { SupervisorType } from "./define-supervisor.js";
-import { Supervisor, type SupervisorEnv } from "./supervisor.js";
+import type { NatsConnection, Status } from "@nats-io/nats-core";
 import { RestartType } from "../supervisors/strategy.js";
-import { AgentHost, type AgentInfo, type HostEnv } from "./agent-host.js";
-import type { Child, Parent } from "./child.js";
+import type { AgentInfo, HostEnv } from "./agent-host.js";
 import type { AgentRef } from "./agent-ref.js";
-import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
 import { ClusterCalls, spawnRequest, targetId, type NodeTree } from "./cluster-calls.js";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
 import { openConnection } from "./connection.js";
+import { ControlServer } from "./control-server.js";
 import { DeadLetters, ensureDeadLetterStream } from "./dead-letters.js";
-import { decodeControl, type Control } from "./control.js";
-import { decodeEnvelope, Kind } from "./envelope.js";
-import {
-  AgentExistsError,
-  AgentNotFoundError,
-  InvalidArgumentError,
-  InvalidConfigError,
-  JetStreamNotEnabledError,
-  NodeClosedError,
-  NodeNameTakenError,
-  errorText,
-  InvalidMessageError,
-  SupervisorNotFoundError,
-  TroupeError,
-  UnknownAgentTypeError,
-  toWireError,
-} from "./errors.js";
+import { AgentExistsError, JetStreamNotEnabledError, NodeClosedError, NodeNameTakenError, TroupeError } from "./errors.js";
 import { EventKind as EventKindValues, EventPublisher, type EventKind, type TroupeEvent } from "./events.js";
+import { Failover } from "./failover.js";
+import { Hosting } from "./hosting.js";
 import { InvalidEntries } from "./invalid-entries.js";
+import { MailboxBudget } from "./mailbox.js";
 import { Membership, type NodeAnnouncement, type NodeInfo } from "./membership.js";
 import { openMemory, type Memory } from "./memory/index.js";
 import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
-import { MailboxBudget } from "./mailbox.js";
-import { TurnBudget } from "./turn-budget.js";
 import { Messenger } from "./messenger.js";
+import { validateNodeOptions, type NodeOptions, type SpawnOptions, type ValidOptions } from "./node-options.js";
 import { Registry } from "./registry.js";
 import { StateStore, type Retry } from "./state-store.js";
-import { formatAgentId, isReplySubject, parseAgentId, replySubjectProblem, Subjects, validateToken, type AgentId } from "./subjects.js";
+import { formatAgentId, parseAgentId, Subjects, type AgentId } from "./subjects.js";
 import { configureTracing, observeNode } from "./telemetry.js";
-import { Failover } from "./failover.js";
-import { validateNodeOptions, type NodeOptions, type SpawnOptions, type ValidOptions } from "./node-options.js";
+import { TurnBudget } from "./turn-budget.js";
 
 export type { NodeOptions, SpawnOptions, NodeTree };
 
@@ -88,19 +69,11 @@ export class TroupeNode {
   private readonly messenger: Messenger;
   /** Requests to other nodes and lookups in the cluster's buckets (shared with the light client). */
   private readonly calls: ClusterCalls;
-  private readonly types = new Map<string, AgentType>();
-  private readonly hosts = new Map<AgentId, AgentHost>();
-  /** Ids whose registry claim is in flight here, so two spawns of one id cannot both claim it. */
-  private readonly claiming = new Set<AgentId>();
-  /** Spawns in flight here: close() lets them finish (or fail) before it stops everything. */
-  private readonly spawning = new Set<Promise<unknown>>();
-  private readonly supervisors = new Map<AgentId, Supervisor>();
-  private readonly root: Supervisor;
-  private readonly hostEnv: HostEnv;
-  private readonly supEnv: SupervisorEnv;
-  private readonly controlSubs: Subscription[] = [];
-  /** Control requests refused with nowhere to send the error (no reply subject, or one that is not an inbox). */
-  private rejectedControl = 0;
+  /** The agents this node runs, under its root supervisor. */
+  private readonly hosting: Hosting;
+  /** Answers spawn, stop, kill, fence, list and tree requests from other nodes and clients. */
+  private readonly control: ControlServer;
+  private readonly events: EventPublisher;
   private readonly sender: string;
   private closing: Promise<void> | undefined;
   /** Why the node closed: undefined for close(), set first by a node that closes on its own. */
@@ -143,13 +116,13 @@ export class TroupeNode {
       { membership: async () => membership, registry: async () => registry, stateStore: async () => stateStore },
       { namespace: o.namespace, clock: o.clock, askTimeoutMs: o.askTimeoutMs, spawnWaitMs: o.spawnWaitMs, sender: this.sender },
     );
-    const events = new EventPublisher(nc, this.subjects, o.name, o.clock, maxMessageBytes);
-    this.hostEnv = {
+    this.events = new EventPublisher(nc, this.subjects, o.name, o.clock, maxMessageBytes);
+    const host: HostEnv = {
       nodeId: o.name,
       nc,
       clock: o.clock,
       messenger: this.messenger,
-      events,
+      events: this.events,
       deadLetters: new DeadLetters(nc, this.subjects, o.name, o.clock),
       stateStore,
       memory,
@@ -157,22 +130,15 @@ export class TroupeNode {
       mailboxBudget: new MailboxBudget(o.mailboxBytes),
       turns: new TurnBudget(o.clock),
     };
-    this.supEnv = {
-      clock: o.clock,
+    this.hosting = new Hosting(o.agents, {
+      nodeId: o.name,
+      host,
+      registry,
       random: o.random,
-      events,
-      createHost: (spec, parent) => this.createHost(spec, parent),
-      releaseHost: (host) => this.releaseHost(host),
-    };
-    for (const def of o.agents) {
-      this.types.set(def.type, def.kind === "agent" ? def : this.supervisorAgent(def));
-    }
-    this.root = new Supervisor(
-      "root",
-      o.root,
-      this.supEnv,
-      { perChildIntensity: true },
-    );
+      root: o.root,
+      closing: () => this.closing !== undefined,
+    });
+    this.control = new ControlServer(o.name, nc, this.subjects, this.messenger, this.events, this.hosting, maxMessageBytes);
   }
 
   /** @internal Use {@link startNode}. */
@@ -197,10 +163,10 @@ export class TroupeNode {
         ensureDeadLetterStream(nc, subjects),
       ]);
       node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory);
-      const events = node.hostEnv.events;
+      const events = node.events;
       invalid.sink = (entry) => events.publish(EventKindValues.InvalidEntry, "node", o.name, { ...entry });
       announce = () => node!.nodeInfo();
-      await node.listen();
+      await node.control.listen();
       await membership.start(
         () => void node!.verifyClaims(),
         () => void node!.loseName(),
@@ -211,8 +177,8 @@ export class TroupeNode {
       throw err;
     }
     node.watchReconnects();
-    if (o.failover && node.types.size > 0) node.startFailover();
-    node.unobserve = observeNode(node.id, () => [...node!.hosts.values()].map((h) => ({ ...h.info(), type: h.def.type })));
+    if (o.failover && node.hosting.typeNames().length > 0) node.startFailover();
+    node.unobserve = observeNode(node.id, () => node!.hosting.agentStats());
     return node;
   }
 
@@ -230,10 +196,10 @@ export class TroupeNode {
     const request = spawnRequest(type, options);
     if (options.node !== undefined && options.node !== this.id) {
       await this.calls.spawnOnNode(options.node, request);
-    } else if (options.supervisor !== undefined && !this.supervisors.has(options.supervisor as AgentId)) {
+    } else if (options.supervisor !== undefined && !this.hosting.hasSupervisor(options.supervisor)) {
       await this.calls.spawnUnder(options.supervisor, request);
-    } else if (this.types.has(type) || options.node === this.id) {
-      await this.spawnHere(request);
+    } else if (this.hosting.hostsType(type) || options.node === this.id) {
+      await this.hosting.spawn(request);
     } else {
       await this.calls.spawnInPool(request);
     }
@@ -251,7 +217,7 @@ export class TroupeNode {
 
   /** The agents on this node, then the few its root supervisor gave up on lately (`failed`). */
   async list(): Promise<AgentInfo[]> {
-    return [...[...this.hosts.values()].map((h) => h.info()), ...this.root.givenUpAgents()];
+    return this.hosting.list();
   }
 
   /** Every live node of the namespace. */
@@ -266,8 +232,7 @@ export class TroupeNode {
 
   /** This node's supervision tree. */
   tree(): NodeTree {
-    const nested = (child: Child): Supervisor | undefined => this.supervisors.get(child.id);
-    return { node: this.id, id: "root", strategy: "one_for_one", children: this.root.tree(nested) };
+    return { node: this.id, id: "root", strategy: "one_for_one", children: this.hosting.tree() };
   }
 
   /** The supervision trees of every live node. */
@@ -284,7 +249,7 @@ export class TroupeNode {
   async stop(target: AgentRef | string): Promise<void> {
     this.assertOpen();
     const id = targetId(target);
-    if (this.hosts.has(id)) return this.stopHere(id);
+    if (this.hosting.runs(id)) return this.hosting.stop(id);
     await this.calls.stopRemote(id);
   }
 
@@ -292,7 +257,7 @@ export class TroupeNode {
   async kill(target: AgentRef | string, reason = "killed"): Promise<void> {
     this.assertOpen();
     const id = targetId(target);
-    if (this.hosts.has(id)) return this.killHere(id, reason);
+    if (this.hosting.runs(id)) return this.hosting.kill(id, reason);
     await this.calls.killRemote(id, reason);
   }
 
@@ -309,8 +274,7 @@ export class TroupeNode {
   /** Delete the persisted state of an agent that runs nowhere (an explicit operation); AgentExistsError while it runs. */
   async deleteState(id: string): Promise<void> {
     const { type, key } = parseAgentId(id);
-    const here = this.hosts.get(id as AgentId);
-    if (here && here.state !== "stopped" && here.state !== "failed") throw new AgentExistsError(id, this.id);
+    if (this.hosting.isLive(id as AgentId)) throw new AgentExistsError(id, this.id);
     const where = await this.registry.lookup(type, key);
     if (where?.live) throw new AgentExistsError(id, where.reg.node);
     await this.stateStore.remove(type, key);
@@ -337,27 +301,6 @@ export class TroupeNode {
     return this.closing;
   }
 
-  /** Record why the node closes; the first reason stands. */
-  private markClosed(reason: Error | undefined): void {
-    if (this.reasonSet) return;
-    this.reasonSet = true;
-    this.closeReason = reason;
-  }
-
-  /** Stop listening, stop every agent, leave the cluster, close the connection if it is ours. */
-  private async closeAll(): Promise<void> {
-    for (const s of this.controlSubs) s.unsubscribe();
-    await this.failover?.stop();
-    await Promise.allSettled([...this.spawning]);
-    this.unobserve?.();
-    this.statuses?.stop();
-    await this.root.shutdown();
-    await this.membership.leave();
-    await this.memory.close().catch(() => {});
-    this.messenger.close(new NodeClosedError(this.id));
-    if (this.ownsConnection) await this.nc.drain().catch(() => {});
-  }
-
   /**
    * Counts of what this node refused or could not deliver where nobody could be
    * told: control requests refused with no inbox to answer (each also an
@@ -365,7 +308,7 @@ export class TroupeNode {
    * inbox subject, or the connection was gone).
    */
   stats(): { rejectedControl: number; droppedReplies: number } {
-    return { rejectedControl: this.rejectedControl, droppedReplies: this.messenger.droppedReplies };
+    return { rejectedControl: this.control.rejected, droppedReplies: this.messenger.droppedReplies };
   }
 
   /** Whether close() has been called. */
@@ -382,7 +325,27 @@ export class TroupeNode {
     return this.closedWith;
   }
 
-  // ---- hosting ---------------------------------------------------------------
+  // ---- life in the cluster -------------------------------------------------
+
+  /** Record why the node closes; the first reason stands. */
+  private markClosed(reason: Error | undefined): void {
+    if (this.reasonSet) return;
+    this.reasonSet = true;
+    this.closeReason = reason;
+  }
+
+  /** Stop listening, stop every agent, leave the cluster, close the connection if it is ours. */
+  private async closeAll(): Promise<void> {
+    this.control.close();
+    await this.failover?.stop();
+    this.unobserve?.();
+    this.statuses?.stop();
+    await this.hosting.shutdown();
+    await this.membership.leave();
+    await this.memory.close().catch(() => {});
+    this.messenger.close(new NodeClosedError(this.id));
+    if (this.ownsConnection) await this.nc.drain().catch(() => {});
+  }
 
   private assertOpen(): void {
     if (this.closing) throw new NodeClosedError(this.id);
@@ -391,31 +354,18 @@ export class TroupeNode {
   private nodeInfo(): NodeAnnouncement {
     return {
       id: this.id,
-      types: [...this.types.keys()],
+      types: this.hosting.typeNames(),
       startedAt: this.startedAt,
       pid: process.pid,
       host: hostname(),
-      agents: this.hosts.size,
+      agents: this.hosting.size,
     };
-  }
-
-  /**
-   * Check that the registry still names this node for an agent it runs, and
-   * fence the local activation when another node has taken it over.
-   */
-  private async verifyClaim(id: AgentId): Promise<void> {
-    const host = this.hosts.get(id);
-    if (!host || (host.state !== "running" && host.state !== "starting")) return;
-    const { type, key } = parseAgentId(id);
-    const where = await this.registry.lookup(type, key).catch(() => "unknown" as const);
-    if (where === "unknown") return;
-    if (where && where.reg.node !== this.id) host.fence();
   }
 
   /** Check every agent here against the registry (after a reconnect, or a gap in our heartbeats). */
   private async verifyClaims(): Promise<void> {
     if (this.closing) return;
-    for (const id of [...this.hosts.keys()]) await this.verifyClaim(id);
+    await this.hosting.verifyClaims();
   }
 
   /** After each reconnect, make sure no agent here was taken over while we were away. Ends on close. */
@@ -439,8 +389,8 @@ export class TroupeNode {
   private async loseName(): Promise<void> {
     if (this.closing) return;
     this.markClosed(new NodeNameTakenError(this.id, this.namespace));
-    this.hostEnv.events.publish(EventKindValues.NameLost, "node", this.id, { instance: this.membership.instance });
-    for (const host of this.hosts.values()) host.fence();
+    this.events.publish(EventKindValues.NameLost, "node", this.id, { instance: this.membership.instance });
+    this.hosting.fenceAll();
     await this.close().catch(() => {});
   }
 
@@ -451,189 +401,22 @@ export class TroupeNode {
       this.registry,
       this.o.clock,
       this.o.heartbeatMs,
-      (type) => this.types.has(type),
+      (type) => this.hosting.hostsType(type),
       async (type, key, reg) => {
         if (this.closing) return;
         const restart = Object.values(RestartType).includes(reg.restart as RestartType) ? (reg.restart as RestartType) : undefined;
-        await this.spawnHere({ op: "spawn", type, key, args: reg.args, restart });
-        this.hostEnv.events.publish(EventKindValues.Failover, type, key, { from: reg.node });
+        await this.hosting.spawn({ op: "spawn", type, key, args: reg.args, restart });
+        this.events.publish(EventKindValues.Failover, type, key, { from: reg.node });
         // If the node only looked gone (a stall, clock trouble), tell it to let go of the agent.
-        void this.control(this.subjects.nodeControl(reg.node), { op: "fence", id: formatAgentId(type, key) }, undefined, 1000).catch(() => {});
+        void this.calls.control(this.subjects.nodeControl(reg.node), { op: "fence", id: formatAgentId(type, key) }, undefined, 1000).catch(() => {});
       },
       this.startedAt,
       this.o.random,
       undefined,
       this.membership.instance,
-      (failure) => this.hostEnv.events.publish(EventKindValues.FailoverFailed, "node", this.id, { ...failure }),
+      (failure) => this.events.publish(EventKindValues.FailoverFailed, "node", this.id, { ...failure }),
     );
     this.failover.start();
-  }
-
-  private async listen(): Promise<void> {
-    const callback = (err: Error | null, msg: Msg): void => {
-      if (err) this.hostEnv.events.publish(EventKindValues.AgentError, "node", this.id, { where: "control subscription", reason: errorText(err) });
-      else void this.onControl(msg);
-    };
-    this.controlSubs.push(this.nc.subscribe(this.subjects.nodeControl(this.id), { callback }));
-    for (const type of this.types.keys()) {
-      this.controlSubs.push(this.nc.subscribe(this.subjects.pool(type), { queue: this.subjects.poolQueue(type), callback }));
-    }
-    await this.nc.flush();
-  }
-
-  /**
-   * A control request from the wire: decoded and checked, then carried out.
-   * Never throws and never rejects: every failure becomes a typed error reply
-   * (to an inbox subject only) or, with nowhere to reply, a counted drop.
-   */
-  private async onControl(msg: Msg): Promise<void> {
-    let inReplyTo = "";
-    const replyTo = msg.reply && isReplySubject(msg.reply) ? msg.reply : undefined;
-    try {
-      const env = decodeEnvelope(msg.data, this.hostEnv.maxMessageBytes);
-      inReplyTo = env.id;
-      if (env.kind !== Kind.System) throw new InvalidArgumentError("kind", "a node's control subject takes system messages only");
-      if (msg.reply && !replyTo) throw new InvalidMessageError(replySubjectProblem(msg.reply));
-      const result = await this.handleControl(decodeControl(env.body));
-      if (replyTo) this.messenger.reply(replyTo, inReplyTo, this.sender, result, null);
-    } catch (err) {
-      if (replyTo) {
-        this.messenger.reply(replyTo, inReplyTo, this.sender, null, toWireError(err));
-      } else {
-        this.rejectedControl++;
-        this.hostEnv.events.publish(EventKindValues.InvalidMessage, "node", this.id, { reason: errorText(err) });
-      }
-    }
-  }
-
-  private async handleControl(c: Control): Promise<unknown> {
-    switch (c.op) {
-      case "spawn":
-        await this.spawnHere(c);
-        return { id: formatAgentId(c.type, c.key), node: this.id };
-      case "stop":
-        await this.stopHere(c.id);
-        return { stopped: c.id };
-      case "kill":
-        this.killHere(c.id, c.reason ?? "killed");
-        return { killed: c.id };
-      case "fence":
-        await this.verifyClaim(c.id);
-        return { checked: c.id };
-      case "list":
-        return this.list();
-      case "tree":
-        return this.tree();
-    }
-  }
-
-  private async spawnHere(c: Extract<Control, { op: "spawn" }>): Promise<void> {
-    this.assertOpen();
-    validateToken("agent type", c.type);
-    validateToken("agent key", c.key);
-    if (!this.types.has(c.type)) throw new UnknownAgentTypeError(c.type, [...this.types.keys()]);
-    const running = this.hosts.get(formatAgentId(c.type, c.key));
-    if (running && running.state !== "stopped" && running.state !== "failed") throw new AgentExistsError(running.id, this.id);
-    let parent: Supervisor = this.root;
-    if (c.supervisor !== undefined) {
-      const sup = this.supervisors.get(c.supervisor as AgentId);
-      if (!sup) throw new SupervisorNotFoundError(c.supervisor);
-      parent = sup;
-    }
-    let spec: NormalizedChildSpec;
-    try {
-      spec = childSpec({
-        id: formatAgentId(c.type, c.key),
-        type: c.type,
-        key: c.key,
-        restart: c.restart ?? RestartType.Permanent,
-        shutdownMs: c.shutdownMs,
-        args: c.args,
-      });
-    } catch (err) {
-      throw new InvalidArgumentError((err as InvalidConfigError).field ?? "spawn", (err as Error).message);
-    }
-    const starting = parent.startChild(spec, { dynamic: true });
-    this.spawning.add(starting);
-    try {
-      await starting;
-    } finally {
-      this.spawning.delete(starting);
-    }
-  }
-
-  private async stopHere(id: AgentId): Promise<void> {
-    const host = this.hosts.get(id);
-    if (!host) throw new AgentNotFoundError(id);
-    const parent = host.parent as Supervisor;
-    await parent.stopChild(id);
-    if (host.state !== "stopped") {
-      await host.stop(0);
-      await this.releaseHost(host);
-    }
-    this.hosts.delete(id);
-  }
-
-  private killHere(id: AgentId, reason: string): void {
-    const host = this.hosts.get(id);
-    if (!host || (host.state !== "running" && host.state !== "starting")) throw new AgentNotFoundError(id);
-    host.kill(reason);
-  }
-
-  private async createHost(spec: NormalizedChildSpec, parent: Parent): Promise<AgentHost> {
-    const def = this.types.get(spec.type);
-    if (!def) throw new UnknownAgentTypeError(spec.type, [...this.types.keys()]);
-    const id = formatAgentId(spec.type, spec.key) as AgentId;
-    const existing = this.hosts.get(id);
-    if ((existing && existing.state !== "stopped" && existing.state !== "failed") || this.claiming.has(id)) {
-      throw new AgentExistsError(id, this.id);
-    }
-    this.claiming.add(id);
-    try {
-      await this.registry.claim(spec.type, spec.key, this.id, parent.id, { args: spec.args, restart: spec.restart });
-    } finally {
-      this.claiming.delete(id);
-    }
-    const host = new AgentHost(def, spec.key, spec.args, parent, this.hostEnv);
-    this.hosts.set(id, host);
-    return host;
-  }
-
-  private async releaseHost(child: Child): Promise<void> {
-    // Stopped, or failed for good (given up on): its supervisor forgot it, so does the node.
-    if (this.hosts.get(child.id) === child && (child.state === "stopped" || child.state === "failed")) this.hosts.delete(child.id);
-    await this.registry.release(child.type, child.key, this.id);
-  }
-
-  /** The agent type that runs a supervisor: its activation starts the children; stopping it stops them. */
-  private supervisorAgent(def: SupervisorType): AgentType {
-    return defineAgent({
-      type: def.type,
-      persist: false,
-      state: () => ({}),
-      receive: (_msg: unknown, ctx) => {
-        const sup = this.supervisors.get(ctx.id);
-        const nested = (child: Child): Supervisor | undefined => this.supervisors.get(child.id);
-        return { id: ctx.id, strategy: def.spec.strategy, children: sup ? sup.tree(nested) : [] };
-      },
-      onStart: async (ctx) => {
-        const sup = new Supervisor(ctx.id, def.spec, this.supEnv, {
-          onEscalate: (reason) => this.hosts.get(ctx.id)?.failNow(reason),
-        });
-        this.supervisors.set(ctx.id, sup);
-        await sup.startChildren(def.spec.children);
-      },
-      onStop: async (ctx) => {
-        const sup = this.supervisors.get(ctx.id);
-        this.supervisors.delete(ctx.id);
-        await sup?.shutdown();
-      },
-    });
-  }
-
-  /** Send a control request and wait for the answer; `noResponders` makes the error for "nobody listens". */
-  private control(subject: string, body: Control, noResponders?: () => Error, timeoutMs = this.o.askTimeoutMs): Promise<unknown> {
-    return this.calls.control(subject, body, noResponders, timeoutMs);
   }
 }
 

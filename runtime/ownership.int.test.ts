@@ -2,6 +2,7 @@
 // same name, or stop agents mid-start: the cases where ownership is easy to get wrong.
 
 import { afterEach, describe, expect, it } from "vitest";
+import { Subjects } from "./subjects.js";
 import { useNatsServer } from "./testing/server.js";
 import { waitFor } from "./testing/wait.js";
 import { startNode, type TroupeNode } from "./node.js";
@@ -107,9 +108,9 @@ describe("ownership", () => {
     const kvKey = "tally.x";
     const { Kvm } = await import("@nats-io/kv");
     const { encodeValue } = await import("./codec.js");
-    const kv = await new Kvm(b.connection).open(`troupe_${ns}_registry`);
+    const kv = await new Kvm(b.connection).open(new Subjects(ns).registryBucket());
     await kv.put(kvKey, encodeValue({ node: "b", since: Date.now(), supervisor: "root" }));
-    await (b as unknown as { control(s: string, body: unknown): Promise<unknown> }).control(`troupe.${ns}.node.a.ctl`, { op: "fence", id: "tally/x" });
+    await (b as unknown as { calls: { control(s: string, body: unknown): Promise<unknown> } }).calls.control(new Subjects(ns).nodeControl("a"), { op: "fence", id: "tally/x" });
     await waitFor(async () => !(await a.list()).some((x) => x.id === "tally/x"), "a let go of tally/x");
   });
 

@@ -1,0 +1,95 @@
+// A node's side of the control protocol: it listens on its own control
+// subject (`troupe.<ns>.node.<id>.ctl`) and, in a queue group, on the pool
+// subject of each type it hosts, decodes and checks each request (a `system`
+// envelope whose body is a Control), carries it out on its Hosting, and
+// answers. Nothing from the wire throws out of the callback: every failure is
+// a typed error reply to an inbox, or, with nowhere to reply, a counted drop
+// and an `invalid_message` event about `node/<id>`.
+
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import { decodeControl, type Control } from "./control.js";
+import { decodeEnvelope, Kind } from "./envelope.js";
+import { errorText, InvalidArgumentError, InvalidMessageError, toWireError } from "./errors.js";
+import { EventKind, type EventPublisher } from "./events.js";
+import type { Hosting } from "./hosting.js";
+import type { Messenger } from "./messenger.js";
+import { formatAgentId, isReplySubject, replySubjectProblem, type Subjects } from "./subjects.js";
+
+/** Answers control requests for one node. */
+export class ControlServer {
+  private readonly subs: Subscription[] = [];
+  /** Requests refused with nowhere to send the error (no reply subject, or one that is not an inbox). */
+  rejected = 0;
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly nc: NatsConnection,
+    private readonly subjects: Subjects,
+    private readonly messenger: Messenger,
+    private readonly events: EventPublisher,
+    private readonly hosting: Hosting,
+    private readonly maxMessageBytes: number,
+  ) {}
+
+  /** Subscribe to the node's control subject and its types' pool subjects. */
+  async listen(): Promise<void> {
+    const callback = (err: Error | null, msg: Msg): void => {
+      if (err) this.events.publish(EventKind.AgentError, "node", this.nodeId, { where: "control subscription", reason: errorText(err) });
+      else void this.onControl(msg);
+    };
+    this.subs.push(this.nc.subscribe(this.subjects.nodeControl(this.nodeId), { callback }));
+    for (const type of this.hosting.typeNames()) {
+      this.subs.push(this.nc.subscribe(this.subjects.pool(type), { queue: this.subjects.poolQueue(type), callback }));
+    }
+    await this.nc.flush();
+  }
+
+  /** Stop answering. */
+  close(): void {
+    for (const s of this.subs) s.unsubscribe();
+    this.subs.length = 0;
+  }
+
+  /** A control request from the wire: decoded and checked, then carried out; never throws, never rejects. */
+  private async onControl(msg: Msg): Promise<void> {
+    let inReplyTo = "";
+    const replyTo = msg.reply && isReplySubject(msg.reply) ? msg.reply : undefined;
+    const sender = `node:${this.nodeId}`;
+    try {
+      const env = decodeEnvelope(msg.data, this.maxMessageBytes);
+      inReplyTo = env.id;
+      if (env.kind !== Kind.System) throw new InvalidArgumentError("kind", "a node's control subject takes system messages only");
+      if (msg.reply && !replyTo) throw new InvalidMessageError(replySubjectProblem(msg.reply));
+      const result = await this.handle(decodeControl(env.body));
+      if (replyTo) this.messenger.reply(replyTo, inReplyTo, sender, result, null);
+    } catch (err) {
+      if (replyTo) {
+        this.messenger.reply(replyTo, inReplyTo, sender, null, toWireError(err));
+      } else {
+        this.rejected++;
+        this.events.publish(EventKind.InvalidMessage, "node", this.nodeId, { reason: errorText(err) });
+      }
+    }
+  }
+
+  private async handle(c: Control): Promise<unknown> {
+    switch (c.op) {
+      case "spawn":
+        await this.hosting.spawn(c);
+        return { id: formatAgentId(c.type, c.key), node: this.nodeId };
+      case "stop":
+        await this.hosting.stop(c.id);
+        return { stopped: c.id };
+      case "kill":
+        this.hosting.kill(c.id, c.reason ?? "killed");
+        return { killed: c.id };
+      case "fence":
+        await this.hosting.verifyClaim(c.id);
+        return { checked: c.id };
+      case "list":
+        return this.hosting.list();
+      case "tree":
+        return { node: this.nodeId, id: "root", strategy: "one_for_one", children: this.hosting.tree() };
+    }
+  }
+}
