@@ -8,7 +8,8 @@
 //   node child-node-main.js --servers nats://127.0.0.1:4222 --namespace ns --name n1 --heartbeat-ms 250
 
 import { parseArgs } from "node:util";
-import { builtinAgents, startNode, type TroupeNode } from "../actors/index.js";
+import { builtinAgents, startNode } from "../actors/index.js";
+import { serveUntilParentLeaves } from "./responders/main-lifecycle.js";
 
 const { values } = parseArgs({
   options: {
@@ -19,37 +20,13 @@ const { values } = parseArgs({
   },
 });
 
-let node: TroupeNode | undefined;
-let leaving = false;
-
-async function leave(code: number): Promise<void> {
-  if (leaving) return;
-  leaving = true;
-  const timer = setTimeout(() => process.exit(code), 5_000);
-  try {
-    await node?.close();
-  } finally {
-    clearTimeout(timer);
-    process.exit(code);
-  }
-}
-
-process.on("SIGTERM", () => void leave(0));
-process.on("SIGINT", () => void leave(0));
-process.stdin.on("end", () => void leave(0));
-process.stdin.on("error", () => void leave(0));
-process.stdin.resume();
-
-try {
-  node = await startNode({
+await serveUntilParentLeaves(values.name ?? "node", async () => {
+  const node = await startNode({
     servers: values.servers,
     namespace: values.namespace,
     name: values.name,
     heartbeatMs: values["heartbeat-ms"] === undefined ? undefined : Number(values["heartbeat-ms"]),
     agents: [...builtinAgents],
   });
-  process.stdout.write(`${JSON.stringify({ ready: node.id, pid: process.pid })}\n`);
-} catch (err) {
-  process.stderr.write(`node did not start: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
-  process.exit(1);
-}
+  return () => node.close();
+});
