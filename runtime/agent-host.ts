@@ -582,6 +582,8 @@ export class AgentHost implements Child {
   async abandon(): Promise<void> {
     await this.quiesce(0);
     await this.close("failed");
+    // It stays `failed` (its snapshot keeps the value); the actor itself is done.
+    if (this.lifecycle.getSnapshot().status === "active") this.lifecycle.stop();
   }
 
   /** Unsubscribe (flushed, so the server knows), then answer what still waits. */
