@@ -41,7 +41,7 @@ import { formatAgentId, isReplySubject, replySubjectProblem, type AgentId } from
 import { endConsumerSpan, startConsumerSpan, withSpan } from "./telemetry.js";
 import { HostContext } from "./host-context.js";
 import { DEAD_LETTER_RAW_BYTES, Inbound, type Item } from "./inbound.js";
-import type { Child, ChildExit, ChildInfo, Parent } from "./child.js";
+import type { Child, ChildEnd, ChildExit, ChildInfo, Parent } from "./child.js";
 
 export type { ChildExit, Parent };
 
@@ -98,6 +98,8 @@ export class AgentHost implements Child {
   private ctx!: HostContext;
   /** Bumped by each activation and by kill: work of an older epoch is ignored. */
   private epoch = 0;
+  /** Activations started so far: the current one's number, carried by its exit. */
+  private activations = 0;
   private active = false;
   private draining: Promise<void> | undefined;
   private inflight: Item | undefined;
@@ -160,6 +162,10 @@ export class AgentHost implements Child {
     return this.ctx?.state;
   }
 
+  get activation(): number {
+    return this.activations;
+  }
+
   recordRestarts(count: number): void {
     this.restarts = count;
   }
@@ -207,6 +213,7 @@ export class AgentHost implements Child {
 
   private async activate(options: { report?: boolean }): Promise<void> {
     const epoch = ++this.epoch;
+    this.activations++;
     this.startedAt = this.env.clock.now();
     this.stopRequested = false;
     this.ctx = new HostContext(this, this.env);
@@ -249,7 +256,7 @@ export class AgentHost implements Child {
       this.lifecycle.send({ type: "FAIL", reason });
       behavior.stop();
       this.behavior = undefined;
-      if (options.report !== false) this.parent.childExited(this, { kind: "failure", reason, messageType: null });
+      if (options.report !== false) this.parent.childExited(this, { kind: "failure", reason, messageType: null, activation: this.activations });
       throw err;
     }
     if (this.state !== LifecycleState.Starting) {
@@ -478,17 +485,18 @@ export class AgentHost implements Child {
    * The activation ends on its own (failure, ctx.stop(), fencing): stop
    * handling, commit what succeeded, run onStop, and tell the parent.
    */
-  private exit(exit: ChildExit, reason: string): Promise<void> {
+  private exit(exit: ChildEnd, reason: string): Promise<void> {
     if (this.ending) return this.ending;
     this.active = false;
     this.epoch++;
     this.ctx.end(new AgentStoppedError(this.id, exit.kind === "failure" ? `failed: ${reason}` : reason));
+    const activation = this.activations;
     this.ending = (async () => {
       if (exit.kind !== "fenced") await this.commitQuietly();
       await this.runOnStop();
       if (exit.kind === "failure") this.lifecycle.send({ type: "FAIL", reason });
       this.ending = undefined;
-      this.parent.childExited(this, exit);
+      this.parent.childExited(this, { ...exit, activation });
     })();
     return this.ending;
   }

@@ -6,10 +6,13 @@ import type { LifecycleState } from "./lifecycle.js";
 import type { AgentId } from "./subjects.js";
 
 /** Why an activation ended on its own. */
-export type ChildExit =
+export type ChildEnd =
   | { kind: "normal" }
   | { kind: "failure"; reason: string; messageType: string | null }
   | { kind: "fenced" };
+
+/** How an activation ended, and which one it was (1 for the first start, then 2, ...). */
+export type ChildExit = ChildEnd & { activation: number };
 
 /** A supervisor, as its children see it: told when an activation ends on its own. */
 export interface Parent {
@@ -47,6 +50,8 @@ export interface Child {
   readonly key: string;
   /** Where its current activation is in its lifecycle. */
   readonly state: LifecycleState;
+  /** The number of its current (or last) activation: 1 for the first start, then one more for each. */
+  readonly activation: number;
   /** Start an activation; a failing start is reported to the parent (unless `report: false`) and rejects. */
   start(options?: { report?: boolean }): Promise<void>;
   /** End the activation for a restart ordered by the supervisor (within `shutdownMs`); the mailbox waits for the next one. */

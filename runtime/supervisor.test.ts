@@ -31,7 +31,13 @@ class StandInHost {
     this.def = { type };
     this.id = `${type}/${key}`;
   }
+  activation = 0;
+  get type(): string {
+    return this.def.type;
+  }
+  recordRestarts(): void {}
   async start(): Promise<void> {
+    this.activation++;
     this.state = "running";
   }
   async stop(): Promise<void> {
@@ -50,7 +56,7 @@ class StandInHost {
   /** The host reports a failure to its parent, as a throwing receive does. */
   crash(): void {
     this.state = "failed";
-    this.parent.childExited(this as unknown as AgentHost, { kind: "failure", reason: "boom", messageType: null });
+    this.parent.childExited(this as unknown as AgentHost, { kind: "failure", reason: "boom", messageType: null, activation: this.activation });
   }
 }
 

@@ -62,13 +62,11 @@ export class Supervisor implements Parent {
   private readonly pendingRestart = new Map<string, number>();
   private decisions = 0;
   /**
-   * Per host, the activation the supervisor is watching. Bumped whenever the
-   * supervisor ends an activation itself (a restart, a stop), so an exit that
-   * activation reports meanwhile is not decided on a second time.
+   * Per child, the last activation this supervisor ended itself (for a
+   * sibling's restart, or a stop). An exit of that activation, or an older
+   * one, is its own doing: reported, never decided on a second time.
    */
-  private readonly watched = new Map<Child, number>();
-  /** Hosts the supervisor is stopping right now: their exits are its own doing. */
-  private readonly stopping = new Set<Child>();
+  private readonly ended = new WeakMap<Child, number>();
   /**
    * The last {@link GIVEN_UP_KEPT} children given up on (root supervisor),
    * oldest first, as they were when given up on: they are no longer children,
@@ -161,7 +159,7 @@ export class Supervisor implements Parent {
         this.hosts.delete(spec.id);
         // Stopped while starting (stopChild, shutdown): that stop finishes and releases it;
         // a second stop beside it would end the lifecycle before the first is done.
-        if (!this.stopping.has(host)) {
+        if (this.ended.get(host) !== host.activation) {
           await host.stop(0, "failed to start");
           await this.env.releaseHost(host);
         }
@@ -186,8 +184,7 @@ export class Supervisor implements Parent {
 
   /** A child's activation ended on its own. */
   childExited(child: Child, exit: ChildExit): void {
-    const activation = this.stopping.has(child) ? -1 : (this.watched.get(child) ?? 0);
-    this.enqueue(`decide on the ${exit.kind} exit of ${child.id}`, child.id, () => this.onExit(child, exit, activation));
+    this.enqueue(`decide on the ${exit.kind} exit of ${child.id}`, child.id, () => this.onExit(child, exit));
   }
 
   /**
@@ -293,12 +290,12 @@ export class Supervisor implements Parent {
     return undefined;
   }
 
-  private async onExit(host: Child, exit: ChildExit, activation: number): Promise<void> {
+  private async onExit(host: Child, exit: ChildExit): Promise<void> {
     const childId = this.childIdOf(host);
     if (childId === undefined || this.closed) return;
     const spec = findChild(this.state, childId)?.spec;
     if (!spec) return;
-    if (activation !== (this.watched.get(host) ?? 0)) {
+    if (exit.activation <= (this.ended.get(host) ?? 0)) {
       // The activation had already been ended by this supervisor (stopped for
       // a sibling's restart) when it failed: reported, not decided on again.
       if (exit.kind === "failure") {
@@ -344,7 +341,6 @@ export class Supervisor implements Parent {
           await host.abandon();
         } finally {
           this.hosts.delete(childId);
-          this.watched.delete(host);
           this.pendingRestart.delete(childId);
           this.givenUp = [...this.givenUp, { child: decision.failed, info: host.info() }].slice(-GIVEN_UP_KEPT);
         }
@@ -382,11 +378,7 @@ export class Supervisor implements Parent {
         }
         await this.endActivation(host, () => host.prepareRestart(0));
         const gen = ++this.decisions;
-        for (const id of decision.children) {
-          this.pendingRestart.set(id, gen);
-          const h = this.hosts.get(id);
-          if (h) this.watched.set(h, (this.watched.get(h) ?? 0) + 1);
-        }
+        for (const id of decision.children) this.pendingRestart.set(id, gen);
         this.restartLater(decision.children, decision.delayMs, decision.attempt, gen);
         return;
       }
@@ -445,18 +437,12 @@ export class Supervisor implements Parent {
 
   /** Run `end` (a stop or a restart's stop) with the host's own exits meanwhile marked as the supervisor's doing. */
   private async endActivation(host: Child, end: () => Promise<void>): Promise<void> {
-    this.stopping.add(host);
-    try {
-      await end();
-    } finally {
-      this.stopping.delete(host);
-    }
+    this.ended.set(host, host.activation);
+    await end();
   }
 
   private async stopForGood(host: Child, shutdownMs: number, why: string): Promise<void> {
-    this.watched.set(host, (this.watched.get(host) ?? 0) + 1);
     await this.endActivation(host, () => host.stop(shutdownMs, why));
-    this.watched.delete(host);
     const id = this.childIdOf(host);
     if (id !== undefined && this.hosts.get(id) === host && !findChild(this.state, id)) this.hosts.delete(id);
     this.env.events.publish(EventKind.ChildStopped, host.type, host.key, { supervisor: this.id, why });
