@@ -19,7 +19,7 @@ afterEach(async () => {
   for (const n of open.splice(0)) await n.close().catch(() => {});
 });
 async function node(ns: string, name: string): Promise<TroupeNode> {
-  const n = await startNode({ servers: nats.url, namespace: ns, name, agents: [waiter, timed, gated], heartbeatMs: 100 });
+  const n = await startNode({ servers: nats.url, namespace: ns, name, agents: [waiter, timed, gated, warmup], heartbeatMs: 100 });
   open.push(n);
   return n;
 }
@@ -61,6 +61,32 @@ const gated = defineAgent({
     starts.push("onStop");
   },
   receive: () => "ok",
+});
+
+let openWarmup: () => void = () => {};
+/** A persisted agent whose onStart changes its state, then waits. */
+const warmup = defineAgent({
+  type: "warmup",
+  state: () => ({ warmed: false }),
+  async onStart(ctx) {
+    (ctx.state as { warmed: boolean }).warmed = true;
+    await new Promise<void>((resolve) => (openWarmup = resolve));
+  },
+  receive: (_m: unknown, ctx) => ctx.state,
+});
+
+describe("a stop while onStart runs", () => {
+  it("still commits what onStart changed, then runs onStop", async () => {
+    const n = await node(`act${++seq}`, "a");
+    const spawning = n.spawn("warmup", { key: "w" }).catch((e: unknown) => e);
+    await waitFor(async () => (await n.list()).some((a) => a.id === "warmup/w"), "the agent to be starting");
+    const stopping = n.stop("warmup/w");
+    await waitFor(async () => (await n.list()).some((a) => a.id === "warmup/w" && a.state === "stopping"), "the stop to reach the agent");
+    openWarmup();
+    await stopping;
+    expect(await spawning).toBeInstanceOf(AgentStoppedError);
+    expect((await n.persistedState("warmup/w"))?.value).toEqual({ warmed: true });
+  });
 });
 
 describe("ctx.signal", () => {

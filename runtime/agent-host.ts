@@ -219,7 +219,6 @@ export class AgentHost implements Child {
     this.ctx = new HostContext(this, this.env);
     const behavior = behaviorOf(this.def);
     const superseded = (): AgentStoppedError => new AgentStoppedError(this.id, "was stopped or restarted while starting");
-    let changedByStart = false;
     try {
       if (!this.sub) {
         const sub = this.env.nc.subscribe(this.subject, {
@@ -244,7 +243,7 @@ export class AgentHost implements Child {
       if (epoch !== this.epoch) throw superseded();
       // Killed or fenced while onStart ran: never running; the kill or fence waiting for this start ends it.
       if (this.ctx.signal.aborted) throw this.ctx.signal.reason;
-      changedByStart = this.persist && behavior.takeChange(this.ctx);
+      if (this.persist && behavior.takeChange(this.ctx)) this.committer.changed();
     } catch (err) {
       if (epoch !== this.epoch || this.ctx.signal.aborted) {
         // Whoever superseded this start ends the activation; it must not look started.
@@ -265,10 +264,7 @@ export class AgentHost implements Child {
     }
     this.lifecycle.send({ type: "STARTED" });
     this.active = true;
-    if (changedByStart) {
-      this.committer.changed();
-      this.committer.flush();
-    }
+    this.committer.flush();
     this.kick();
   }
 
@@ -375,8 +371,10 @@ export class AgentHost implements Child {
         return;
       }
       if (this.mailbox.size === 0) return;
-      await this.committer.backpressure();
-      if (!this.active) return;
+      if (this.committer.mustWait) {
+        await this.committer.backpressure();
+        continue;
+      }
       if (!this.env.turns.take()) {
         await nextTurn();
         continue;

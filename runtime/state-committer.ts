@@ -90,9 +90,14 @@ export class StateCommitter {
     this.schedule();
   }
 
-  /** Resolves once the commit in flight is done, when too many answers wait for it; else at once. */
+  /** Whether so many answers wait for the commit in flight that handling should wait for it too. */
+  get mustWait(): boolean {
+    return this.waiting.length >= MAX_ANSWERS_PER_COMMIT && this.inFlight !== undefined;
+  }
+
+  /** Resolves once the commit in flight is done, when {@link mustWait}; else at once. */
   async backpressure(): Promise<void> {
-    if (this.waiting.length >= MAX_ANSWERS_PER_COMMIT && this.inFlight) await this.inFlight;
+    if (this.mustWait) await this.inFlight;
   }
 
   /** Wait until everything handled so far is committed and answered (errors are reported by the loop). */

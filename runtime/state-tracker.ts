@@ -64,9 +64,12 @@ export class StateTracker {
 
   /** Replace the state (`ctx.state = ...`): a change. */
   set state(value: unknown) {
+    const touched = this.opaque;
+    this.opaque = false;
     this.root = value;
     this.rootView = this.view(value);
     this.rootOpaque = this.opaque;
+    this.opaque = touched || this.opaque;
     this.written = true;
   }
 
