@@ -13,7 +13,7 @@ import { validateClientOptions, type ClientOptions, type ValidClientOptions } fr
 import { ClusterCalls, spawnRequest, targetId, type NodeTree } from "./cluster-calls.js";
 import { existingClusterBuckets } from "./cluster-buckets.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
-import { openConnection } from "./connection.js";
+import { onConnection } from "./connection.js";
 import { ClientClosedError, InvalidArgumentError } from "./errors.js";
 import type { EventKind, TroupeEvent } from "./events.js";
 import type { NodeInfo } from "./membership.js";
@@ -36,13 +36,7 @@ export type { ClientOptions };
  */
 export async function connectClient(options: ClientOptions = {}): Promise<TroupeClient> {
   const o = validateClientOptions(options);
-  const nc = options.connection ?? (await openConnection({ servers: o.servers, name: `troupe-client-${o.name}` }));
-  try {
-    return TroupeClient.create(nc, o, options.connection === undefined);
-  } catch (err) {
-    if (options.connection === undefined) await nc.close().catch(() => {});
-    throw err;
-  }
+  return onConnection(options.connection, { servers: o.servers, name: `troupe-client-${o.name}` }, (nc, owned) => TroupeClient.create(nc, o, owned));
 }
 
 /** A connected light client. Made by {@link connectClient}. */

@@ -43,3 +43,22 @@ export async function openConnection(opts: ConnectOptions = {}): Promise<NatsCon
     throw new NotConnectedError(Array.isArray(servers) ? servers.join(",") : servers, detail, { cause: err });
   }
 }
+
+/**
+ * Build something on a connection: the one given (left open whatever happens),
+ * or a new one opened with `open`, which is closed again if `build` fails.
+ * `build` learns whether it owns the connection.
+ */
+export async function onConnection<T>(
+  given: NatsConnection | undefined,
+  open: ConnectOptions,
+  build: (nc: NatsConnection, owned: boolean) => T | Promise<T>,
+): Promise<T> {
+  const nc = given ?? (await openConnection(open));
+  try {
+    return await build(nc, given === undefined);
+  } catch (err) {
+    if (given === undefined) await nc.close().catch(() => {});
+    throw err;
+  }
+}

@@ -12,7 +12,7 @@ import type { AgentInfo, HostEnv } from "./agent-host.js";
 import type { AgentRef } from "./agent-ref.js";
 import { ClusterCalls, spawnRequest, targetId, type NodeTree } from "./cluster-calls.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
-import { openConnection } from "./connection.js";
+import { onConnection } from "./connection.js";
 import { ControlServer } from "./control-server.js";
 import { DeadLetters, ensureDeadLetterStream } from "./dead-letters.js";
 import { AgentExistsError, JetStreamNotEnabledError, NodeClosedError, NodeNameTakenError, TroupeError } from "./errors.js";
@@ -46,13 +46,7 @@ export type { NodeOptions, SpawnOptions, NodeTree };
  */
 export async function startNode(options: NodeOptions = {}): Promise<TroupeNode> {
   const o = validateNodeOptions(options);
-  const nc = options.connection ?? (await openConnection({ servers: o.servers, name: `troupe-node-${o.name}` }));
-  try {
-    return await TroupeNode.create(nc, o, options.connection === undefined);
-  } catch (err) {
-    if (options.connection === undefined) await nc.close().catch(() => {});
-    throw err;
-  }
+  return onConnection(options.connection, { servers: o.servers, name: `troupe-node-${o.name}` }, (nc, owned) => TroupeNode.create(nc, o, owned));
 }
 
 /** A running node. Made by {@link startNode}. */
