@@ -75,6 +75,29 @@ export class Inbound {
     }
   }
 
+  /** Dead-letter a message that was taken but not handled to the end (it failed, was killed, or its agent stopped). */
+  deadLetter(item: Item, reason: string): void {
+    this.env.deadLetters.publish(this.def.type, this.key, {
+      reason,
+      messageType: messageTypeOf(item.body),
+      sender: item.sender,
+      messageId: item.id,
+      body: item.body,
+    });
+  }
+
+  /** Dead-letter a message that waited in the mailbox and was never handled: decoded when it decodes, else its first bytes. */
+  deadLetterWaiting(data: Uint8Array, reason: string): void {
+    let item: Item;
+    try {
+      const env = decodeEnvelope(data, this.env.maxMessageBytes);
+      item = { kind: env.kind, id: env.id, sender: env.sender, trace: env.trace, body: env.body, reply: undefined };
+    } catch {
+      item = { kind: Kind.Tell, id: "", sender: null, trace: null, body: data.slice(0, DEAD_LETTER_RAW_BYTES), reply: undefined };
+    }
+    this.deadLetter(item, reason);
+  }
+
   /**
    * A message that never reached `receive`: answered (when `reply` is set, an
    * inbox), counted, published as an `invalid_message` event and
@@ -94,4 +117,13 @@ export class Inbound {
       body: data.length > DEAD_LETTER_RAW_BYTES ? data.slice(0, DEAD_LETTER_RAW_BYTES) : data,
     });
   }
+}
+
+/** A message's `type` (or `op`) when it is an object that has one as a string: how crash reports name it. */
+export function messageTypeOf(body: unknown): string | null {
+  if (body !== null && typeof body === "object") {
+    const t = (body as { type?: unknown }).type ?? (body as { op?: unknown }).op;
+    if (typeof t === "string") return t;
+  }
+  return null;
 }

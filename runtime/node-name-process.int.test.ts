@@ -57,7 +57,7 @@ describe("node names across processes", () => {
 
     await first.kill("SIGKILL");
     // The new process watches the old entry stand still for the lapse window (3 heartbeats), then takes it.
-    const second = await startChildNode({ ...opts, readyTimeoutMs: 15_000 });
+    const second = await startChildNode(opts);
     children.push(second);
     const listed = (await client.nodes()).filter((n) => n.id === "phoenix");
     expect(listed.map((n) => n.pid)).toEqual([second.pid]);

@@ -1,0 +1,298 @@
+// One activation of an agent, from its start to its end: the `ctx` its code
+// sees, its behaviour, and the loop that takes messages from the agent's
+// mailbox one at a time while its lifecycle says it is handling. A
+// synchronous `receive` is handled inline, without a promise per message.
+//
+// An ended activation is done for good: its signal has fired, whatever its
+// receive still does is ignored, and a restart makes a new Activation with a
+// new context. The agent host decides when an activation starts and ends;
+// this module is what happens in between.
+
+import type { InboxTarget, Queued } from "./agent-inbox.js";
+import type { Behavior } from "./behavior.js";
+import type { ChildEnd } from "./child.js";
+import type { Clock, TimerHandle } from "./clock.js";
+import type { AgentType } from "./define-agent.js";
+import { AgentKilledError, errorText, ReceiveTimeoutError } from "./errors.js";
+import { HostContext, type ContextEnv, type ContextOwner } from "./host-context.js";
+import { messageTypeOf, type Inbound, type Item } from "./inbound.js";
+import type { Lifecycle } from "./lifecycle.js";
+import type { Mailbox } from "./mailbox.js";
+import type { StateCommitter } from "./state-committer.js";
+import type { AgentId } from "./subjects.js";
+import { endConsumerSpan, startConsumerSpan, withSpan } from "./telemetry.js";
+import { nextTurn, type TurnBudget } from "./turn-budget.js";
+import { agentFailure } from "./wire-error.js";
+
+/** What an activation needs from its node. */
+export interface ActivationEnv extends ContextEnv {
+  readonly clock: Clock;
+  /** The node's message handling per turn of the event loop, shared by all its agents. */
+  readonly turns: TurnBudget;
+}
+
+/** Counts kept across activations, shown in `ps`. */
+export interface HandlingCounts {
+  handled: number;
+  failures: number;
+}
+
+/** What the activations of one agent share with its host. */
+export interface AgentParts {
+  readonly id: AgentId;
+  readonly key: string;
+  readonly args: unknown;
+  readonly def: AgentType;
+  readonly subject: string;
+  readonly env: ActivationEnv;
+  readonly lifecycle: Lifecycle;
+  readonly mailbox: Mailbox<Queued>;
+  readonly inbound: Inbound;
+  readonly committer: StateCommitter;
+  readonly counts: HandlingCounts;
+  /** The activation ends on its own: it failed, or it stopped itself. */
+  exit(end: ChildEnd, reason: string): void;
+  /** A bug in the host, not in the agent: report it, fail the agent, keep the node. */
+  internalError(where: string, err: unknown): void;
+}
+
+/** One activation: its context, behaviour, the message in flight, and its drain loop. */
+export class Activation implements ContextOwner, InboxTarget {
+  readonly ctx: HostContext;
+  /** Set once its state is loaded; released by {@link runOnStop}. */
+  behavior: Behavior | undefined;
+  private ended = false;
+  private stopRequested = false;
+  /** The message being handled. */
+  private inflight: Item | undefined;
+  /** Stop waiting for the async receive in flight (it was killed, or outlived its shutdown time). */
+  private abandonInflight: (() => void) | undefined;
+  /** The drain loop at work, if any. */
+  private draining: Promise<void> | undefined;
+
+  constructor(
+    /** 1 for an agent's first activation, then one more for each. */
+    readonly number: number,
+    private readonly parts: AgentParts,
+  ) {
+    this.ctx = new HostContext(this, parts.env);
+  }
+
+  get id(): AgentId {
+    return this.parts.id;
+  }
+
+  get key(): string {
+    return this.parts.key;
+  }
+
+  get args(): unknown {
+    return this.parts.args;
+  }
+
+  get def(): AgentType {
+    return this.parts.def;
+  }
+
+  /** ctx.stop(): exit normally once the current message is handled. */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Whether it has ended (its work from now on is ignored). */
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** Taking messages: the lifecycle says so, and this activation has not ended. */
+  private get handling(): boolean {
+    return !this.ended && this.parts.lifecycle.handling;
+  }
+
+  /** Handling, with nothing in flight and nothing waiting: a message that arrives may be handled at once. */
+  get idle(): boolean {
+    return this.handling && this.draining === undefined && this.parts.mailbox.size === 0;
+  }
+
+  /** End it: its signal fires with `reason`, and whatever its receive still does is ignored. */
+  end(reason: Error): void {
+    this.ended = true;
+    this.ctx.end(reason);
+  }
+
+  // ---- handling messages ---------------------------------------------------
+
+  /** Handle a message that arrived while {@link idle}. Only a receive that returns a promise makes the rest wait in the mailbox. */
+  handleNow(data: Uint8Array, reply: string | undefined): void {
+    const item = this.parts.inbound.decode(data, reply);
+    if (item === undefined) return;
+    const pending = this.process(item);
+    if (pending !== undefined) this.track(pending.then(() => this.drain()));
+    else if (this.stopRequested && this.handling) this.parts.exit({ kind: "normal" }, "stopped itself");
+  }
+
+  /** Drain the mailbox unless a drain is at work (or the activation does not handle). */
+  kick(): void {
+    if (this.draining || !this.handling) return;
+    this.track(this.drain());
+  }
+
+  /** Busy until `work` settles, then drain what arrived meanwhile. */
+  private track(work: Promise<void>): void {
+    this.draining = work
+      // A bug inside the host must fail this agent, not crash the process with an unhandled rejection.
+      .catch((err: unknown) => this.parts.internalError("drain", err))
+      .finally(() => {
+        this.draining = undefined;
+        if (this.handling && this.parts.mailbox.size > 0) this.kick();
+      });
+  }
+
+  /**
+   * Handle what waits, one message at a time. The node's TurnBudget decides
+   * when to yield to the event loop, so a backlog never holds up heartbeats,
+   * timers or other agents; and while a commit is in flight, at most
+   * MAX_ANSWERS_PER_COMMIT answered asks wait for it.
+   */
+  private async drain(): Promise<void> {
+    const { mailbox, committer, inbound, env } = this.parts;
+    while (this.handling) {
+      if (this.stopRequested) {
+        this.parts.exit({ kind: "normal" }, "stopped itself");
+        return;
+      }
+      if (mailbox.size === 0) return;
+      if (committer.mustWait) {
+        await committer.backpressure();
+        continue;
+      }
+      if (!env.turns.take()) {
+        await nextTurn();
+        continue;
+      }
+      const queued = mailbox.shift()!;
+      const item = inbound.decode(queued.data, queued.reply);
+      if (item === undefined) continue;
+      const pending = this.process(item);
+      if (pending !== undefined) await pending;
+    }
+  }
+
+  private process(item: Item): Promise<void> | undefined {
+    const ctx = this.ctx;
+    const behavior = this.behavior!;
+    ctx.sender = item.sender;
+    this.inflight = item;
+    const span = startConsumerSpan(this.parts.id, this.parts.subject, item.trace);
+    let result: unknown;
+    try {
+      result = span ? withSpan(span, () => behavior.handle(item.body, ctx)) : behavior.handle(item.body, ctx);
+    } catch (err) {
+      endConsumerSpan(span, err);
+      this.onFailure(item, err);
+      return undefined;
+    }
+    if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
+      return this.settle(item, result as PromiseLike<unknown>, span);
+    }
+    endConsumerSpan(span);
+    this.onSuccess(item, result);
+    return undefined;
+  }
+
+  private async settle(item: Item, pending: PromiseLike<unknown>, span: ReturnType<typeof startConsumerSpan>): Promise<void> {
+    const { clock } = this.parts.env;
+    let value: unknown;
+    let timer: TimerHandle | undefined;
+    try {
+      const limit = this.parts.def.receiveTimeoutMs;
+      value = await new Promise((resolve, reject) => {
+        if (limit) timer = clock.setTimeout(() => reject(new ReceiveTimeoutError(this.parts.id, limit)), limit);
+        // A hung receive must not hold the mailbox of the next activation.
+        this.abandonInflight = () => reject(new AgentKilledError(this.parts.id, "activation ended"));
+        pending.then(resolve, reject);
+      });
+    } catch (err) {
+      endConsumerSpan(span, err);
+      if (!this.ended) this.onFailure(item, err);
+      return;
+    } finally {
+      if (timer) clock.clearTimeout(timer);
+      this.abandonInflight = undefined;
+    }
+    endConsumerSpan(span);
+    if (!this.ended) this.onSuccess(item, value);
+  }
+
+  private onSuccess(item: Item, value: unknown): void {
+    const { committer, env, counts } = this.parts;
+    this.inflight = undefined;
+    counts.handled++;
+    if (!this.parts.def.persist) {
+      if (item.reply) env.messenger.reply(item.reply, item.id, this.parts.id, value, null);
+      return;
+    }
+    // O(1) whatever the state's size: the state is encoded once, by the commit that writes it.
+    if (this.behavior!.takeChange(this.ctx)) committer.changed();
+    if (item.reply) committer.answer(item.reply, item.id, value);
+    else committer.flush();
+  }
+
+  private onFailure(item: Item, err: unknown): void {
+    this.inflight = undefined;
+    this.parts.counts.failures++;
+    const reason = errorText(err);
+    if (item.reply) this.parts.env.messenger.reply(item.reply, item.id, this.parts.id, null, agentFailure(err));
+    this.parts.inbound.deadLetter(item, reason);
+    this.parts.exit({ kind: "failure", reason, messageType: messageTypeOf(item.body) }, reason);
+  }
+
+  // ---- ending --------------------------------------------------------------
+
+  /**
+   * The message in flight, if any, is given up: its asker gets
+   * AgentKilledError(`reason`) and it is dead-lettered with `deadLetterReason`.
+   * Returns it.
+   */
+  killInflight(reason: string, deadLetterReason = reason): Item | undefined {
+    const item = this.inflight;
+    if (item === undefined) return undefined;
+    this.inflight = undefined;
+    if (item.reply) this.parts.env.messenger.reply(item.reply, item.id, this.parts.id, null, agentFailure(new AgentKilledError(this.parts.id, reason)));
+    this.parts.inbound.deadLetter(item, deadLetterReason);
+    return item;
+  }
+
+  /** Stop waiting for an async receive still in flight (call after {@link end}, so its outcome is ignored). */
+  abandon(): void {
+    this.abandonInflight?.();
+  }
+
+  /** Wait up to `ms` for the drain loop (the message in flight) to be done. True when it was not. */
+  async finishWithin(ms: number): Promise<boolean> {
+    if (!this.draining) return false;
+    const { clock } = this.parts.env;
+    let timer: TimerHandle | undefined;
+    const timedOut = await Promise.race([
+      this.draining.then(() => false),
+      new Promise<boolean>((resolve) => (timer = clock.setTimeout(() => resolve(true), ms))),
+    ]);
+    if (timer) clock.clearTimeout(timer);
+    return timedOut;
+  }
+
+  /** Run onStop (once: the first of concurrent stops does it) and release the behaviour; `report` hears onStop failing. */
+  async runOnStop(report: (err: unknown) => void): Promise<void> {
+    const behavior = this.behavior;
+    if (!behavior) return;
+    this.behavior = undefined;
+    try {
+      if (this.parts.def.onStop) await this.parts.def.onStop(this.ctx);
+    } catch (err) {
+      // onStop failing must not block the stop, but it is reported.
+      report(err);
+    } finally {
+      behavior.stop();
+    }
+  }
+}

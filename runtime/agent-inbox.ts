@@ -1,0 +1,159 @@
+// An agent's inbox: its subscription, the checks at its door, and its
+// mailbox. What arrives is handled at once when the activation is idle, or
+// its bytes wait in the mailbox (bounded by count, bytes and the node's
+// budget); a message that cannot be taken is refused, never dropped unseen.
+// The inbox outlives activations: a restart keeps the subscription and what
+// waits for the next one.
+
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { DeadLetters } from "./dead-letters.js";
+import type { AgentType } from "./define-agent.js";
+import { AgentStoppedError, InvalidMessageError, MailboxFullError, toWireError } from "./errors.js";
+import type { EventPublisher } from "./events.js";
+import { Inbound } from "./inbound.js";
+import { Mailbox, type MailboxBudget, type MailboxRefusal } from "./mailbox.js";
+import type { Messenger } from "./messenger.js";
+import { isReplySubject, replySubjectProblem, type AgentId } from "./subjects.js";
+import type { TurnBudget } from "./turn-budget.js";
+
+/**
+ * A message waiting in the mailbox: its bytes, decoded only when its turn
+ * comes, so the mailbox's byte bounds count what it really holds (a decoded
+ * body can be many times its encoded size).
+ */
+export interface Queued {
+  data: Uint8Array;
+  reply: string | undefined;
+}
+
+/** Where the inbox delivers: the agent's current activation. */
+export interface InboxTarget {
+  /** Handling, with nothing in flight and nothing waiting. */
+  readonly idle: boolean;
+  /** Handle a message now (only when idle). */
+  handleNow(data: Uint8Array, reply: string | undefined): void;
+  /** Drain the mailbox, unless a drain is at work or it does not handle now. */
+  kick(): void;
+}
+
+/** What an inbox needs from its node. */
+export interface InboxEnv {
+  nc: NatsConnection;
+  messenger: Messenger;
+  events: EventPublisher;
+  deadLetters: DeadLetters;
+  maxMessageBytes: number;
+  /** The bytes all mailboxes of the node may hold together. */
+  mailboxBudget: MailboxBudget;
+  /** The node's message handling per turn of the event loop, shared by all its agents. */
+  turns: TurnBudget;
+}
+
+/** What the inbox reports to its host. */
+export interface InboxOwner {
+  /** The activation to deliver to; there is one from the first start on. */
+  target(): InboxTarget | undefined;
+  /** A bug in the host while taking a message: fail the agent, keep the node. */
+  internalError(where: string, err: unknown): void;
+  /** The server closed the subscription (a permissions violation, say). */
+  subscriptionLost(err: Error): void;
+}
+
+/** One agent's subscription, intake checks and mailbox. */
+export class AgentInbox {
+  readonly mailbox: Mailbox<Queued>;
+  /** Decodes and checks what arrives; counts and reports what it refuses. */
+  readonly inbound: Inbound;
+  private sub: Subscription | undefined;
+
+  constructor(
+    private readonly id: AgentId,
+    key: string,
+    def: AgentType,
+    private readonly subject: string,
+    private readonly env: InboxEnv,
+    private readonly owner: InboxOwner,
+  ) {
+    this.mailbox = new Mailbox(def.mailboxCapacity, def.mailboxBytes, env.mailboxBudget);
+    this.inbound = new Inbound(id, key, def, env);
+  }
+
+  /** Subscribe, unless subscribed; flushed, so messages sent after this reach it. */
+  async open(): Promise<void> {
+    if (this.sub) return;
+    const sub = this.env.nc.subscribe(this.subject, {
+      callback: (err, msg) => (err ? this.failed(sub, err) : this.onMessage(msg)),
+    });
+    this.sub = sub;
+    await this.env.nc.flush();
+  }
+
+  /** Unsubscribe (flushed, so the server knows), then answer what still waits: asks get AgentStoppedError(`why`), tells are dead-lettered. */
+  async close(why: string): Promise<void> {
+    if (this.sub) {
+      this.sub.unsubscribe();
+      this.sub = undefined;
+      try {
+        await this.env.nc.flush();
+      } catch {
+        // closed connection: nothing else can reach us anyway
+      }
+    }
+    const gone = new AgentStoppedError(this.id, why);
+    for (const queued of this.mailbox.takeAll()) {
+      if (queued.reply !== undefined) this.env.messenger.reply(queued.reply, "", this.id, null, toWireError(gone));
+      else this.inbound.deadLetterWaiting(queued.data, `agent ${why} before handling it`);
+    }
+  }
+
+  private failed(sub: Subscription, err: Error): void {
+    if (this.sub === sub) this.sub = undefined;
+    this.owner.subscriptionLost(err);
+  }
+
+  /** The subscription's callback: nothing from the wire throws out of it. */
+  private onMessage(msg: Msg): void {
+    try {
+      this.accept(msg);
+    } catch (err) {
+      this.owner.internalError("receive", err);
+    }
+  }
+
+  /**
+   * Take a message from the wire: handle it now when the activation is idle
+   * (and the node's turn budget allows), else queue its bytes in the mailbox.
+   */
+  private accept(msg: Msg): void {
+    const reply = msg.reply || undefined;
+    if (reply !== undefined && !isReplySubject(reply)) {
+      this.inbound.reject(msg.data, undefined, new InvalidMessageError(replySubjectProblem(reply)));
+      return;
+    }
+    // Subscribed by the first activation, so there always is one.
+    const target = this.owner.target()!;
+    if (target.idle && this.env.turns.take()) {
+      target.handleNow(msg.data, reply);
+      return;
+    }
+    // The bytes may be a view of a larger read buffer: keep a copy of exactly them.
+    const refused = this.mailbox.offer({ data: msg.data.slice(), reply }, msg.data.length);
+    if (refused) {
+      this.inbound.reject(msg.data, reply, new MailboxFullError(this.id, this.refusal(refused), refused));
+      return;
+    }
+    target.kick();
+  }
+
+  /** Which bound a full mailbox hit, in words. */
+  private refusal(bound: MailboxRefusal): string {
+    switch (bound) {
+      case "count":
+        return `${this.mailbox.size} messages waiting, its capacity`;
+      case "bytes":
+        return `${this.mailbox.bytes} bytes waiting, its limit is ${this.mailbox.maxBytes}`;
+      case "node":
+        return `the node's mailboxes hold ${this.env.mailboxBudget.used} bytes, its limit is ${this.env.mailboxBudget.limit}`;
+    }
+  }
+}
