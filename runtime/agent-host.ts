@@ -264,6 +264,8 @@ export class AgentHost implements Child {
     if (!act) return Promise.resolve();
     if (this.lifecycle.handling) this.lifecycle.send({ type: "END" });
     act.end(new AgentStoppedError(this.id, end.kind === "failure" ? `failed: ${reason}` : reason));
+    // Fenced: the state is another activation's now; asks waiting for a commit learn that, not a failed write.
+    if (end.kind === "fenced") this.committer.fence();
     this.ending = (async () => {
       if (end.kind !== "fenced") await this.commitQuietly();
       await this.runOnStop(act);

@@ -49,6 +49,8 @@ export class StateCommitter {
   private revision = 0;
   private waiting: PendingAnswer[] = [];
   private inFlight: Promise<void> | undefined;
+  /** Another activation owns the state: nothing more is written, and what waits is answered with AgentFencedError. */
+  private fencedOff = false;
 
   constructor(private readonly host: CommitterHost) {}
 
@@ -58,6 +60,7 @@ export class StateCommitter {
     this.committed = baseline;
     this.dirty = false;
     this.waiting = [];
+    this.fencedOff = false;
   }
 
   /** The revision last read or written. */
@@ -67,7 +70,7 @@ export class StateCommitter {
 
   /** The state may have changed: the next commit writes it (see {@link answer} and {@link flush}). */
   changed(): void {
-    this.dirty = true;
+    if (!this.fencedOff) this.dirty = true;
   }
 
   /** Start a commit if a change waits for one (after a tell, or onStart, that changed the state). */
@@ -80,8 +83,30 @@ export class StateCommitter {
     return this.dirty || this.waiting.length > 0 || this.inFlight !== undefined;
   }
 
+  /**
+   * Another activation owns the state now (the registry fenced this one):
+   * write nothing more, and answer every ask still waiting for a commit with
+   * AgentFencedError. A write already in flight finishes; its answers tell
+   * what it did.
+   */
+  fence(): void {
+    this.fencedOff = true;
+    this.dirty = false;
+    this.refuse(this.waiting);
+    this.waiting = [];
+  }
+
+  private refuse(answers: PendingAnswer[]): void {
+    const failure = agentFailure(new AgentFencedError(this.host.id));
+    for (const a of answers) this.host.answer(a.reply, a.id, null, failure);
+  }
+
   /** Answer an ask now, or after the commit of what was handled before it when one is pending. */
   answer(reply: string, id: string, value: unknown): void {
+    if (this.fencedOff) {
+      this.refuse([{ reply, id, value }]);
+      return;
+    }
     if (!this.pending) {
       this.host.answer(reply, id, value, null);
       return;
@@ -109,7 +134,7 @@ export class StateCommitter {
   }
 
   private schedule(): void {
-    if (this.inFlight) return;
+    if (this.inFlight || this.fencedOff) return;
     this.inFlight = this.loop()
       // A bug in the loop must fail the activation, not end the process with an unhandled rejection.
       .catch((err: unknown) => this.host.internalError(err))
@@ -121,7 +146,7 @@ export class StateCommitter {
   }
 
   private async loop(): Promise<void> {
-    while (this.waiting.length > 0 || this.dirty) {
+    while (!this.fencedOff && (this.waiting.length > 0 || this.dirty)) {
       const answers = this.waiting;
       this.waiting = [];
       if (this.dirty) {
@@ -144,6 +169,7 @@ export class StateCommitter {
           }
         }
       }
+      // Fenced while this write was in flight: it landed, so its answers are true.
       for (const a of answers) this.host.answer(a.reply, a.id, a.value, null);
     }
   }
