@@ -19,7 +19,7 @@ import {
   toWireError,
   type WireError,
 } from "./errors.js";
-import { Requester, type PendingAsk } from "./requester.js";
+import { PendingAsk, Requester } from "./requester.js";
 import { fromWireError } from "./wire-error.js";
 import { agentId, isReplySubject, type AgentId, type Subjects } from "./subjects.js";
 import { injectTrace } from "./telemetry.js";
@@ -192,14 +192,16 @@ export class Messenger {
   }
 }
 
-class AskCall implements PendingAsk {
+class AskCall extends PendingAsk {
   constructor(
     private readonly id: AgentId,
     private readonly timeoutMs: number,
     private readonly maxBytes: number,
     private readonly ok: (value: unknown) => void,
     private readonly fail: (err: Error) => void,
-  ) {}
+  ) {
+    super();
+  }
 
   resolve(msg: Msg): void {
     try {
@@ -215,7 +217,6 @@ class AskCall implements PendingAsk {
   noResponders(): void {
     this.fail(new AgentNotFoundError(this.id));
   }
-
 
   timeout(): void {
     this.fail(new AskTimeoutError(this.id, this.timeoutMs));
