@@ -39,7 +39,7 @@ describe("envelope", () => {
   it("makes message ids that are unique and short (each is sent in the ask and again in its reply)", () => {
     const ids = Array.from({ length: 100_000 }, () => nextMessageId());
     expect(new Set(ids).size).toBe(ids.length);
-    for (const id of ids) expect(id).toMatch(/^[0-9a-zA-Z]{11,14}$/);
+    expect(ids.filter((id) => !/^[0-9a-zA-Z]{11,14}$/.test(id))).toEqual([]);
     expect(nextMessageId().length).toBeLessThan(EnvelopeLimits.id);
   });
 
