@@ -1,6 +1,6 @@
 // The envelope is decoded strictly: anything that is not a current Troupe envelope is refused with a reason.
 import { describe, expect, it } from "vitest";
-import { decodeEnvelope, encodeEnvelope, encodeReply, Kind } from "./envelope.js";
+import { decodeEnvelope, encodeEnvelope, encodeReply, EnvelopeLimits, Kind, nextMessageId } from "./envelope.js";
 import { encodeValue } from "./codec.js";
 import { InvalidMessageError } from "./errors.js";
 
@@ -34,6 +34,13 @@ describe("envelope", () => {
   ])("refuses %s", (_what, bytes, reason) => {
     expect(() => decodeEnvelope(bytes, MAX)).toThrow(InvalidMessageError);
     expect(() => decodeEnvelope(bytes, MAX)).toThrow(reason);
+  });
+
+  it("makes message ids that are unique and short (each is sent in the ask and again in its reply)", () => {
+    const ids = Array.from({ length: 100_000 }, () => nextMessageId());
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.filter((id) => !/^[0-9a-zA-Z]{11,14}$/.test(id))).toEqual([]);
+    expect(nextMessageId().length).toBeLessThan(EnvelopeLimits.id);
   });
 
   it("refuses messages over the limit on both sides", () => {

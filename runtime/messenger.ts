@@ -3,10 +3,9 @@
 // This is the hot path: no per-message subscriptions, no async stack traces.
 
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
-import { nuid } from "@nats-io/nats-core";
 import type { AgentRef, AskOptions } from "./agent-ref.js";
 import type { Clock } from "./clock.js";
-import { decodeEnvelope, encodeEnvelope, encodeReply, Kind } from "./envelope.js";
+import { decodeEnvelope, encodeEnvelope, encodeReply, Kind, nextMessageId } from "./envelope.js";
 import {
   AgentNotFoundError,
   errorText,
@@ -19,7 +18,7 @@ import {
   toWireError,
   type WireError,
 } from "./errors.js";
-import { Requester, type PendingAsk } from "./requester.js";
+import { PendingAsk, Requester } from "./requester.js";
 import { fromWireError } from "./wire-error.js";
 import { agentId, isReplySubject, type AgentId, type Subjects } from "./subjects.js";
 import { injectTrace } from "./telemetry.js";
@@ -72,7 +71,7 @@ export class Messenger {
    */
   tell(subject: string, msg: unknown, sender: string | null): void {
     if (this.closedWith) throw this.closedWith;
-    const payload = encodeEnvelope(Kind.Tell, nuid.next(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
+    const payload = encodeEnvelope(Kind.Tell, nextMessageId(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
     if (this.nc.isClosed()) throw new NotConnectedError(this.options.servers, "connection closed");
     this.queuedSubjects.push(subject);
     this.queuedPayloads.push(payload);
@@ -106,7 +105,7 @@ export class Messenger {
       if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
         throw new InvalidArgumentError("timeoutMs", `ask timeout must be a positive number of milliseconds, got ${timeoutMs}`);
       }
-      payload = encodeEnvelope(Kind.Ask, nuid.next(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
+      payload = encodeEnvelope(Kind.Ask, nextMessageId(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -128,7 +127,7 @@ export class Messenger {
     let payload: Uint8Array;
     try {
       if (this.closedWith) throw this.closedWith;
-      payload = encodeEnvelope(Kind.System, nuid.next(), sender, null, body, this.options.maxMessageBytes);
+      payload = encodeEnvelope(Kind.System, nextMessageId(), sender, null, body, this.options.maxMessageBytes);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -192,14 +191,16 @@ export class Messenger {
   }
 }
 
-class AskCall implements PendingAsk {
+class AskCall extends PendingAsk {
   constructor(
     private readonly id: AgentId,
     private readonly timeoutMs: number,
     private readonly maxBytes: number,
     private readonly ok: (value: unknown) => void,
     private readonly fail: (err: Error) => void,
-  ) {}
+  ) {
+    super();
+  }
 
   resolve(msg: Msg): void {
     try {
@@ -215,7 +216,6 @@ class AskCall implements PendingAsk {
   noResponders(): void {
     this.fail(new AgentNotFoundError(this.id));
   }
-
 
   timeout(): void {
     this.fail(new AskTimeoutError(this.id, this.timeoutMs));

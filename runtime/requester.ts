@@ -1,36 +1,74 @@
 // Request-reply with our own inbox: one wildcard subscription per connection,
-// a counter as correlation token, and one timer per outstanding ask. This is
-// the ask path, so it does as little as it can per message. Whatever arrives
-// on the inbox, the ask it names settles (or waits for its timer), and nothing
-// throws into the subscription.
+// a counter as correlation token, and one deadline timer for all the asks
+// that wait. This is the ask path, so it does as little as it can per
+// message. Whatever arrives on the inbox, the ask it names settles (or waits
+// for its deadline), and nothing throws into the subscription.
+//
+// Deadlines: asks with the same timeout expire in the order they were sent,
+// so each timeout has a lane, a list of its asks oldest first, and one clock
+// timer is armed at the earliest deadline at the head of a lane. When it
+// fires, every lane gives up the asks whose deadline has passed and the timer
+// is armed again for the next one. An answered ask leaves its lane at once.
+// Callers use few distinct timeouts; past MAX_LANES of them an ask gets a
+// timer of its own.
 
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { createInbox } from "@nats-io/nats-core";
 import type { Clock, TimerHandle } from "./clock.js";
 import { errorText, InvalidMessageError } from "./errors.js";
 
-/** What the requester hands back for each reply: the raw message, or a failure. */
-export interface PendingAsk {
-  resolve(msg: Msg): void;
+/** Distinct ask timeouts that share the deadline timer; an ask with yet another timeout gets its own timer. */
+export const MAX_LANES = 16;
+
+/**
+ * An ask waiting for its reply. Subclasses say what happens to the caller;
+ * the fields are the requester's bookkeeping (an ask waits in one list, so it
+ * carries its own links instead of a wrapper per ask).
+ */
+export abstract class PendingAsk {
+  /** The raw reply arrived. */
+  abstract resolve(msg: Msg): void;
   /** Nobody is subscribed to the subject (the server's 503 "no responders"). */
-  noResponders(): void;
-  timeout(): void;
+  abstract noResponders(): void;
+  /** The deadline passed with no reply. */
+  abstract timeout(): void;
   /** The requester stopped (its node closed, or its inbox subscription failed) before a reply came. */
-  abort(err: Error): void;
+  abstract abort(err: Error): void;
+
+  /** @internal The correlation token (the last token of the reply subject). */
+  token = "";
+  /** @internal When it times out, on the requester's clock. */
+  deadline = 0;
+  /** @internal The lane it waits in, when it has no timer of its own. */
+  lane: Lane | undefined = undefined;
+  /** @internal Neighbours in its lane, older and newer. */
+  prev: PendingAsk | undefined = undefined;
+  next: PendingAsk | undefined = undefined;
+  /** @internal Its own timer, when every lane was taken by other timeouts. */
+  timer: TimerHandle | undefined = undefined;
 }
 
-interface Pending {
-  handler: PendingAsk;
-  timer: TimerHandle;
+/** The asks with one timeout, oldest (soonest deadline) first. */
+interface Lane {
+  head: PendingAsk | undefined;
+  tail: PendingAsk | undefined;
 }
 
 /** Correlates replies on one inbox subscription with the asks waiting for them. */
 export class Requester {
   private prefix = "";
   private sub: Subscription | undefined;
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new Map<string, PendingAsk>();
+  /**
+   * One lane per timeout in use, at most MAX_LANES. A lane found empty by the
+   * sweep is dropped; a failAll drops them all.
+   */
+  private readonly lanes = new Map<number, Lane>();
   private next = 0;
   private closed = false;
+  /** The deadline timer, and the time it is armed for (Infinity when none). */
+  private timer: TimerHandle | undefined;
+  private armedFor = Infinity;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -49,20 +87,81 @@ export class Requester {
    * for the reply, the server's no-responders status, or the timeout.
    * Throws synchronously if the publish itself fails (closed connection, bad subject).
    */
-  request(subject: string, payload: Uint8Array, timeoutMs: number, handler: PendingAsk): void {
+  request(subject: string, payload: Uint8Array, timeoutMs: number, ask: PendingAsk): void {
     const token = (this.next++).toString(36);
-    const timer = this.clock.setTimeout(() => {
-      if (this.pending.delete(token)) settle(handler, "timeout");
-    }, timeoutMs);
-    this.pending.set(token, { handler, timer });
+    ask.token = token;
+    const deadline = this.clock.now() + timeoutMs;
+    ask.deadline = deadline;
+    let lane = this.lanes.get(timeoutMs);
+    if (lane === undefined && this.lanes.size < MAX_LANES) {
+      lane = { head: undefined, tail: undefined };
+      this.lanes.set(timeoutMs, lane);
+    }
+    if (lane !== undefined) {
+      ask.lane = lane;
+      ask.prev = lane.tail;
+      if (lane.tail) lane.tail.next = ask;
+      else lane.head = ask;
+      lane.tail = ask;
+      if (deadline < this.armedFor) this.arm(deadline, timeoutMs);
+    } else {
+      ask.timer = this.clock.setTimeout(() => {
+        if (this.pending.get(token) !== ask) return;
+        this.forget(ask);
+        settle(ask, "timeout");
+      }, timeoutMs);
+    }
+    this.pending.set(token, ask);
     try {
       this.nc.publish(subject, payload, { reply: this.prefix + token });
     } catch (err) {
-      this.pending.delete(token);
-      this.clock.clearTimeout(timer);
+      this.forget(ask);
       throw err;
     }
   }
+
+  /** Take an ask out of the map and out of its lane (or clear its own timer). */
+  private forget(ask: PendingAsk): void {
+    this.pending.delete(ask.token);
+    const lane = ask.lane;
+    if (lane !== undefined) {
+      if (ask.prev) ask.prev.next = ask.next;
+      else lane.head = ask.next;
+      if (ask.next) ask.next.prev = ask.prev;
+      else lane.tail = ask.prev;
+      ask.lane = ask.prev = ask.next = undefined;
+    } else if (ask.timer !== undefined) {
+      this.clock.clearTimeout(ask.timer);
+      ask.timer = undefined;
+    }
+  }
+
+  /** Arm the deadline timer for `deadline`, `inMs` from now, replacing a later one. */
+  private arm(deadline: number, inMs: number): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.armedFor = deadline;
+    this.timer = this.clock.setTimeout(this.sweep, Math.max(0, inMs));
+  }
+
+  /** The deadline timer fired: time out every ask whose deadline passed, and arm for the next one. */
+  private readonly sweep = (): void => {
+    this.timer = undefined;
+    this.armedFor = Infinity;
+    const now = this.clock.now();
+    const expired: PendingAsk[] = [];
+    let next = Infinity;
+    for (const [timeoutMs, lane] of this.lanes) {
+      while (lane.head !== undefined && lane.head.deadline <= now) {
+        const ask = lane.head;
+        this.forget(ask);
+        expired.push(ask);
+      }
+      if (lane.head === undefined) this.lanes.delete(timeoutMs);
+      else if (lane.head.deadline < next) next = lane.head.deadline;
+    }
+    if (next !== Infinity) this.arm(next, next - now);
+    for (const ask of expired) settle(ask, "timeout");
+  };
 
   /** Subscribe to a fresh inbox. */
   private listen(): void {
@@ -85,30 +184,30 @@ export class Requester {
   }
 
   private onReply(msg: Msg): void {
-    const token = msg.subject.slice(this.prefix.length);
-    const p = this.pending.get(token);
-    if (!p) return; // late reply after a timeout: the ask already failed
-    this.pending.delete(token);
-    this.clock.clearTimeout(p.timer);
+    const ask = this.pending.get(msg.subject.slice(this.prefix.length));
+    if (ask === undefined) return; // late reply after a timeout: the ask already failed
+    this.forget(ask);
     let noResponders: boolean;
     try {
       // Reading headers parses them, and a malformed header block throws.
       const h = msg.headers;
       noResponders = h !== undefined && h.code === 503 && msg.data.length === 0;
     } catch (err) {
-      settle(p.handler, "abort", new InvalidMessageError(`the reply has malformed NATS headers (${errorText(err)})`, { cause: err }));
+      settle(ask, "abort", new InvalidMessageError(`the reply has malformed NATS headers (${errorText(err)})`, { cause: err }));
       return;
     }
-    if (noResponders) settle(p.handler, "noResponders");
-    else settle(p.handler, "resolve", msg);
+    if (noResponders) settle(ask, "noResponders");
+    else settle(ask, "resolve", msg);
   }
 
   private failAll(err: Error): void {
-    for (const [token, p] of this.pending) {
-      this.pending.delete(token);
-      this.clock.clearTimeout(p.timer);
-      settle(p.handler, "abort", err);
-    }
+    const asks = [...this.pending.values()];
+    for (const ask of asks) this.forget(ask);
+    this.lanes.clear();
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedFor = Infinity;
+    for (const ask of asks) settle(ask, "abort", err);
   }
 
   /** Stop listening; asks still waiting fail at once with `reason`. */
@@ -121,16 +220,17 @@ export class Requester {
 
 /**
  * Settle a waiting ask. A handler that throws has already lost its caller,
- * and must not take the subscription (or a timer) down with it.
+ * and must not take the subscription (or the timer) down with it.
  */
-function settle(handler: PendingAsk, how: "resolve", msg: Msg): void;
-function settle(handler: PendingAsk, how: "abort", err: Error): void;
-function settle(handler: PendingAsk, how: "timeout" | "noResponders"): void;
-function settle(handler: PendingAsk, how: keyof PendingAsk, arg?: Msg | Error): void {
+function settle(ask: PendingAsk, how: "resolve", msg: Msg): void;
+function settle(ask: PendingAsk, how: "abort", err: Error): void;
+function settle(ask: PendingAsk, how: "timeout" | "noResponders"): void;
+function settle(ask: PendingAsk, how: "resolve" | "abort" | "timeout" | "noResponders", arg?: Msg | Error): void {
   try {
-    if (how === "resolve") handler.resolve(arg as Msg);
-    else if (how === "abort") handler.abort(arg as Error);
-    else handler[how]();
+    if (how === "resolve") ask.resolve(arg as Msg);
+    else if (how === "abort") ask.abort(arg as Error);
+    else if (how === "timeout") ask.timeout();
+    else ask.noResponders();
   } catch {
     // Nothing more to do: the ask's own promise is settled or lost either way.
   }
