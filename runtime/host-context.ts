@@ -8,7 +8,7 @@ import type { AgentContext } from "./define-agent.js";
 import type { AgentRef, AskOptions } from "./agent-ref.js";
 import type { Memory } from "./memory/index.js";
 import type { Messenger } from "./messenger.js";
-import { StateTracker } from "./state-tracker.js";
+import { PlainState, StateTracker, type StateHolder } from "./state-tracker.js";
 import type { AgentId } from "./subjects.js";
 
 /** The activation a context belongs to (its agent host). */
@@ -16,7 +16,7 @@ export interface ContextOwner {
   readonly id: AgentId;
   readonly key: string;
   readonly args: unknown;
-  readonly def: { readonly type: string };
+  readonly def: { readonly type: string; readonly persist: boolean };
   /** Exit normally once the current message is handled. */
   requestStop(): void;
 }
@@ -30,8 +30,12 @@ export interface ContextEnv {
 
 /** The `ctx` handed to receive: mutable state, refs, memory, stop, and the activation's signal. */
 export class HostContext implements AgentContext<unknown> {
-  /** Notes writes to `state`, so a message that changed nothing costs nothing to persist. */
-  readonly tracker = new StateTracker();
+  /**
+   * Holds `state`. For a persisted agent it notes writes, so a message that
+   * changed nothing costs nothing to persist; otherwise it holds the state as
+   * it is (no proxy on the message path of an agent that persists nothing).
+   */
+  readonly tracker: StateHolder;
   /** Where `state` comes from when the behaviour owns it (an XState agent's persisted snapshot). */
   private stateSource: (() => unknown) | undefined;
   sender: string | null = null;
@@ -52,6 +56,7 @@ export class HostContext implements AgentContext<unknown> {
     this.key = host.key;
     this.args = host.args;
     this.node = env.nodeId;
+    this.tracker = host.def.persist ? new StateTracker() : new PlainState();
   }
 
   /** The agent's state; writes through it (and reassignments) are noted by {@link tracker}. */

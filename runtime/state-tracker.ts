@@ -10,8 +10,34 @@
 // place unseen, so touching one counts as a possible change, and the commit
 // then compares encoded bytes as before.
 
+/** Holds one activation's state and says whether a message may have changed it. */
+export interface StateHolder {
+  /** The state as `receive` sees it. */
+  state: unknown;
+  /** The state itself, to encode. */
+  readonly raw: unknown;
+  /** Whether the state may have changed since the last call. */
+  takeChange(): boolean;
+}
+
+/**
+ * The state of an agent that persists nothing: held as it is, no proxy, since
+ * nobody asks whether it changed (it says "maybe" if asked).
+ */
+export class PlainState implements StateHolder {
+  state: unknown;
+
+  get raw(): unknown {
+    return this.state;
+  }
+
+  takeChange(): boolean {
+    return true;
+  }
+}
+
 /** Tracks writes to one activation's state. */
-export class StateTracker {
+export class StateTracker implements StateHolder {
   private root: unknown;
   private rootView: unknown;
   private written = false;
