@@ -4,7 +4,8 @@
 // (so it is no member of the cluster and `node ls` does not show it), answers
 // no control requests, and creates no stream or bucket: the namespace's must
 // exist already, else lookups fail with NamespaceNotFoundError. Memory writes
-// create their bucket as a node's do; memory reads never create one.
+// create their bucket as a node's do; memory reads never create one. Its
+// `deadLetters` lists, replays, deletes and purges the namespace's dead letters.
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { AgentInfo } from "./agent-host.js";
@@ -12,15 +13,16 @@ import type { AgentRef } from "./agent-ref.js";
 import { validateClientOptions, type ClientOptions, type ValidClientOptions } from "./client-options.js";
 import { ClusterCalls, spawnRequest, targetId, type NodeTree } from "./cluster-calls.js";
 import { existingClusterBuckets } from "./cluster-buckets.js";
+import { DeadLetterQueue } from "./dead-letter-queue.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
 import { onConnection } from "./connection.js";
-import { ClientClosedError, InvalidArgumentError } from "./errors.js";
+import { AgentNotFoundError, ClientClosedError, InvalidArgumentError } from "./errors.js";
 import type { EventKind, TroupeEvent } from "./events.js";
 import type { NodeInfo } from "./membership.js";
 import { openMemory, type Memory } from "./memory/index.js";
 import { Messenger } from "./messenger.js";
 import type { SpawnOptions } from "./node-options.js";
-import { parseAgentId, Subjects, validateToken } from "./subjects.js";
+import { parseAgentId, Subjects, validateToken, type AgentId } from "./subjects.js";
 
 export type { ClientOptions };
 
@@ -46,6 +48,12 @@ export class TroupeClient {
   readonly namespace: string;
   /** The namespace's shared memory; reads of a bucket that does not exist throw BucketNotFoundError. */
   readonly memory: Memory;
+  /**
+   * The namespace's dead letters: list, get, replay (as a tell from this
+   * client, to an agent that runs), delete and purge. A namespace without a
+   * dead-letter stream gives NamespaceNotFoundError.
+   */
+  readonly deadLetters: DeadLetterQueue;
   /** The NATS connection this client talks through. */
   readonly connection: NatsConnection;
 
@@ -85,6 +93,7 @@ export class TroupeClient {
       sender: this.sender,
     });
     this.memory = openMemory(nc, subjects, { clock: o.clock, ...o.memory }, { readsCreate: false });
+    this.deadLetters = new DeadLetterQueue(nc, subjects, o.clock, servers, (to, body) => this.resend(to, body), () => this.assertOpen());
   }
 
   /** A ref to an agent anywhere in the namespace, without spawning: `ref("counter", "c1")` or `ref("counter/c1")`. */
@@ -195,6 +204,14 @@ export class TroupeClient {
   /** Whether close() has been called. */
   get closed(): boolean {
     return this.closing !== undefined;
+  }
+
+  /** A dead letter's message sent again: to an agent that runs, and on the server before this resolves. */
+  private async resend(to: AgentId, body: unknown): Promise<void> {
+    if ((await this.whereIs(to)) === undefined) throw new AgentNotFoundError(to);
+    await this.ref(to).tell(body);
+    this.messenger.flushTells();
+    await this.nc.flush();
   }
 
   private nodeControl(node: string): string {

@@ -23,6 +23,11 @@ export interface DeadLetter {
   body: unknown;
   node: string;
   at: number;
+  /**
+   * How many times the message was delivered before it was given up, when the
+   * mailbox counts deliveries (a durable mailbox's poison message); absent otherwise.
+   */
+  deliveries?: number;
 }
 
 /**

@@ -34,6 +34,8 @@ export const ErrorCode = {
   NamespaceNotFound: "NAMESPACE_NOT_FOUND",
   BucketNotFound: "BUCKET_NOT_FOUND",
   ClientClosed: "CLIENT_CLOSED",
+  DeadLetterNotFound: "DEAD_LETTER_NOT_FOUND",
+  DeadLetterNotReplayable: "DEAD_LETTER_NOT_REPLAYABLE",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -427,5 +429,30 @@ export class ClientClosedError extends TroupeError {
   constructor(clientName: string) {
     super(ErrorCode.ClientClosed, `client ${clientName} is closed`);
     this.clientName = clientName;
+  }
+}
+
+/** No dead letter has that stream sequence in the namespace's dead-letter stream (never stored, replayed, deleted or aged out). */
+export class DeadLetterNotFoundError extends TroupeError {
+  readonly seq: number;
+  readonly stream: string;
+  constructor(seq: number, stream: string) {
+    super(ErrorCode.DeadLetterNotFound, `no dead letter ${seq} in stream ${stream}`);
+    this.seq = seq;
+    this.stream = stream;
+  }
+}
+
+/**
+ * A dead letter that cannot be sent again: the stored record does not decode,
+ * or the message it holds never decoded (its body is the raw bytes received).
+ */
+export class DeadLetterNotReplayableError extends TroupeError {
+  readonly seq: number;
+  readonly why: string;
+  constructor(seq: number, why: string) {
+    super(ErrorCode.DeadLetterNotReplayable, `dead letter ${seq} cannot be replayed: ${why}`);
+    this.seq = seq;
+    this.why = why;
   }
 }

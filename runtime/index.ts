@@ -9,6 +9,15 @@ export type { AgentInfo } from "./agent-host.js";
 export type { NodeInfo } from "./membership.js";
 export { EventKind, type TroupeEvent } from "./events.js";
 export type { DeadLetter } from "./dead-letters.js";
+export {
+  type DeadLetterQueue,
+  DEFAULT_DEAD_LETTER_LIMIT,
+  type DeadLetterList,
+  type DeadLetterListOptions,
+  type ReplayOptions,
+  type Replayed,
+} from "./dead-letter-queue.js";
+export { isRawBody, type DeadLetterEntry, type StoredDeadLetter, type UndecodableDeadLetter } from "./dead-letter-record.js";
 export { agentId, parseAgentId, type AgentId } from "./subjects.js";
 export { systemClock, FakeClock, type Clock } from "./clock.js";
 export { openConnection, defaultServers } from "./connection.js";
@@ -41,6 +50,8 @@ export {
   NamespaceNotFoundError,
   BucketNotFoundError,
   ClientClosedError,
+  DeadLetterNotFoundError,
+  DeadLetterNotReplayableError,
   ReceiveTimeoutError,
   AgentKilledError,
   StateConflictError,

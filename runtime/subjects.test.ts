@@ -30,6 +30,9 @@ describe("subjects", () => {
   it("parses what it builds", () => {
     expect(s.parseEvent("troupe.demo.events.child_failed.worker.w1")).toEqual({ kind: "child_failed", type: "worker", key: "w1" });
     expect(s.parseEvent("troupe.other.events.x.y.z")).toBeUndefined();
+    expect(s.parseDeadLetter(s.deadLetter("counter", "c1"))).toEqual({ type: "counter", key: "c1" });
+    expect(s.parseDeadLetter("troupe.other.dlq.counter.c1")).toBeUndefined();
+    expect(s.parseDeadLetter("troupe.demo.dlq.counter.c1.extra")).toBeUndefined();
     expect(s.parseAgentKey("counter.c1")).toEqual({ type: "counter", key: "c1" });
     expect(parseAgentId("counter/c1")).toEqual({ type: "counter", key: "c1" });
   });

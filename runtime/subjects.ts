@@ -155,6 +155,14 @@ export class Subjects {
     return `${this.prefix}.dlq.${type}.${key}`;
   }
 
+  /** Parse a dead-letter subject back into the agent's parts, or undefined if it is not one of this namespace. */
+  parseDeadLetter(subject: string): { type: string; key: string } | undefined {
+    const parts = subject.split(".");
+    if (parts.length !== 5 || parts[0] !== "troupe" || parts[1] !== this.ns || parts[2] !== "dlq") return undefined;
+    const [type, key] = [parts[3]!, parts[4]!];
+    return TOKEN.test(type) && TOKEN.test(key) ? { type, key } : undefined;
+  }
+
   /** Every dead-letter subject of the namespace (the stream's subject filter). */
   allDeadLetters(): string {
     return `${this.prefix}.dlq.>`;
