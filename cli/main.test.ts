@@ -24,7 +24,7 @@ describe.concurrent("help", { timeout: SLOW_MS }, () => {
   it("lists the commands and documents the exit codes", async ({ expect }) => {
     const r = await agentctl(["--help", "--server", deadUrl]);
     expect(r.code).toBe(0);
-    for (const cmd of ["dev", "node", "spawn", "ps", "tell", "ask", "stop", "kill", "tree", "state", "kv", "demo", "bench"]) {
+    for (const cmd of ["dev", "node", "spawn", "ps", "tell", "ask", "stop", "kill", "tree", "state", "kv", "dlq", "demo", "bench"]) {
       expect(r.stdout).toMatch(new RegExp(`^  ${cmd}\\b`, "m"));
     }
     expect(r.stdout).toContain("Exit codes:");

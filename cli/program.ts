@@ -6,6 +6,7 @@ import * as ask from "./commands/ask.js";
 import * as bench from "./commands/bench.js";
 import * as demo from "./commands/demo.js";
 import * as dev from "./commands/dev.js";
+import * as dlq from "./commands/dlq.js";
 import * as kill from "./commands/kill.js";
 import * as kv from "./commands/kv.js";
 import * as node from "./commands/node.js";
@@ -30,7 +31,7 @@ const EXAMPLES = `Examples:
   $ agentctl ps`;
 
 /** Every command module, in the order `agentctl --help` lists them. */
-const COMMANDS = [dev, node, spawn, ps, tell, ask, stop, kill, tree, state, kv, demo, bench];
+const COMMANDS = [dev, node, spawn, ps, tell, ask, stop, kill, tree, state, kv, dlq, demo, bench];
 
 /** Show the command's usage after each usage error, for it and every subcommand. */
 function hintUsage(cmd: Command): void {
