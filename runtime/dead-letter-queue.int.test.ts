@@ -1,15 +1,15 @@
 // The dead-letter queue of a light client against a real server: dead letters
-// made the real way (an agent whose receive throws, bytes that do not decode),
-// listed newest-first in windows, read, replayed, deleted and purged; records
-// that are not dead letters are listed as undecodable and never throw.
+// made the real way (the fixture's gate agent throws on adds while closed;
+// bytes that do not decode), listed newest-first in windows, read, replayed,
+// deleted and purged; records that are not dead letters are listed as
+// undecodable and never throw.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { defineAgent } from "../actors/index.js";
+import { gate } from "../cli/fixtures/gate-agents.js";
 import { connectClient, type TroupeClient } from "./client.js";
-import type { DeadLetterEntry, StoredDeadLetter } from "./dead-letter-record.js";
-import { isRawBody } from "./dead-letter-record.js";
+import { isRawBody, type DeadLetterEntry, type StoredDeadLetter } from "./dead-letter-record.js";
 import { encodeEnvelope, Kind } from "./envelope.js";
 import {
   AgentNotFoundError,
@@ -24,20 +24,6 @@ import { connectTo, useNatsServer } from "./testing/server.js";
 import { waitFor } from "./testing/wait.js";
 
 const nats = useNatsServer();
-
-/** Adds `n` to its sum while open; throws on an add while closed, so the add is dead-lettered. */
-const gate = defineAgent({
-  type: "gate",
-  state: () => ({ open: false, sum: 0 }),
-  receive(msg: { op: "open" } | { op: "add"; n: number } | { op: "sum" }, ctx) {
-    if (msg.op === "open") ctx.state.open = true;
-    else if (msg.op === "add") {
-      if (!ctx.state.open) throw new Error(`gate closed, add ${msg.n} refused`);
-      ctx.state.sum += msg.n;
-    }
-    return ctx.state.sum;
-  },
-});
 
 const letters = (entries: readonly DeadLetterEntry[]): StoredDeadLetter[] =>
   entries.filter((e): e is StoredDeadLetter => e.kind === "letter");
