@@ -205,6 +205,11 @@ export class Subjects {
     return { type: k.slice(0, dot), key: k.slice(dot + 1) };
   }
 
+  /** KV bucket saying which mailbox each agent type takes: `troupe_<ns>_types`, key `<type>`. */
+  typesBucket(): string {
+    return `troupe_${this.ns}_types`;
+  }
+
   /** KV bucket of cluster membership (node heartbeats): `troupe_<ns>_nodes`. */
   nodesBucket(): string {
     return `troupe_${this.ns}_nodes`;

@@ -1,0 +1,136 @@
+// Which mailbox each agent type takes, as every node and client of the
+// namespace sees it: the KV bucket `troupe_<ns>_types`, key `<type>`, value
+// `{ mailbox: "core" | "durable" }`. A node writes the types it hosts when it
+// starts; a sender looks a type up once, then keeps the answer true through
+// the bucket's watch. An entry outlives the nodes that wrote it, so a message
+// for a durable agent whose node just died still goes to its durable mailbox.
+// A type nobody wrote takes the core mailbox. Entries are checked, never
+// trusted: a malformed one counts as core and is reported.
+
+import type { NatsConnection } from "@nats-io/nats-core";
+import { Bucket, Kvm, KvWatchInclude, type KvEntry, type KvWatchEntry } from "@nats-io/kv";
+import type { QueuedIterator } from "@nats-io/transport-node";
+import { decodeValue, encodeValue } from "../codec.js";
+import { InternalError } from "../errors.js";
+import { openExistingKv } from "../memory/kv-existing.js";
+import type { Retry } from "../state-store.js";
+import type { Subjects } from "../subjects.js";
+
+/** The mailbox an agent type takes. */
+export const MailboxKind = {
+  /** Core NATS: at most once. */
+  Core: "core",
+  /** A JetStream stream: stored before `tell` resolves, applied exactly once. */
+  Durable: "durable",
+} as const;
+export type MailboxKind = (typeof MailboxKind)[keyof typeof MailboxKind];
+
+/** Where a sender learns the mailbox of a type. */
+export class TypeDirectory {
+  private readonly known = new Map<string, MailboxKind>();
+  private readonly lookups = new Map<string, Promise<MailboxKind>>();
+  private watch: QueuedIterator<KvWatchEntry> | undefined;
+
+  private constructor(
+    private kv: Bucket | undefined,
+    private readonly open: () => Promise<Bucket | undefined>,
+    private readonly retry: Retry,
+    private readonly onInvalid: (key: string, reason: string) => void,
+  ) {}
+
+  /** A node's directory: the bucket is created when missing. */
+  static async create(nc: NatsConnection, subjects: Subjects, retry: Retry, onInvalid: (key: string, reason: string) => void): Promise<TypeDirectory> {
+    const kvm = new Kvm(nc);
+    const kv = await retry("open types bucket", () => kvm.create(subjects.typesBucket(), { history: 1 }));
+    if (!(kv instanceof Bucket)) throw new InternalError("the KV client returned an unexpected bucket implementation");
+    const dir = new TypeDirectory(kv, async () => kv, retry, onInvalid);
+    await dir.follow();
+    return dir;
+  }
+
+  /**
+   * A client's directory: the bucket is opened when first needed and never
+   * created; while it does not exist, every type takes the core mailbox.
+   */
+  static existing(nc: NatsConnection, subjects: Subjects, retry: Retry, onInvalid: (key: string, reason: string) => void): TypeDirectory {
+    const kvm = new Kvm(nc);
+    return new TypeDirectory(undefined, () => retry("open types bucket", () => openExistingKv(kvm, subjects.typesBucket())), retry, onInvalid);
+  }
+
+  /** Write the mailbox of each type this node hosts (only where it differs from what is stored). */
+  async register(types: ReadonlyArray<{ type: string; mailbox: MailboxKind }>): Promise<void> {
+    const kv = this.kv!;
+    for (const t of types) {
+      const stored = await this.retry("read type", () => kv.get(t.type));
+      if (stored && stored.operation === "PUT" && this.check(stored) === t.mailbox) continue;
+      await this.retry("register type", () => kv.put(t.type, encodeValue({ mailbox: t.mailbox })));
+      this.known.set(t.type, t.mailbox);
+    }
+  }
+
+  /** The mailbox of `type` when already known here (no I/O): the hot path of every send. */
+  mailboxOf(type: string): MailboxKind | undefined {
+    return this.known.get(type);
+  }
+
+  /** The mailbox of `type`, read from the bucket the first time and then kept by the watch. */
+  lookup(type: string): Promise<MailboxKind> {
+    const known = this.known.get(type);
+    if (known) return Promise.resolve(known);
+    let pending = this.lookups.get(type);
+    if (!pending) {
+      pending = this.read(type).finally(() => this.lookups.delete(type));
+      this.lookups.set(type, pending);
+    }
+    return pending;
+  }
+
+  /** Stop watching. */
+  close(): void {
+    this.watch?.stop();
+    this.watch = undefined;
+  }
+
+  private async read(type: string): Promise<MailboxKind> {
+    if (!this.kv) {
+      this.kv = await this.open();
+      // No bucket yet (no node of this version ran here): core, and look again next time.
+      if (!this.kv) return MailboxKind.Core;
+      await this.follow();
+    }
+    const kv = this.kv;
+    const entry = await this.retry("read type", () => kv.get(type));
+    const kind = entry && entry.operation === "PUT" ? this.check(entry) : MailboxKind.Core;
+    // The watch may have told us meanwhile; what it said is newer.
+    if (!this.known.has(type)) this.known.set(type, kind);
+    return this.known.get(type)!;
+  }
+
+  /** Follow every change of the bucket from now on, so what is known stays true. */
+  private async follow(): Promise<void> {
+    const watch = await this.kv!.watch({ include: KvWatchInclude.UpdatesOnly });
+    this.watch = watch;
+    void (async () => {
+      for await (const e of watch) {
+        if (e.operation === "PUT") this.known.set(e.key, this.check(e));
+        else this.known.delete(e.key);
+      }
+    })().catch(() => {
+      // The watch ended with its connection; what is known stays as it was.
+    });
+  }
+
+  private check(e: KvEntry | KvWatchEntry): MailboxKind {
+    let v: unknown;
+    try {
+      v = decodeValue(e.value);
+    } catch {
+      this.onInvalid(e.key, "does not decode as MessagePack");
+      return MailboxKind.Core;
+    }
+    const mailbox = (v as { mailbox?: unknown } | null)?.mailbox;
+    if (mailbox === MailboxKind.Core || mailbox === MailboxKind.Durable) return mailbox;
+    this.onInvalid(e.key, `has mailbox ${JSON.stringify(mailbox)?.slice(0, 40)}, not "core" or "durable"`);
+    return MailboxKind.Core;
+  }
+}
