@@ -1,0 +1,119 @@
+// What a durable agent stores in the state bucket: its state and its place in
+// its mailbox, in one value, so one compare-and-set write commits both. The
+// place is the stream sequence of the last message applied, the attempts of
+// a message that keeps failing, and the outcomes of the last asks that came
+// with an idempotency key (so a retried ask is answered, not applied again).
+//
+//   ["troupe/durable", 1, state (MessagePack bytes), seq, failing, outcomes]
+//   failing:  [seq, attempts] | null
+//   outcomes: [[key, value, error], ...], oldest first; error null when it succeeded
+//
+// The state is kept as the bytes it was encoded to, so a commit that did not
+// change it copies them instead of encoding it again. A stored value that is
+// not a record (the type took the core mailbox before) is taken as the state,
+// at sequence 0. Anyone with access to the bucket can write it: every field
+// is checked, and a malformed record is an error, never trusted.
+
+import { decodeValue, encodeValue } from "../codec.js";
+import { InvalidMessageError, wireError, wireFields, type WireError } from "../errors.js";
+
+const MARK = "troupe/durable";
+const VERSION = 1;
+
+/** Asks with an idempotency key whose outcome a durable agent remembers (the newest). */
+export const OUTCOMES_KEPT = 256;
+
+/** How an ask with an idempotency key ended. */
+export interface Outcome {
+  value: unknown;
+  error: WireError | null;
+}
+
+/** A durable agent's place in its mailbox. */
+export class MailboxCursor {
+  /** Stream sequence of the last message applied (0: none yet). */
+  seq = 0;
+  /** A message that failed and will be tried again: its sequence and how often it failed. */
+  failing: { seq: number; attempts: number } | null = null;
+  private readonly outcomes = new Map<string, Outcome>();
+
+  /** The outcome of the ask with `key`, when it is one of the {@link OUTCOMES_KEPT} newest. */
+  outcome(key: string): Outcome | undefined {
+    return this.outcomes.get(key);
+  }
+
+  /** Remember how the ask with `key` ended; the oldest outcome past {@link OUTCOMES_KEPT} is forgotten. */
+  remember(key: string, outcome: Outcome): void {
+    this.outcomes.delete(key);
+    this.outcomes.set(key, outcome);
+    if (this.outcomes.size > OUTCOMES_KEPT) this.outcomes.delete(this.outcomes.keys().next().value!);
+  }
+
+  /** A copy (what a commit writes must not move while the write is in flight). */
+  clone(): MailboxCursor {
+    const c = new MailboxCursor();
+    c.seq = this.seq;
+    c.failing = this.failing && { ...this.failing };
+    for (const [k, o] of this.outcomes) c.outcomes.set(k, o);
+    return c;
+  }
+
+  /** @internal for encoding */
+  entries(): IterableIterator<[string, Outcome]> {
+    return this.outcomes.entries();
+  }
+}
+
+/** Encode a durable record: the state's bytes and the cursor. */
+export function encodeDurableRecord(state: Uint8Array, cursor: MailboxCursor): Uint8Array {
+  const outcomes: unknown[] = [];
+  for (const [key, o] of cursor.entries()) {
+    outcomes.push([key, o.error ? null : o.value, o.error ? [o.error.name, o.error.code, o.error.message, o.error.fields ?? null] : null]);
+  }
+  return encodeValue([MARK, VERSION, state, cursor.seq, cursor.failing ? [cursor.failing.seq, cursor.failing.attempts] : null, outcomes]);
+}
+
+/** What was stored: the state (decoded) and the cursor. */
+export interface DurableRecord {
+  state: unknown;
+  /** The state's bytes as stored (undefined for a value written before the type was durable). */
+  stateBytes: Uint8Array | undefined;
+  cursor: MailboxCursor;
+}
+
+/** Decode what the state bucket holds for a durable agent; throws InvalidMessageError when it is a malformed record. */
+export function decodeDurableRecord(bytes: Uint8Array): DurableRecord {
+  const raw = decodeValue(bytes);
+  const cursor = new MailboxCursor();
+  if (!Array.isArray(raw) || raw[0] !== MARK) return { state: raw, stateBytes: undefined, cursor };
+  const bad = (what: string): never => {
+    throw new InvalidMessageError(`the stored durable record ${what}`);
+  };
+  if (raw[1] !== VERSION) bad(`has version ${String(raw[1])}, not ${VERSION}`);
+  const [, , state, seq, failing, outcomes] = raw as unknown[];
+  if (!(state instanceof Uint8Array)) bad("has no state bytes");
+  if (!isSeq(seq)) bad("has no valid sequence");
+  cursor.seq = seq as number;
+  if (failing !== null) {
+    if (!Array.isArray(failing) || failing.length !== 2 || !isSeq(failing[0]) || !isSeq(failing[1])) bad("has a malformed failing entry");
+    cursor.failing = { seq: (failing as number[])[0]!, attempts: (failing as number[])[1]! };
+  }
+  if (!Array.isArray(outcomes) || outcomes.length > OUTCOMES_KEPT) bad("has malformed outcomes");
+  for (const o of outcomes as unknown[]) {
+    if (!Array.isArray(o) || o.length !== 3 || typeof o[0] !== "string") bad("has a malformed outcome");
+    const [key, value, error] = o as [string, unknown, unknown];
+    cursor.remember(key, { value, error: error === null ? null : checkError(error, bad) });
+  }
+  return { state: decodeValue(state as Uint8Array), stateBytes: state as Uint8Array, cursor };
+}
+
+function isSeq(v: unknown): boolean {
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+}
+
+function checkError(e: unknown, bad: (what: string) => never): WireError {
+  if (!Array.isArray(e) || e.length !== 4 || !e.slice(0, 3).every((f) => typeof f === "string")) bad("has a malformed error outcome");
+  const [name, code, message, fields] = e as [string, string, string, unknown];
+  if (fields !== null && (typeof fields !== "object" || Array.isArray(fields))) bad("has malformed error fields");
+  return wireError(name, code, message, fields ? wireFields(fields as object) : undefined);
+}
