@@ -13,7 +13,9 @@ import type { Behavior } from "./behavior.js";
 import type { ChildEnd } from "./child.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import type { AgentType } from "./define-agent.js";
-import { AgentKilledError, errorText, ReceiveTimeoutError } from "./errors.js";
+import { AgentKilledError, errorText, InvalidMessageError, ReceiveTimeoutError } from "./errors.js";
+import { outcomeOf, type DurableState } from "./durable/durable-state.js";
+import type { DurableFeed } from "./durable/durable-feed.js";
 import { HostContext, type ContextEnv, type ContextOwner } from "./host-context.js";
 import { messageTypeOf, type Inbound, type Item } from "./inbound.js";
 import type { Lifecycle } from "./lifecycle.js";
@@ -50,6 +52,8 @@ export interface AgentParts {
   readonly inbound: Inbound;
   readonly committer: StateCommitter;
   readonly counts: HandlingCounts;
+  /** A durable message left the mailbox. */
+  tookDurable(): void;
   /** The activation ends on its own: it failed, or it stopped itself. */
   exit(end: ChildEnd, reason: string): void;
   /** A bug in the host, not in the agent: report it, fail the agent, keep the node. */
@@ -69,6 +73,11 @@ export class Activation implements ContextOwner, InboxTarget {
   private abandonInflight: (() => void) | undefined;
   /** The drain loop at work, if any. */
   private draining: Promise<void> | undefined;
+  /** A durable agent's place in its mailbox, and the reader of its mailbox. */
+  durable: DurableState | undefined;
+  feed: DurableFeed | undefined;
+  /** The durable message whose failure ended this activation: the state goes back to the last commit, and it is tried again. */
+  failedDurable: { seq: number; reason: string } | undefined;
 
   constructor(
     /** 1 for an agent's first activation, then one more for each. */
@@ -118,6 +127,7 @@ export class Activation implements ContextOwner, InboxTarget {
   end(reason: Error): void {
     this.ended = true;
     this.ctx.end(reason);
+    this.feed?.stop();
   }
 
   // ---- handling messages ---------------------------------------------------
@@ -171,11 +181,69 @@ export class Activation implements ContextOwner, InboxTarget {
         continue;
       }
       const queued = mailbox.shift()!;
+      if (queued.seq !== undefined) {
+        this.parts.tookDurable();
+        await this.handleDurable(queued);
+        continue;
+      }
       const item = inbound.decode(queued.data, queued.reply);
       if (item === undefined) continue;
       const pending = this.process(item);
       if (pending !== undefined) await pending;
     }
+  }
+
+  /** A message from the durable mailbox: applied once, answered from a stored outcome, tried again later, or given up. */
+  private async handleDurable(queued: Queued): Promise<void> {
+    const durable = this.durable!;
+    const { inbound, committer } = this.parts;
+    const seq = queued.seq!;
+    if (queued.problem !== undefined) {
+      inbound.reject(queued.data, undefined, new InvalidMessageError(queued.problem));
+      return this.moveOn(seq);
+    }
+    const item = inbound.decode(queued.data, queued.reply);
+    if (item === undefined) return this.moveOn(seq); // refused (and dead-lettered) at the door
+    item.seq = seq;
+    item.key = item.reply !== undefined ? queued.key : undefined;
+    let admission = durable.admit(seq, item.key);
+    if (admission.action === "retry") {
+      await this.parts.env.clock.sleep(admission.delayMs);
+      // Ended while waiting: the next activation reads it again.
+      if (!this.handling) return;
+      admission = { action: "apply" };
+    }
+    switch (admission.action) {
+      case "skip":
+        return;
+      case "answer":
+        durable.done(seq);
+        committer.changed();
+        if (item.reply) committer.answer(item.reply, item.id, admission.outcome.value, admission.outcome.error, true);
+        else committer.flush();
+        return;
+      case "give_up": {
+        const reason = `gave up after ${admission.attempts} tries: ${admission.reason}`;
+        const failure = agentFailure(Object.assign(new Error(reason), { name: "DeliveryFailed" }));
+        this.parts.inbound.deadLetter(item, reason, admission.attempts);
+        durable.done(seq, item.key, item.key !== undefined ? outcomeOf(null, failure) : undefined);
+        committer.changed();
+        if (item.reply) committer.answer(item.reply, item.id, null, failure, true);
+        else committer.flush();
+        return;
+      }
+      case "apply": {
+        const pending = this.process(item);
+        if (pending !== undefined) await pending;
+      }
+    }
+  }
+
+  /** Past a durable message that was refused: the cursor moves on, and the commit says so. */
+  private moveOn(seq: number): void {
+    this.durable!.done(seq);
+    this.parts.committer.changed();
+    this.parts.committer.flush();
   }
 
   private process(item: Item): Promise<void> | undefined {
@@ -228,6 +296,16 @@ export class Activation implements ContextOwner, InboxTarget {
     const { committer, env, counts } = this.parts;
     this.inflight = undefined;
     counts.handled++;
+    if (item.seq !== undefined) {
+      // Applied: the cursor moves past it in the same commit as the state it produced.
+      const durable = this.durable!;
+      durable.done(item.seq, item.key, item.key !== undefined ? outcomeOf(value, null) : undefined);
+      if (this.behavior!.takeChange(this.ctx)) durable.stateChange();
+      committer.changed();
+      if (item.reply) committer.answer(item.reply, item.id, value, null, true);
+      else committer.flush();
+      return;
+    }
     if (!this.parts.def.persist) {
       if (item.reply) env.messenger.reply(item.reply, item.id, this.parts.id, value, null);
       return;
@@ -242,6 +320,12 @@ export class Activation implements ContextOwner, InboxTarget {
     this.inflight = undefined;
     this.parts.counts.failures++;
     const reason = errorText(err);
+    if (item.seq !== undefined) {
+      // Tried again by the next activation, after the state went back to the last commit.
+      this.failedDurable = { seq: item.seq, reason };
+      this.parts.exit({ kind: "failure", reason, messageType: messageTypeOf(item.body) }, reason);
+      return;
+    }
     if (item.reply) this.parts.env.messenger.reply(item.reply, item.id, this.parts.id, null, agentFailure(err));
     this.parts.inbound.deadLetter(item, reason);
     this.parts.exit({ kind: "failure", reason, messageType: messageTypeOf(item.body) }, reason);
@@ -258,6 +342,11 @@ export class Activation implements ContextOwner, InboxTarget {
     const item = this.inflight;
     if (item === undefined) return undefined;
     this.inflight = undefined;
+    if (item.seq !== undefined) {
+      // A durable message is tried again, not answered or dead-lettered now.
+      this.failedDurable = { seq: item.seq, reason };
+      return item;
+    }
     if (item.reply) this.parts.env.messenger.reply(item.reply, item.id, this.parts.id, null, agentFailure(new AgentKilledError(this.parts.id, reason)));
     this.parts.inbound.deadLetter(item, deadLetterReason);
     return item;

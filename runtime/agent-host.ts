@@ -11,6 +11,7 @@
 // encodes the state once and writes it with compare-and-set.
 
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { AgentType } from "./define-agent.js";
 import { Activation, type AgentParts, type HandlingCounts } from "./activation.js";
 import { AgentInbox } from "./agent-inbox.js";
@@ -19,7 +20,12 @@ import { Lifecycle, LifecycleState } from "./lifecycle.js";
 import type { Clock } from "./clock.js";
 import { decodeValue, encodeValue } from "./codec.js";
 import type { DeadLetters } from "./dead-letters.js";
-import { AgentFencedError, AgentStoppedError, errorText } from "./errors.js";
+import { AgentFencedError, AgentStoppedError, errorText, InvalidConfigError } from "./errors.js";
+import { agentFailure } from "./wire-error.js";
+import { MailboxKind } from "./mailbox-kind.js";
+import { decodeDurableRecord } from "./durable/durable-record.js";
+import { DurableState } from "./durable/durable-state.js";
+import { DurableFeed } from "./durable/durable-feed.js";
 import { EventKind, type EventPublisher } from "./events.js";
 import type { MailboxBudget } from "./mailbox.js";
 import type { TurnBudget } from "./turn-budget.js";
@@ -48,6 +54,8 @@ export interface HostEnv {
   mailboxBudget: MailboxBudget;
   /** The node's message handling per turn of the event loop, shared by all its agents. */
   turns: TurnBudget;
+  /** JetStream and the mailbox stream, for agents with durable mailboxes (absent when the node hosts none). */
+  durable?: { js: JetStreamClient; jsm: JetStreamManager; stream: string };
 }
 
 /** A row of `node.list()` / `agentctl ps`. */
@@ -113,7 +121,16 @@ export class AgentHost implements Child {
       type: def.type,
       key,
       store: env.stateStore,
-      encodeState: () => encodeValue(this.current!.behavior!.persistable(this.current!.ctx)),
+      encodeState: () => {
+        const act = this.current!;
+        const persistable = (): unknown => act.behavior!.persistable(act.ctx);
+        return act.durable ? act.durable.encode(persistable) : encodeValue(persistable());
+      },
+      landed: () => {
+        // What the commit covers leaves the durable mailbox.
+        const act = this.current;
+        if (act?.durable) act.feed?.purgeThrough(act.durable.landed());
+      },
       answer: (reply, id, value, error) => env.messenger.reply(reply, id, this.id, value, error),
       isActive: () => this.lifecycle.handling,
       fenced: (revision) => {
@@ -135,6 +152,7 @@ export class AgentHost implements Child {
       inbound: this.inbox.inbound,
       committer: this.committer,
       counts: this.counts,
+      tookDurable: () => this.inbox.tookDurable(),
       exit: (end, reason) => void this.exit(end, reason),
       internalError: (where, err) => this.internalError(where, err),
     };
@@ -203,7 +221,17 @@ export class AgentHost implements Child {
     try {
       await this.inbox.open();
       this.committer.reset(0, undefined);
-      if (this.def.persist) {
+      if (this.def.mailbox === MailboxKind.Durable) {
+        if (!this.env.durable) throw new InvalidConfigError("mailbox", `agent type ${this.def.type} takes a durable mailbox, but this node has no mailbox stream`);
+        const stored = await this.env.stateStore.load(this.def.type, this.key);
+        const record = stored.bytes ? decodeDurableRecord(stored.bytes) : undefined;
+        behavior.start(ctx, record ? { found: true, value: record.state } : { found: false });
+        act.durable = new DurableState(record, this.def.maxDeliver);
+        // The baseline, as if committed: the stored bytes, or the initial state at sequence 0.
+        const baseline = act.durable.encode(() => behavior.persistable(ctx));
+        act.durable.landed();
+        this.committer.reset(stored.revision, stored.bytes ?? baseline);
+      } else if (this.def.persist) {
         const stored = await this.env.stateStore.load(this.def.type, this.key);
         behavior.start(ctx, stored.bytes ? { found: true, value: decodeValue(stored.bytes) } : { found: false });
         // What is stored (or, for a new agent, its initial state) is the baseline: only a change is written.
@@ -215,7 +243,10 @@ export class AgentHost implements Child {
       if (this.def.onStart) await this.def.onStart(ctx);
       // Stopped, restarted, killed or fenced while onStart ran: never running; whoever did it ends the activation.
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      if (this.def.persist && behavior.takeChange(ctx)) this.committer.changed();
+      if (this.def.persist && behavior.takeChange(ctx)) {
+        act.durable?.stateChange();
+        this.committer.changed();
+      }
     } catch (err) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const reason = `start failed: ${errorText(err)}`;
@@ -233,7 +264,26 @@ export class AgentHost implements Child {
     }
     this.lifecycle.send({ type: "STARTED" });
     this.committer.flush();
+    if (act.durable) this.openFeed(act);
     act.kick();
+  }
+
+  /** Read the durable mailbox from the first message after the committed place. */
+  private openFeed(act: Activation): void {
+    const durable = this.env.durable!;
+    act.feed = new DurableFeed(
+      {
+        js: durable.js,
+        jsm: durable.jsm,
+        clock: this.env.clock,
+        stream: durable.stream,
+        subject: this.env.messenger.subjects.mailbox(this.def.type, this.key),
+        deliver: (d) => this.inbox.offerDurable(d),
+        trouble: (where, err) => this.reportError(where, err),
+      },
+      act.durable!.committedSeq,
+    );
+    act.feed.start();
   }
 
   /**
@@ -264,10 +314,11 @@ export class AgentHost implements Child {
     if (!act) return Promise.resolve();
     if (this.lifecycle.handling) this.lifecycle.send({ type: "END" });
     act.end(new AgentStoppedError(this.id, end.kind === "failure" ? `failed: ${reason}` : reason));
+    this.inbox.dropDurable();
     // Fenced: the state is another activation's now; asks waiting for a commit learn that, not a failed write.
     if (end.kind === "fenced") this.committer.fence();
     this.ending = (async () => {
-      if (end.kind !== "fenced") await this.commitQuietly();
+      if (end.kind !== "fenced") await this.commitQuietly(act);
       await this.runOnStop(act);
       if (end.kind === "failure") this.lifecycle.send({ type: "FAIL", reason });
       this.ending = undefined;
@@ -387,16 +438,29 @@ export class AgentHost implements Child {
     const exited = act.isEnded;
     if (this.ending) await this.ending;
     act.end(new AgentStoppedError(this.id, timedOut ? `not done within shutdown ${shutdownMs} ms` : "stopped"));
+    this.inbox.dropDurable();
     if (timedOut) act.abandon();
     if (!exited && act.behavior !== undefined) {
-      await this.commitQuietly();
+      await this.commitQuietly(act);
       await this.runOnStop(act);
     }
   }
 
-  private async commitQuietly(): Promise<void> {
+  /**
+   * Commit what the activation handled. After a durable message failed (or
+   * was killed) the state goes back to the last commit instead, with that
+   * message's failure counted: what it half-changed is not kept, and what was
+   * applied since that commit comes again from the mailbox.
+   */
+  private async commitQuietly(act: Activation): Promise<void> {
     try {
-      await this.committer.settle();
+      const failed = act.failedDurable;
+      if (failed && act.durable) {
+        const gone = agentFailure(new AgentStoppedError(this.id, "failed before its answer was committed"));
+        await this.committer.replace(() => act.durable!.rollback(failed.seq, failed.reason), gone);
+      } else {
+        await this.committer.settle();
+      }
     } catch {
       // reported by the commit loop itself
     }

@@ -14,6 +14,9 @@ import { Inbound } from "./inbound.js";
 import { Mailbox, type MailboxBudget, type MailboxRefusal } from "./mailbox.js";
 import type { Messenger } from "./messenger.js";
 import { isReplySubject, replySubjectProblem, type AgentId } from "./subjects.js";
+import { EnvelopeLimits } from "./envelope.js";
+import { nextTurn } from "./turn-budget.js";
+import type { DurableDelivery } from "./durable/durable-feed.js";
 import type { TurnBudget } from "./turn-budget.js";
 
 /**
@@ -24,7 +27,15 @@ import type { TurnBudget } from "./turn-budget.js";
 export interface Queued {
   data: Uint8Array;
   reply: string | undefined;
+  /** From a durable mailbox: its stream sequence, and an ask's idempotency key. */
+  seq?: number;
+  key?: string;
+  /** What is wrong with a durable message's headers: it is refused when its turn comes, and the mailbox moves past it. */
+  problem?: string;
 }
+
+/** Durable messages waiting in the mailbox before the feed waits for the agent to catch up. */
+export const DURABLE_HIGH_WATER = 512;
 
 /** Where the inbox delivers: the agent's current activation. */
 export interface InboxTarget {
@@ -65,6 +76,8 @@ export class AgentInbox {
   /** Decodes and checks what arrives; counts and reports what it refuses. */
   readonly inbound: Inbound;
   private sub: Subscription | undefined;
+  /** Durable messages in the mailbox. */
+  private durableWaiting = 0;
 
   constructor(
     private readonly id: AgentId,
@@ -100,10 +113,45 @@ export class AgentInbox {
       }
     }
     const gone = new AgentStoppedError(this.id, why);
+    // Durable messages stay stored in their stream for the agent's next start.
+    this.dropDurable();
     for (const queued of this.mailbox.takeAll()) {
       if (queued.reply !== undefined) this.env.messenger.reply(queued.reply, "", this.id, null, toWireError(gone));
       else this.inbound.deadLetterWaiting(queued.data, `agent ${why} before handling it`);
     }
+  }
+
+  /**
+   * Take a message from the durable mailbox: it waits in the mailbox whatever
+   * its bounds (it is stored, and its sender was told so). Resolves when the
+   * feed may bring the next one (fewer than DURABLE_HIGH_WATER durable messages wait).
+   */
+  async offerDurable(d: DurableDelivery): Promise<void> {
+    let problem: string | undefined;
+    let reply = d.reply;
+    if (reply !== undefined && !isReplySubject(reply)) {
+      problem = replySubjectProblem(reply);
+      reply = undefined;
+    }
+    if (d.key !== undefined && (d.key.length > EnvelopeLimits.id || !/^[\x21-\x7e]+$/.test(d.key))) {
+      problem ??= `an idempotency key must be 1-${EnvelopeLimits.id} printable characters`;
+    }
+    // The bytes may be a view of a larger read buffer: keep a copy of exactly them.
+    this.mailbox.push({ data: d.data.slice(), reply, seq: d.seq, key: problem ? undefined : d.key, problem }, d.data.length);
+    this.durableWaiting++;
+    this.owner.target()?.kick();
+    while (this.durableWaiting >= DURABLE_HIGH_WATER) await nextTurn();
+  }
+
+  /** A durable message left the mailbox (handled, or dropped). */
+  tookDurable(): void {
+    this.durableWaiting--;
+  }
+
+  /** Drop the durable messages still waiting (their activation ended: the next one reads them again from the stream). */
+  dropDurable(): void {
+    this.mailbox.remove((q) => q.seq !== undefined);
+    this.durableWaiting = 0;
   }
 
   private failed(sub: Subscription, err: Error): void {

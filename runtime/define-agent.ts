@@ -7,6 +7,7 @@ import type { AgentRef } from "./agent-ref.js";
 import { InvalidConfigError } from "./errors.js";
 import type { AgentId } from "./subjects.js";
 import { validateToken } from "./subjects.js";
+import { MailboxKind } from "./mailbox-kind.js";
 import type { Memory } from "./memory/index.js";
 
 /** What `receive` (and the hooks) can see and do. */
@@ -55,6 +56,19 @@ interface AgentOptions<M> {
   mailboxCapacity?: number;
   /** Bytes (encoded size) that may wait in the mailbox; past it, as for `mailboxCapacity`. Default 16 MiB. */
   mailboxBytes?: number;
+  /**
+   * `"core"` (default): messages travel on core NATS, at most once. `"durable"`:
+   * the agent's mailbox is a JetStream stream; `tell` resolves once the message
+   * is stored, and each stored message is applied exactly once to the persisted
+   * state, across crashes, restarts, failover and server restarts. Needs `persist`.
+   */
+  mailbox?: MailboxKind;
+  /**
+   * Durable mailbox only: how often a message whose `receive` fails (throws,
+   * times out, is killed) is tried before it goes to the dead letters and the
+   * agent moves on. Default 5.
+   */
+  maxDeliver?: number;
 }
 
 /** An agent written as a function over state. */
@@ -94,7 +108,12 @@ export interface AgentType {
   readonly receiveTimeoutMs?: number;
   readonly mailboxCapacity: number;
   readonly mailboxBytes: number;
+  readonly mailbox: MailboxKind;
+  readonly maxDeliver: number;
 }
+
+/** Default tries of a durable message before it is dead-lettered. */
+export const DEFAULT_MAX_DELIVER = 5;
 
 /** Default mailbox capacity of an agent, in messages. */
 export const DEFAULT_MAILBOX_CAPACITY = 65_536;
@@ -128,6 +147,7 @@ export function defineAgent(options: FunctionAgentOptions<unknown, unknown, unkn
     receiveTimeoutMs: checkPositive("receiveTimeoutMs", options.receiveTimeoutMs),
     mailboxCapacity: checkPositive("mailboxCapacity", options.mailboxCapacity) ?? DEFAULT_MAILBOX_CAPACITY,
     mailboxBytes: checkPositive("mailboxBytes", options.mailboxBytes) ?? DEFAULT_MAILBOX_BYTES,
+    ...checkMailbox(options.mailbox, options.maxDeliver, options.persist),
   };
   if (options.machine !== undefined) {
     const m = options as MachineAgentOptions<unknown>;
@@ -164,6 +184,21 @@ export function checkType(type: unknown): string {
   } catch (err) {
     throw new InvalidConfigError("type", (err as Error).message);
   }
+}
+
+function checkMailbox(mailbox: unknown, maxDeliver: unknown, persist: unknown): { mailbox: MailboxKind; maxDeliver: number } {
+  if (mailbox !== undefined && mailbox !== MailboxKind.Core && mailbox !== MailboxKind.Durable) {
+    throw new InvalidConfigError("mailbox", `must be "core" or "durable", got ${JSON.stringify(mailbox)}`);
+  }
+  const kind = mailbox ?? MailboxKind.Core;
+  if (kind === MailboxKind.Durable && persist === false) {
+    throw new InvalidConfigError("mailbox", 'a durable mailbox records its place in the persisted state: it needs persist (remove persist: false, or use mailbox: "core")');
+  }
+  if (maxDeliver !== undefined && (typeof maxDeliver !== "number" || !Number.isInteger(maxDeliver) || maxDeliver < 1)) {
+    throw new InvalidConfigError("maxDeliver", `must be a whole number of tries, at least 1, got ${JSON.stringify(maxDeliver)}`);
+  }
+  if (maxDeliver !== undefined && kind !== MailboxKind.Durable) throw new InvalidConfigError("maxDeliver", 'applies to a durable mailbox only (mailbox: "durable")');
+  return { mailbox: kind, maxDeliver: (maxDeliver as number | undefined) ?? DEFAULT_MAX_DELIVER };
 }
 
 function checkSchema(schema: unknown): ((msg: unknown) => unknown) | undefined {

@@ -36,6 +36,7 @@ export const ErrorCode = {
   ClientClosed: "CLIENT_CLOSED",
   DeadLetterNotFound: "DEAD_LETTER_NOT_FOUND",
   DeadLetterNotReplayable: "DEAD_LETTER_NOT_REPLAYABLE",
+  MailboxUnavailable: "MAILBOX_UNAVAILABLE",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -454,5 +455,16 @@ export class DeadLetterNotReplayableError extends TroupeError {
     super(ErrorCode.DeadLetterNotReplayable, `dead letter ${seq} cannot be replayed: ${why}`);
     this.seq = seq;
     this.why = why;
+  }
+}
+
+/** A durable mailbox could not store a message (JetStream unavailable through every retry, no mailbox stream, no permission). */
+export class MailboxUnavailableError extends TroupeError {
+  readonly agentId: string;
+  readonly reason: string;
+  constructor(agentId: string, reason: string, options?: { cause?: unknown }) {
+    super(ErrorCode.MailboxUnavailable, `the durable mailbox of ${agentId} could not store the message: ${reason}`, options);
+    this.agentId = agentId;
+    this.reason = reason;
   }
 }

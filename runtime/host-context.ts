@@ -5,7 +5,7 @@
 // a receive that outlives its activation cannot act in the agent's name.
 
 import type { AgentContext } from "./define-agent.js";
-import type { AgentRef, AskOptions } from "./agent-ref.js";
+import type { AgentRef, AskOptions, TellOptions } from "./agent-ref.js";
 import type { Memory } from "./memory/index.js";
 import type { Messenger } from "./messenger.js";
 import { PlainState, StateTracker, type StateHolder } from "./state-tracker.js";
@@ -115,9 +115,9 @@ class ActivationRef<M, R> implements AgentRef<M, R> {
     this.key = inner.key;
   }
 
-  tell(msg: M): Promise<void> {
+  tell(msg: M, opts?: TellOptions): Promise<void> {
     if (this.signal.aborted) return Promise.reject(this.signal.reason);
-    return this.inner.tell(msg);
+    return this.inner.tell(msg, opts);
   }
 
   ask<T = R>(msg: M, opts?: AskOptions): Promise<T> {

@@ -23,6 +23,9 @@ export interface Item {
   body: unknown;
   /** The inbox to answer on; only for asks that came with one. */
   reply: string | undefined;
+  /** From a durable mailbox: its stream sequence, and an ask's idempotency key. */
+  seq?: number;
+  key?: string;
 }
 
 /** Bytes of a rejected message's raw body kept in its dead letter. */
@@ -76,13 +79,14 @@ export class Inbound {
   }
 
   /** Dead-letter a message that was taken but not handled to the end (it failed, was killed, or its agent stopped). */
-  deadLetter(item: Item, reason: string): void {
+  deadLetter(item: Item, reason: string, deliveries?: number): void {
     this.env.deadLetters.publish(this.def.type, this.key, {
       reason,
       messageType: messageTypeOf(item.body),
       sender: item.sender,
       messageId: item.id,
       body: item.body,
+      ...(deliveries === undefined ? {} : { deliveries }),
     });
   }
 

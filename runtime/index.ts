@@ -52,6 +52,7 @@ export {
   ClientClosedError,
   DeadLetterNotFoundError,
   DeadLetterNotReplayableError,
+  MailboxUnavailableError,
   ReceiveTimeoutError,
   AgentKilledError,
   StateConflictError,

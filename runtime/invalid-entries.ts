@@ -4,7 +4,7 @@
 // report itself forever.
 
 /** The cluster buckets whose entries are checked. */
-export const ClusterBucket = { Nodes: "nodes", Registry: "registry" } as const;
+export const ClusterBucket = { Nodes: "nodes", Registry: "registry", Types: "types" } as const;
 export type ClusterBucket = (typeof ClusterBucket)[keyof typeof ClusterBucket];
 
 /** One malformed entry. */

@@ -58,6 +58,18 @@ export class Mailbox<T> {
     return null;
   }
 
+  /**
+   * Put a message at the back whatever the bounds (one already stored
+   * elsewhere, which the sender was told is safe: a durable mailbox's). Its
+   * bytes still count, so core messages meet a full mailbox sooner.
+   */
+  push(item: T, bytes = 0): void {
+    this.items.push(item);
+    this.sizes.push(bytes);
+    this.held += bytes;
+    this.budget.used += bytes;
+  }
+
   /** Take the message at the front, or undefined when empty. */
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
@@ -76,6 +88,26 @@ export class Mailbox<T> {
       this.head = 0;
     }
     return item;
+  }
+
+  /** Remove every waiting message `drop` says to, keeping the others in order. */
+  remove(drop: (item: T) => boolean): void {
+    const keep: T[] = [];
+    const sizes: number[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const item = this.items[i] as T;
+      const bytes = this.sizes[i]!;
+      if (drop(item)) {
+        this.held -= bytes;
+        this.budget.used -= bytes;
+      } else {
+        keep.push(item);
+        sizes.push(bytes);
+      }
+    }
+    this.items = keep;
+    this.sizes = sizes;
+    this.head = 0;
   }
 
   /** Remove and return everything waiting. */

@@ -3,9 +3,9 @@
 // This is the hot path: no per-message subscriptions, no async stack traces.
 
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
-import type { AgentRef, AskOptions } from "./agent-ref.js";
+import type { AgentRef, AskOptions, TellOptions } from "./agent-ref.js";
 import type { Clock } from "./clock.js";
-import { decodeEnvelope, encodeEnvelope, encodeReply, Kind, nextMessageId } from "./envelope.js";
+import { decodeEnvelope, encodeEnvelope, encodeReply, EnvelopeLimits, Kind, nextMessageId } from "./envelope.js";
 import {
   AgentNotFoundError,
   errorText,
@@ -22,6 +22,9 @@ import { PendingAsk, Requester } from "./requester.js";
 import { fromWireError } from "./wire-error.js";
 import { agentId, isReplySubject, type AgentId, type Subjects } from "./subjects.js";
 import { injectTrace } from "./telemetry.js";
+import { MailboxKind } from "./mailbox-kind.js";
+import type { TypeDirectory } from "./durable/type-directory.js";
+import type { DurableSender } from "./durable/durable-sender.js";
 
 export interface MessengerOptions {
   maxMessageBytes: number;
@@ -45,6 +48,8 @@ export class Messenger {
   droppedReplies = 0;
   /** Set once the owner closed: every send fails with it. */
   private closedWith: Error | undefined;
+  /** Which mailbox each type takes, and how durable ones are stored (absent: every type takes the core mailbox). */
+  private durable: { directory: TypeDirectory; sender: DurableSender } | undefined;
 
   constructor(
     readonly nc: NatsConnection,
@@ -53,6 +58,21 @@ export class Messenger {
     readonly options: MessengerOptions,
   ) {
     this.requester = new Requester(nc, clock);
+  }
+
+  /** Send to agents with durable mailboxes: `directory` says which types take one, `sender` stores their messages. */
+  useDurableMailboxes(directory: TypeDirectory, sender: DurableSender): void {
+    this.durable = { directory, sender };
+  }
+
+  /** The mailbox `type` takes when known here without I/O (every type takes the core mailbox when durable ones are not in use). */
+  mailboxOf(type: string): MailboxKind | undefined {
+    return this.durable ? this.durable.directory.mailboxOf(type) : MailboxKind.Core;
+  }
+
+  /** Look up the mailbox of `type` (once; then {@link mailboxOf} knows it). */
+  async lookupMailbox(type: string): Promise<void> {
+    await this.durable?.directory.lookup(type);
   }
 
   /** A ref to `type/key` that sends as `sender`. Validates both parts. */
@@ -69,9 +89,9 @@ export class Messenger {
    * would otherwise cost a socket write per message. Every other send from
    * this messenger publishes queued tells first, so order is kept.
    */
-  tell(subject: string, msg: unknown, sender: string | null): void {
+  tell(subject: string, msg: unknown, sender: string | null, id?: string): void {
     if (this.closedWith) throw this.closedWith;
-    const payload = encodeEnvelope(Kind.Tell, nextMessageId(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
+    const payload = encodeEnvelope(Kind.Tell, id ?? nextMessageId(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
     if (this.nc.isClosed()) throw new NotConnectedError(this.options.servers, "connection closed");
     this.queuedSubjects.push(subject);
     this.queuedPayloads.push(payload);
@@ -102,9 +122,7 @@ export class Messenger {
     let payload: Uint8Array;
     try {
       if (this.closedWith) throw this.closedWith;
-      if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
-        throw new InvalidArgumentError("timeoutMs", `ask timeout must be a positive number of milliseconds, got ${timeoutMs}`);
-      }
+      checkTimeout(timeoutMs);
       payload = encodeEnvelope(Kind.Ask, nextMessageId(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
     } catch (err) {
       return Promise.reject(err);
@@ -116,6 +134,46 @@ export class Messenger {
       } catch (err) {
         reject(this.sendError(err));
       }
+    });
+  }
+
+  /**
+   * Store a tell in the durable mailbox of `type/key`; resolves once stored.
+   * A tell sent again with the same `id` within the duplicate window is stored once.
+   */
+  async tellDurable(to: AgentId, type: string, key: string, msg: unknown, sender: string | null, id: string | undefined): Promise<void> {
+    if (this.closedWith) throw this.closedWith;
+    const subject = this.subjects.mailbox(type, key);
+    const msgId = id ?? nextMessageId();
+    const payload = encodeEnvelope(Kind.Tell, msgId, sender, injectTrace(subject), msg, this.options.maxMessageBytes);
+    if (this.queuedSubjects.length > 0) this.flushTells();
+    await this.durable!.sender.store(to, subject, payload, msgId);
+  }
+
+  /**
+   * Store an ask in the durable mailbox of `type/key` and wait for its reply
+   * (on core NATS). With `key`, a second ask with the same key is answered
+   * with the first one's outcome. The deadline runs from the call.
+   */
+  askDurable(to: AgentId, type: string, key: string, msg: unknown, timeoutMs: number, sender: string | null, idempotencyKey: string | undefined): Promise<unknown> {
+    let payload: Uint8Array;
+    const subject = this.subjects.mailbox(type, key);
+    const msgId = nextMessageId();
+    try {
+      if (this.closedWith) throw this.closedWith;
+      checkTimeout(timeoutMs);
+      payload = encodeEnvelope(Kind.Ask, msgId, sender, injectTrace(subject), msg, this.options.maxMessageBytes);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.queuedSubjects.length > 0) this.flushTells();
+    return new Promise((resolve, reject) => {
+      const call = new AskCall(to, timeoutMs, this.options.maxMessageBytes, resolve, reject);
+      const reply = this.requester.expect(timeoutMs, call);
+      this.durable!.sender.store(to, subject, payload, msgId, { reply, key: idempotencyKey }).catch((err: unknown) => {
+        this.requester.cancel(call);
+        reject(err);
+      });
     });
   }
 
@@ -239,10 +297,19 @@ class Ref<M, R> implements AgentRef<M, R> {
     this.subject = messenger.subjects.agent(type, key);
   }
 
-  tell(msg: M): Promise<void> {
+  tell(msg: M, opts?: TellOptions): Promise<void> {
     try {
-      this.messenger.tell(this.subject, msg, this.sender);
-      return RESOLVED;
+      const id = opts?.id === undefined ? undefined : checkMessageId(opts.id);
+      switch (this.messenger.mailboxOf(this.type)) {
+        case MailboxKind.Core:
+          this.messenger.tell(this.subject, msg, this.sender, id);
+          return RESOLVED;
+        case MailboxKind.Durable:
+          return this.messenger.tellDurable(this.id, this.type, this.key, msg, this.sender, id);
+        default:
+          // The first send to a type: learn its mailbox, then send (sends queued behind it keep their order).
+          return this.messenger.lookupMailbox(this.type).then(() => this.tell(msg, opts));
+      }
     } catch (err) {
       return Promise.reject(err);
     }
@@ -250,10 +317,38 @@ class Ref<M, R> implements AgentRef<M, R> {
 
   ask<T = R>(msg: M, opts?: AskOptions): Promise<T> {
     const timeoutMs = opts?.timeoutMs ?? this.messenger.options.askTimeoutMs;
-    return this.messenger.ask(this.subject, this.id, msg, timeoutMs, this.sender) as Promise<T>;
+    switch (this.messenger.mailboxOf(this.type)) {
+      case MailboxKind.Core:
+        return this.messenger.ask(this.subject, this.id, msg, timeoutMs, this.sender) as Promise<T>;
+      case MailboxKind.Durable: {
+        let key: string | undefined;
+        try {
+          key = opts?.id === undefined ? undefined : checkMessageId(opts.id);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        return this.messenger.askDurable(this.id, this.type, this.key, msg, timeoutMs, this.sender, key) as Promise<T>;
+      }
+      default:
+        return this.messenger.lookupMailbox(this.type).then(() => this.ask<T>(msg, opts));
+    }
   }
 
   toJSON(): string {
     return this.id;
   }
+}
+
+function checkTimeout(timeoutMs: number): void {
+  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
+    throw new InvalidArgumentError("timeoutMs", `ask timeout must be a positive number of milliseconds, got ${timeoutMs}`);
+  }
+}
+
+/** A caller's message id or idempotency key: 1-128 printable characters (it travels in the envelope and in a header). */
+function checkMessageId(id: unknown): string {
+  if (typeof id !== "string" || id.length === 0 || id.length > EnvelopeLimits.id || !/^[\x21-\x7e]+$/.test(id)) {
+    throw new InvalidArgumentError("id", `a message id must be 1-${EnvelopeLimits.id} printable ASCII characters without spaces, got ${JSON.stringify(id)?.slice(0, 60)}`);
+  }
+  return id;
 }

@@ -13,6 +13,7 @@ import type { NormalizedSupervisorSpec } from "../supervisors/child-spec.js";
 import { supervisorSpec } from "./specs.js";
 import { systemClock, type Clock } from "./clock.js";
 import { InvalidConfigError } from "./errors.js";
+import { DEFAULT_MAILBOX_STREAM, type MailboxStreamLimits } from "./durable/mailbox-stream.js";
 import type { MemoryOptions } from "./memory/index.js";
 import { Subjects, validateToken } from "./subjects.js";
 
@@ -61,6 +62,13 @@ export interface NodeOptions {
   tracing?: boolean;
   /** Adopt the root-supervised agents of nodes whose heartbeat lapsed. Default true. */
   failover?: boolean;
+  /**
+   * Limits of the namespace's durable mailboxes (the stream `TROUPE_<NS>_MBOX`),
+   * applied by a node that hosts an agent type with `mailbox: "durable"`.
+   * Defaults: 10 000 messages per agent, 1 GiB in all, kept 7 days, duplicate
+   * ids recognised for 2 minutes, 1 replica (3 on a cluster for R3).
+   */
+  durableMailboxes?: Partial<MailboxStreamLimits>;
 }
 
 /** Options of {@link TroupeNode.spawn}. */
@@ -97,6 +105,7 @@ export interface ValidOptions {
   random: () => number;
   tracing: boolean | undefined;
   failover: boolean;
+  durableMailboxes: MailboxStreamLimits;
 }
 
 /** Merge defaults into `options` and check every field. */
@@ -140,7 +149,28 @@ export function validateNodeOptions(options: NodeOptions): ValidOptions {
     random: options.random ?? Math.random,
     tracing: options.tracing,
     failover: options.failover ?? true,
+    durableMailboxes: mailboxLimits(options.durableMailboxes),
   };
+}
+
+/** The durable mailboxes' limits, defaults filled in; a bad field is named `durableMailboxes.<field>`. */
+function mailboxLimits(given: NodeOptions["durableMailboxes"]): MailboxStreamLimits {
+  if (given === undefined) return { ...DEFAULT_MAILBOX_STREAM };
+  if (given === null || typeof given !== "object" || Array.isArray(given)) {
+    throw new InvalidConfigError("durableMailboxes", `must be an object, got ${JSON.stringify(given)}`);
+  }
+  const limits: MailboxStreamLimits = { ...DEFAULT_MAILBOX_STREAM };
+  for (const [field, value] of Object.entries(given)) {
+    if (!(field in DEFAULT_MAILBOX_STREAM)) {
+      throw new InvalidConfigError(`durableMailboxes.${field}`, `unknown field (known: ${Object.keys(DEFAULT_MAILBOX_STREAM).join(", ")})`);
+    }
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || (field === "replicas" && value > 5)) {
+      throw new InvalidConfigError(`durableMailboxes.${field}`, `must be a whole number from 1${field === "replicas" ? " to 5" : ""}, got ${JSON.stringify(value)}`);
+    }
+    limits[field as keyof MailboxStreamLimits] = value;
+  }
+  return limits;
 }
 
 function positive(field: string, value: number | undefined, dflt: number): number {

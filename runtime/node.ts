@@ -13,6 +13,8 @@ import type { AgentRef } from "./agent-ref.js";
 import { ClusterCalls, spawnRequest, targetId, type NodeTree } from "./cluster-calls.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
 import { onConnection } from "./connection.js";
+import { openDurable, type DurableParts } from "./durable/open-durable.js";
+import { DurableSender } from "./durable/durable-sender.js";
 import { ControlServer } from "./control-server.js";
 import { DeadLetters, ensureDeadLetterStream } from "./dead-letters.js";
 import { AgentExistsError, JetStreamNotEnabledError, NodeClosedError, NodeNameTakenError, TroupeError } from "./errors.js";
@@ -89,6 +91,7 @@ export class TroupeNode {
     private readonly registry: Registry,
     private readonly membership: Membership,
     memory: Memory,
+    private readonly durable: DurableParts,
   ) {
     this.id = o.name;
     this.namespace = o.namespace;
@@ -123,7 +126,9 @@ export class TroupeNode {
       maxMessageBytes,
       mailboxBudget: new MailboxBudget(o.mailboxBytes),
       turns: new TurnBudget(o.clock),
+      durable: durable.hostsDurable ? { js: durable.js, jsm: durable.jsm, stream: this.subjects.mailboxStream() } : undefined,
     };
+    this.messenger.useDurableMailboxes(durable.directory, new DurableSender(durable.js, o.clock));
     this.hosting = new Hosting(o.agents, {
       nodeId: o.name,
       host,
@@ -156,7 +161,8 @@ export class TroupeNode {
         Promise.resolve(openMemory(nc, subjects, { clock: o.clock, ...o.memory })),
         ensureDeadLetterStream(nc, subjects),
       ]);
-      node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory);
+      const durable = await openDurable(nc, subjects, o, retry, invalid);
+      node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory, durable);
       const events = node.events;
       invalid.sink = (entry) => events.publish(EventKindValues.InvalidEntry, "node", o.name, { ...entry });
       announce = () => node!.nodeInfo();
@@ -337,6 +343,7 @@ export class TroupeNode {
     await this.hosting.shutdown();
     await this.membership.leave();
     await this.memory.close().catch(() => {});
+    this.durable.directory.close();
     this.messenger.close(new NodeClosedError(this.id));
     if (this.ownsConnection) await this.nc.drain().catch(() => {});
   }

@@ -88,6 +88,21 @@ export class Requester {
    * Throws synchronously if the publish itself fails (closed connection, bad subject).
    */
   request(subject: string, payload: Uint8Array, timeoutMs: number, ask: PendingAsk): void {
+    const reply = this.expect(timeoutMs, ask);
+    try {
+      this.nc.publish(subject, payload, { reply });
+    } catch (err) {
+      this.forget(ask);
+      throw err;
+    }
+  }
+
+  /**
+   * Wait for a reply to `ask` on a subject of our inbox, returned, which the
+   * caller sends the request with by other means (a durable mailbox stores it
+   * in a stream). The deadline runs from now; {@link cancel} when it cannot be sent.
+   */
+  expect(timeoutMs: number, ask: PendingAsk): string {
     const token = (this.next++).toString(36);
     ask.token = token;
     const deadline = this.clock.now() + timeoutMs;
@@ -112,12 +127,12 @@ export class Requester {
       }, timeoutMs);
     }
     this.pending.set(token, ask);
-    try {
-      this.nc.publish(subject, payload, { reply: this.prefix + token });
-    } catch (err) {
-      this.forget(ask);
-      throw err;
-    }
+    return this.prefix + token;
+  }
+
+  /** Stop waiting for `ask` (its request could not be sent); it is not settled. */
+  cancel(ask: PendingAsk): void {
+    if (this.pending.get(ask.token) === ask) this.forget(ask);
   }
 
   /** Take an ask out of the map and out of its lane (or clear its own timer). */

@@ -15,6 +15,9 @@ export interface PendingAnswer {
   reply: string;
   id: string;
   value: unknown;
+  error: WireError | null;
+  /** The ask came from a durable mailbox: if this commit is given up, the ask comes again and is answered then. */
+  durable: boolean;
 }
 
 /** What the committer needs from its activation. */
@@ -35,6 +38,8 @@ export interface CommitterHost {
   failed(reason: string): void;
   /** A bug inside the commit loop itself. */
   internalError(err: unknown): void;
+  /** A commit landed (or had nothing new to write): what {@link encodeState} returned last is stored. */
+  landed?(): void;
 }
 
 /** Answered asks at most waiting for one commit; past it the drain waits for the commit. */
@@ -101,18 +106,47 @@ export class StateCommitter {
     for (const a of answers) this.host.answer(a.reply, a.id, null, failure);
   }
 
-  /** Answer an ask now, or after the commit of what was handled before it when one is pending. */
-  answer(reply: string, id: string, value: unknown): void {
+  /**
+   * Answer an ask (with `value`, or `error`) now, or after the commit of what
+   * was handled before it when one is pending. `durable`: it came from a
+   * durable mailbox (see {@link replace}).
+   */
+  answer(reply: string, id: string, value: unknown, error: WireError | null = null, durable = false): void {
     if (this.fencedOff) {
-      this.refuse([{ reply, id, value }]);
+      this.refuse([{ reply, id, value, error, durable }]);
       return;
     }
     if (!this.pending) {
-      this.host.answer(reply, id, value, null);
+      this.host.answer(reply, id, value, error);
       return;
     }
-    this.waiting.push({ reply, id, value });
+    this.waiting.push({ reply, id, value, error, durable });
     this.schedule();
+  }
+
+  /**
+   * Give up what was handled since the last commit and write what `make` returns instead
+   * (a durable agent going back to its last commit after a failure). Answers
+   * waiting for the given-up commit: an ask from a durable mailbox comes again
+   * and is answered then; any other gets `failure`. Waits for the commit in
+   * flight first; a write that loses compare-and-set is fenced as usual.
+   */
+  async replace(make: () => Uint8Array, failure: WireError): Promise<void> {
+    const dropped = this.waiting;
+    this.waiting = [];
+    this.dirty = false;
+    for (const a of dropped) if (!a.durable) this.host.answer(a.reply, a.id, null, failure);
+    // What replaces it is made once the commit in flight landed: it goes back to that commit, not before it.
+    if (this.inFlight) await this.inFlight;
+    if (this.fencedOff) return;
+    const bytes = make();
+    if (sameBytes(bytes, this.committed)) return;
+    try {
+      this.revision = await this.host.store.save(this.host.type, this.host.key, bytes, this.revision);
+      this.committed = bytes;
+    } catch (err) {
+      this.fail(err, []);
+    }
   }
 
   /** Whether so many answers wait for the commit in flight that handling should wait for it too. */
@@ -168,9 +202,10 @@ export class StateCommitter {
             return;
           }
         }
+        this.host.landed?.();
       }
       // Fenced while this write was in flight: it landed, so its answers are true.
-      for (const a of answers) this.host.answer(a.reply, a.id, a.value, null);
+      for (const a of answers) this.host.answer(a.reply, a.id, a.value, a.error);
     }
   }
 

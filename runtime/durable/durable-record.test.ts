@@ -11,13 +11,13 @@ describe("durable record", () => {
   it("round-trips state, sequence, a failing message and outcomes", () => {
     const cursor = new MailboxCursor();
     cursor.seq = 41;
-    cursor.failing = { seq: 42, attempts: 2 };
+    cursor.failing = { seq: 42, attempts: 2, reason: "boom" };
     cursor.remember("a", { value: { n: 1 }, error: null });
     cursor.remember("b", { value: null, error: wireError("RemoteError", "REMOTE_ERROR", "boom", { remoteCode: "X" }) });
     const got = decodeDurableRecord(encodeDurableRecord(encodeValue({ count: 7 }), cursor));
     expect(got.state).toEqual({ count: 7 });
     expect(got.cursor.seq).toBe(41);
-    expect(got.cursor.failing).toEqual({ seq: 42, attempts: 2 });
+    expect(got.cursor.failing).toEqual({ seq: 42, attempts: 2, reason: "boom" });
     expect(got.cursor.outcome("a")).toEqual({ value: { n: 1 }, error: null });
     expect(got.cursor.outcome("b")?.error).toMatchObject({ name: "RemoteError", code: "REMOTE_ERROR", message: "boom", fields: { remoteCode: "X" } });
   });

@@ -5,7 +5,7 @@
 // with an idempotency key (so a retried ask is answered, not applied again).
 //
 //   ["troupe/durable", 1, state (MessagePack bytes), seq, failing, outcomes]
-//   failing:  [seq, attempts] | null
+//   failing:  [seq, attempts, reason] | null
 //   outcomes: [[key, value, error], ...], oldest first; error null when it succeeded
 //
 // The state is kept as the bytes it was encoded to, so a commit that did not
@@ -19,6 +19,9 @@ import { InvalidMessageError, wireError, wireFields, type WireError } from "../e
 
 const MARK = "troupe/durable";
 const VERSION = 1;
+
+/** Characters of a failing message's last failure kept in the record. */
+export const MAX_REASON = 512;
 
 /** Asks with an idempotency key whose outcome a durable agent remembers (the newest). */
 export const OUTCOMES_KEPT = 256;
@@ -34,7 +37,7 @@ export class MailboxCursor {
   /** Stream sequence of the last message applied (0: none yet). */
   seq = 0;
   /** A message that failed and will be tried again: its sequence and how often it failed. */
-  failing: { seq: number; attempts: number } | null = null;
+  failing: { seq: number; attempts: number; reason: string } | null = null;
   private readonly outcomes = new Map<string, Outcome>();
 
   /** The outcome of the ask with `key`, when it is one of the {@link OUTCOMES_KEPT} newest. */
@@ -70,7 +73,7 @@ export function encodeDurableRecord(state: Uint8Array, cursor: MailboxCursor): U
   for (const [key, o] of cursor.entries()) {
     outcomes.push([key, o.error ? null : o.value, o.error ? [o.error.name, o.error.code, o.error.message, o.error.fields ?? null] : null]);
   }
-  return encodeValue([MARK, VERSION, state, cursor.seq, cursor.failing ? [cursor.failing.seq, cursor.failing.attempts] : null, outcomes]);
+  return encodeValue([MARK, VERSION, state, cursor.seq, cursor.failing ? [cursor.failing.seq, cursor.failing.attempts, cursor.failing.reason] : null, outcomes]);
 }
 
 /** What was stored: the state (decoded) and the cursor. */
@@ -95,8 +98,9 @@ export function decodeDurableRecord(bytes: Uint8Array): DurableRecord {
   if (!isSeq(seq)) bad("has no valid sequence");
   cursor.seq = seq as number;
   if (failing !== null) {
-    if (!Array.isArray(failing) || failing.length !== 2 || !isSeq(failing[0]) || !isSeq(failing[1])) bad("has a malformed failing entry");
-    cursor.failing = { seq: (failing as number[])[0]!, attempts: (failing as number[])[1]! };
+    const f = failing as unknown[];
+    if (!Array.isArray(f) || f.length !== 3 || !isSeq(f[0]) || !isSeq(f[1]) || typeof f[2] !== "string" || f[2].length > MAX_REASON) bad("has a malformed failing entry");
+    cursor.failing = { seq: f[0] as number, attempts: f[1] as number, reason: f[2] as string };
   }
   if (!Array.isArray(outcomes) || outcomes.length > OUTCOMES_KEPT) bad("has malformed outcomes");
   for (const o of outcomes as unknown[]) {

@@ -15,15 +15,9 @@ import { InternalError } from "../errors.js";
 import { openExistingKv } from "../memory/kv-existing.js";
 import type { Retry } from "../state-store.js";
 import type { Subjects } from "../subjects.js";
+import { MailboxKind } from "../mailbox-kind.js";
 
-/** The mailbox an agent type takes. */
-export const MailboxKind = {
-  /** Core NATS: at most once. */
-  Core: "core",
-  /** A JetStream stream: stored before `tell` resolves, applied exactly once. */
-  Durable: "durable",
-} as const;
-export type MailboxKind = (typeof MailboxKind)[keyof typeof MailboxKind];
+export { MailboxKind };
 
 /** Where a sender learns the mailbox of a type. */
 export class TypeDirectory {
@@ -35,11 +29,11 @@ export class TypeDirectory {
     private kv: Bucket | undefined,
     private readonly open: () => Promise<Bucket | undefined>,
     private readonly retry: Retry,
-    private readonly onInvalid: (key: string, reason: string) => void,
+    private readonly onInvalid: (key: string, revision: number, reason: string) => void,
   ) {}
 
   /** A node's directory: the bucket is created when missing. */
-  static async create(nc: NatsConnection, subjects: Subjects, retry: Retry, onInvalid: (key: string, reason: string) => void): Promise<TypeDirectory> {
+  static async create(nc: NatsConnection, subjects: Subjects, retry: Retry, onInvalid: (key: string, revision: number, reason: string) => void): Promise<TypeDirectory> {
     const kvm = new Kvm(nc);
     const kv = await retry("open types bucket", () => kvm.create(subjects.typesBucket(), { history: 1 }));
     if (!(kv instanceof Bucket)) throw new InternalError("the KV client returned an unexpected bucket implementation");
@@ -52,7 +46,7 @@ export class TypeDirectory {
    * A client's directory: the bucket is opened when first needed and never
    * created; while it does not exist, every type takes the core mailbox.
    */
-  static existing(nc: NatsConnection, subjects: Subjects, retry: Retry, onInvalid: (key: string, reason: string) => void): TypeDirectory {
+  static existing(nc: NatsConnection, subjects: Subjects, retry: Retry, onInvalid: (key: string, revision: number, reason: string) => void): TypeDirectory {
     const kvm = new Kvm(nc);
     return new TypeDirectory(undefined, () => retry("open types bucket", () => openExistingKv(kvm, subjects.typesBucket())), retry, onInvalid);
   }
@@ -125,12 +119,12 @@ export class TypeDirectory {
     try {
       v = decodeValue(e.value);
     } catch {
-      this.onInvalid(e.key, "does not decode as MessagePack");
+      this.onInvalid(e.key, e.revision, "does not decode as MessagePack");
       return MailboxKind.Core;
     }
     const mailbox = (v as { mailbox?: unknown } | null)?.mailbox;
     if (mailbox === MailboxKind.Core || mailbox === MailboxKind.Durable) return mailbox;
-    this.onInvalid(e.key, `has mailbox ${JSON.stringify(mailbox)?.slice(0, 40)}, not "core" or "durable"`);
+    this.onInvalid(e.key, e.revision, `has mailbox ${JSON.stringify(mailbox)?.slice(0, 40)}, not "core" or "durable"`);
     return MailboxKind.Core;
   }
 }

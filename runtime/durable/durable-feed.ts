@@ -1,0 +1,128 @@
+// Brings one activation the messages of its durable mailbox, in stream order,
+// from the first one after its committed place. Each activation opens its own
+// ordered consumer (ephemeral, in stream order by construction, gone with the
+// activation), so a restart, a respawn or an adoption elsewhere continues
+// from the place the state records, never from where a consumer was left;
+// a stale activation's consumer dies with it. What a commit covers is then
+// removed from the stream (the mailbox's "ack"), so the mailbox's limit
+// counts only what is still to be applied.
+
+import type { JetStreamClient, JetStreamManager, JsMsg, ConsumerMessages } from "@nats-io/jetstream";
+import { DeliverPolicy } from "@nats-io/jetstream";
+import type { Clock } from "../clock.js";
+import { backoffDelay } from "../memory/retry.js";
+import { DurableHeader } from "./durable-sender.js";
+
+/** A message of a durable mailbox, as the feed hands it on. */
+export interface DurableDelivery {
+  data: Uint8Array;
+  seq: number;
+  /** The `Troupe-Reply` header: the inbox of an ask (unchecked). */
+  reply: string | undefined;
+  /** The `Troupe-Key` header: an ask's idempotency key (unchecked). */
+  key: string | undefined;
+}
+
+/** Messages the consumer holds for the feed at most (pulled ahead of the agent). */
+const PULL_AHEAD = 256;
+
+/** What a feed needs from its node and agent. */
+export interface FeedDeps {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  clock: Clock;
+  stream: string;
+  /** The agent's mailbox subject. */
+  subject: string;
+  /** Take a message; resolves when there is room for the next (the agent's mailbox is not over its mark). */
+  deliver(d: DurableDelivery): Promise<void>;
+  /** A failure the feed recovers from by itself (it opens its consumer again), for reporting. */
+  trouble(where: string, err: unknown): void;
+}
+
+/** One activation's reader of its durable mailbox. */
+export class DurableFeed {
+  private stopped = false;
+  private messages: ConsumerMessages | undefined;
+  /** The last sequence handed on: a reopened consumer starts after it. */
+  private delivered: number;
+  /** The sequence the stream was last purged through. */
+  private purged = 0;
+  private purging: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: FeedDeps,
+    after: number,
+  ) {
+    this.delivered = after;
+  }
+
+  /** Start reading after the committed place (first removing what it covers); runs until {@link stop}. */
+  start(): void {
+    this.purgeThrough(this.delivered);
+    void this.run();
+  }
+
+  /** Stop reading; what was pulled but not handed on is read again by the next activation. */
+  stop(): void {
+    this.stopped = true;
+    this.messages?.stop();
+  }
+
+  /** A commit covering everything through `seq` landed: remove it from the stream (best effort; a later commit or activation repeats it). */
+  purgeThrough(seq: number): void {
+    if (seq <= this.purged || this.purging) return;
+    const { jsm, stream, subject } = this.deps;
+    this.purging = jsm.streams
+      .purge(stream, { filter: subject, seq: seq + 1 })
+      .then(
+        () => {
+          if (seq > this.purged) this.purged = seq;
+        },
+        (err: unknown) => this.deps.trouble("mailbox purge", err),
+      )
+      .finally(() => (this.purging = undefined));
+  }
+
+  private async run(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        const consumer = await this.deps.js.consumers.get(this.deps.stream, {
+          filter_subjects: [this.deps.subject],
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: this.delivered + 1,
+        });
+        if (this.stopped) return;
+        const messages = await consumer.consume({ max_messages: PULL_AHEAD });
+        this.messages = messages;
+        if (this.stopped) {
+          messages.stop();
+          return;
+        }
+        attempt = 0;
+        for await (const m of messages) {
+          if (this.stopped) return;
+          if (m.seq <= this.delivered) continue;
+          this.delivered = m.seq;
+          await this.deps.deliver(toDelivery(m));
+        }
+      } catch (err) {
+        if (this.stopped) return;
+        this.deps.trouble("mailbox consumer", err);
+      }
+      if (!this.stopped) await this.deps.clock.sleep(backoffDelay(attempt, 50, 2000));
+    }
+  }
+}
+
+function toDelivery(m: JsMsg): DurableDelivery {
+  let reply: string | undefined;
+  let key: string | undefined;
+  try {
+    reply = m.headers?.get(DurableHeader.Reply) || undefined;
+    key = m.headers?.get(DurableHeader.Key) || undefined;
+  } catch {
+    // Malformed headers: no reply, no key; the envelope is checked as usual.
+  }
+  return { data: m.data, seq: m.seq, reply, key };
+}
