@@ -21,6 +21,12 @@ import type { EventKind, TroupeEvent } from "./events.js";
 import type { NodeInfo } from "./membership.js";
 import { openMemory, type Memory } from "./memory/index.js";
 import { Messenger } from "./messenger.js";
+import { jetstream } from "@nats-io/jetstream";
+import { TypeDirectory } from "./durable/type-directory.js";
+import { DurableSender } from "./durable/durable-sender.js";
+import { MailboxKind } from "./mailbox-kind.js";
+import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
+import type { Retry } from "./state-store.js";
 import type { SpawnOptions } from "./node-options.js";
 import { parseAgentId, Subjects, validateToken, type AgentId } from "./subjects.js";
 
@@ -60,6 +66,8 @@ export class TroupeClient {
   private readonly subjects: Subjects;
   private readonly messenger: Messenger;
   private readonly calls: ClusterCalls;
+  /** Which agent types take durable mailboxes (read from the namespace, never created). */
+  private readonly directory: TypeDirectory;
   private readonly sender: string;
   private closing: Promise<void> | undefined;
 
@@ -92,6 +100,11 @@ export class TroupeClient {
       spawnWaitMs: o.spawnWaitMs,
       sender: this.sender,
     });
+    const retry: Retry = (operation, fn) => withJetStreamRetry(operation, fn, { clock: o.clock, ...DEFAULT_RETRY });
+    this.directory = TypeDirectory.existing(nc, subjects, retry, () => {
+      // A malformed entry counts as core; nodes report it as an invalid_entry event.
+    });
+    this.messenger.useDurableMailboxes(this.directory, new DurableSender(jetstream(nc), o.clock));
     this.memory = openMemory(nc, subjects, { clock: o.clock, ...o.memory }, { readsCreate: false });
     this.deadLetters = new DeadLetterQueue(nc, subjects, o.clock, servers, (to, body) => this.resend(to, body), () => this.assertOpen());
   }
@@ -195,6 +208,7 @@ export class TroupeClient {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.messenger.close(new ClientClosedError(this.name));
+      this.directory.close();
       await this.memory.close().catch(() => {});
       if (this.ownsConnection) await this.nc.drain().catch(() => {});
     })();
@@ -208,7 +222,10 @@ export class TroupeClient {
 
   /** A dead letter's message sent again: to an agent that runs, and on the server before this resolves. */
   private async resend(to: AgentId, body: unknown): Promise<void> {
-    if ((await this.whereIs(to)) === undefined) throw new AgentNotFoundError(to);
+    const { type } = parseAgentId(to);
+    await this.messenger.lookupMailbox(type);
+    // A durable mailbox keeps the message until its agent runs; a core tell to nobody would be lost.
+    if (this.messenger.mailboxOf(type) !== MailboxKind.Durable && (await this.whereIs(to)) === undefined) throw new AgentNotFoundError(to);
     await this.ref(to).tell(body);
     this.messenger.flushTells();
     await this.nc.flush();
