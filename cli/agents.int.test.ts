@@ -40,7 +40,7 @@ describe("agentctl with a node", { timeout: SLOW_MS }, () => {
   it("prints one ready line naming the node, namespace and every hosted type", () => {
     const line = node.stdout.split("\n")[0]!;
     expect(line).toContain(`node ${NODE} ready in namespace ${namespace}`);
-    for (const t of ["echo", "counter", "greeter", "crew", "napper", "shouter"]) expect(line).toContain(t);
+    for (const t of ["echo", "counter", "greeter", "crew", "napper", "shouter", "ledger"]) expect(line).toContain(t);
     expect(line).not.toContain("version");
   });
 
@@ -51,6 +51,22 @@ describe("agentctl with a node", { timeout: SLOW_MS }, () => {
     const asked = await run("ask", "counter/c1", '{"op":"get"}');
     expect(asked.code).toBe(0);
     expect(JSON.parse(asked.stdout)).toBe(1);
+  });
+
+  it("stores a tell for a durable agent that is not running yet, once per --id, and applies it when it is spawned", async () => {
+    expect(await run("tell", "ledger/l1", '{"add":5}', "--id", "t1")).toMatchObject({ code: 0, stdout: "stored in the durable mailbox of ledger/l1\n" });
+    expect((await run("tell", "ledger/l1", '{"add":5}', "--id", "t1")).code).toBe(0);
+    expect((await run("tell", "ledger/l1", '{"add":1}')).code).toBe(0);
+    expect((await run("spawn", "ledger", "--key", "l1")).code).toBe(0);
+    const total = await run("ask", "ledger/l1", "{}");
+    expect(JSON.parse(total.stdout)).toBe(6);
+    // An ask retried with its --id is answered from the first one's outcome, not applied twice.
+    expect(JSON.parse((await run("ask", "ledger/l1", '{"add":10}', "--id", "a1")).stdout)).toBe(16);
+    expect(JSON.parse((await run("ask", "ledger/l1", '{"add":10}', "--id", "a1")).stdout)).toBe(16);
+    expect(JSON.parse((await run("ask", "ledger/l1", "{}")).stdout)).toBe(16);
+    const bad = await run("tell", "ledger/l1", "{}", "--id", "has space");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/message id/);
   });
 
   it("lists the counter as running on the node", async () => {

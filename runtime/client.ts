@@ -220,12 +220,18 @@ export class TroupeClient {
     return this.closing !== undefined;
   }
 
+  /** The mailbox an agent type takes in this namespace (`"core"` unless a node registered it `"durable"`). */
+  async mailboxOf(type: string): Promise<MailboxKind> {
+    this.assertOpen();
+    validateToken("agent type", type);
+    await this.messenger.lookupMailbox(type);
+    return this.messenger.mailboxOf(type) ?? MailboxKind.Core;
+  }
+
   /** A dead letter's message sent again: to an agent that runs, and on the server before this resolves. */
   private async resend(to: AgentId, body: unknown): Promise<void> {
-    const { type } = parseAgentId(to);
-    await this.messenger.lookupMailbox(type);
     // A durable mailbox keeps the message until its agent runs; a core tell to nobody would be lost.
-    if (this.messenger.mailboxOf(type) !== MailboxKind.Durable && (await this.whereIs(to)) === undefined) throw new AgentNotFoundError(to);
+    if ((await this.mailboxOf(parseAgentId(to).type)) !== MailboxKind.Durable && (await this.whereIs(to)) === undefined) throw new AgentNotFoundError(to);
     await this.ref(to).tell(body);
     this.messenger.flushTells();
     await this.nc.flush();

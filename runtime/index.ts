@@ -4,7 +4,9 @@
 
 export { startNode, TroupeNode, type NodeOptions, type SpawnOptions, type NodeTree } from "./node.js";
 export { connectClient, TroupeClient, type ClientOptions } from "./client.js";
-export type { AgentRef, AskOptions } from "./agent-ref.js";
+export type { AgentRef, AskOptions, TellOptions } from "./agent-ref.js";
+export { MailboxKind } from "./mailbox-kind.js";
+export { DEFAULT_MAILBOX_STREAM, type MailboxStreamLimits } from "./durable/mailbox-stream.js";
 export type { AgentInfo } from "./agent-host.js";
 export type { NodeInfo } from "./membership.js";
 export { EventKind, type TroupeEvent } from "./events.js";

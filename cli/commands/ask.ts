@@ -15,12 +15,13 @@ export function register(program: Command, f: Factory): void {
     .argument("<id>", "the agent, as TYPE/KEY")
     .argument("<message>", "the message, as JSON")
     .option("-t, --timeout <ms>", "give up after this many milliseconds", positiveInteger, 5000)
+    .option("--id <key>", "an idempotency key (durable mailboxes): asked again with it, the first answer comes back instead of a second application")
     .action(
-      f.action(async (id: string, message: string, opts: { timeout: number }) => {
+      f.action(async (id: string, message: string, opts: { timeout: number; id?: string }) => {
         parseAgentId(id);
         const msg = parseJsonArg(message, "MESSAGE");
         const client = await f.client();
-        const reply = await client.ref(id).ask(msg, { timeoutMs: opts.timeout });
+        const reply = await client.ref(id).ask(msg, { timeoutMs: opts.timeout, id: opts.id });
         f.out.json(reply);
       }),
     );

@@ -1,7 +1,7 @@
 // agentctl tell: send a message without waiting for an answer.
 
 import type { Command } from "commander";
-import { AgentNotFoundError, parseAgentId } from "../../actors/index.js";
+import { AgentNotFoundError, MailboxKind, parseAgentId } from "../../actors/index.js";
 import type { Factory } from "../factory.js";
 import { parseJsonArg } from "../json-arg.js";
 
@@ -10,17 +10,24 @@ export function register(program: Command, f: Factory): void {
   program
     .command("tell")
     .summary("send a message without waiting for an answer")
-    .description("send a message (JSON) to a running agent, without waiting for an answer")
+    .description(
+      "send a message (JSON) to an agent, without waiting for an answer. To an agent with a core mailbox it must be\n" +
+        "running (else exit 4). To an agent with a durable mailbox it is stored first, whether the agent runs or not, and\n" +
+        "applied once; --id makes a retried send safe (the same id within the duplicate window is stored once).",
+    )
     .argument("<id>", "the agent, as TYPE/KEY")
     .argument("<message>", "the message, as JSON")
+    .option("--id <message-id>", "the message's id (durable mailboxes: a send retried with it is stored once)")
+    .addHelpText("after", "\nExamples:\n  agentctl tell counter/c1 '{\"op\":\"inc\"}'\n  agentctl tell orders/o-17 '{\"op\":\"pay\"}' --id pay-o-17")
     .action(
-      f.action(async (id: string, message: string) => {
-        parseAgentId(id);
+      f.action(async (id: string, message: string, opts: { id?: string }) => {
+        const { type } = parseAgentId(id);
         const msg = parseJsonArg(message, "MESSAGE");
         const client = await f.client();
-        if ((await client.whereIs(id)) === undefined) throw new AgentNotFoundError(id);
-        await client.ref(id).tell(msg);
-        f.out.line(`sent to ${id}`);
+        const durable = (await client.mailboxOf(type)) === MailboxKind.Durable;
+        if (!durable && (await client.whereIs(id)) === undefined) throw new AgentNotFoundError(id);
+        await client.ref(id).tell(msg, { id: opts.id });
+        f.out.line(durable ? `stored in the durable mailbox of ${id}` : `sent to ${id}`);
       }),
     );
 }
