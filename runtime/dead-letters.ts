@@ -39,7 +39,7 @@ export interface DeadLetter {
  *   (its subjects overlap another stream's, the account's limits are reached,
  *   no permission): dead letters would otherwise be lost without a word.
  */
-export async function ensureDeadLetterStream(nc: NatsConnection, subjects: Subjects): Promise<void> {
+export async function ensureDeadLetterStream(nc: NatsConnection, subjects: Subjects, replicas = 1): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const name = subjects.deadLetterStream();
   const exists = (): Promise<boolean> =>
@@ -56,6 +56,7 @@ export async function ensureDeadLetterStream(nc: NatsConnection, subjects: Subje
       max_msgs: 100_000,
       max_bytes: DEAD_LETTER_STREAM_BYTES,
       discard: DiscardPolicy.Old,
+      num_replicas: replicas,
     });
   } catch (err) {
     // Another node created it at the same moment: fine.

@@ -72,8 +72,9 @@ export class Membership {
     heartbeatMs: number,
     retry: Retry,
     invalid: InvalidEntries,
+    replicas = 1,
   ): Promise<Membership> {
-    const kv = await retry("open membership bucket", () => new Kvm(nc).create(subjects.nodesBucket(), { history: 1 }));
+    const kv = await retry("open membership bucket", () => new Kvm(nc).create(subjects.nodesBucket(), { history: 1, replicas }));
     if (!(kv instanceof Bucket)) throw new InternalError("the KV client returned an unexpected bucket implementation");
     return new Membership(kv, name, subjects.ns, clock, heartbeatMs, heartbeatMs * 3, retry, invalid);
   }

@@ -69,6 +69,13 @@ export interface NodeOptions {
    * ids recognised for 2 minutes, 1 replica (3 on a cluster for R3).
    */
   durableMailboxes?: Partial<MailboxStreamLimits>;
+  /**
+   * The namespace's replication: copies of each stream and bucket this node
+   * creates (state, registry, membership, types, dead letters, and the durable
+   * mailboxes unless `durableMailboxes.replicas` says otherwise). 1 (default)
+   * to 5; use 3 on a NATS cluster. Streams and buckets that exist keep theirs.
+   */
+  replicas?: number;
 }
 
 /** Options of {@link TroupeNode.spawn}. */
@@ -106,6 +113,7 @@ export interface ValidOptions {
   tracing: boolean | undefined;
   failover: boolean;
   durableMailboxes: MailboxStreamLimits;
+  replicas: number;
 }
 
 /** Merge defaults into `options` and check every field. */
@@ -149,17 +157,26 @@ export function validateNodeOptions(options: NodeOptions): ValidOptions {
     random: options.random ?? Math.random,
     tracing: options.tracing,
     failover: options.failover ?? true,
-    durableMailboxes: mailboxLimits(options.durableMailboxes),
+    replicas: replicasOf(options.replicas),
+    durableMailboxes: mailboxLimits(options.durableMailboxes, replicasOf(options.replicas)),
   };
 }
 
 /** The durable mailboxes' limits, defaults filled in; a bad field is named `durableMailboxes.<field>`. */
-function mailboxLimits(given: NodeOptions["durableMailboxes"]): MailboxStreamLimits {
-  if (given === undefined) return { ...DEFAULT_MAILBOX_STREAM };
+function replicasOf(value: unknown): number {
+  if (value === undefined) return 1;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > 5) {
+    throw new InvalidConfigError("replicas", `must be a whole number from 1 to 5 (3 on a NATS cluster), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function mailboxLimits(given: NodeOptions["durableMailboxes"], replicas: number): MailboxStreamLimits {
+  if (given === undefined) return { ...DEFAULT_MAILBOX_STREAM, replicas };
   if (given === null || typeof given !== "object" || Array.isArray(given)) {
     throw new InvalidConfigError("durableMailboxes", `must be an object, got ${JSON.stringify(given)}`);
   }
-  const limits: MailboxStreamLimits = { ...DEFAULT_MAILBOX_STREAM };
+  const limits: MailboxStreamLimits = { ...DEFAULT_MAILBOX_STREAM, replicas };
   for (const [field, value] of Object.entries(given)) {
     if (!(field in DEFAULT_MAILBOX_STREAM)) {
       throw new InvalidConfigError(`durableMailboxes.${field}`, `unknown field (known: ${Object.keys(DEFAULT_MAILBOX_STREAM).join(", ")})`);

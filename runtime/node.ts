@@ -149,17 +149,17 @@ export class TroupeNode {
     const retry: Retry = (operation, fn) => withJetStreamRetry(operation, fn, { clock: o.clock, ...DEFAULT_RETRY });
     configureTracing(o.tracing);
     const invalid = new InvalidEntries();
-    const membership = await Membership.open(nc, subjects, o.name, o.clock, o.heartbeatMs, retry, invalid);
+    const membership = await Membership.open(nc, subjects, o.name, o.clock, o.heartbeatMs, retry, invalid, o.replicas);
     // The name is claimed (compare-and-set) before anything else, and beats from then on.
     let announce = (): NodeAnnouncement => ({ id: o.name, types: [], startedAt: o.clock.now(), pid: process.pid, host: hostname(), agents: 0 });
     await membership.claim(() => announce());
     let node: TroupeNode | undefined;
     try {
       const [stateStore, registry, memory] = await Promise.all([
-        StateStore.open(nc, subjects, retry),
-        Registry.open(nc, subjects, membership, o.clock, retry, invalid),
+        StateStore.open(nc, subjects, retry, o.replicas),
+        Registry.open(nc, subjects, membership, o.clock, retry, invalid, o.replicas),
         Promise.resolve(openMemory(nc, subjects, { clock: o.clock, ...o.memory })),
-        ensureDeadLetterStream(nc, subjects),
+        ensureDeadLetterStream(nc, subjects, o.replicas),
       ]);
       const durable = await openDurable(nc, subjects, o, retry, invalid);
       node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory, durable);

@@ -31,8 +31,8 @@ export class Registry {
     private readonly invalid: InvalidEntries,
   ) {}
 
-  static async open(nc: NatsConnection, subjects: Subjects, membership: Membership, clock: Clock, retry: Retry, invalid: InvalidEntries): Promise<Registry> {
-    const kv = await retry("open registry bucket", () => new Kvm(nc).create(subjects.registryBucket(), { history: 1 }));
+  static async open(nc: NatsConnection, subjects: Subjects, membership: Membership, clock: Clock, retry: Retry, invalid: InvalidEntries, replicas = 1): Promise<Registry> {
+    const kv = await retry("open registry bucket", () => new Kvm(nc).create(subjects.registryBucket(), { history: 1, replicas }));
     if (!(kv instanceof Bucket)) throw new InternalError("the KV client returned an unexpected bucket implementation");
     return new Registry(kv, subjects, membership, clock, retry, invalid);
   }

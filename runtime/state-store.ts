@@ -37,8 +37,9 @@ export class StateStore {
   ) {}
 
   /** Open (creating if needed) the namespace's state bucket. */
-  static async open(nc: NatsConnection, subjects: Subjects, retry: Retry): Promise<StateStore> {
-    const kv = await retry("open state bucket", () => new Kvm(nc).create(subjects.stateBucket(), { history: 1 }));
+  /** Open (creating if needed, with `replicas` copies) the namespace's state bucket; an existing bucket keeps its replicas. */
+  static async open(nc: NatsConnection, subjects: Subjects, retry: Retry, replicas = 1): Promise<StateStore> {
+    const kv = await retry("open state bucket", () => new Kvm(nc).create(subjects.stateBucket(), { history: 1, replicas }));
     if (!(kv instanceof Bucket)) throw new InternalError("the KV client returned an unexpected bucket implementation");
     return new StateStore(kv, subjects, retry);
   }

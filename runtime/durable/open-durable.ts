@@ -26,12 +26,16 @@ export interface DurableParts {
 export async function openDurable(
   nc: NatsConnection,
   subjects: Subjects,
-  o: { agents: ReadonlyArray<AgentType | SupervisorType>; durableMailboxes: MailboxStreamLimits },
+  o: { agents: ReadonlyArray<AgentType | SupervisorType>; durableMailboxes: MailboxStreamLimits; replicas: number },
   retry: Retry,
   invalid: InvalidEntries,
 ): Promise<DurableParts> {
-  const directory = await TypeDirectory.create(nc, subjects, retry, (key, revision, reason) =>
-    invalid.report({ bucket: ClusterBucket.Types, key, revision, reason }),
+  const directory = await TypeDirectory.create(
+    nc,
+    subjects,
+    retry,
+    (key, revision, reason) => invalid.report({ bucket: ClusterBucket.Types, key, revision, reason }),
+    o.replicas,
   );
   const types = o.agents.filter((a): a is AgentType => a.kind === "agent").map((a) => ({ type: a.type, mailbox: a.mailbox }));
   const hostsDurable = types.some((t) => t.mailbox === MailboxKind.Durable);

@@ -33,9 +33,15 @@ export class TypeDirectory {
   ) {}
 
   /** A node's directory: the bucket is created when missing. */
-  static async create(nc: NatsConnection, subjects: Subjects, retry: Retry, onInvalid: (key: string, revision: number, reason: string) => void): Promise<TypeDirectory> {
+  static async create(
+    nc: NatsConnection,
+    subjects: Subjects,
+    retry: Retry,
+    onInvalid: (key: string, revision: number, reason: string) => void,
+    replicas = 1,
+  ): Promise<TypeDirectory> {
     const kvm = new Kvm(nc);
-    const kv = await retry("open types bucket", () => kvm.create(subjects.typesBucket(), { history: 1 }));
+    const kv = await retry("open types bucket", () => kvm.create(subjects.typesBucket(), { history: 1, replicas }));
     if (!(kv instanceof Bucket)) throw new InternalError("the KV client returned an unexpected bucket implementation");
     const dir = new TypeDirectory(kv, async () => kv, retry, onInvalid);
     await dir.follow();
