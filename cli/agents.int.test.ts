@@ -199,7 +199,8 @@ describe("agentctl in a namespace no node ever ran in", { timeout: SLOW_MS }, ()
         return names.sort();
       };
       const before = await streams();
-      for (const cmd of [["ps"], ["ps", "--json"], ["tree"], ["node", "ls"], ["state", "counter/c1"], ["stop", "counter/c1"], ["tell", "counter/c1", "{}"]]) {
+      for (const cmd of [["ps"], ["ps", "--json"], ["tree"], ["node", "ls"], ["state", "counter/c1"], ["stop", "counter/c1"], ["tell", "counter/c1", "{}"],
+        ["dlq", "ls"], ["dlq", "show", "1"], ["dlq", "replay", "1"], ["dlq", "purge", "--yes"]]) {
         const r = await agentctl([...cmd, "--server", nats.url, "--namespace", typo]);
         expect({ cmd, code: r.code, stderr: r.stderr.trim() }).toEqual({
           cmd,

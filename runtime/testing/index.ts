@@ -14,6 +14,7 @@
 //   await server.dispose();
 
 export { startNatsServer, findNatsServer, NatsServerMissingError, type NatsServer, type NatsServerOptions } from "./nats-server.js";
+export { startNatsCluster, type NatsCluster } from "./nats-cluster.js";
 export { connectTo, reconnected } from "./connect.js";
 export { FakeClock, type Clock } from "../clock.js";
 export { waitFor } from "./wait.js";
