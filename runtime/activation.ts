@@ -311,7 +311,11 @@ export class Activation implements ContextOwner, InboxTarget {
       return;
     }
     // O(1) whatever the state's size: the state is encoded once, by the commit that writes it.
-    if (this.behavior!.takeChange(this.ctx)) committer.changed();
+    if (this.behavior!.takeChange(this.ctx)) {
+      // A durable agent handling a core message: its state changed all the same.
+      this.durable?.stateChange();
+      committer.changed();
+    }
     if (item.reply) committer.answer(item.reply, item.id, value);
     else committer.flush();
   }

@@ -15,6 +15,7 @@ import { startNode, type TroupeNode } from "./node.js";
 import { defineAgent } from "./define-agent.js";
 import { InvalidConfigError, RemoteError } from "./errors.js";
 import { Subjects } from "./subjects.js";
+import { decodeEnvelope, encodeEnvelope, Kind } from "./envelope.js";
 
 const nats = useNatsServer();
 
@@ -61,6 +62,19 @@ describe("durable mailboxes", () => {
   afterAll(async () => {
     await node?.close();
     await raw?.close();
+  });
+
+  it("keeps what a message on its core subject changed (from a sender that took the type for core)", async () => {
+    const ref = await node.spawn<Msg>("tally", { key: "core" });
+    await ref.tell({ op: "add", n: 2 });
+    await ref.ask({ op: "get" }); // the two paths are not ordered with each other
+    const core = new Subjects(ns).agent("tally", "core");
+    const reply = await raw.request(core, encodeEnvelope(Kind.Ask, "raw-1", null, null, { op: "add", n: 3 }, 1 << 20));
+    expect(decodeEnvelope(reply.data, 1 << 20).body).toBe(5);
+    await ref.tell({ op: "add", n: 1 });
+    await node.stop("tally/core");
+    await node.spawn("tally", { key: "core" });
+    expect(await ref.ask({ op: "get" })).toMatchObject({ sum: 6 });
   });
 
   it("refuses a durable type that persists nothing", () => {
