@@ -171,7 +171,7 @@ describe("durable mailboxes: a full mailbox", () => {
     const ref = n.ref<LedgerMsg>("ledger", "full");
     // Every store attempt shows on the mailbox subject.
     let attempts = 0;
-    const sub = n.connection.subscribe(new Subjects(n.namespace).mailbox("ledger", "full"), { callback: () => attempts++ });
+    const sub = n.connection.subscribe(new Subjects(n.namespace).mailbox("ledger", "full"), { callback: () => void attempts++ });
     for (const id of ["m1", "m2", "m3", "m4", "m5"]) await ref.tell({ op: "add", id });
     const refused = await ref.tell({ op: "add", id: "m6" }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(MailboxFullError);
