@@ -240,3 +240,20 @@ describe("durable mailboxes: a stale activation", () => {
     await waitFor(async () => (await waiting(a, "ledger", "y")) === 0, "the applied messages removed");
   });
 });
+
+describe("durable mailboxes: a backlog behind a slow receive", () => {
+  it("waits for room without keeping the event loop busy", async () => {
+    const n = await node(ns());
+    const ref = await n.spawn<LedgerMsg>("ledger", { key: "slow" });
+    await ref.tell({ op: "add", id: "slow", ms: 4_000 });
+    // More than the mailbox takes ahead of the agent (DURABLE_HIGH_WATER), all stored.
+    await Promise.all(Array.from({ length: 700 }, (_, i) => ref.tell({ op: "add", id: `m${i}` })));
+    await waitFor(async () => (await n.list()).find((a) => a.id === "ledger/slow")!.mailbox >= 512, "the backlog reached the mark");
+    const before = performance.eventLoopUtilization();
+    await new Promise((r) => setTimeout(r, 500));
+    const busy = performance.eventLoopUtilization(before).utilization;
+    // Waiting for the receive, the process has nothing to do (a loop polling for room is busy all the time).
+    expect(busy).toBeLessThan(0.5);
+    await waitFor(async () => (await n.list()).find((a) => a.id === "ledger/slow")!.handled === 701, "the backlog applied", 20_000);
+  }, 40_000);
+});
