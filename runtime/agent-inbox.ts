@@ -15,7 +15,6 @@ import { Mailbox, type MailboxBudget, type MailboxRefusal } from "./mailbox.js";
 import type { Messenger } from "./messenger.js";
 import { isReplySubject, replySubjectProblem, type AgentId } from "./subjects.js";
 import { EnvelopeLimits } from "./envelope.js";
-import { nextTurn } from "./turn-budget.js";
 import type { DurableDelivery } from "./durable/durable-feed.js";
 import type { TurnBudget } from "./turn-budget.js";
 
@@ -78,6 +77,8 @@ export class AgentInbox {
   private sub: Subscription | undefined;
   /** Durable messages in the mailbox. */
   private durableWaiting = 0;
+  /** The feed waiting for room (fewer than DURABLE_HIGH_WATER durable messages waiting). */
+  private room: (() => void) | undefined;
 
   constructor(
     private readonly id: AgentId,
@@ -140,18 +141,27 @@ export class AgentInbox {
     this.mailbox.push({ data: d.data.slice(), reply, seq: d.seq, key: problem ? undefined : d.key, problem }, d.data.length);
     this.durableWaiting++;
     this.owner.target()?.kick();
-    while (this.durableWaiting >= DURABLE_HIGH_WATER) await nextTurn();
+    // Woken when the agent takes one, or its activation ends (never polled: a slow receive may take minutes).
+    if (this.durableWaiting >= DURABLE_HIGH_WATER) await new Promise<void>((resolve) => (this.room = resolve));
   }
 
   /** A durable message left the mailbox (handled, or dropped). */
   tookDurable(): void {
     this.durableWaiting--;
+    if (this.durableWaiting < DURABLE_HIGH_WATER) this.freeRoom();
   }
 
   /** Drop the durable messages still waiting (their activation ended: the next one reads them again from the stream). */
   dropDurable(): void {
     this.mailbox.remove((q) => q.seq !== undefined);
     this.durableWaiting = 0;
+    this.freeRoom();
+  }
+
+  private freeRoom(): void {
+    const room = this.room;
+    this.room = undefined;
+    room?.();
   }
 
   private failed(sub: Subscription, err: Error): void {

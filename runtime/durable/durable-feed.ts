@@ -100,6 +100,7 @@ export class DurableFeed {
           return;
         }
         attempt = 0;
+        void this.reopenOnRecreate(messages);
         for await (const m of messages) {
           if (this.stopped) return;
           if (m.seq <= this.delivered) continue;
@@ -111,6 +112,22 @@ export class DurableFeed {
         this.deps.trouble("mailbox consumer", err);
       }
       if (!this.stopped) await this.deps.clock.sleep(backoffDelay(attempt, 50, 2000));
+    }
+  }
+
+  /**
+   * nats.js (3.4) recreates an ordered consumer after the server restarted,
+   * but still counts the old pull's undelivered messages as outstanding, so
+   * its new pull asks for only the rest of the old batch and then stalls until
+   * two idle heartbeats are missed (30 s): the mailbox would not drain. Stop
+   * it instead; {@link run} opens a fresh one after the last message handed on.
+   */
+  private async reopenOnRecreate(messages: ConsumerMessages): Promise<void> {
+    for await (const s of messages.status()) {
+      if (s.type === "ordered_consumer_recreated") {
+        messages.stop();
+        return;
+      }
     }
   }
 }
