@@ -92,6 +92,8 @@ export class AgentHost implements Child {
   private ending: Promise<void> | undefined;
   /** The stop for good. */
   private stopping: Promise<void> | undefined;
+  /** The ending activation's commit lost compare-and-set: it leaves fenced, whatever ended it. */
+  private fencedWhileEnding = false;
 
   constructor(
     readonly def: AgentType,
@@ -135,6 +137,9 @@ export class AgentHost implements Child {
       isActive: () => this.lifecycle.handling,
       fenced: (revision) => {
         env.events.publish(EventKind.Fenced, def.type, key, { revision });
+        // Also when the activation is already ending (a failure's commit lost): it writes nothing more, and leaves fenced.
+        this.committer.fence();
+        this.fencedWhileEnding = this.ending !== undefined;
         void this.exit({ kind: "fenced" }, "fenced");
       },
       failed: (reason) => void this.exit({ kind: "failure", reason, messageType: null }, "state write failed"),
@@ -317,12 +322,15 @@ export class AgentHost implements Child {
     this.inbox.dropDurable();
     // Fenced: the state is another activation's now; asks waiting for a commit learn that, not a failed write.
     if (end.kind === "fenced") this.committer.fence();
+    this.fencedWhileEnding = false;
     this.ending = (async () => {
       if (end.kind !== "fenced") await this.commitQuietly(act);
       await this.runOnStop(act);
-      if (end.kind === "failure") this.lifecycle.send({ type: "FAIL", reason });
+      // A failure whose commit found the state taken by another activation leaves fenced: not restarted here.
+      const final: ChildEnd = this.fencedWhileEnding ? { kind: "fenced" } : end;
+      if (final.kind === "failure") this.lifecycle.send({ type: "FAIL", reason });
       this.ending = undefined;
-      this.parent.childExited(this, { ...end, activation: act.number });
+      this.parent.childExited(this, { ...final, activation: act.number });
     })();
     return this.ending;
   }

@@ -10,7 +10,9 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { useNatsServer } from "./testing/server.js";
 import { waitFor } from "./testing/wait.js";
-import { recordDeadLetters } from "./testing/supervision.js";
+import { recordDeadLetters, recordEvents } from "./testing/supervision.js";
+import { Kvm } from "@nats-io/kv";
+import { encodeValue } from "./codec.js";
 import { startNode, type TroupeNode } from "./node.js";
 import { defineAgent } from "./define-agent.js";
 import { InvalidConfigError, RemoteError } from "./errors.js";
@@ -77,6 +79,20 @@ describe("durable mailboxes", () => {
     expect(await ref.ask({ op: "get" })).toMatchObject({ sum: 6 });
   });
 
+  it("leaves fenced, not restarted, when a failure's rollback finds the state taken by another writer", async () => {
+    const ref = await node.spawn<Msg>("tally", { key: "taken" });
+    await ref.tell({ op: "add", n: 1 });
+    await ref.ask({ op: "get" }); // committed
+    const kv = await new Kvm(raw).open(new Subjects(ns).stateBucket());
+    await kv.put(new Subjects(ns).stateKey("tally", "taken"), encodeValue({ sum: 42, seen: 0 }));
+    const events = recordEvents(node);
+    await ref.tell({ op: "poison" });
+    await waitFor(() => events.some((e) => e.kind === "child_stopped" && e.id === "tally/taken"), "the fenced agent stopped");
+    expect(events.filter((e) => e.id === "tally/taken").map((e) => e.kind)).toContain("fenced");
+    expect(events.some((e) => e.kind === "child_restarted" && e.id === "tally/taken")).toBe(false);
+    expect((await node.list()).find((a) => a.id === "tally/taken")).toBeUndefined();
+  });
+
   it("refuses a durable type that persists nothing", () => {
     expect(() => defineAgent({ type: "x", mailbox: "durable", persist: false, receive: () => 1 })).toThrow(InvalidConfigError);
     expect(() => defineAgent({ type: "x", maxDeliver: 2, receive: () => 1 })).toThrow(InvalidConfigError);
@@ -88,7 +104,9 @@ describe("durable mailboxes", () => {
     expect(await ref.ask({ op: "get" })).toEqual({ sum: 210, seen: 21 });
     // Applied messages leave the stream.
     const jsm = await jetstreamManager(raw);
-    await waitFor(async () => (await jsm.streams.info(new Subjects(ns).mailboxStream(), { subjects_filter: ">" })).state.messages === 0, "mailbox purged");
+    const subject = new Subjects(ns).mailbox("tally", "a");
+    const waiting = async (): Promise<number> => (await jsm.streams.info(new Subjects(ns).mailboxStream(), { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+    await waitFor(async () => (await waiting()) === 0, "mailbox purged");
   });
 
   it("stores a retried tell id once", async () => {
