@@ -53,7 +53,7 @@ export interface AgentParts {
   readonly committer: StateCommitter;
   readonly counts: HandlingCounts;
   /** A durable message left the mailbox. */
-  tookDurable(): void;
+  tookDurable(bytes: number): void;
   /** The activation ends on its own: it failed, or it stopped itself. */
   exit(end: ChildEnd, reason: string): void;
   /** A bug in the host, not in the agent: report it, fail the agent, keep the node. */
@@ -182,7 +182,7 @@ export class Activation implements ContextOwner, InboxTarget {
       }
       const queued = mailbox.shift()!;
       if (queued.seq !== undefined) {
-        this.parts.tookDurable();
+        this.parts.tookDurable(queued.data.length);
         await this.handleDurable(queued);
         continue;
       }

@@ -157,7 +157,7 @@ export class AgentHost implements Child {
       inbound: this.inbox.inbound,
       committer: this.committer,
       counts: this.counts,
-      tookDurable: () => this.inbox.tookDurable(),
+      tookDurable: (bytes) => this.inbox.tookDurable(bytes),
       exit: (end, reason) => void this.exit(end, reason),
       internalError: (where, err) => this.internalError(where, err),
     };

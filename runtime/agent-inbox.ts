@@ -36,6 +36,9 @@ export interface Queued {
 /** Durable messages waiting in the mailbox before the feed waits for the agent to catch up. */
 export const DURABLE_HIGH_WATER = 512;
 
+/** Bytes of durable messages waiting in the mailbox before the feed waits (they count toward the node's mailbox budget too). */
+export const DURABLE_HIGH_WATER_BYTES = 4 * 1024 * 1024;
+
 /** Where the inbox delivers: the agent's current activation. */
 export interface InboxTarget {
   /** Handling, with nothing in flight and nothing waiting. */
@@ -77,6 +80,7 @@ export class AgentInbox {
   private sub: Subscription | undefined;
   /** Durable messages in the mailbox. */
   private durableWaiting = 0;
+  private durableBytes = 0;
   /** The feed waiting for room (fewer than DURABLE_HIGH_WATER durable messages waiting). */
   private room: (() => void) | undefined;
 
@@ -140,21 +144,28 @@ export class AgentInbox {
     // The bytes may be a view of a larger read buffer: keep a copy of exactly them.
     this.mailbox.push({ data: d.data.slice(), reply, seq: d.seq, key: problem ? undefined : d.key, problem }, d.data.length);
     this.durableWaiting++;
+    this.durableBytes += d.data.length;
     this.owner.target()?.kick();
     // Woken when the agent takes one, or its activation ends (never polled: a slow receive may take minutes).
-    if (this.durableWaiting >= DURABLE_HIGH_WATER) await new Promise<void>((resolve) => (this.room = resolve));
+    if (this.full()) await new Promise<void>((resolve) => (this.room = resolve));
   }
 
-  /** A durable message left the mailbox (handled, or dropped). */
-  tookDurable(): void {
+  /** A durable message of `bytes` bytes left the mailbox (handled, or dropped). */
+  tookDurable(bytes: number): void {
     this.durableWaiting--;
-    if (this.durableWaiting < DURABLE_HIGH_WATER) this.freeRoom();
+    this.durableBytes -= bytes;
+    if (!this.full()) this.freeRoom();
+  }
+
+  private full(): boolean {
+    return this.durableWaiting >= DURABLE_HIGH_WATER || this.durableBytes >= DURABLE_HIGH_WATER_BYTES;
   }
 
   /** Drop the durable messages still waiting (their activation ended: the next one reads them again from the stream). */
   dropDurable(): void {
     this.mailbox.remove((q) => q.seq !== undefined);
     this.durableWaiting = 0;
+    this.durableBytes = 0;
     this.freeRoom();
   }
 

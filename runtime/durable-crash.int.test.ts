@@ -93,6 +93,8 @@ describe("durable mailboxes across a node crash", () => {
     const ref = b.ref<LedgerMsg>("ledger", "f");
     for (const id of ids(1, 10)) await ref.tell({ op: "add", id });
     await waitFor(async () => (await committed(b, "f")).applied.length === 10, "the first 10 committed");
+    // Removed from the stream once their commit landed (a moment after it).
+    await waitFor(async () => (await waiting(b, "f")) === 0, "the first 10 left the mailbox");
     const before = await committed(b, "f");
     await a.kill();
     // Stored while nobody runs ledger/f: each resolves once JetStream has it.

@@ -46,8 +46,9 @@ export class DurableFeed {
   private messages: ConsumerMessages | undefined;
   /** The last sequence handed on: a reopened consumer starts after it. */
   private delivered: number;
-  /** The sequence the stream was last purged through. */
+  /** The sequence the stream was last purged through, and the highest one asked for. */
   private purged = 0;
+  private wanted = 0;
   private purging: Promise<void> | undefined;
 
   constructor(
@@ -71,17 +72,26 @@ export class DurableFeed {
 
   /** A commit covering everything through `seq` landed: remove it from the stream (best effort; a later commit or activation repeats it). */
   purgeThrough(seq: number): void {
-    if (seq <= this.purged || this.purging) return;
+    if (seq > this.wanted) this.wanted = seq;
+    if (this.wanted <= this.purged || this.purging) return;
+    // One purge at a time; one asked for meanwhile runs when it is done, so the last commit's is never skipped.
+    const through = this.wanted;
     const { jsm, stream, subject } = this.deps;
+    let again = false;
     this.purging = jsm.streams
-      .purge(stream, { filter: subject, seq: seq + 1 })
+      .purge(stream, { filter: subject, seq: through + 1 })
       .then(
         () => {
-          if (seq > this.purged) this.purged = seq;
+          if (through > this.purged) this.purged = through;
+          again = this.wanted > this.purged;
         },
+        // Not again at once: JetStream may be down; the next commit, or the next activation, asks again.
         (err: unknown) => this.deps.trouble("mailbox purge", err),
       )
-      .finally(() => (this.purging = undefined));
+      .finally(() => {
+        this.purging = undefined;
+        if (again && !this.stopped) this.purgeThrough(this.wanted);
+      });
   }
 
   private async run(): Promise<void> {
