@@ -205,7 +205,7 @@ export class Activation implements ContextOwner, InboxTarget {
     const item = inbound.decode(queued.data, queued.reply);
     if (item === undefined) return this.moveOn(seq); // refused (and dead-lettered) at the door
     item.seq = seq;
-    item.key = item.reply !== undefined ? queued.key : undefined;
+    item.key = queued.key;
     let admission = durable.admit(seq, item.key);
     if (admission.action === "retry") {
       await this.parts.env.clock.sleep(admission.delayMs);
@@ -299,7 +299,8 @@ export class Activation implements ContextOwner, InboxTarget {
     if (item.seq !== undefined) {
       // Applied: the cursor moves past it in the same commit as the state it produced.
       const durable = this.durable!;
-      durable.done(item.seq, item.key, item.key !== undefined ? outcomeOf(value, null) : undefined);
+      // A keyed message is remembered: an ask with its answer, a tell as applied.
+      durable.done(item.seq, item.key, item.key !== undefined ? outcomeOf(item.reply ? value : null, null) : undefined);
       if (this.behavior!.takeChange(this.ctx)) durable.stateChange();
       committer.changed();
       if (item.reply) committer.answer(item.reply, item.id, value, null, true);

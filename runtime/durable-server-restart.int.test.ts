@@ -53,4 +53,27 @@ describe("durable mailboxes across a server restart", () => {
     expect(applied.filter((id) => id.startsWith("a"))).toEqual(ids("a", 20));
     expect(applied.slice(-20)).toEqual(ids("a", 20));
   }, 60_000);
+
+  it("recognises a tell retried with its id after the server forgot it (applied, removed, then the server restarted)", async () => {
+    node ??= await startNode({ servers: nats.url, namespace: "srv", name: "n", heartbeatMs: 200, agents: [ledgerAgent()] });
+    const ref = await node.spawn<LedgerMsg>("ledger", { key: "k" });
+    await ref.tell({ op: "add", id: "x1" }, { id: "x1" });
+    expect((await ref.ask<LedgerState>({ op: "get" })).applied).toEqual(["x1"]);
+    await nats.server.kill();
+    await nats.server.restart();
+    // The stream rebuilt its duplicate ids from what it still holds, and x1 was removed once applied: it is
+    // stored again, and the agent's record of the keys it applied keeps it from being applied twice.
+    await waitFor(
+      () =>
+        ref.tell({ op: "add", id: "x1" }, { id: "x1" }).then(
+          () => true,
+          () => false,
+        ),
+      "the retry stored",
+      20_000,
+    );
+    await ref.tell({ op: "add", id: "x2" }, { id: "x2" });
+    await waitFor(async () => (await ref.ask<LedgerState>({ op: "get" }, { timeoutMs: 2_000 }).catch(() => ({ applied: [] as string[] }))).applied.includes("x2"), "x2 applied", 20_000);
+    expect((await ref.ask<LedgerState>({ op: "get" })).applied).toEqual(["x1", "x2"]);
+  }, 60_000);
 });

@@ -147,7 +147,9 @@ export class Messenger {
     const msgId = id ?? nextMessageId();
     const payload = encodeEnvelope(Kind.Tell, msgId, sender, injectTrace(subject), msg, this.options.maxMessageBytes);
     if (this.queuedSubjects.length > 0) this.flushTells();
-    await this.durable!.sender.store(to, subject, payload, msgId);
+    // A caller's id is also the message's key: the agent remembers it once applied, so a retry is recognised
+    // even after the stream forgot it (a server restart rebuilds its duplicate ids from what is still stored).
+    await this.durable!.sender.store(to, subject, payload, msgId, id === undefined ? undefined : { key: id });
   }
 
   /**

@@ -1,8 +1,9 @@
 // What a durable agent stores in the state bucket: its state and its place in
 // its mailbox, in one value, so one compare-and-set write commits both. The
 // place is the stream sequence of the last message applied, the attempts of
-// a message that keeps failing, and the outcomes of the last asks that came
-// with an idempotency key (so a retried ask is answered, not applied again).
+// a message that keeps failing, and the outcomes of the last messages that
+// came with a key, a caller's id (so a retried ask is answered and a retried
+// tell skipped, not applied again, even after the stream forgot the id).
 //
 //   ["troupe/durable", 1, state (MessagePack bytes), seq, failing, outcomes]
 //   failing:  [seq, attempts, reason] | null

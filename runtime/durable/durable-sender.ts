@@ -18,7 +18,7 @@ import { isMailboxLimit } from "./mailbox-stream.js";
 export const DurableHeader = {
   /** The inbox an ask's reply goes to. */
   Reply: "Troupe-Reply",
-  /** An ask's idempotency key: a second ask with it is answered with the first one's outcome. */
+  /** A message's key (a caller's id): a second message with it is not applied again (an ask gets the first one's outcome). */
   Key: "Troupe-Key",
 } as const;
 
@@ -40,12 +40,12 @@ export class DurableSender {
    * @throws MailboxFullError when the mailbox (or all of them) is at its limit
    * @throws MailboxUnavailableError when JetStream could not store it through every retry
    */
-  async store(agentId: AgentId, subject: string, payload: Uint8Array, msgId: string, ask?: { reply: string; key: string | undefined }): Promise<void> {
+  async store(agentId: AgentId, subject: string, payload: Uint8Array, msgId: string, meta?: { reply?: string; key?: string }): Promise<void> {
     let hdrs: MsgHdrs | undefined;
-    if (ask) {
+    if (meta?.reply !== undefined || meta?.key !== undefined) {
       hdrs = natsHeaders();
-      hdrs.set(DurableHeader.Reply, ask.reply);
-      if (ask.key !== undefined) hdrs.set(DurableHeader.Key, ask.key);
+      if (meta.reply !== undefined) hdrs.set(DurableHeader.Reply, meta.reply);
+      if (meta.key !== undefined) hdrs.set(DurableHeader.Key, meta.key);
     }
     const options = { msgID: `${agentId}:${msgId}`, headers: hdrs, timeout: STORE_TIMEOUT_MS };
     try {
