@@ -1,14 +1,16 @@
 // A Troupe node in a process of its own, for the chaos scenarios that kill
 // whole processes (started by child-node.ts, not meant to be run by hand).
-// It hosts the built-in types (counter, echo) with the given heartbeat,
+// It hosts the built-in types (counter, echo) with the given heartbeat, and
+// with `--durable` the durable ledger of the `durable` scenario too,
 // prints one JSON line `{"ready":"<node id>","pid":N}` when it serves, and
 // leaves the cluster when told to (SIGTERM, SIGINT) or when its parent goes
 // away (stdin closes). SIGKILL is the crash the scenarios are about.
 //
-//   node child-node-main.js --servers nats://127.0.0.1:4222 --namespace ns --name n1 --heartbeat-ms 250
+//   node child-node-main.js --servers nats://127.0.0.1:4222 --namespace ns --name n1 --heartbeat-ms 250 [--durable]
 
 import { parseArgs } from "node:util";
 import { builtinAgents, startNode } from "../actors/index.js";
+import { ledgerAgent } from "./durable/ledger-agent.js";
 import { serveUntilParentLeaves } from "./responders/main-lifecycle.js";
 
 const { values } = parseArgs({
@@ -17,6 +19,7 @@ const { values } = parseArgs({
     namespace: { type: "string" },
     name: { type: "string" },
     "heartbeat-ms": { type: "string" },
+    durable: { type: "boolean" },
   },
 });
 
@@ -26,7 +29,7 @@ await serveUntilParentLeaves(values.name ?? "node", async () => {
     namespace: values.namespace,
     name: values.name,
     heartbeatMs: values["heartbeat-ms"] === undefined ? undefined : Number(values["heartbeat-ms"]),
-    agents: [...builtinAgents],
+    agents: values.durable ? [...builtinAgents, ledgerAgent] : [...builtinAgents],
   });
   return () => node.close();
 });

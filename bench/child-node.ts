@@ -10,6 +10,8 @@ export interface ChildNodeOptions {
   /** The node's id. */
   name: string;
   heartbeatMs: number;
+  /** Host the `durable` scenario's ledger (a durable mailbox) too. */
+  durable?: boolean;
   /** How long to wait for the node to serve (default 30 s: tsx compiles the sources first). */
   readyTimeoutMs?: number;
 }
@@ -37,7 +39,7 @@ export interface ChildNode {
 export async function startChildNode(o: ChildNodeOptions): Promise<ChildNode> {
   const child = await startChildProcess({
     main: childMain(import.meta.url, "./child-node-main"),
-    args: ["--servers", o.servers, "--namespace", o.namespace, "--name", o.name, "--heartbeat-ms", String(o.heartbeatMs)],
+    args: ["--servers", o.servers, "--namespace", o.namespace, "--name", o.name, "--heartbeat-ms", String(o.heartbeatMs), ...(o.durable ? ["--durable"] : [])],
     label: `node process ${o.name}`,
     readyTimeoutMs: o.readyTimeoutMs,
   });

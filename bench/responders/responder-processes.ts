@@ -1,7 +1,8 @@
 // Starts the responding side of the throughput scenario, each in a process of
 // its own as users deploy it: a Troupe node, a raw nats.js service, a
-// Moleculer broker. The processes are killed when this one exits (see
-// child-process.ts); `stop()` ends one gracefully.
+// Moleculer broker; and for durable throughput, a raw JetStream consumer.
+// The processes are killed when this one exits (see child-process.ts);
+// `stop()` ends one gracefully.
 
 import { childMain, startChildProcess, type ChildHandle } from "../child-process.js";
 
@@ -37,6 +38,16 @@ export function startMoleculerResponder(o: ResponderOptions & { namespace: strin
     main: childMain(import.meta.url, "./moleculer-responder-main"),
     args: ["--servers", o.servers, "--namespace", o.namespace],
     label: "Moleculer responder process",
+    readyTimeoutMs: o.readyTimeoutMs,
+  });
+}
+
+/** A durable pull consumer on `stream` (filter `subject`) that counts and acks each message (see raw-js-consumer-main.ts). */
+export function startRawJsConsumer(o: ResponderOptions & { stream: string; subject: string; prefix: string }): Promise<ChildHandle> {
+  return startChildProcess({
+    main: childMain(import.meta.url, "./raw-js-consumer-main"),
+    args: ["--servers", o.servers, "--stream", o.stream, "--subject", o.subject, "--prefix", o.prefix],
+    label: "raw nats.js JetStream consumer process",
     readyTimeoutMs: o.readyTimeoutMs,
   });
 }

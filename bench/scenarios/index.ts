@@ -2,6 +2,7 @@
 
 import type { Scenario } from "../scenario.js";
 import { crashStormScenario } from "./crash-storm.js";
+import { durableScenario } from "./durable.js";
 import { memoryScenario } from "./memory.js";
 import { nodeKillScenario } from "./node-kill.js";
 import { rawScenario } from "./raw.js";
@@ -16,4 +17,5 @@ export const scenarios: Scenario[] = [
   crashStormScenario,
   nodeKillScenario,
   serverRestartScenario,
+  durableScenario,
 ];

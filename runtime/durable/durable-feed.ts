@@ -25,6 +25,14 @@ export interface DurableDelivery {
 
 /** Messages the consumer holds for the feed at most (pulled ahead of the agent). */
 const PULL_AHEAD = 256;
+/**
+ * How long one pull request lives. After a reconnect nats.js checks the
+ * consumer, and when that check fails (JetStream not ready yet after a server
+ * restart) it waits this long before pulling again: with its default (30 s)
+ * a mailbox stood still for 30-45 s after every server restart. An idle
+ * mailbox renews its pull this often.
+ */
+const PULL_EXPIRES_MS = 5_000;
 
 /** What a feed needs from its node and agent. */
 export interface FeedDeps {
@@ -103,7 +111,7 @@ export class DurableFeed {
           opt_start_seq: this.delivered + 1,
         });
         if (this.stopped) return;
-        const messages = await consumer.consume({ max_messages: PULL_AHEAD });
+        const messages = await consumer.consume({ max_messages: PULL_AHEAD, expires: PULL_EXPIRES_MS });
         this.messages = messages;
         if (this.stopped) {
           messages.stop();
