@@ -72,6 +72,7 @@ export class Messenger {
 
   /** Look up the mailbox of `type` (once; then {@link mailboxOf} knows it). */
   async lookupMailbox(type: string): Promise<void> {
+    if (this.closedWith) throw this.closedWith;
     await this.durable?.directory.lookup(type);
   }
 
