@@ -5,6 +5,7 @@ import { builtinAgents, startNode } from "../../actors/index.js";
 import { loadAgentModule, type Definition } from "../agent-module.js";
 import type { Factory } from "../factory.js";
 import { untilSignal } from "../signals.js";
+import { positiveInteger } from "../option-parsers.js";
 
 /** The built-in types, then the module's; a module type of the same name replaces the built-in one. */
 function hostedTypes(fromModule: readonly Definition[]): Definition[] {
@@ -12,7 +13,7 @@ function hostedTypes(fromModule: readonly Definition[]): Definition[] {
   return [...builtinAgents.filter((b) => !names.has(b.type)), ...fromModule];
 }
 
-/** Register `agentctl node start [--agents MODULE] [--name NAME]`. */
+/** Register `agentctl node start [--agents MODULE] [--name NAME] [--replicas N]`. */
 export function register(node: Command, f: Factory): void {
   node
     .command("start")
@@ -20,12 +21,13 @@ export function register(node: Command, f: Factory): void {
     .description("run a node in the foreground hosting echo, counter and the agent types a module exports")
     .option("--agents <module>", "a .ts, .js or .mjs file whose exports include defineAgent/defineSupervisor results")
     .option("--name <name>", "this node's id (default: host-pid-random)")
+    .option("--replicas <n>", "copies of each stream and bucket this node creates: 1 on one server, 3 on a NATS cluster", positiveInteger)
     .action(
-      f.action(async (opts: { agents?: string; name?: string }) => {
+      f.action(async (opts: { agents?: string; name?: string; replicas?: number }) => {
         const types = hostedTypes(opts.agents === undefined ? [] : await loadAgentModule(opts.agents));
         const g = f.globals();
         const signal = untilSignal();
-        const running = await startNode({ servers: g.server, namespace: g.namespace, agents: types, name: opts.name });
+        const running = await startNode({ servers: g.server, namespace: g.namespace, agents: types, name: opts.name, replicas: opts.replicas });
         f.out.line(
           `node ${running.id} ready in namespace ${running.namespace} at ${g.server}, hosting ${types.map((t) => t.type).join(", ")}`,
         );
