@@ -1,11 +1,14 @@
 // Durable mailboxes against a real server, at their edges: a light client in a
 // namespace whose type directory does not exist yet (nodes of an older
-// version) sends to the core mailbox instead of looking the type up forever.
+// version) sends to the core mailbox instead of looking the type up forever;
+// and asks with keys whose answers are large do not grow the agent's record
+// past what the server stores (every later commit failing, the mailbox stuck).
 
 import { afterEach, describe, expect, it } from "vitest";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connectTo, useNatsServer } from "./testing/server.js";
 import { connectClient, type TroupeClient } from "./client.js";
+import { defineAgent } from "./define-agent.js";
 import { startNode, type TroupeNode } from "./node.js";
 import { Subjects } from "./subjects.js";
 import { decodeEnvelope } from "./envelope.js";
@@ -14,6 +17,17 @@ const nats = useNatsServer();
 const open: Array<TroupeNode | TroupeClient> = [];
 afterEach(async () => {
   for (const n of open.splice(0).reverse()) await n.close().catch(() => {});
+});
+
+/** A durable agent that answers each ask with `size` characters. */
+const big = defineAgent({
+  type: "big",
+  mailbox: "durable",
+  state: () => ({ asked: 0 }),
+  receive(msg: { size: number }, ctx) {
+    ctx.state.asked++;
+    return "x".repeat(msg.size);
+  },
 });
 
 describe("durable mailboxes at their edges", () => {
@@ -33,5 +47,21 @@ describe("durable mailboxes at their edges", () => {
     })();
     await client.ref("echo", "e1").tell("hello");
     expect(await got).toBe("hello");
+  });
+
+  it("keeps asks with keys and large answers answered, and the record within what the server stores", async () => {
+    const ns = "rev-bigoutcomes";
+    const node = await startNode({ servers: nats.url, namespace: ns, name: "n", agents: [big] });
+    open.push(node);
+    const ref = await node.spawn<{ size: number }, string>("big", { key: "b1" });
+    // 24 answers of 64 KiB: 1.5 MiB of outcomes, past the server's 1 MiB max_payload if all were kept.
+    for (let i = 0; i < 24; i++) {
+      const answer = await ref.ask({ size: 64 * 1024 }, { id: `ask-${i}`, timeoutMs: 10_000 });
+      expect(answer.length).toBe(64 * 1024);
+    }
+    // A retry of the newest keyed ask is answered from what was kept, not applied again.
+    const again = await ref.ask({ size: 64 * 1024 }, { id: "ask-23", timeoutMs: 10_000 });
+    expect(again.length).toBe(64 * 1024);
+    expect(await ref.ask({ size: 1 }, { timeoutMs: 10_000 })).toBe("x");
   });
 });
