@@ -2,7 +2,10 @@
 // namespace whose type directory does not exist yet (nodes of an older
 // version) sends to the core mailbox instead of looking the type up forever;
 // and asks with keys whose answers are large do not grow the agent's record
-// past what the server stores (every later commit failing, the mailbox stuck).
+// past what the server stores (every later commit failing, the mailbox stuck);
+// and a message whose state cannot be committed (too large for the server) is
+// tried again and dead-lettered like one whose receive throws, instead of
+// failing the agent forever.
 
 import { afterEach, describe, expect, it } from "vitest";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -12,6 +15,8 @@ import { defineAgent } from "./define-agent.js";
 import { startNode, type TroupeNode } from "./node.js";
 import { Subjects } from "./subjects.js";
 import { decodeEnvelope } from "./envelope.js";
+import { waitFor } from "./testing/wait.js";
+import { recordDeadLetters } from "./testing/supervision.js";
 
 const nats = useNatsServer();
 const open: Array<TroupeNode | TroupeClient> = [];
@@ -27,6 +32,20 @@ const big = defineAgent({
   receive(msg: { size: number }, ctx) {
     ctx.state.asked++;
     return "x".repeat(msg.size);
+  },
+});
+
+/** A durable agent that keeps every blob it is told. */
+const hoard = defineAgent({
+  type: "hoard",
+  mailbox: "durable",
+  maxDeliver: 2,
+  state: () => ({ blobs: [] as string[], n: 0 }),
+  receive(msg: { blob?: string; get?: true }, ctx) {
+    if (msg.get) return { blobs: ctx.state.blobs.length, n: ctx.state.n };
+    if (msg.blob !== undefined) ctx.state.blobs.push(msg.blob);
+    ctx.state.n++;
+    return null;
   },
 });
 
@@ -64,4 +83,26 @@ describe("durable mailboxes at their edges", () => {
     expect(again.length).toBe(64 * 1024);
     expect(await ref.ask({ size: 1 }, { timeoutMs: 10_000 })).toBe("x");
   });
+
+  it("dead-letters a message whose state cannot be committed, and goes on", async () => {
+    const ns = "rev-toolarge";
+    const node = await startNode({ servers: nats.url, namespace: ns, name: "n", agents: [hoard] });
+    open.push(node);
+    const letters = recordDeadLetters(node, "hoard", "h1");
+    const ref = await node.spawn<{ blob?: string; get?: true }>("hoard", { key: "h1" });
+    const blob = "b".repeat(400 * 1024);
+    await ref.tell({ blob });
+    expect(await ref.ask({ get: true })).toEqual({ blobs: 1, n: 1 });
+    await ref.tell({ blob });
+    expect(await ref.ask({ get: true })).toEqual({ blobs: 2, n: 2 });
+    // A third blob makes the state larger than the server stores in one message.
+    await ref.tell({ blob });
+    await ref.tell({});
+    await waitFor(() => letters.length === 1, "the message whose state could not be committed dead-lettered", 30_000);
+    expect(letters[0]).toMatchObject({ to: "hoard/h1", deliveries: 2 });
+    await waitFor(async () => {
+      const got = await ref.ask<{ blobs: number; n: number }>({ get: true }, { timeoutMs: 5_000 }).catch(() => undefined);
+      return got?.n === 3 && got.blobs === 2;
+    }, "the message after it applied", 30_000);
+  }, 60_000);
 });

@@ -34,8 +34,8 @@ export interface CommitterHost {
   isActive(): boolean;
   /** A write lost compare-and-set: a newer activation owns the state. */
   fenced(revision: number): void;
-  /** The state could not be written (or encoded); the activation fails with `reason`. */
-  failed(reason: string): void;
+  /** The state could not be written (or encoded), for `err`; the activation fails with `reason`. */
+  failed(reason: string, err: unknown): void;
   /** A bug inside the commit loop itself. */
   internalError(err: unknown): void;
   /** A commit landed (or had nothing new to write): what {@link encodeState} returned last is stored. */
@@ -217,7 +217,7 @@ export class StateCommitter {
     this.dirty = false;
     for (const a of all) this.host.answer(a.reply, a.id, null, failure);
     if (fenced) this.host.fenced(this.revision);
-    else this.host.failed(`state write failed: ${errorText(err)}`);
+    else this.host.failed(`state write failed: ${errorText(err)}`, err);
   }
 }
 
