@@ -5,7 +5,9 @@
 // past what the server stores (every later commit failing, the mailbox stuck);
 // and a message whose state cannot be committed (too large for the server) is
 // tried again and dead-lettered like one whose receive throws, instead of
-// failing the agent forever.
+// failing the agent forever; and an ask from a durable mailbox waiting for the
+// commit of a stale activation is answered by the activation that applies it,
+// not refused with AgentFencedError (it is applied all the same).
 
 import { afterEach, describe, expect, it } from "vitest";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -17,6 +19,10 @@ import { Subjects } from "./subjects.js";
 import { decodeEnvelope } from "./envelope.js";
 import { waitFor } from "./testing/wait.js";
 import { recordDeadLetters } from "./testing/supervision.js";
+import { recordEvents } from "./testing/events.js";
+import { EventKind } from "./events.js";
+import { Kvm } from "@nats-io/kv";
+import { ledgerAgent, type LedgerMsg, type LedgerState } from "./testing/durable/ledger.js";
 
 const nats = useNatsServer();
 const open: Array<TroupeNode | TroupeClient> = [];
@@ -104,5 +110,30 @@ describe("durable mailboxes at their edges", () => {
       const got = await ref.ask<{ blobs: number; n: number }>({ get: true }, { timeoutMs: 5_000 }).catch(() => undefined);
       return got?.n === 3 && got.blobs === 2;
     }, "the message after it applied", 30_000);
+  }, 60_000);
+
+  it("answers a durable ask that waited for a stale activation's commit from the activation that applies it", async () => {
+    const ns = "rev-fenced-ask";
+    const node = await startNode({ servers: nats.url, namespace: ns, name: "n", heartbeatMs: 100, agents: [ledgerAgent()] });
+    open.push(node);
+    const fenced = recordEvents(node, { kind: EventKind.Fenced });
+    const ref = await node.spawn<LedgerMsg>("ledger", { key: "z" });
+    expect(await ref.ask({ op: "add", id: "m1" })).toBe(1);
+    // A newer activation elsewhere committed (the same state): this one's revision is stale now.
+    const kv = await new Kvm(node.connection).open(new Subjects(ns).stateBucket());
+    const key = new Subjects(ns).stateKey("ledger", "z");
+    const e = (await kv.get(key))!;
+    await kv.update(key, e.value, e.revision);
+    const asked = ref.ask<number>({ op: "add", id: "m2" }, { timeoutMs: 30_000 });
+    const settled = asked.then(
+      (v) => ({ v }),
+      (err: unknown) => ({ err }),
+    );
+    await waitFor(() => fenced.events.some((f) => f.id === "ledger/z"), "the stale activation fenced");
+    await waitFor(async () => !(await node.list()).some((a) => a.id === "ledger/z" && a.state === "running"), "it let go");
+    await node.spawn("ledger", { key: "z" });
+    // m2 is applied (once) by the next activation, which answers it.
+    expect((await ref.ask<LedgerState>({ op: "get" })).applied).toEqual(["m1", "m2"]);
+    expect(await settled).toEqual({ v: 2 });
   }, 60_000);
 });

@@ -101,9 +101,14 @@ export class StateCommitter {
     this.waiting = [];
   }
 
+  /**
+   * Answer with AgentFencedError what waited for a commit this activation
+   * will never make. Not an ask from a durable mailbox: the activation that
+   * owns the state applies it (or did) and answers it.
+   */
   private refuse(answers: PendingAnswer[]): void {
     const failure = agentFailure(new AgentFencedError(this.host.id));
-    for (const a of answers) this.host.answer(a.reply, a.id, null, failure);
+    for (const a of answers) if (!a.durable) this.host.answer(a.reply, a.id, null, failure);
   }
 
   /**
@@ -215,7 +220,8 @@ export class StateCommitter {
     const all = answers.concat(this.waiting);
     this.waiting = [];
     this.dirty = false;
-    for (const a of all) this.host.answer(a.reply, a.id, null, failure);
+    if (fenced) this.refuse(all);
+    else for (const a of all) this.host.answer(a.reply, a.id, null, failure);
     if (fenced) this.host.fenced(this.revision);
     else this.host.failed(`state write failed: ${errorText(err)}`, err);
   }
