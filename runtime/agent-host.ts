@@ -10,7 +10,7 @@
 // may have changed; replies wait while a change is uncommitted; each commit
 // encodes the state once and writes it with compare-and-set.
 
-import type { NatsConnection } from "@nats-io/nats-core";
+import { InvalidArgumentError as NatsInvalidArgumentError, type NatsConnection } from "@nats-io/nats-core";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { AgentType } from "./define-agent.js";
 import { Activation, type AgentParts, type HandlingCounts } from "./activation.js";
@@ -20,7 +20,7 @@ import { Lifecycle, LifecycleState } from "./lifecycle.js";
 import type { Clock } from "./clock.js";
 import { decodeValue, encodeValue } from "./codec.js";
 import type { DeadLetters } from "./dead-letters.js";
-import { AgentFencedError, AgentStoppedError, errorText, InvalidConfigError } from "./errors.js";
+import { AgentFencedError, AgentStoppedError, errorText, InvalidConfigError, InvalidMessageError } from "./errors.js";
 import { agentFailure } from "./wire-error.js";
 import { MailboxKind } from "./mailbox-kind.js";
 import { decodeDurableRecord } from "./durable/durable-record.js";
@@ -142,7 +142,15 @@ export class AgentHost implements Child {
         this.fencedWhileEnding = this.ending !== undefined;
         void this.exit({ kind: "fenced" }, "fenced");
       },
-      failed: (reason) => void this.exit({ kind: "failure", reason, messageType: null }, "state write failed"),
+      failed: (reason, err) => {
+        // A durable message whose state can never be stored (not encodable, over the server's max_payload) fails like one
+        // whose receive threw: tried again from the last commit, then dead-lettered. A write JetStream did not answer may
+        // have landed: the next activation reads what is stored instead.
+        const act = this.current;
+        const seq = act?.durable?.firstUnlanded;
+        if (act && seq !== undefined && !act.failedDurable && !act.isEnded && neverStored(err)) act.failedDurable = { seq, reason };
+        void this.exit({ kind: "failure", reason, messageType: null }, "state write failed");
+      },
       internalError: (err) => this.internalError("commit", err),
     });
     this.parts = {
@@ -477,4 +485,9 @@ export class AgentHost implements Child {
   private runOnStop(act: Activation): Promise<void> {
     return act.runOnStop((err) => this.reportError("onStop", err));
   }
+}
+
+/** A state write refused for what it holds (it cannot be encoded, or is over the server's max_payload): trying it again cannot help. */
+function neverStored(err: unknown): boolean {
+  return err instanceof InvalidMessageError || err instanceof NatsInvalidArgumentError;
 }

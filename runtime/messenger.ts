@@ -70,10 +70,14 @@ export class Messenger {
     return this.durable ? this.durable.directory.mailboxOf(type) : MailboxKind.Core;
   }
 
-  /** Look up the mailbox of `type` (once; then {@link mailboxOf} knows it). */
-  async lookupMailbox(type: string): Promise<void> {
+  /**
+   * Look up the mailbox of `type` (once; then {@link mailboxOf} knows it,
+   * unless the namespace has no type directory yet: then it is core, and
+   * looked up again next time).
+   */
+  async lookupMailbox(type: string): Promise<MailboxKind> {
     if (this.closedWith) throw this.closedWith;
-    await this.durable?.directory.lookup(type);
+    return (await this.durable?.directory.lookup(type)) ?? MailboxKind.Core;
   }
 
   /** A ref to `type/key` that sends as `sender`. Validates both parts. */
@@ -301,9 +305,13 @@ class Ref<M, R> implements AgentRef<M, R> {
   }
 
   tell(msg: M, opts?: TellOptions): Promise<void> {
+    return this.tellTo(this.messenger.mailboxOf(this.type), msg, opts);
+  }
+
+  private tellTo(mailbox: MailboxKind | undefined, msg: M, opts: TellOptions | undefined): Promise<void> {
     try {
       const id = opts?.id === undefined ? undefined : checkMessageId(opts.id);
-      switch (this.messenger.mailboxOf(this.type)) {
+      switch (mailbox) {
         case MailboxKind.Core:
           this.messenger.tell(this.subject, msg, this.sender, id);
           return RESOLVED;
@@ -311,7 +319,8 @@ class Ref<M, R> implements AgentRef<M, R> {
           return this.messenger.tellDurable(this.id, this.type, this.key, msg, this.sender, id);
         default:
           // The first send to a type: learn its mailbox, then send (sends queued behind it keep their order).
-          return this.messenger.lookupMailbox(this.type).then(() => this.tell(msg, opts));
+          // What the lookup found is what this send takes (a namespace without a type directory remembers nothing).
+          return this.messenger.lookupMailbox(this.type).then((found) => this.tellTo(found, msg, opts));
       }
     } catch (err) {
       return Promise.reject(err);
@@ -319,8 +328,12 @@ class Ref<M, R> implements AgentRef<M, R> {
   }
 
   ask<T = R>(msg: M, opts?: AskOptions): Promise<T> {
+    return this.askTo<T>(this.messenger.mailboxOf(this.type), msg, opts);
+  }
+
+  private askTo<T>(mailbox: MailboxKind | undefined, msg: M, opts: AskOptions | undefined): Promise<T> {
     const timeoutMs = opts?.timeoutMs ?? this.messenger.options.askTimeoutMs;
-    switch (this.messenger.mailboxOf(this.type)) {
+    switch (mailbox) {
       case MailboxKind.Core:
         return this.messenger.ask(this.subject, this.id, msg, timeoutMs, this.sender) as Promise<T>;
       case MailboxKind.Durable: {
@@ -333,7 +346,7 @@ class Ref<M, R> implements AgentRef<M, R> {
         return this.messenger.askDurable(this.id, this.type, this.key, msg, timeoutMs, this.sender, key) as Promise<T>;
       }
       default:
-        return this.messenger.lookupMailbox(this.type).then(() => this.ask<T>(msg, opts));
+        return this.messenger.lookupMailbox(this.type).then((found) => this.askTo<T>(found, msg, opts));
     }
   }
 

@@ -34,8 +34,8 @@ export interface CommitterHost {
   isActive(): boolean;
   /** A write lost compare-and-set: a newer activation owns the state. */
   fenced(revision: number): void;
-  /** The state could not be written (or encoded); the activation fails with `reason`. */
-  failed(reason: string): void;
+  /** The state could not be written (or encoded), for `err`; the activation fails with `reason`. */
+  failed(reason: string, err: unknown): void;
   /** A bug inside the commit loop itself. */
   internalError(err: unknown): void;
   /** A commit landed (or had nothing new to write): what {@link encodeState} returned last is stored. */
@@ -101,9 +101,14 @@ export class StateCommitter {
     this.waiting = [];
   }
 
+  /**
+   * Answer with AgentFencedError what waited for a commit this activation
+   * will never make. Not an ask from a durable mailbox: the activation that
+   * owns the state applies it (or did) and answers it.
+   */
   private refuse(answers: PendingAnswer[]): void {
     const failure = agentFailure(new AgentFencedError(this.host.id));
-    for (const a of answers) this.host.answer(a.reply, a.id, null, failure);
+    for (const a of answers) if (!a.durable) this.host.answer(a.reply, a.id, null, failure);
   }
 
   /**
@@ -215,9 +220,10 @@ export class StateCommitter {
     const all = answers.concat(this.waiting);
     this.waiting = [];
     this.dirty = false;
-    for (const a of all) this.host.answer(a.reply, a.id, null, failure);
+    if (fenced) this.refuse(all);
+    else for (const a of all) this.host.answer(a.reply, a.id, null, failure);
     if (fenced) this.host.fenced(this.revision);
-    else this.host.failed(`state write failed: ${errorText(err)}`);
+    else this.host.failed(`state write failed: ${errorText(err)}`, err);
   }
 }
 

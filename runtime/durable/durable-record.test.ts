@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeValue } from "../codec.js";
 import { InvalidMessageError, wireError } from "../errors.js";
-import { decodeDurableRecord, encodeDurableRecord, MailboxCursor, OUTCOMES_KEPT } from "./durable-record.js";
+import { decodeDurableRecord, encodeDurableRecord, MailboxCursor, OUTCOME_BYTES_KEPT, OUTCOME_NOT_KEPT, OUTCOMES_KEPT } from "./durable-record.js";
 
 describe("durable record", () => {
   it("round-trips state, sequence, a failing message and outcomes", () => {
@@ -49,5 +49,21 @@ describe("durable record", () => {
     ["a malformed error outcome", ["troupe/durable", 1, new Uint8Array([0xc0]), 1, null, [["k", null, ["a"]]]]],
   ])("refuses a record with %s", (_what, record) => {
     expect(() => decodeDurableRecord(encodeValue(record))).toThrow(InvalidMessageError);
+  });
+});
+
+describe("outcomes kept within a byte budget", () => {
+  it("forgets the oldest past OUTCOME_BYTES_KEPT, and remembers an answer over it as not kept", () => {
+    const cursor = new MailboxCursor();
+    const big = "x".repeat(64 * 1024);
+    for (let i = 0; i < 10; i++) cursor.remember(`k${i}`, { value: big, error: null });
+    const bytes = encodeDurableRecord(new Uint8Array(0), cursor).length;
+    expect(bytes).toBeLessThanOrEqual(OUTCOME_BYTES_KEPT + 1024);
+    expect(cursor.outcome("k0")).toBeUndefined();
+    expect(cursor.outcome("k9")).toEqual({ value: big, error: null });
+    cursor.remember("huge", { value: "y".repeat(OUTCOME_BYTES_KEPT + 1), error: null });
+    expect(cursor.outcome("huge")).toMatchObject({ value: null, error: { name: OUTCOME_NOT_KEPT } });
+    const back = decodeDurableRecord(encodeDurableRecord(encodeValue(null), cursor)).cursor;
+    expect(back.outcome("huge")?.error?.name).toBe(OUTCOME_NOT_KEPT);
   });
 });

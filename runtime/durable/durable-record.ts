@@ -16,7 +16,7 @@
 // is checked, and a malformed record is an error, never trusted.
 
 import { decodeValue, encodeValue } from "../codec.js";
-import { InvalidMessageError, wireError, wireFields, type WireError } from "../errors.js";
+import { ErrorCode, InvalidMessageError, wireError, wireFields, type WireError } from "../errors.js";
 
 const MARK = "troupe/durable";
 const VERSION = 1;
@@ -26,6 +26,18 @@ export const MAX_REASON = 512;
 
 /** Asks with an idempotency key whose outcome a durable agent remembers (the newest). */
 export const OUTCOMES_KEPT = 256;
+
+/**
+ * Bytes the remembered outcomes take at most in the record (their keys and
+ * encoded values): the record, state included, must stay within what the
+ * server stores in one message, or every commit would fail. The oldest are
+ * forgotten first; an answer larger than this is remembered as
+ * {@link OUTCOME_NOT_KEPT} (the ask was applied once; a retry learns that).
+ */
+export const OUTCOME_BYTES_KEPT = 256 * 1024;
+
+/** The name of the error a retried ask gets when its first answer was too large (or not encodable) to remember. */
+export const OUTCOME_NOT_KEPT = "OutcomeNotKept";
 
 /** How an ask with an idempotency key ended. */
 export interface Outcome {
@@ -40,17 +52,33 @@ export class MailboxCursor {
   /** A message that failed and will be tried again: its sequence and how often it failed. */
   failing: { seq: number; attempts: number; reason: string } | null = null;
   private readonly outcomes = new Map<string, Outcome>();
+  /** Bytes each outcome takes, and all of them (bounded by {@link OUTCOME_BYTES_KEPT}). */
+  private readonly sizes = new Map<string, number>();
+  private bytes = 0;
 
   /** The outcome of the ask with `key`, when it is one of the {@link OUTCOMES_KEPT} newest. */
   outcome(key: string): Outcome | undefined {
     return this.outcomes.get(key);
   }
 
-  /** Remember how the ask with `key` ended; the oldest outcome past {@link OUTCOMES_KEPT} is forgotten. */
+  /** Remember how the ask with `key` ended; the oldest outcomes past {@link OUTCOMES_KEPT} or {@link OUTCOME_BYTES_KEPT} are forgotten. */
   remember(key: string, outcome: Outcome): void {
-    this.outcomes.delete(key);
+    this.forget(key);
+    let size = key.length + outcomeSize(outcome);
+    if (size > OUTCOME_BYTES_KEPT) {
+      outcome = notKept(key, `its answer (${Number.isFinite(size) ? `${size} bytes` : "not encodable"}) was too large to keep`);
+      size = key.length + outcomeSize(outcome);
+    }
     this.outcomes.set(key, outcome);
-    if (this.outcomes.size > OUTCOMES_KEPT) this.outcomes.delete(this.outcomes.keys().next().value!);
+    this.sizes.set(key, size);
+    this.bytes += size;
+    while (this.outcomes.size > OUTCOMES_KEPT || this.bytes > OUTCOME_BYTES_KEPT) this.forget(this.outcomes.keys().next().value!);
+  }
+
+  private forget(key: string): void {
+    if (!this.outcomes.delete(key)) return;
+    this.bytes -= this.sizes.get(key)!;
+    this.sizes.delete(key);
   }
 
   /** A copy (what a commit writes must not move while the write is in flight). */
@@ -59,6 +87,8 @@ export class MailboxCursor {
     c.seq = this.seq;
     c.failing = this.failing && { ...this.failing };
     for (const [k, o] of this.outcomes) c.outcomes.set(k, o);
+    for (const [k, n] of this.sizes) c.sizes.set(k, n);
+    c.bytes = this.bytes;
     return c;
   }
 
@@ -110,6 +140,22 @@ export function decodeDurableRecord(bytes: Uint8Array): DurableRecord {
     cursor.remember(key, { value, error: error === null ? null : checkError(error, bad) });
   }
   return { state: decodeValue(state as Uint8Array), stateBytes: state as Uint8Array, cursor };
+}
+
+/** Bytes an outcome takes in the record (Infinity when its value cannot be encoded). */
+function outcomeSize(o: Outcome): number {
+  if (o.error) return o.error.name.length + o.error.code.length + o.error.message.length + (o.error.fields ? JSON.stringify(o.error.fields).length : 0);
+  try {
+    return encodeValue(o.value).length;
+  } catch {
+    return Infinity;
+  }
+}
+
+/** The outcome a retried ask gets when the first one's answer could not be remembered. */
+function notKept(key: string, why: string): Outcome {
+  const message = `the ask with key ${JSON.stringify(key)} was applied once, but ${why}`;
+  return { value: null, error: wireError(OUTCOME_NOT_KEPT, ErrorCode.Remote, message) };
 }
 
 function isSeq(v: unknown): boolean {

@@ -34,6 +34,9 @@ export class DurableState {
   /** What the last landed commit wrote, and what the commit in flight is writing. */
   private committed: { stateBytes: Uint8Array | undefined; cursor: MailboxCursor };
   private writing: { stateBytes: Uint8Array; cursor: MailboxCursor } | undefined;
+  /** The first message done with since the last encode, and the first one the commit in flight covers. */
+  private firstDone: number | undefined;
+  private writingFirst: number | undefined;
 
   constructor(
     stored: DurableRecord | undefined,
@@ -68,6 +71,7 @@ export class DurableState {
 
   /** Message `seq` is done with (applied, answered from an outcome, skipped as bad, or given up): the cursor moves past it. */
   done(seq: number, key?: string, outcome?: Outcome): void {
+    this.firstDone ??= seq;
     if (seq > this.cursor.seq) this.cursor.seq = seq;
     if (this.cursor.failing && this.cursor.failing.seq <= seq) this.cursor.failing = null;
     if (key !== undefined && outcome) this.cursor.remember(key, outcome);
@@ -85,6 +89,8 @@ export class DurableState {
       this.stateChanged = false;
     }
     this.writing = { stateBytes: this.stateBytes, cursor: this.cursor.clone() };
+    this.writingFirst = this.firstDone;
+    this.firstDone = undefined;
     return encodeDurableRecord(this.writing.stateBytes, this.writing.cursor);
   }
 
@@ -92,7 +98,17 @@ export class DurableState {
   landed(): number {
     if (this.writing) this.committed = this.writing;
     this.writing = undefined;
+    this.writingFirst = undefined;
     return this.committed.cursor.seq;
+  }
+
+  /**
+   * The first message whose commit has not landed: the one a commit that
+   * cannot be written (or encoded) is blamed on, so it is tried again alone
+   * and dead-lettered in the end, instead of failing every activation.
+   */
+  get firstUnlanded(): number | undefined {
+    return this.writingFirst ?? this.firstDone;
   }
 
   /**
