@@ -7,9 +7,9 @@
 // removed from the stream (the mailbox's "ack"), so the mailbox's limit
 // counts only what is still to be applied.
 
-import type { JetStreamClient, JetStreamManager, JsMsg, ConsumerMessages } from "@nats-io/jetstream";
+import type { Consumer, JetStreamClient, JetStreamManager, JsMsg, ConsumerMessages } from "@nats-io/jetstream";
 import { DeliverPolicy } from "@nats-io/jetstream";
-import type { Clock } from "../clock.js";
+import type { Clock, TimerHandle } from "../clock.js";
 import { backoffDelay } from "../memory/retry.js";
 import { DurableHeader } from "./durable-sender.js";
 
@@ -33,6 +33,14 @@ const PULL_AHEAD = 256;
  * mailbox renews its pull this often.
  */
 const PULL_EXPIRES_MS = 5_000;
+
+/**
+ * How long a consumer may deliver nothing while messages wait for it before
+ * it is opened again. On a cluster whose server died, nats.js 3.4 was seen to
+ * stop delivering without ever reporting it (or reporting missed heartbeats
+ * without end); this check does not rely on its status events.
+ */
+const STALL_CHECK_MS = 3_000;
 
 /** What a feed needs from its node and agent. */
 export interface FeedDeps {
@@ -58,6 +66,9 @@ export class DurableFeed {
   private purged = 0;
   private wanted = 0;
   private purging: Promise<void> | undefined;
+  /** Handing a message on (waiting for the agent to make room): not a stall. */
+  private handing = false;
+  private watchdog: TimerHandle | undefined;
 
   constructor(
     private readonly deps: FeedDeps,
@@ -76,6 +87,8 @@ export class DurableFeed {
   stop(): void {
     this.stopped = true;
     this.messages?.stop();
+    if (this.watchdog) this.deps.clock.clearTimeout(this.watchdog);
+    this.watchdog = undefined;
   }
 
   /** A commit covering everything through `seq` landed: remove it from the stream (best effort; a later commit or activation repeats it). */
@@ -119,11 +132,14 @@ export class DurableFeed {
         }
         attempt = 0;
         void this.reopenOnRecreate(messages);
+        this.watch(consumer, messages, this.delivered);
         for await (const m of messages) {
           if (this.stopped) return;
           if (m.seq <= this.delivered) continue;
           this.delivered = m.seq;
+          this.handing = true;
           await this.deps.deliver(toDelivery(m));
+          this.handing = false;
         }
       } catch (err) {
         if (this.stopped) return;
@@ -131,6 +147,35 @@ export class DurableFeed {
       }
       if (!this.stopped) await this.deps.clock.sleep(backoffDelay(attempt, 50, 2000));
     }
+  }
+
+  /**
+   * Every STALL_CHECK_MS: when `messages` delivered nothing since the last
+   * check, is not waiting for the agent to make room, and the consumer says
+   * messages wait (or cannot say: it is gone), stop it; {@link run} opens a
+   * fresh one after the last message handed on.
+   */
+  private watch(consumer: Consumer, messages: ConsumerMessages, seen: number): void {
+    if (this.watchdog) this.deps.clock.clearTimeout(this.watchdog);
+    this.watchdog = this.deps.clock.setTimeout(() => {
+      this.watchdog = undefined;
+      if (this.stopped || this.messages !== messages) return;
+      if (this.delivered !== seen || this.handing) return this.watch(consumer, messages, this.delivered);
+      consumer.info(false).then(
+        (info) => {
+          if (this.stopped || this.messages !== messages) return;
+          if (info.num_pending > 0 && this.delivered === seen) {
+            this.deps.trouble("mailbox consumer", new Error(`delivered nothing for ${STALL_CHECK_MS} ms while ${info.num_pending} messages wait: opening it again`));
+            messages.stop();
+          } else {
+            this.watch(consumer, messages, this.delivered);
+          }
+        },
+        () => {
+          if (!this.stopped && this.messages === messages) messages.stop();
+        },
+      );
+    }, STALL_CHECK_MS);
   }
 
   /**
