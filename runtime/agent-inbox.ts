@@ -14,7 +14,7 @@ import { Inbound } from "./inbound.js";
 import { Mailbox, type MailboxBudget, type MailboxRefusal } from "./mailbox.js";
 import type { Messenger } from "./messenger.js";
 import { isReplySubject, replySubjectProblem, type AgentId } from "./subjects.js";
-import { EnvelopeLimits } from "./envelope.js";
+import { EnvelopeLimits, isMessageKey } from "./envelope.js";
 import type { DurableDelivery } from "./durable/durable-feed.js";
 import type { TurnBudget } from "./turn-budget.js";
 
@@ -138,7 +138,7 @@ export class AgentInbox {
       problem = replySubjectProblem(reply);
       reply = undefined;
     }
-    if (d.key !== undefined && (d.key.length > EnvelopeLimits.id || !/^[\x21-\x7e]+$/.test(d.key))) {
+    if (d.key !== undefined && !isMessageKey(d.key)) {
       problem ??= `an idempotency key must be 1-${EnvelopeLimits.id} printable characters`;
     }
     // The bytes may be a view of a larger read buffer: keep a copy of exactly them.

@@ -53,6 +53,14 @@ export function nextMessageId(): string {
   return idPrefix + (idCount++).toString(36);
 }
 
+/**
+ * A caller's message id or idempotency key: 1 to EnvelopeLimits.id printable
+ * ASCII characters, no spaces (it travels in the envelope and in a NATS header).
+ */
+export function isMessageKey(key: unknown): key is string {
+  return typeof key === "string" && key.length > 0 && key.length <= EnvelopeLimits.id && /^[\x21-\x7e]+$/.test(key);
+}
+
 /** What a message is for. */
 export const Kind = {
   Tell: 0,

@@ -5,7 +5,7 @@
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import type { AgentRef, AskOptions, TellOptions } from "./agent-ref.js";
 import type { Clock } from "./clock.js";
-import { decodeEnvelope, encodeEnvelope, encodeReply, EnvelopeLimits, Kind, nextMessageId } from "./envelope.js";
+import { decodeEnvelope, encodeEnvelope, encodeReply, EnvelopeLimits, isMessageKey, Kind, nextMessageId } from "./envelope.js";
 import {
   AgentNotFoundError,
   errorText,
@@ -363,7 +363,7 @@ function checkTimeout(timeoutMs: number): void {
 
 /** A caller's message id or idempotency key: 1-128 printable characters (it travels in the envelope and in a header). */
 function checkMessageId(id: unknown): string {
-  if (typeof id !== "string" || id.length === 0 || id.length > EnvelopeLimits.id || !/^[\x21-\x7e]+$/.test(id)) {
+  if (!isMessageKey(id)) {
     throw new InvalidArgumentError("id", `a message id must be 1-${EnvelopeLimits.id} printable ASCII characters without spaces, got ${JSON.stringify(id)?.slice(0, 60)}`);
   }
   return id;

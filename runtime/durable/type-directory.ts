@@ -24,6 +24,7 @@ export class TypeDirectory {
   private readonly known = new Map<string, MailboxKind>();
   private readonly lookups = new Map<string, Promise<MailboxKind>>();
   private watch: QueuedIterator<KvWatchEntry> | undefined;
+  private opening: Promise<void> | undefined;
 
   private constructor(
     private kv: Bucket | undefined,
@@ -93,10 +94,11 @@ export class TypeDirectory {
 
   private async read(type: string): Promise<MailboxKind> {
     if (!this.kv) {
-      this.kv = await this.open();
+      // One opening at a time: concurrent first lookups share it (and its one watch).
+      this.opening ??= this.openAndFollow().finally(() => (this.opening = undefined));
+      await this.opening;
       // No bucket yet (no node of this version ran here): core, and look again next time.
       if (!this.kv) return MailboxKind.Core;
-      await this.follow();
     }
     const kv = this.kv;
     const entry = await this.retry("read type", () => kv.get(type));
@@ -104,6 +106,13 @@ export class TypeDirectory {
     // The watch may have told us meanwhile; what it said is newer.
     if (!this.known.has(type)) this.known.set(type, kind);
     return this.known.get(type)!;
+  }
+
+  private async openAndFollow(): Promise<void> {
+    const kv = await this.open();
+    if (!kv || this.kv) return;
+    this.kv = kv;
+    await this.follow();
   }
 
   /** Follow every change of the bucket from now on, so what is known stays true. */
