@@ -142,3 +142,13 @@ function tail(stderr: string): string {
   const t = stderr.trim();
   return t ? `: ${t.split("\n").slice(-5).join(" / ")}` : "";
 }
+
+/** Whether a process with `pid` still runs (signal 0 checks without sending anything). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -13,6 +13,7 @@ import { connect } from "@nats-io/transport-node";
 import { runBench } from "./runner.js";
 import type { BenchReport } from "./report.js";
 import type { Scenario } from "./scenario.js";
+import { isProcessAlive } from "./child-process.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dirs: string[] = [];
@@ -30,15 +31,6 @@ function capture(): { stream: PassThrough; text: () => string } {
   let text = "";
   stream.on("data", (c: Buffer) => (text += c.toString()));
   return { stream, text: () => text };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("runBench", () => {
@@ -102,7 +94,7 @@ describe("runBench", () => {
     expect(r.results[0]!.metrics[0]!.ratio).toBeCloseTo(0.5); // filled in by the runner
     expect(r.results[1]!.error).toContain("the agent exploded");
     expect(pids).toHaveLength(2);
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) expect(isProcessAlive(pid)).toBe(false);
     expect(process.listenerCount("SIGINT")).toBe(listenersBefore);
 
     const text = out.text();
@@ -151,7 +143,7 @@ describe("runBench", () => {
     expect(aborted).toBe(true);
     expect(r.exitCode).toBe(1);
     expect(r.results[0]!.error).toMatch(/did not finish within its time limit of 1.5 s/);
-    expect(alive(pid)).toBe(false);
+    expect(isProcessAlive(pid)).toBe(false);
   });
 
   it("on Ctrl-C stops the servers it started and exits 130", { timeout: 60_000 }, async () => {
@@ -190,13 +182,13 @@ await runBench({
         }
       });
     });
-    expect(alive(pid)).toBe(true);
+    expect(isProcessAlive(pid)).toBe(true);
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     // tsx forwards the signal to the node process running the script.
     child.kill("SIGINT");
     const code = await exited;
     expect(code, output).toBe(130);
     expect(output).toContain("SIGINT: stopping the servers and processes this run started");
-    expect(alive(pid)).toBe(false);
+    expect(isProcessAlive(pid)).toBe(false);
   });
 });

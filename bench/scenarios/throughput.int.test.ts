@@ -8,18 +8,10 @@ import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { runBench } from "../runner.js";
 import { throughputScenario } from "./throughput.js";
+import { isProcessAlive } from "../child-process.js";
 
 const outDir = mkdtempSync(join(tmpdir(), "troupe-throughput-"));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("throughput, --quick", () => {
   it("measures Troupe, raw nats.js and Moleculer against responders in their own processes, and stops them", { timeout: 120_000 }, async () => {
@@ -53,7 +45,7 @@ describe("throughput, --quick", () => {
     expect(pids, line).toHaveLength(3);
     for (const pid of pids) {
       expect(pid).not.toBe(process.pid);
-      expect(alive(pid), `responder pid ${pid} still runs`).toBe(false);
+      expect(isProcessAlive(pid), `responder pid ${pid} still runs`).toBe(false);
     }
   });
 });
