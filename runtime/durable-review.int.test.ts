@@ -130,7 +130,9 @@ describe("durable mailboxes at their edges", () => {
       (err: unknown) => ({ err }),
     );
     await waitFor(() => fenced.events.some((f) => f.id === "ledger/z"), "the stale activation fenced");
-    await waitFor(async () => !(await node.list()).some((a) => a.id === "ledger/z" && a.state === "running"), "it let go");
+    // Let go: not running, and its registry claim released (a moment after it stopped).
+    await waitFor(async () => !(await node.list()).some((a) => a.id === "ledger/z" && a.state === "running"), "it stopped");
+    await waitFor(async () => (await node.whereIs("ledger/z")) === undefined, "its claim released");
     await node.spawn("ledger", { key: "z" });
     // m2 is applied (once) by the next activation, which answers it.
     expect((await ref.ask<LedgerState>({ op: "get" })).applied).toEqual(["m1", "m2"]);
