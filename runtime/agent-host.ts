@@ -180,6 +180,29 @@ export class AgentHost implements Child {
     return this.activations;
   }
 
+  /** A counter that moves whenever the agent handles a message, fails or starts again (idle passivation watches it). */
+  get activity(): number {
+    return this.counts.handled + this.counts.failures + this.activations;
+  }
+
+  /** Running, with nothing in flight and nothing waiting. */
+  get idle(): boolean {
+    return this.state === LifecycleState.Running && this.current !== undefined && this.current.idle;
+  }
+
+  /**
+   * Before a passivation: stop listening if idle, taking what was already on
+   * its way. True when it stayed idle (nothing reaches it any more); false,
+   * listening again, when a message came in meanwhile.
+   */
+  async quietDown(): Promise<boolean> {
+    if (!this.idle) return false;
+    await this.inbox.pause();
+    if (this.idle) return true;
+    await this.inbox.open();
+    return false;
+  }
+
   recordRestarts(count: number): void {
     this.restarts = count;
   }

@@ -106,6 +106,18 @@ export class AgentInbox {
     await this.env.nc.flush();
   }
 
+  /** Stop listening, but take every message already on its way (the subscription is drained, not dropped). */
+  async pause(): Promise<void> {
+    const sub = this.sub;
+    if (!sub) return;
+    this.sub = undefined;
+    try {
+      await sub.drain();
+    } catch {
+      // closed connection: nothing else can reach us anyway
+    }
+  }
+
   /** Unsubscribe (flushed, so the server knows), then answer what still waits: asks get AgentStoppedError(`why`), tells are dead-lettered. */
   async close(why: string): Promise<void> {
     if (this.sub) {

@@ -23,6 +23,7 @@ import { openMemory, type Memory } from "./memory/index.js";
 import { Messenger } from "./messenger.js";
 import { jetstream } from "@nats-io/jetstream";
 import { TypeDirectory } from "./durable/type-directory.js";
+import { ActivationMode } from "./define-agent.js";
 import { DurableSender } from "./durable/durable-sender.js";
 import { MailboxKind } from "./mailbox-kind.js";
 import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
@@ -183,6 +184,16 @@ export class TroupeClient {
     return this.calls.treeAll(timeoutMs);
   }
 
+  /**
+   * Make sure an agent runs: an on-demand agent that runs nowhere is activated
+   * on a node of its type's pool. Resolves with the node it runs on.
+   *
+   * @throws AgentNotFoundError when it is of a spawn-only type and not running, or no node hosts its type
+   */
+  activate(id: string): Promise<string> {
+    return this.calls.activate(id);
+  }
+
   /** Where an agent runs, from the registry; undefined when it does not run. */
   whereIs(id: string): Promise<string | undefined> {
     this.assertOpen();
@@ -224,14 +235,23 @@ export class TroupeClient {
   async mailboxOf(type: string): Promise<MailboxKind> {
     this.assertOpen();
     validateToken("agent type", type);
-    await this.messenger.lookupMailbox(type);
-    return this.messenger.mailboxOf(type) ?? MailboxKind.Core;
+    return (await this.messenger.lookupRoute(type)).mailbox;
+  }
+
+  /** How agents of a type come to run in this namespace (`"spawn"` unless a node registered it `"on-demand"`). */
+  async activationOf(type: string): Promise<ActivationMode> {
+    this.assertOpen();
+    validateToken("agent type", type);
+    return (await this.messenger.lookupRoute(type)).onDemand ? ActivationMode.OnDemand : ActivationMode.Spawn;
   }
 
   /** A dead letter's message sent again: to an agent that runs, and on the server before this resolves. */
   private async resend(to: AgentId, body: unknown): Promise<void> {
-    // A durable mailbox keeps the message until its agent runs; a core tell to nobody would be lost.
-    if ((await this.mailboxOf(parseAgentId(to).type)) !== MailboxKind.Durable && (await this.whereIs(to)) === undefined) throw new AgentNotFoundError(to);
+    // A durable mailbox keeps the message until its agent runs; a core tell to nobody would be lost,
+    // so an on-demand agent is activated first, and any other must be running.
+    const route = await this.messenger.lookupRoute(parseAgentId(to).type);
+    if (route.onDemand) await this.activate(to);
+    else if (route.mailbox !== MailboxKind.Durable && (await this.whereIs(to)) === undefined) throw new AgentNotFoundError(to);
     await this.ref(to).tell(body);
     this.messenger.flushTells();
     await this.nc.flush();

@@ -147,6 +147,23 @@ export class ClusterCalls {
     await this.control(this.subjects.nodeControl(node), { op: "kill", id, reason }, () => new AgentNotFoundError(id));
   }
 
+  /**
+   * Make sure an on-demand agent runs, activating it if it runs nowhere;
+   * resolves with its node. An agent of a spawn-only type must be running.
+   *
+   * @throws AgentNotFoundError (spawn-only and not running, or no node hosts its type), AskTimeoutError
+   */
+  async activate(id: string): Promise<string> {
+    const { type, key } = parseAgentId(id);
+    const deadline = this.o.clock.now() + this.o.askTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      const node = await this.whereIs(id);
+      if (node !== undefined) return node;
+      // Resolves once it runs, or after a pause while another node holds its claim.
+      await this.messenger.activator.activate(id as AgentId, type, key, deadline, attempt);
+    }
+  }
+
   private async runningOn(id: AgentId): Promise<string> {
     const node = await this.whereIs(id);
     if (node === undefined) throw new AgentNotFoundError(id);

@@ -77,6 +77,8 @@ export class ControlServer {
       case "spawn":
         await this.hosting.spawn(c);
         return { id: formatAgentId(c.type, c.key), node: this.nodeId };
+      case "activate":
+        return this.hosting.activate(c.type, c.key);
       case "stop":
         await this.hosting.stop(c.id);
         return { stopped: c.id };

@@ -1,5 +1,5 @@
-// Control requests between nodes (and from agentctl): spawn, stop, kill,
-// fence, list, tree. They arrive from the wire, so the body of a `system`
+// Control requests between nodes (and from agentctl): spawn, activate, stop,
+// kill, fence, list, tree. They arrive from the wire, so the body of a `system`
 // envelope is checked field by field here before a node acts on it.
 
 import { RestartType } from "../supervisors/strategy.js";
@@ -9,6 +9,7 @@ import { parseAgentId, validateToken, type AgentId } from "./subjects.js";
 /** A control request, checked. */
 export type Control =
   | { op: "spawn"; type: string; key: string; args?: unknown; supervisor?: string; restart?: RestartType; shutdownMs?: number }
+  | { op: "activate"; type: string; key: string }
   | { op: "stop"; id: AgentId }
   | { op: "kill"; id: AgentId; reason?: string }
   | { op: "fence"; id: AgentId }
@@ -16,7 +17,7 @@ export type Control =
   | { op: "tree" };
 
 /** The operations a node answers. */
-export const ControlOp = ["spawn", "stop", "kill", "fence", "list", "tree"] as const;
+export const ControlOp = ["spawn", "activate", "stop", "kill", "fence", "list", "tree"] as const;
 
 /** Longest kill reason carried (it ends up in events and dead letters). */
 const MAX_REASON = 1024;
@@ -53,6 +54,8 @@ export function decodeControl(body: unknown): Control {
       }
       return spawn;
     }
+    case "activate":
+      return { op: "activate", type: validateToken("agent type", c.type as string), key: validateToken("agent key", c.key as string) };
     case "stop":
     case "fence":
       return { op: c.op, id: agentIdField("id", c.id) };

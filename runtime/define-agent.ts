@@ -69,7 +69,30 @@ interface AgentOptions<M> {
    * agent moves on. Default 5.
    */
   maxDeliver?: number;
+  /**
+   * `"spawn"` (default): an agent runs once spawned, until stopped. `"on-demand"`:
+   * a virtual agent. Every id of the type is addressable: an ask or tell to one
+   * that runs nowhere activates it on a node that hosts the type, resuming from
+   * its persisted state, and it is passivated (state committed, removed from
+   * memory, claim released) after `idleTimeoutMs` without messages. `spawn`
+   * still works for it.
+   */
+  activation?: ActivationMode;
+  /** On-demand agents: passivate an agent after this long without a message. Default 5 minutes. */
+  idleTimeoutMs?: number;
 }
+
+/** How the agents of a type come to run (defineAgent's `activation`). */
+export const ActivationMode = {
+  /** Started by `spawn`, runs until stopped. */
+  Spawn: "spawn",
+  /** Virtual: started by the first message, passivated when idle. */
+  OnDemand: "on-demand",
+} as const;
+export type ActivationMode = (typeof ActivationMode)[keyof typeof ActivationMode];
+
+/** Default idle time before an on-demand agent is passivated. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 5 * 60_000;
 
 /** An agent written as a function over state. */
 export interface FunctionAgentOptions<S, M, R> extends AgentOptions<M> {
@@ -110,6 +133,10 @@ export interface AgentType {
   readonly mailboxBytes: number;
   readonly mailbox: MailboxKind;
   readonly maxDeliver: number;
+  /** Activated by spawn, or on demand by the first message. */
+  readonly activation: ActivationMode;
+  /** On-demand agents: passivated after this long without a message (undefined for spawned types). */
+  readonly idleTimeoutMs?: number;
 }
 
 /** Default tries of a durable message before it is dead-lettered. */
@@ -148,6 +175,7 @@ export function defineAgent(options: FunctionAgentOptions<unknown, unknown, unkn
     mailboxCapacity: checkPositive("mailboxCapacity", options.mailboxCapacity) ?? DEFAULT_MAILBOX_CAPACITY,
     mailboxBytes: checkPositive("mailboxBytes", options.mailboxBytes) ?? DEFAULT_MAILBOX_BYTES,
     ...checkMailbox(options.mailbox, options.maxDeliver, options.persist),
+    ...checkActivation(options.activation, options.idleTimeoutMs, options.mailbox),
   };
   if (options.machine !== undefined) {
     const m = options as MachineAgentOptions<unknown>;
@@ -199,6 +227,22 @@ function checkMailbox(mailbox: unknown, maxDeliver: unknown, persist: unknown): 
   }
   if (maxDeliver !== undefined && kind !== MailboxKind.Durable) throw new InvalidConfigError("maxDeliver", 'applies to a durable mailbox only (mailbox: "durable")');
   return { mailbox: kind, maxDeliver: (maxDeliver as number | undefined) ?? DEFAULT_MAX_DELIVER };
+}
+
+function checkActivation(activation: unknown, idleTimeoutMs: unknown, mailbox: unknown): { activation: ActivationMode; idleTimeoutMs?: number } {
+  if (activation !== undefined && activation !== ActivationMode.Spawn && activation !== ActivationMode.OnDemand) {
+    throw new InvalidConfigError("activation", `must be "spawn" or "on-demand", got ${JSON.stringify(activation)}`);
+  }
+  const mode = activation ?? ActivationMode.Spawn;
+  const idle = checkPositive("idleTimeoutMs", idleTimeoutMs);
+  if (mode !== ActivationMode.OnDemand) {
+    if (idle !== undefined) throw new InvalidConfigError("idleTimeoutMs", 'applies to on-demand agents only (activation: "on-demand")');
+    return { activation: mode };
+  }
+  if (mailbox === MailboxKind.Durable) {
+    throw new InvalidConfigError("activation", 'on-demand activation takes the core mailbox for now: a durable mailbox needs its agent running to read it (use activation: "spawn" with mailbox: "durable")');
+  }
+  return { activation: mode, idleTimeoutMs: idle ?? DEFAULT_IDLE_TIMEOUT_MS };
 }
 
 function checkSchema(schema: unknown): ((msg: unknown) => unknown) | undefined {

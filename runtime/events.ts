@@ -48,6 +48,10 @@ export const EventKind = {
    * supervisor goes on with its next decision.
    */
   SupervisorError: "supervisor_error",
+  /** An on-demand agent was activated here by a message (the event's `node`). */
+  Activated: "activated",
+  /** An on-demand agent was passivated after `{ idleMs }` without a message: state committed, claim released. */
+  Passivated: "passivated",
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

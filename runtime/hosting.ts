@@ -8,7 +8,7 @@ import { RestartType } from "../supervisors/strategy.js";
 import { AgentHost, type AgentInfo, type HostEnv } from "./agent-host.js";
 import type { Child, Parent } from "./child.js";
 import type { Control } from "./control.js";
-import { defineAgent, type AgentType } from "./define-agent.js";
+import { ActivationMode, defineAgent, type AgentType } from "./define-agent.js";
 import type { SupervisorType } from "./define-supervisor.js";
 import {
   AgentExistsError,
@@ -19,6 +19,8 @@ import {
   SupervisorNotFoundError,
   UnknownAgentTypeError,
 } from "./errors.js";
+import { EventKind } from "./events.js";
+import { Passivator } from "./passivation.js";
 import type { Registry } from "./registry.js";
 import { childSpec } from "./specs.js";
 import { formatAgentId, parseAgentId, validateToken, type AgentId } from "./subjects.js";
@@ -49,6 +51,10 @@ export class Hosting {
   private readonly supervisors = new Map<AgentId, Supervisor>();
   private readonly root: Supervisor;
   private readonly supEnv: SupervisorEnv;
+  /** On-demand activations in flight here: a second first message waits for the same one. Deleted when it settles. */
+  private readonly activating = new Map<AgentId, Promise<void>>();
+  /** Passivates idle on-demand agents (absent when no hosted type is on demand). */
+  private readonly passivator: Passivator | undefined;
 
   constructor(
     agents: ReadonlyArray<AgentType | SupervisorType>,
@@ -63,6 +69,13 @@ export class Hosting {
     };
     for (const def of agents) this.types.set(def.type, def.kind === "agent" ? def : this.supervisorAgent(def));
     this.root = new Supervisor("root", env.root, this.supEnv, { perChildIntensity: true });
+    const onDemand = [...this.types.values()].filter((t) => t.activation === ActivationMode.OnDemand);
+    if (onDemand.length > 0) {
+      this.passivator = new Passivator(env.host.clock, Math.min(...onDemand.map((t) => t.idleTimeoutMs!)), {
+        candidates: () => this.passivationCandidates(),
+        passivate: (host, idleMs) => this.passivate(host, idleMs),
+      });
+    }
   }
 
   /** The agent types hosted here. */
@@ -141,6 +154,61 @@ export class Hosting {
     }
   }
 
+  /**
+   * Activate an on-demand agent here, unless it runs here already: the first
+   * message to a virtual agent that runs nowhere asks its type's pool for this.
+   * Throws AgentExistsError when another node holds its claim (it is starting
+   * or passivating there: the sender tries again), AgentNotFoundError when the
+   * type is activated by spawn only.
+   */
+  async activate(type: string, key: string): Promise<{ id: AgentId; node: string }> {
+    this.assertOpen();
+    const def = this.types.get(type);
+    if (!def) throw new UnknownAgentTypeError(type, [...this.types.keys()]);
+    const id = formatAgentId(type, key);
+    if (def.activation !== ActivationMode.OnDemand) throw new AgentNotFoundError(id);
+    // Passivating here: let it finish, then activate again.
+    await this.passivator?.settled(id);
+    if (!this.isLive(id)) {
+      let activating = this.activating.get(id);
+      if (!activating) {
+        activating = this.spawn({ op: "spawn", type, key }).finally(() => this.activating.delete(id));
+        this.activating.set(id, activating);
+        await activating;
+        this.env.host.events.publish(EventKind.Activated, type, key);
+      } else {
+        await activating;
+      }
+    }
+    return { id, node: this.env.nodeId };
+  }
+
+  /** Start passivating idle on-demand agents (once the node is up). */
+  startPassivation(): void {
+    this.passivator?.start();
+  }
+
+  /** On-demand agents that may be passivated: running under the root (a supervisor agent's children stay with it). */
+  private *passivationCandidates(): Iterable<{ host: AgentHost; idleTimeoutMs: number }> {
+    for (const host of this.hosts.values()) {
+      if (host.def.activation === ActivationMode.OnDemand && host.parent === this.root && host.state === "running") {
+        yield { host, idleTimeoutMs: host.def.idleTimeoutMs! };
+      }
+    }
+  }
+
+  /**
+   * Passivate an idle agent: stop listening (what was on its way is still
+   * taken), and if it stayed idle, stop it for good: state committed, claim
+   * released. A message that arrived meanwhile keeps it running.
+   */
+  private async passivate(host: AgentHost, idleMs: number): Promise<void> {
+    if (this.env.closing() || this.hosts.get(host.id) !== host) return;
+    if (!(await host.quietDown())) return;
+    await this.stop(host.id);
+    this.env.host.events.publish(EventKind.Passivated, host.type, host.key, { idleMs });
+  }
+
   /** Stop an agent here for good: removed from its supervisor, its claim released. */
   async stop(id: AgentId): Promise<void> {
     const host = this.hosts.get(id);
@@ -194,6 +262,7 @@ export class Hosting {
 
   /** Let spawns in flight settle, then stop every agent in reverse start order. */
   async shutdown(): Promise<void> {
+    await this.passivator?.stop();
     await Promise.allSettled([...this.spawning]);
     await this.root.shutdown();
   }

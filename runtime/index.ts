@@ -63,6 +63,8 @@ export {
 export type { Memory, MemoryBucket, ReadonlyMemoryBucket, MemoryEntry, MemoryChange, MemoryOptions } from "./memory/index.js";
 export {
   defineAgent,
+  ActivationMode,
+  DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAILBOX_CAPACITY,
   DEFAULT_MAILBOX_BYTES,
   type AgentContext,

@@ -23,7 +23,8 @@ import { fromWireError } from "./wire-error.js";
 import { agentId, isReplySubject, type AgentId, type Subjects } from "./subjects.js";
 import { injectTrace } from "./telemetry.js";
 import { MailboxKind } from "./mailbox-kind.js";
-import type { TypeDirectory } from "./durable/type-directory.js";
+import type { TypeDirectory, TypeRoute } from "./durable/type-directory.js";
+import { Activator, BouncingTell } from "./activator.js";
 import type { DurableSender } from "./durable/durable-sender.js";
 
 export interface MessengerOptions {
@@ -35,6 +36,9 @@ export interface MessengerOptions {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** Every type's route when the namespace has no type directory: the core mailbox, spawned agents only. */
+const CORE_ROUTE: TypeRoute = Object.freeze({ mailbox: MailboxKind.Core, onDemand: false });
+
 /** Most tells queued before they are published without waiting for the end of the turn. */
 export const TELL_BATCH = 1024;
 
@@ -43,7 +47,11 @@ export class Messenger {
   readonly requester: Requester;
   private queuedSubjects: string[] = [];
   private queuedPayloads: Uint8Array[] = [];
+  /** Tells to on-demand agents, queued with the others (published after them in the same flush). */
+  private queuedBouncing: BouncingTell[] = [];
   private flushScheduled = false;
+  /** Activates on-demand agents that a message found not running. */
+  readonly activator: Activator;
   /** Replies that could not be sent: not an inbox subject, or the connection was gone. */
   droppedReplies = 0;
   /** Set once the owner closed: every send fails with it. */
@@ -58,6 +66,12 @@ export class Messenger {
     readonly options: MessengerOptions,
   ) {
     this.requester = new Requester(nc, clock);
+    this.activator = new Activator({
+      clock,
+      subjects,
+      control: (subject, body, timeoutMs, noResponders) => this.control(subject, body, timeoutMs, null, noResponders),
+      sendTell: (tell) => this.queueBouncing(tell),
+    });
   }
 
   /** Send to agents with durable mailboxes: `directory` says which types take one, `sender` stores their messages. */
@@ -67,17 +81,27 @@ export class Messenger {
 
   /** The mailbox `type` takes when known here without I/O (every type takes the core mailbox when durable ones are not in use). */
   mailboxOf(type: string): MailboxKind | undefined {
-    return this.durable ? this.durable.directory.mailboxOf(type) : MailboxKind.Core;
+    return this.routeOf(type)?.mailbox;
+  }
+
+  /** How messages reach agents of `type`, when known here without I/O. */
+  routeOf(type: string): TypeRoute | undefined {
+    return this.durable ? this.durable.directory.routeOf(type) : CORE_ROUTE;
   }
 
   /**
-   * Look up the mailbox of `type` (once; then {@link mailboxOf} knows it,
-   * unless the namespace has no type directory yet: then it is core, and
-   * looked up again next time).
+   * Look up the route of `type` (once; then {@link routeOf} knows it, unless
+   * the namespace has no type directory yet: then it is the core mailbox,
+   * spawned agents only, and looked up again next time).
    */
-  async lookupMailbox(type: string): Promise<MailboxKind> {
+  async lookupRoute(type: string): Promise<TypeRoute> {
     if (this.closedWith) throw this.closedWith;
-    return (await this.durable?.directory.lookup(type)) ?? MailboxKind.Core;
+    return (await this.durable?.directory.lookup(type)) ?? CORE_ROUTE;
+  }
+
+  /** Tells that were lost because their on-demand agent could not be activated. */
+  get undeliveredTells(): number {
+    return this.activator.undeliveredTells;
   }
 
   /** A ref to `type/key` that sends as `sender`. Validates both parts. */
@@ -107,20 +131,69 @@ export class Messenger {
     }
   }
 
+  /**
+   * Queue a tell to an on-demand agent: sent with the others, but with a
+   * reply subject, so the server tells us when nobody heard it (then its
+   * agent is activated and it is sent again, see activator.ts). While this
+   * sender activates the agent, the tell waits behind the activation.
+   */
+  tellOnDemand(to: AgentId, type: string, key: string, subject: string, msg: unknown, sender: string | null, id?: string): void {
+    if (this.closedWith) throw this.closedWith;
+    const payload = encodeEnvelope(Kind.Tell, id ?? nextMessageId(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
+    if (this.nc.isClosed()) throw new NotConnectedError(this.options.servers, "connection closed");
+    const tell = new BouncingTell(to, type, key, subject, payload, this.clock.now() + this.options.askTimeoutMs, this.activator.bounced);
+    if (!this.activator.holdTell(tell)) this.queueBouncing(tell);
+  }
+
+  private queueBouncing(tell: BouncingTell): void {
+    this.queuedBouncing.push(tell);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushTells);
+    }
+  }
+
   /** Publish every queued tell now. */
   readonly flushTells = (): void => {
     this.flushScheduled = false;
     const subjects = this.queuedSubjects;
-    if (subjects.length === 0) return;
-    const payloads = this.queuedPayloads;
-    this.queuedSubjects = [];
-    this.queuedPayloads = [];
-    try {
-      for (let i = 0; i < subjects.length; i++) this.nc.publish(subjects[i]!, payloads[i]!);
-    } catch {
-      // Closed under us: tells are at most once.
+    if (subjects.length > 0) {
+      const payloads = this.queuedPayloads;
+      this.queuedSubjects = [];
+      this.queuedPayloads = [];
+      try {
+        for (let i = 0; i < subjects.length; i++) this.nc.publish(subjects[i]!, payloads[i]!);
+      } catch {
+        // Closed under us: tells are at most once.
+      }
     }
+    if (this.queuedBouncing.length > 0) this.publishBouncing();
   };
+
+  /**
+   * Publish the queued tells to on-demand agents, each with a reply subject on
+   * our inbox. The server answers "no responders" before it answers the
+   * flush that follows, so once the flush is back every tell not bounced was
+   * heard, and stops waiting.
+   */
+  private publishBouncing(): void {
+    const tells = this.queuedBouncing;
+    this.queuedBouncing = [];
+    try {
+      for (const tell of tells) {
+        const reply = this.requester.expect(this.options.askTimeoutMs, tell);
+        this.nc.publish(tell.subject, tell.payload, { reply });
+      }
+    } catch {
+      // Closed under us: tells are at most once; the requester's close settles them.
+    }
+    this.nc.flush().then(
+      () => {
+        for (const tell of tells) this.requester.cancel(tell);
+      },
+      () => {},
+    );
+  }
 
   /** Send an ask and wait for its reply, decoded, or a typed error. */
   ask(subject: string, id: AgentId, msg: unknown, timeoutMs: number, sender: string | null): Promise<unknown> {
@@ -132,10 +205,49 @@ export class Messenger {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.queuedSubjects.length > 0) this.flushTells();
+    if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
     return new Promise((resolve, reject) => {
       try {
         this.requester.request(subject, payload, timeoutMs, new AskCall(id, timeoutMs, this.options.maxMessageBytes, resolve, reject));
+      } catch (err) {
+        reject(this.sendError(err));
+      }
+    });
+  }
+
+  /**
+   * Ask an on-demand agent: when nobody listens, activate it and ask again,
+   * all within the ask's deadline. The message is the same each time (the
+   * agent never saw the ones that came back).
+   */
+  async askOnDemand(subject: string, to: AgentId, type: string, key: string, msg: unknown, timeoutMs: number, sender: string | null): Promise<unknown> {
+    if (this.closedWith) throw this.closedWith;
+    checkTimeout(timeoutMs);
+    const payload = encodeEnvelope(Kind.Ask, nextMessageId(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
+    const deadline = this.clock.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // Tells from here to the agent that wait for its activation go first.
+        await this.activator.pending(to);
+        const left = deadline - this.clock.now();
+        if (left <= 0) throw new AskTimeoutError(to, timeoutMs);
+        const answer = await this.askOnce(subject, to, payload, left, timeoutMs);
+        if (answer !== NOBODY) return answer;
+        await this.activator.activate(to, type, key, deadline, attempt);
+      } catch (err) {
+        throw err instanceof AskTimeoutError ? new AskTimeoutError(to, timeoutMs) : err;
+      }
+    }
+  }
+
+  /** Send an encoded ask once; {@link NOBODY} when nobody listens on `subject`. */
+  private askOnce(subject: string, to: AgentId, payload: Uint8Array, leftMs: number, timeoutMs: number): Promise<unknown> {
+    if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
+    return new Promise((resolve, reject) => {
+      const call = new AskCall(to, timeoutMs, this.options.maxMessageBytes, resolve, reject);
+      call.noResponders = () => resolve(NOBODY);
+      try {
+        this.requester.request(subject, payload, leftMs, call);
       } catch (err) {
         reject(this.sendError(err));
       }
@@ -151,7 +263,7 @@ export class Messenger {
     const subject = this.subjects.mailbox(type, key);
     const msgId = id ?? nextMessageId();
     const payload = encodeEnvelope(Kind.Tell, msgId, sender, injectTrace(subject), msg, this.options.maxMessageBytes);
-    if (this.queuedSubjects.length > 0) this.flushTells();
+    if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
     // A caller's id is also the message's key: the agent remembers it once applied, so a retry is recognised
     // even after the stream forgot it (a server restart rebuilds its duplicate ids from what is still stored).
     await this.durable!.sender.store(to, subject, payload, msgId, id === undefined ? undefined : { key: id });
@@ -173,7 +285,7 @@ export class Messenger {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.queuedSubjects.length > 0) this.flushTells();
+    if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
     return new Promise((resolve, reject) => {
       const call = new AskCall(to, timeoutMs, this.options.maxMessageBytes, resolve, reject);
       const reply = this.requester.expect(timeoutMs, call);
@@ -196,7 +308,7 @@ export class Messenger {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.queuedSubjects.length > 0) this.flushTells();
+    if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
     return new Promise((resolve, reject) => {
       const call = new AskCall(subject as AgentId, timeoutMs, this.options.maxMessageBytes, resolve, reject);
       if (noResponders) call.noResponders = () => reject(noResponders());
@@ -241,7 +353,7 @@ export class Messenger {
         return;
       }
     }
-    if (this.queuedSubjects.length > 0) this.flushTells();
+    if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
     try {
       this.nc.publish(replyTo, payload);
     } catch {
@@ -255,6 +367,9 @@ export class Messenger {
     return err instanceof TroupeError ? err : new InternalError(`publish failed: ${errorText(err)}`, { cause: err });
   }
 }
+
+/** What {@link Messenger.askOnce} answers when nobody listens. */
+const NOBODY: unique symbol = Symbol("nobody listens");
 
 class AskCall extends PendingAsk {
   constructor(
@@ -305,49 +420,44 @@ class Ref<M, R> implements AgentRef<M, R> {
   }
 
   tell(msg: M, opts?: TellOptions): Promise<void> {
-    return this.tellTo(this.messenger.mailboxOf(this.type), msg, opts);
+    return this.tellTo(this.messenger.routeOf(this.type), msg, opts);
   }
 
-  private tellTo(mailbox: MailboxKind | undefined, msg: M, opts: TellOptions | undefined): Promise<void> {
+  private tellTo(route: TypeRoute | undefined, msg: M, opts: TellOptions | undefined): Promise<void> {
     try {
       const id = opts?.id === undefined ? undefined : checkMessageId(opts.id);
-      switch (mailbox) {
-        case MailboxKind.Core:
-          this.messenger.tell(this.subject, msg, this.sender, id);
-          return RESOLVED;
-        case MailboxKind.Durable:
-          return this.messenger.tellDurable(this.id, this.type, this.key, msg, this.sender, id);
-        default:
-          // The first send to a type: learn its mailbox, then send (sends queued behind it keep their order).
-          // What the lookup found is what this send takes (a namespace without a type directory remembers nothing).
-          return this.messenger.lookupMailbox(this.type).then((found) => this.tellTo(found, msg, opts));
+      if (route === undefined) {
+        // The first send to a type: learn its route, then send (sends queued behind it keep their order).
+        // What the lookup found is what this send takes (a namespace without a type directory remembers nothing).
+        return this.messenger.lookupRoute(this.type).then((found) => this.tellTo(found, msg, opts));
       }
+      if (route.mailbox === MailboxKind.Durable) return this.messenger.tellDurable(this.id, this.type, this.key, msg, this.sender, id);
+      if (route.onDemand) this.messenger.tellOnDemand(this.id, this.type, this.key, this.subject, msg, this.sender, id);
+      else this.messenger.tell(this.subject, msg, this.sender, id);
+      return RESOLVED;
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
   ask<T = R>(msg: M, opts?: AskOptions): Promise<T> {
-    return this.askTo<T>(this.messenger.mailboxOf(this.type), msg, opts);
+    return this.askTo<T>(this.messenger.routeOf(this.type), msg, opts);
   }
 
-  private askTo<T>(mailbox: MailboxKind | undefined, msg: M, opts: AskOptions | undefined): Promise<T> {
+  private askTo<T>(route: TypeRoute | undefined, msg: M, opts: AskOptions | undefined): Promise<T> {
+    if (route === undefined) return this.messenger.lookupRoute(this.type).then((found) => this.askTo<T>(found, msg, opts));
     const timeoutMs = opts?.timeoutMs ?? this.messenger.options.askTimeoutMs;
-    switch (mailbox) {
-      case MailboxKind.Core:
-        return this.messenger.ask(this.subject, this.id, msg, timeoutMs, this.sender) as Promise<T>;
-      case MailboxKind.Durable: {
-        let key: string | undefined;
-        try {
-          key = opts?.id === undefined ? undefined : checkMessageId(opts.id);
-        } catch (err) {
-          return Promise.reject(err);
-        }
-        return this.messenger.askDurable(this.id, this.type, this.key, msg, timeoutMs, this.sender, key) as Promise<T>;
+    if (route.mailbox === MailboxKind.Durable) {
+      let key: string | undefined;
+      try {
+        key = opts?.id === undefined ? undefined : checkMessageId(opts.id);
+      } catch (err) {
+        return Promise.reject(err);
       }
-      default:
-        return this.messenger.lookupMailbox(this.type).then((found) => this.askTo<T>(found, msg, opts));
+      return this.messenger.askDurable(this.id, this.type, this.key, msg, timeoutMs, this.sender, key) as Promise<T>;
     }
+    if (route.onDemand) return this.messenger.askOnDemand(this.subject, this.id, this.type, this.key, msg, timeoutMs, this.sender) as Promise<T>;
+    return this.messenger.ask(this.subject, this.id, msg, timeoutMs, this.sender) as Promise<T>;
   }
 
   toJSON(): string {

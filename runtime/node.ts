@@ -178,6 +178,7 @@ export class TroupeNode {
     }
     node.watchReconnects();
     if (o.failover && node.hosting.typeNames().length > 0) node.startFailover();
+    node.hosting.startPassivation();
     node.unobserve = observeNode(node.id, () => node!.hosting.agentStats());
     return node;
   }
@@ -261,6 +262,16 @@ export class TroupeNode {
     await this.calls.killRemote(id, reason);
   }
 
+  /**
+   * Make sure an agent runs: an on-demand agent that runs nowhere is activated
+   * on a node of its type's pool. Resolves with the node it runs on.
+   *
+   * @throws AgentNotFoundError when it is of a spawn-only type and not running, or no node hosts its type
+   */
+  activate(id: string): Promise<string> {
+    return this.calls.activate(id);
+  }
+
   /** Where an agent runs, from the registry; undefined when it does not run. */
   whereIs(id: string): Promise<string | undefined> {
     return this.calls.whereIs(id);
@@ -305,10 +316,11 @@ export class TroupeNode {
    * Counts of what this node refused or could not deliver where nobody could be
    * told: control requests refused with no inbox to answer (each also an
    * `invalid_message` event about `node/<id>`), and replies dropped (not an
-   * inbox subject, or the connection was gone).
+   * inbox subject, or the connection was gone), and tells lost because their
+   * on-demand agent could not be activated.
    */
-  stats(): { rejectedControl: number; droppedReplies: number } {
-    return { rejectedControl: this.control.rejected, droppedReplies: this.messenger.droppedReplies };
+  stats(): { rejectedControl: number; droppedReplies: number; undeliveredTells: number } {
+    return { rejectedControl: this.control.rejected, droppedReplies: this.messenger.droppedReplies, undeliveredTells: this.messenger.undeliveredTells };
   }
 
   /** Whether close() has been called. */

@@ -1,7 +1,7 @@
 // agentctl tell: send a message without waiting for an answer.
 
 import type { Command } from "commander";
-import { AgentNotFoundError, MailboxKind, parseAgentId } from "../../actors/index.js";
+import { ActivationMode, AgentNotFoundError, MailboxKind, parseAgentId } from "../../actors/index.js";
 import type { Factory } from "../factory.js";
 import { parseJsonArg } from "../json-arg.js";
 
@@ -12,8 +12,9 @@ export function register(program: Command, f: Factory): void {
     .summary("send a message without waiting for an answer")
     .description(
       "send a message (JSON) to an agent, without waiting for an answer. To an agent with a core mailbox it must be\n" +
-        "running (else exit 4). To an agent with a durable mailbox it is stored first, whether the agent runs or not, and\n" +
-        "applied once; --id makes a retried send safe (the same id within the duplicate window is stored once).",
+        "running (else exit 4), unless its type is activated on demand: then it is activated first. To an agent with a\n" +
+        "durable mailbox it is stored first, whether the agent runs or not, and applied once; --id makes a retried send\n" +
+        "safe (the same id within the duplicate window is stored once).",
     )
     .argument("<id>", "the agent, as TYPE/KEY")
     .argument("<message>", "the message, as JSON")
@@ -25,7 +26,8 @@ export function register(program: Command, f: Factory): void {
         const msg = parseJsonArg(message, "MESSAGE");
         const client = await f.client();
         const durable = (await client.mailboxOf(type)) === MailboxKind.Durable;
-        if (!durable && (await client.whereIs(id)) === undefined) throw new AgentNotFoundError(id);
+        if ((await client.activationOf(type)) === ActivationMode.OnDemand) await client.activate(id);
+        else if (!durable && (await client.whereIs(id)) === undefined) throw new AgentNotFoundError(id);
         await client.ref(id).tell(msg, { id: opts.id });
         f.out.line(durable ? `stored in the durable mailbox of ${id}` : `sent to ${id}`);
       }),

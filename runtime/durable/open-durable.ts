@@ -4,7 +4,7 @@
 
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import type { AgentType } from "../define-agent.js";
+import { ActivationMode, type AgentType } from "../define-agent.js";
 import type { SupervisorType } from "../define-supervisor.js";
 import { ClusterBucket, type InvalidEntries } from "../invalid-entries.js";
 import { MailboxKind } from "../mailbox-kind.js";
@@ -37,7 +37,7 @@ export async function openDurable(
     (key, revision, reason) => invalid.report({ bucket: ClusterBucket.Types, key, revision, reason }),
     o.replicas,
   );
-  const types = o.agents.filter((a): a is AgentType => a.kind === "agent").map((a) => ({ type: a.type, mailbox: a.mailbox }));
+  const types = o.agents.filter((a): a is AgentType => a.kind === "agent").map((a) => ({ type: a.type, mailbox: a.mailbox, onDemand: a.activation === ActivationMode.OnDemand }));
   const hostsDurable = types.some((t) => t.mailbox === MailboxKind.Durable);
   try {
     if (hostsDurable) await ensureMailboxStream(nc, subjects, o.durableMailboxes);

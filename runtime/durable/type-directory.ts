@@ -1,6 +1,7 @@
-// Which mailbox each agent type takes, as every node and client of the
-// namespace sees it: the KV bucket `troupe_<ns>_types`, key `<type>`, value
-// `{ mailbox: "core" | "durable" }`. A node writes the types it hosts when it
+// Which mailbox each agent type takes, and whether its agents are activated
+// on demand, as every node and client of the namespace sees it: the KV bucket
+// `troupe_<ns>_types`, key `<type>`, value `{ mailbox: "core" | "durable",
+// activation?: "on-demand" }`. A node writes the types it hosts when it
 // starts; a sender looks a type up once, then keeps the answer true through
 // the bucket's watch. An entry outlives the nodes that wrote it, so a message
 // for a durable agent whose node just died still goes to its durable mailbox.
@@ -19,10 +20,24 @@ import { MailboxKind } from "../mailbox-kind.js";
 
 export { MailboxKind };
 
+/** How messages reach the agents of a type. */
+export interface TypeRoute {
+  readonly mailbox: MailboxKind;
+  /** Its agents are activated by the first message (virtual agents): a send that finds nobody activates one. */
+  readonly onDemand: boolean;
+}
+
+/** A type nobody wrote: the core mailbox, activated by spawn only. */
+const CORE: TypeRoute = Object.freeze({ mailbox: MailboxKind.Core, onDemand: false });
+
+function routeKey(r: TypeRoute): string {
+  return `${r.mailbox}${r.onDemand ? "/on-demand" : ""}`;
+}
+
 /** Where a sender learns the mailbox of a type. */
 export class TypeDirectory {
-  private readonly known = new Map<string, MailboxKind>();
-  private readonly lookups = new Map<string, Promise<MailboxKind>>();
+  private readonly known = new Map<string, TypeRoute>();
+  private readonly lookups = new Map<string, Promise<TypeRoute>>();
   private watch: QueuedIterator<KvWatchEntry> | undefined;
   private opening: Promise<void> | undefined;
 
@@ -58,24 +73,31 @@ export class TypeDirectory {
     return new TypeDirectory(undefined, () => retry("open types bucket", () => openExistingKv(kvm, subjects.typesBucket())), retry, onInvalid);
   }
 
-  /** Write the mailbox of each type this node hosts (only where it differs from what is stored). */
-  async register(types: ReadonlyArray<{ type: string; mailbox: MailboxKind }>): Promise<void> {
+  /** Write the route of each type this node hosts (only where it differs from what is stored). */
+  async register(types: ReadonlyArray<{ type: string } & TypeRoute>): Promise<void> {
     const kv = this.kv!;
     for (const t of types) {
+      const route: TypeRoute = { mailbox: t.mailbox, onDemand: t.onDemand };
       const stored = await this.retry("read type", () => kv.get(t.type));
-      if (stored && stored.operation === "PUT" && this.check(stored) === t.mailbox) continue;
-      await this.retry("register type", () => kv.put(t.type, encodeValue({ mailbox: t.mailbox })));
-      this.known.set(t.type, t.mailbox);
+      if (stored && stored.operation === "PUT" && routeKey(this.check(stored)) === routeKey(route)) continue;
+      const value = route.onDemand ? { mailbox: route.mailbox, activation: "on-demand" } : { mailbox: route.mailbox };
+      await this.retry("register type", () => kv.put(t.type, encodeValue(value)));
+      this.known.set(t.type, route);
     }
   }
 
-  /** The mailbox of `type` when already known here (no I/O): the hot path of every send. */
+  /** The mailbox of `type` when already known here (no I/O). */
   mailboxOf(type: string): MailboxKind | undefined {
+    return this.known.get(type)?.mailbox;
+  }
+
+  /** The route of `type` when already known here (no I/O): the hot path of every send. */
+  routeOf(type: string): TypeRoute | undefined {
     return this.known.get(type);
   }
 
-  /** The mailbox of `type`, read from the bucket the first time and then kept by the watch. */
-  lookup(type: string): Promise<MailboxKind> {
+  /** The route of `type`, read from the bucket the first time and then kept by the watch. */
+  lookup(type: string): Promise<TypeRoute> {
     const known = this.known.get(type);
     if (known) return Promise.resolve(known);
     let pending = this.lookups.get(type);
@@ -92,19 +114,19 @@ export class TypeDirectory {
     this.watch = undefined;
   }
 
-  private async read(type: string): Promise<MailboxKind> {
+  private async read(type: string): Promise<TypeRoute> {
     if (!this.kv) {
       // One opening at a time: concurrent first lookups share it (and its one watch).
       this.opening ??= this.openAndFollow().finally(() => (this.opening = undefined));
       await this.opening;
       // No bucket yet (no node of this version ran here): core, and look again next time.
-      if (!this.kv) return MailboxKind.Core;
+      if (!this.kv) return CORE;
     }
     const kv = this.kv;
     const entry = await this.retry("read type", () => kv.get(type));
-    const kind = entry && entry.operation === "PUT" ? this.check(entry) : MailboxKind.Core;
+    const route = entry && entry.operation === "PUT" ? this.check(entry) : CORE;
     // The watch may have told us meanwhile; what it said is newer.
-    if (!this.known.has(type)) this.known.set(type, kind);
+    if (!this.known.has(type)) this.known.set(type, route);
     return this.known.get(type)!;
   }
 
@@ -129,17 +151,23 @@ export class TypeDirectory {
     });
   }
 
-  private check(e: KvEntry | KvWatchEntry): MailboxKind {
+  private check(e: KvEntry | KvWatchEntry): TypeRoute {
     let v: unknown;
     try {
       v = decodeValue(e.value);
     } catch {
       this.onInvalid(e.key, e.revision, "does not decode as MessagePack");
-      return MailboxKind.Core;
+      return CORE;
     }
-    const mailbox = (v as { mailbox?: unknown } | null)?.mailbox;
-    if (mailbox === MailboxKind.Core || mailbox === MailboxKind.Durable) return mailbox;
-    this.onInvalid(e.key, e.revision, `has mailbox ${JSON.stringify(mailbox)?.slice(0, 40)}, not "core" or "durable"`);
-    return MailboxKind.Core;
+    const { mailbox, activation } = (v ?? {}) as { mailbox?: unknown; activation?: unknown };
+    if (mailbox !== MailboxKind.Core && mailbox !== MailboxKind.Durable) {
+      this.onInvalid(e.key, e.revision, `has mailbox ${JSON.stringify(mailbox)?.slice(0, 40)}, not "core" or "durable"`);
+      return CORE;
+    }
+    if (activation !== undefined && activation !== "on-demand") {
+      this.onInvalid(e.key, e.revision, `has activation ${JSON.stringify(activation)?.slice(0, 40)}, not "on-demand"`);
+      return { mailbox, onDemand: false };
+    }
+    return { mailbox, onDemand: activation === "on-demand" };
   }
 }
