@@ -187,6 +187,35 @@ describe("agentctl with a node", { timeout: SLOW_MS }, () => {
   });
 });
 
+describe("a rolling restart from the shell", { timeout: SLOW_MS }, () => {
+  it("SIGTERM hands a node's agents to a peer, which runs them with their state; --no-handover stops them", async () => {
+    const ns = `cli-roll-${randomBytes(3).toString("hex")}`;
+    const cli = (...args: string[]) => agentctl([...args, "--server", nats.url, "--namespace", ns]);
+    const start = (name: string, ...extra: string[]) => new AgentctlProcess(["node", "start", "--name", name, "--server", nats.url, "--namespace", ns, ...extra]);
+    const first = start("roll-1");
+    const second = start("roll-2", "--no-handover");
+    try {
+      await first.waitFor(/ready/);
+      await second.waitFor(/ready/);
+      expect((await cli("spawn", "counter", "--key", "r1", "--node", "roll-1")).code).toBe(0);
+      expect((await cli("ask", "counter/r1", '{"op":"inc"}')).stdout).toBe("1\n");
+      const ended = await first.stop("SIGTERM");
+      expect(ended.code).toBe(0);
+      expect(ended.stderr).toContain("handing agents to peers");
+      const listed = JSON.parse((await cli("ps", "--json")).stdout) as AgentInfo[];
+      expect(listed.find((a) => a.id === "counter/r1")).toMatchObject({ node: "roll-2", state: "running" });
+      expect((await cli("ask", "counter/r1", '{"op":"inc"}')).stdout).toBe("2\n");
+      // The last node has no peer, and was told not to hand over: it stops its agents.
+      const last = await second.stop("SIGTERM");
+      expect(last.stderr).toContain("stopping agents");
+      expect((await cli("ask", "counter/r1", '{"op":"get"}')).code).toBe(4);
+    } finally {
+      await first.stop("SIGKILL");
+      await second.stop("SIGKILL");
+    }
+  });
+});
+
 describe("agentctl in a namespace no node ever ran in", { timeout: SLOW_MS }, () => {
   it("read commands exit 4 naming the namespace and create no stream or bucket", async () => {
     const typo = `cli-typo-${randomBytes(3).toString("hex")}`;

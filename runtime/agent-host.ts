@@ -203,6 +203,16 @@ export class AgentHost implements Child {
     return false;
   }
 
+  /**
+   * Before a handover: stop listening, taking what was already on its way,
+   * then give what reached it up to `ms` to be handled.
+   */
+  async stopListening(ms: number): Promise<void> {
+    await this.inbox.pause();
+    if (this.starting) await this.starting.catch(() => {});
+    if (ms > 0) await this.current?.finishWithin(ms);
+  }
+
   recordRestarts(count: number): void {
     this.restarts = count;
   }

@@ -4,11 +4,12 @@
 
 import { RestartType } from "../supervisors/strategy.js";
 import { InvalidArgumentError } from "./errors.js";
+import type { Takeover } from "./registry.js";
 import { parseAgentId, validateToken, type AgentId } from "./subjects.js";
 
 /** A control request, checked. */
 export type Control =
-  | { op: "spawn"; type: string; key: string; args?: unknown; supervisor?: string; restart?: RestartType; shutdownMs?: number }
+  | { op: "spawn"; type: string; key: string; args?: unknown; supervisor?: string; restart?: RestartType; shutdownMs?: number; takeover?: Takeover }
   | { op: "activate"; type: string; key: string }
   | { op: "stop"; id: AgentId }
   | { op: "kill"; id: AgentId; reason?: string }
@@ -52,6 +53,7 @@ export function decodeControl(body: unknown): Control {
         }
         spawn.shutdownMs = c.shutdownMs;
       }
+      if (c.takeover !== undefined && c.takeover !== null) spawn.takeover = takeoverField(c.takeover);
       return spawn;
     }
     case "activate":
@@ -75,6 +77,18 @@ export function decodeControl(body: unknown): Control {
       throw new InvalidArgumentError("op", `unknown control operation ${op} (one of ${ControlOp.join(", ")})`);
     }
   }
+}
+
+/** A handed-over claim: the node that let go of the agent, and its claim's revision. */
+function takeoverField(value: unknown): Takeover {
+  const t = value as { node?: unknown; revision?: unknown } | null;
+  if (t === null || typeof t !== "object" || Array.isArray(t)) throw new InvalidArgumentError("takeover", "takeover is { node, revision }");
+  if (typeof t.node !== "string") throw new InvalidArgumentError("takeover.node", "takeover.node must be a node id");
+  validateToken("node id", t.node);
+  if (typeof t.revision !== "number" || !Number.isSafeInteger(t.revision) || t.revision < 1) {
+    throw new InvalidArgumentError("takeover.revision", `takeover.revision must be a positive whole number, got ${JSON.stringify(t.revision)}`);
+  }
+  return { node: t.node, revision: t.revision };
 }
 
 function agentIdField(field: string, value: unknown): AgentId {

@@ -50,6 +50,8 @@ export const EventKind = {
   SupervisorError: "supervisor_error",
   /** An on-demand agent was activated here by a message (the event's `node`). */
   Activated: "activated",
+  /** A closing node handed the agent over: `{ to }` names the peer that took over its claim and runs it now. */
+  HandedOver: "handed_over",
   /** An on-demand agent was passivated after `{ idleMs }` without a message: state committed, claim released. */
   Passivated: "passivated",
 } as const;

@@ -13,6 +13,8 @@ import type { SupervisorType } from "./define-supervisor.js";
 import {
   AgentExistsError,
   AgentNotFoundError,
+  errorText,
+  NoNodeForTypeError,
   InvalidArgumentError,
   InvalidConfigError,
   NodeClosedError,
@@ -21,10 +23,16 @@ import {
 } from "./errors.js";
 import { EventKind } from "./events.js";
 import { Passivator } from "./passivation.js";
-import type { Registry } from "./registry.js";
+import type { Registry, Takeover } from "./registry.js";
 import { childSpec } from "./specs.js";
 import { formatAgentId, parseAgentId, validateToken, type AgentId } from "./subjects.js";
 import { Supervisor, type SupervisorEnv, type TreeNode } from "./supervisor.js";
+
+/** Agents handed over at once by a closing node. */
+const HANDOVER_CONCURRENCY = 64;
+
+/** How long a handed-over agent may take to handle what already reached it before it stops here. */
+const HANDOVER_DRAIN_MS = 5_000;
 
 /** A spawn request, as a control request carries it. */
 export type SpawnRequest = Extract<Control, { op: "spawn" }>;
@@ -53,6 +61,10 @@ export class Hosting {
   private readonly supEnv: SupervisorEnv;
   /** On-demand activations in flight here: a second first message waits for the same one. Deleted when it settles. */
   private readonly activating = new Map<AgentId, Promise<void>>();
+  /** Claims handed over to this node by a peer, by id, from the spawn request until the claim is made. */
+  private readonly takeovers = new Map<AgentId, Takeover>();
+  /** Agents this node is handing over: stopping them keeps their claim, for the peer to take over. */
+  private readonly handingOver = new Set<AgentId>();
   /** Passivates idle on-demand agents (absent when no hosted type is on demand). */
   private readonly passivator: Passivator | undefined;
 
@@ -145,12 +157,14 @@ export class Hosting {
     } catch (err) {
       throw new InvalidArgumentError((err as InvalidConfigError).field ?? "spawn", (err as Error).message);
     }
+    if (c.takeover) this.takeovers.set(spec.id as AgentId, c.takeover);
     const starting = parent.startChild(spec, { dynamic: true });
     this.spawning.add(starting);
     try {
       await starting;
     } finally {
       this.spawning.delete(starting);
+      if (c.takeover) this.takeovers.delete(spec.id as AgentId);
     }
   }
 
@@ -166,7 +180,13 @@ export class Hosting {
     const def = this.types.get(type);
     if (!def) throw new UnknownAgentTypeError(type, [...this.types.keys()]);
     const id = formatAgentId(type, key);
-    if (def.activation !== ActivationMode.OnDemand) throw new AgentNotFoundError(id);
+    if (def.activation !== ActivationMode.OnDemand) {
+      // A spawned agent is never activated by a message. But one that a live node claims is on its way
+      // (handed over, or starting): the sender waits for it, as it would during a restart.
+      const held = await this.env.registry.lookup(type, key);
+      if (held?.live) throw new AgentExistsError(id, held.reg.node);
+      throw new AgentNotFoundError(id);
+    }
     // Passivating here: let it finish, then activate again.
     await this.passivator?.settled(id);
     if (!this.isLive(id)) {
@@ -207,6 +227,70 @@ export class Hosting {
     if (!(await host.quietDown())) return;
     await this.stop(host.id);
     this.env.host.events.publish(EventKind.Passivated, host.type, host.key, { idleMs });
+  }
+
+  /**
+   * Hand every agent under the root to live peers that host its type (a
+   * rolling restart): each stops listening, handles what already reached
+   * it, commits and stops here, keeping its registry claim; a peer of its
+   * type's pool takes the claim over (compare-and-set on its revision) and
+   * starts it from the committed state. Asks sent meanwhile wait for it,
+   * as during a restart. An on-demand agent is passivated instead: its next
+   * message activates it on a peer. An agent no peer takes is stopped here.
+   * `peerTimeoutMs` bounds each request to the pool.
+   */
+  async handOver(peerTimeoutMs: number): Promise<{ handedOver: number; passivated: number; stopped: number }> {
+    const counts = { handedOver: 0, passivated: 0, stopped: 0 };
+    await this.passivator?.stop();
+    const hosts = [...this.hosts.values()].filter((h) => h.parent === this.root && (h.state === "running" || h.state === "starting"));
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < hosts.length) {
+        const host = hosts[next++]!;
+        try {
+          counts[await this.handOverOne(host, peerTimeoutMs)]++;
+        } catch (err) {
+          counts.stopped++;
+          this.env.host.events.publish(EventKind.SupervisorError, host.type, host.key, { supervisor: "root", job: "hand over", error: errorText(err) });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(HANDOVER_CONCURRENCY, hosts.length) }, worker));
+    return counts;
+  }
+
+  private async handOverOne(host: AgentHost, peerTimeoutMs: number): Promise<"handedOver" | "passivated" | "stopped"> {
+    const { type, key, id } = host;
+    await host.stopListening(host.def.activation === ActivationMode.OnDemand ? 0 : HANDOVER_DRAIN_MS);
+    if (host.def.activation === ActivationMode.OnDemand) {
+      await this.stop(id);
+      this.env.host.events.publish(EventKind.Passivated, type, key, { idleMs: 0, handover: true });
+      return "passivated";
+    }
+    const held = await this.env.registry.lookup(type, key);
+    if (!held || held.reg.node !== this.env.nodeId) {
+      await this.stop(id);
+      return "stopped";
+    }
+    this.handingOver.add(id);
+    try {
+      await this.stop(id);
+    } finally {
+      this.handingOver.delete(id);
+    }
+    const request: SpawnRequest = { op: "spawn", type, key, takeover: { node: this.env.nodeId, revision: held.revision } };
+    if (held.reg.args !== undefined) request.args = held.reg.args;
+    if (Object.values(RestartType).includes(held.reg.restart as RestartType)) request.restart = held.reg.restart as RestartType;
+    try {
+      const messenger = this.env.host.messenger;
+      const took = (await messenger.control(messenger.subjects.pool(type), request, peerTimeoutMs, `node:${this.env.nodeId}`, () => new NoNodeForTypeError(type, 0))) as { node?: unknown };
+      this.env.host.events.publish(EventKind.HandedOver, type, key, { to: typeof took?.node === "string" ? took.node : null });
+      return "handedOver";
+    } catch {
+      // No peer took it: it stops here, for good, as a close without handover would.
+      await this.env.registry.release(type, key, this.env.nodeId);
+      return "stopped";
+    }
   }
 
   /** Stop an agent here for good: removed from its supervisor, its claim released. */
@@ -281,7 +365,7 @@ export class Hosting {
     }
     this.claiming.add(id);
     try {
-      await this.env.registry.claim(spec.type, spec.key, this.env.nodeId, parent.id, { args: spec.args, restart: spec.restart });
+      await this.env.registry.claim(spec.type, spec.key, this.env.nodeId, parent.id, { args: spec.args, restart: spec.restart }, this.takeovers.get(id));
     } finally {
       this.claiming.delete(id);
     }
@@ -293,6 +377,8 @@ export class Hosting {
   private async releaseHost(child: Child): Promise<void> {
     // Stopped, or failed for good (given up on): its supervisor forgot it, so does the node.
     if (this.hosts.get(child.id) === child && (child.state === "stopped" || child.state === "failed")) this.hosts.delete(child.id);
+    // Handed over: the claim is the peer's to take over.
+    if (this.handingOver.has(child.id as AgentId)) return;
     await this.env.registry.release(child.type, child.key, this.env.nodeId);
   }
 

@@ -195,8 +195,13 @@ export class Messenger {
     );
   }
 
-  /** Send an ask and wait for its reply, decoded, or a typed error. */
-  ask(subject: string, id: AgentId, msg: unknown, timeoutMs: number, sender: string | null): Promise<unknown> {
+  /**
+   * Send an ask and wait for its reply, decoded, or a typed error. When nobody
+   * listens, the type's pool is asked to activate the agent (an on-demand
+   * agent is started; a spawned one that a live node claims, being handed
+   * over, is waited for) and the ask is sent again, within its deadline.
+   */
+  ask(subject: string, to: AgentId, type: string, key: string, msg: unknown, timeoutMs: number, sender: string | null): Promise<unknown> {
     let payload: Uint8Array;
     try {
       if (this.closedWith) throw this.closedWith;
@@ -205,10 +210,15 @@ export class Messenger {
     } catch (err) {
       return Promise.reject(err);
     }
+    const deadline = this.clock.now() + timeoutMs;
+    // Tells from here that wait for the agent's activation go first.
+    if (this.activator.pending(to)) return this.askAgain(subject, to, type, key, payload, deadline, timeoutMs, -1);
     if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
     return new Promise((resolve, reject) => {
+      const call = new AskCall(to, timeoutMs, this.options.maxMessageBytes, resolve, reject);
+      call.noResponders = () => this.askAgain(subject, to, type, key, payload, deadline, timeoutMs, 0).then(resolve, reject);
       try {
-        this.requester.request(subject, payload, timeoutMs, new AskCall(id, timeoutMs, this.options.maxMessageBytes, resolve, reject));
+        this.requester.request(subject, payload, timeoutMs, call);
       } catch (err) {
         reject(this.sendError(err));
       }
@@ -216,27 +226,22 @@ export class Messenger {
   }
 
   /**
-   * Ask an on-demand agent: when nobody listens, activate it and ask again,
-   * all within the ask's deadline. The message is the same each time (the
-   * agent never saw the ones that came back).
+   * The ask found nobody listening (or waits behind an activation): activate
+   * the agent, send it again, and so on until answered or past `deadline`.
+   * The message is the same each time (the agent never saw the ones that came back).
    */
-  async askOnDemand(subject: string, to: AgentId, type: string, key: string, msg: unknown, timeoutMs: number, sender: string | null): Promise<unknown> {
-    if (this.closedWith) throw this.closedWith;
-    checkTimeout(timeoutMs);
-    const payload = encodeEnvelope(Kind.Ask, nextMessageId(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
-    const deadline = this.clock.now() + timeoutMs;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        // Tells from here to the agent that wait for its activation go first.
-        await this.activator.pending(to);
+  private async askAgain(subject: string, to: AgentId, type: string, key: string, payload: Uint8Array, deadline: number, timeoutMs: number, attempt: number): Promise<unknown> {
+    try {
+      for (; ; attempt++) {
+        if (attempt >= 0) await this.activator.activate(to, type, key, deadline, attempt);
+        else await this.activator.pending(to);
         const left = deadline - this.clock.now();
         if (left <= 0) throw new AskTimeoutError(to, timeoutMs);
         const answer = await this.askOnce(subject, to, payload, left, timeoutMs);
         if (answer !== NOBODY) return answer;
-        await this.activator.activate(to, type, key, deadline, attempt);
-      } catch (err) {
-        throw err instanceof AskTimeoutError ? new AskTimeoutError(to, timeoutMs) : err;
       }
+    } catch (err) {
+      throw err instanceof AskTimeoutError ? new AskTimeoutError(to, timeoutMs) : err;
     }
   }
 
@@ -456,8 +461,7 @@ class Ref<M, R> implements AgentRef<M, R> {
       }
       return this.messenger.askDurable(this.id, this.type, this.key, msg, timeoutMs, this.sender, key) as Promise<T>;
     }
-    if (route.onDemand) return this.messenger.askOnDemand(this.subject, this.id, this.type, this.key, msg, timeoutMs, this.sender) as Promise<T>;
-    return this.messenger.ask(this.subject, this.id, msg, timeoutMs, this.sender) as Promise<T>;
+    return this.messenger.ask(this.subject, this.id, this.type, this.key, msg, timeoutMs, this.sender) as Promise<T>;
   }
 
   toJSON(): string {

@@ -299,12 +299,22 @@ export class TroupeNode {
     return this.calls.onEvent(handler, filter);
   }
 
-  /** Stop every agent here (reverse start order), leave the cluster, and close the connection if the node opened it. */
-  close(): Promise<void> {
+  /**
+   * Close the node: stop every agent here (reverse start order), leave the
+   * cluster, and close the connection if the node opened it.
+   *
+   * With `{ handover: true }` (a rolling restart; `agentctl node start` does
+   * this on SIGTERM) the agents are first handed to live peers that host their
+   * types: each commits and stops here, and a peer takes over its claim and
+   * starts it from that state; asks sent meanwhile wait for it. On-demand
+   * agents are passivated (their next message activates them on a peer).
+   * Agents no peer takes are stopped.
+   */
+  close(options: { handover?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
       this.markClosed(undefined);
       try {
-        await this.closeAll();
+        await this.closeAll(options.handover === true);
       } finally {
         this.resolveClosed(this.closeReason);
       }
@@ -347,11 +357,12 @@ export class TroupeNode {
   }
 
   /** Stop listening, stop every agent, leave the cluster, close the connection if it is ours. */
-  private async closeAll(): Promise<void> {
+  private async closeAll(handover: boolean): Promise<void> {
     this.control.close();
     await this.failover?.stop();
     this.unobserve?.();
     this.statuses?.stop();
+    if (handover && !this.nc.isClosed()) await this.hosting.handOver(this.o.askTimeoutMs).catch(() => {});
     await this.hosting.shutdown();
     await this.membership.leave();
     await this.memory.close().catch(() => {});

@@ -83,9 +83,18 @@ export class Registry {
    * takes over a claim whose node is gone, or an earlier claim under this node's own name
    * (the caller makes sure it does not run the agent). Returns the claim's revision.
    */
-  async claim(type: string, key: string, node: string, supervisor: string, spawn: { args?: unknown; restart?: string } = {}): Promise<number> {
+  async claim(type: string, key: string, node: string, supervisor: string, spawn: { args?: unknown; restart?: string } = {}, takeover?: Takeover): Promise<number> {
     const k = this.subjects.registryKey(type, key);
     const value = encodeValue({ node, since: this.clock.now(), supervisor, ...spawn, instance: this.membership.instance } satisfies Registration);
+    if (takeover) {
+      // Handed over by a live node: its claim, exactly as it was (revision), becomes ours, or nothing happens.
+      try {
+        return await this.kv.update(k, value, takeover.revision);
+      } catch (err) {
+        if (isWrongLastSequence(err)) throw new AgentExistsError(formatAgentId(type, key), takeover.node);
+        throw err;
+      }
+    }
     try {
       return await this.retry("registry claim", () => this.kv.create(k, value));
     } catch (err) {
@@ -125,6 +134,12 @@ export class Registry {
     }
     return out;
   }
+}
+
+/** A claim handed over by the live node that holds it: that node, and the claim's revision when it let go of the agent. */
+export interface Takeover {
+  node: string;
+  revision: number;
 }
 
 /** Whether `reg` was made by another run of its node name than `instance` (the run holding the name now). */

@@ -1,4 +1,5 @@
-// agentctl node start: host agents in the foreground until Ctrl-C, then drain.
+// agentctl node start: host agents in the foreground until Ctrl-C or SIGTERM,
+// then hand them to live peers (a rolling restart loses nothing) and leave.
 
 import type { Command } from "commander";
 import { builtinAgents, startNode } from "../../actors/index.js";
@@ -13,17 +14,23 @@ function hostedTypes(fromModule: readonly Definition[]): Definition[] {
   return [...builtinAgents.filter((b) => !names.has(b.type)), ...fromModule];
 }
 
-/** Register `agentctl node start [--agents MODULE] [--name NAME] [--replicas N]`. */
+/** Register `agentctl node start [--agents MODULE] [--name NAME] [--replicas N] [--no-handover]`. */
 export function register(node: Command, f: Factory): void {
   node
     .command("start")
     .summary("run a node in the foreground")
-    .description("run a node in the foreground hosting echo, counter and the agent types a module exports")
+    .description(
+      "run a node in the foreground hosting echo, counter and the agent types a module exports. On Ctrl-C or SIGTERM it\n" +
+        "hands its agents to live peers that host their types (each commits, stops here and starts there from its state;\n" +
+        "asks sent meanwhile wait for it), so restarting nodes one at a time keeps every agent running. Agents no peer\n" +
+        "takes are stopped. --no-handover stops them all instead.",
+    )
     .option("--agents <module>", "a .ts, .js or .mjs file whose exports include defineAgent/defineSupervisor results")
     .option("--name <name>", "this node's id (default: host-pid-random)")
     .option("--replicas <n>", "copies of each stream and bucket this node creates: 1 on one server, 3 on a NATS cluster", positiveInteger)
+    .option("--no-handover", "on Ctrl-C or SIGTERM, stop the agents instead of handing them to peers")
     .action(
-      f.action(async (opts: { agents?: string; name?: string; replicas?: number }) => {
+      f.action(async (opts: { agents?: string; name?: string; replicas?: number; handover: boolean }) => {
         const types = hostedTypes(opts.agents === undefined ? [] : await loadAgentModule(opts.agents));
         const g = f.globals();
         const signal = untilSignal();
@@ -35,8 +42,8 @@ export function register(node: Command, f: Factory): void {
         // The node may also close on its own (another process took its name): then exit with its reason.
         const got = await Promise.race([signal, running.whenClosed().then((reason) => reason ?? new Error(`node ${running.id} closed`))]);
         if (got instanceof Error) throw got;
-        f.out.note(`${got}: stopping agents and leaving the cluster`);
-        await running.close();
+        f.out.note(`${got}: ${opts.handover ? "handing agents to peers" : "stopping agents"} and leaving the cluster`);
+        await running.close({ handover: opts.handover });
         f.out.note(`node ${running.id} stopped`);
       }),
     );
