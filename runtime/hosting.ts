@@ -21,6 +21,7 @@ import {
 } from "./errors.js";
 import type { Registry } from "./registry.js";
 import { childSpec } from "./specs.js";
+import { ListingOrder } from "./listing-order.js";
 import { formatAgentId, parseAgentId, validateToken, type AgentId } from "./subjects.js";
 import { Supervisor, type SupervisorEnv, type TreeNode } from "./supervisor.js";
 
@@ -49,6 +50,8 @@ export class Hosting {
   private readonly supervisors = new Map<AgentId, Supervisor>();
   private readonly root: Supervisor;
   private readonly supEnv: SupervisorEnv;
+  /** The sorted ids a listing pages through. */
+  private readonly listing: ListingOrder;
 
   constructor(
     agents: ReadonlyArray<AgentType | SupervisorType>,
@@ -63,6 +66,7 @@ export class Hosting {
     };
     for (const def of agents) this.types.set(def.type, def.kind === "agent" ? def : this.supervisorAgent(def));
     this.root = new Supervisor("root", env.root, this.supEnv, { perChildIntensity: true });
+    this.listing = new ListingOrder(env.host.clock);
   }
 
   /** The agent types hosted here. */
@@ -98,6 +102,19 @@ export class Hosting {
   /** The agents here, then the few the root supervisor gave up on lately (`failed`). */
   list(): AgentInfo[] {
     return [...[...this.hosts.values()].map((h) => h.info()), ...this.root.givenUpAgents()];
+  }
+
+  /**
+   * The agents of {@link list} whose id sorts after `after` (all without it),
+   * in code-unit order of their ids; made lazily, one entry at a time, so a
+   * page costs what it holds (plus one sort per listing, not per page).
+   */
+  *listFrom(after?: AgentId): Generator<AgentInfo> {
+    const givenUp = new Map(this.root.givenUpAgents().map((info) => [info.id, info]));
+    for (const id of this.listing.after(after, () => [...this.hosts.keys(), ...givenUp.keys()])) {
+      const info = this.hosts.get(id)?.info() ?? givenUp.get(id);
+      if (info) yield info;
+    }
   }
 
   /** The root supervisor's tree. */
