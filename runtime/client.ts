@@ -157,16 +157,22 @@ export class TroupeClient {
   }
 
   /**
-   * The agents on the node named `node`.
+   * The agents on the node named `node`, fetched page by page (a page is as
+   * many as fit one message); `timeoutMs` bounds each page's request.
    *
    * @throws InvalidArgumentError when no node of that name answers
    */
-  async list(node: string, timeoutMs = 2000): Promise<AgentInfo[]> {
+  list(node: string, timeoutMs = 2000): Promise<AgentInfo[]> {
     this.assertOpen();
-    return (await this.calls.control(this.nodeControl(node), { op: "list" }, () => this.noSuchNode(node), timeoutMs)) as AgentInfo[];
+    validateToken("node name", node);
+    return this.calls.listNode(node, timeoutMs, () => this.noSuchNode(node));
   }
 
-  /** Every agent in the namespace, asking each live node; nodes that do not answer are listed in `unreachable`. */
+  /**
+   * Every agent in the namespace, asking each live node for all its pages
+   * (`timeoutMs` bounds each page's request); nodes that do not answer are
+   * listed in `unreachable`.
+   */
   listAll(timeoutMs = 2000): Promise<{ agents: AgentInfo[]; nodes: NodeInfo[]; unreachable: string[] }> {
     this.assertOpen();
     return this.calls.listAll(timeoutMs);

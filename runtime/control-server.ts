@@ -4,14 +4,16 @@
 // envelope whose body is a Control), carries it out on its Hosting, and
 // answers. Nothing from the wire throws out of the callback: every failure is
 // a typed error reply to an inbox, or, with nowhere to reply, a counted drop
-// and an `invalid_message` event about `node/<id>`.
+// and an `invalid_message` event about `node/<id>`. A `list` is answered one
+// page at a time, each page as many agents as fit one message.
 
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
-import { decodeControl, type Control } from "./control.js";
-import { decodeEnvelope, Kind } from "./envelope.js";
+import { decodeControl, MAX_LIST_LIMIT, type Control, type ListRequest } from "./control.js";
+import { decodeEnvelope, encodeReply, Kind } from "./envelope.js";
 import { errorText, InvalidArgumentError, InvalidMessageError, toWireError } from "./errors.js";
 import { EventKind, type EventPublisher } from "./events.js";
 import type { Hosting } from "./hosting.js";
+import { fillListPage, type ListPage } from "./list-page.js";
 import type { Messenger } from "./messenger.js";
 import { formatAgentId, isReplySubject, replySubjectProblem, type Subjects } from "./subjects.js";
 
@@ -60,7 +62,7 @@ export class ControlServer {
       inReplyTo = env.id;
       if (env.kind !== Kind.System) throw new InvalidArgumentError("kind", "a node's control subject takes system messages only");
       if (msg.reply && !replyTo) throw new InvalidMessageError(replySubjectProblem(msg.reply));
-      const result = await this.handle(decodeControl(env.body));
+      const result = await this.handle(decodeControl(env.body), inReplyTo, sender);
       if (replyTo) this.messenger.reply(replyTo, inReplyTo, sender, result, null);
     } catch (err) {
       if (replyTo) {
@@ -72,7 +74,7 @@ export class ControlServer {
     }
   }
 
-  private async handle(c: Control): Promise<unknown> {
+  private async handle(c: Control, inReplyTo: string, sender: string): Promise<unknown> {
     switch (c.op) {
       case "spawn":
         await this.hosting.spawn(c);
@@ -89,9 +91,15 @@ export class ControlServer {
         await this.hosting.verifyClaim(c.id);
         return { checked: c.id };
       case "list":
-        return this.hosting.list();
+        return this.listPage(c, inReplyTo, sender);
       case "tree":
         return { node: this.nodeId, id: "root", strategy: "one_for_one", children: this.hosting.tree() };
     }
+  }
+
+  /** The page a list request asks for, as large as the reply to it can be. */
+  private listPage(c: ListRequest, inReplyTo: string, sender: string): ListPage {
+    const emptyPageBytes = encodeReply(inReplyTo, sender, { agents: [] }, null, Number.POSITIVE_INFINITY).length;
+    return fillListPage(this.hosting.listFrom(c.after), c.limit ?? MAX_LIST_LIMIT, this.maxMessageBytes, emptyPageBytes);
   }
 }

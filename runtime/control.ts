@@ -1,6 +1,7 @@
 // Control requests between nodes (and from agentctl): spawn, activate, stop,
 // kill, fence, list, tree. They arrive from the wire, so the body of a `system`
-// envelope is checked field by field here before a node acts on it.
+// envelope is checked field by field here before a node acts on it. `list`
+// asks for one page of a node's agents, in agent-id order, after a given id.
 
 import { RestartType } from "../supervisors/strategy.js";
 import { InvalidArgumentError } from "./errors.js";
@@ -14,8 +15,22 @@ export type Control =
   | { op: "stop"; id: AgentId }
   | { op: "kill"; id: AgentId; reason?: string }
   | { op: "fence"; id: AgentId }
-  | { op: "list" }
+  | ListRequest
   | { op: "tree" };
+
+/**
+ * A request for one page of a node's agents: those whose id sorts after
+ * `after` (code-unit order), at most `limit` of them, fewer when the page
+ * would not fit one message. Without `after`, the first page.
+ */
+export interface ListRequest {
+  op: "list";
+  after?: AgentId;
+  limit?: number;
+}
+
+/** The most agents one list page may be asked for (a page is also bounded by the message size). */
+export const MAX_LIST_LIMIT = 10_000;
 
 /** The operations a node answers. */
 export const ControlOp = ["spawn", "activate", "stop", "kill", "fence", "list", "tree"] as const;
@@ -70,6 +85,7 @@ export function decodeControl(body: unknown): Control {
       return kill;
     }
     case "list":
+      return listRequest(c);
     case "tree":
       return { op: c.op };
     default: {
@@ -89,6 +105,20 @@ function takeoverField(value: unknown): Takeover {
     throw new InvalidArgumentError("takeover.revision", `takeover.revision must be a positive whole number, got ${JSON.stringify(t.revision)}`);
   }
   return { node: t.node, revision: t.revision };
+}
+
+/** A list request: `after` an agent id, `limit` a bounded whole number. */
+function listRequest(c: Record<string, unknown>): ListRequest {
+  const list: ListRequest = { op: "list" };
+  if (c.after !== undefined && c.after !== null) list.after = agentIdField("after", c.after);
+  if (c.limit !== undefined && c.limit !== null) {
+    if (typeof c.limit !== "number" || !Number.isInteger(c.limit) || c.limit < 1 || c.limit > MAX_LIST_LIMIT) {
+      const shown = typeof c.limit === "number" ? String(c.limit) : typeof c.limit;
+      throw new InvalidArgumentError("limit", `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}, got ${shown}`);
+    }
+    list.limit = c.limit;
+  }
+  return list;
 }
 
 function agentIdField(field: string, value: unknown): AgentId {

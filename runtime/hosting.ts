@@ -25,6 +25,7 @@ import { EventKind } from "./events.js";
 import { Passivator } from "./passivation.js";
 import type { Registry, Takeover } from "./registry.js";
 import { childSpec } from "./specs.js";
+import { ListingOrder } from "./listing-order.js";
 import { formatAgentId, parseAgentId, validateToken, type AgentId } from "./subjects.js";
 import { Supervisor, type SupervisorEnv, type TreeNode } from "./supervisor.js";
 
@@ -67,6 +68,8 @@ export class Hosting {
   private readonly handingOver = new Set<AgentId>();
   /** Passivates idle on-demand agents (absent when no hosted type is on demand). */
   private readonly passivator: Passivator | undefined;
+  /** The sorted ids a listing pages through. */
+  private readonly listing: ListingOrder;
 
   constructor(
     agents: ReadonlyArray<AgentType | SupervisorType>,
@@ -88,6 +91,7 @@ export class Hosting {
         passivate: (host, idleMs) => this.passivate(host, idleMs),
       });
     }
+    this.listing = new ListingOrder(env.host.clock);
   }
 
   /** The agent types hosted here. */
@@ -123,6 +127,19 @@ export class Hosting {
   /** The agents here, then the few the root supervisor gave up on lately (`failed`). */
   list(): AgentInfo[] {
     return [...[...this.hosts.values()].map((h) => h.info()), ...this.root.givenUpAgents()];
+  }
+
+  /**
+   * The agents of {@link list} whose id sorts after `after` (all without it),
+   * in code-unit order of their ids; made lazily, one entry at a time, so a
+   * page costs what it holds (plus one sort per listing, not per page).
+   */
+  *listFrom(after?: AgentId): Generator<AgentInfo> {
+    const givenUp = new Map(this.root.givenUpAgents().map((info) => [info.id, info]));
+    for (const id of this.listing.after(after, () => [...this.hosts.keys(), ...givenUp.keys()])) {
+      const info = this.hosts.get(id)?.info() ?? givenUp.get(id);
+      if (info) yield info;
+    }
   }
 
   /** The root supervisor's tree. */

@@ -6,6 +6,7 @@ import { durableScenario } from "./durable.js";
 import { memoryScenario } from "./memory.js";
 import { nodeKillScenario } from "./node-kill.js";
 import { rawScenario } from "./raw.js";
+import { scaleScenario } from "./scale.js";
 import { serverRestartScenario } from "./server-restart.js";
 import { throughputScenario } from "./throughput.js";
 
@@ -18,4 +19,5 @@ export const scenarios: Scenario[] = [
   nodeKillScenario,
   serverRestartScenario,
   durableScenario,
+  scaleScenario,
 ];
