@@ -4,6 +4,9 @@
 // back under the same name takes back nothing it handed over.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "@nats-io/transport-node";
+import { Kvm } from "@nats-io/kv";
+import { encodeEnvelope, decodeEnvelope, Kind } from "./envelope.js";
 import { useNatsServer } from "./testing/server.js";
 import { waitFor } from "./testing/wait.js";
 import { startNode, type TroupeNode } from "./node.js";
@@ -135,6 +138,37 @@ describe("handover", () => {
     } finally {
       await roll.close();
       for (const node of nodes.values()) await node.close();
+    }
+  });
+
+  it("refuses a takeover from the wire that does not name the claim exactly, and leaves the claim where it was", async () => {
+    const a = await startNode({ servers: nats.url, namespace: "ho-wire", name: "w-a", agents });
+    const b = await startNode({ servers: nats.url, namespace: "ho-wire", name: "w-b", agents });
+    const raw = await connect({ servers: nats.url });
+    try {
+      await a.spawn("counter", { key: "held", node: "w-a" });
+      const send = async (body: unknown) => {
+        const reply = await raw.request("troupe.ho-wire.node.w-b.ctl", encodeEnvelope(Kind.System, "m", null, null, body, 1 << 20), { timeout: 5000 });
+        return decodeEnvelope(reply.data, 1 << 20).error;
+      };
+      const claim = await (await new Kvm(raw).open("troupe_ho-wire_registry")).get("counter.held");
+      // A stale or guessed revision: the claim is not the one named, so nothing moves.
+      expect(await send({ op: "spawn", type: "counter", key: "held", takeover: { node: "w-a", revision: claim!.revision + 1 } })).toMatchObject({ code: "AGENT_EXISTS" });
+      for (const takeover of [{ node: "w-a" }, { node: "w a", revision: 3 }, { node: "w-a", revision: -1 }, "w-a", [1]]) {
+        expect(await send({ op: "spawn", type: "counter", key: "held", takeover })).toMatchObject({ code: "INVALID_ARGUMENT" });
+      }
+      expect(await a.whereIs("counter/held")).toBe("w-a");
+      expect(await a.ref("counter", "held").ask({ op: "inc" })).toBe(1);
+      // The exact claim moves it; the node that held it is told to let go, so it never runs twice.
+      const now = await (await new Kvm(raw).open("troupe_ho-wire_registry")).get("counter.held");
+      expect(await send({ op: "spawn", type: "counter", key: "held", takeover: { node: "w-a", revision: now!.revision } })).toBeNull();
+      expect(await a.whereIs("counter/held")).toBe("w-b");
+      await waitFor(async () => !(await a.list()).some((i) => i.id === "counter/held" && i.state === "running"), "w-a let go of counter/held");
+      expect(await b.ref("counter", "held").ask({ op: "get" })).toBe(1);
+    } finally {
+      await raw.close();
+      await a.close();
+      await b.close();
     }
   });
 

@@ -47,6 +47,8 @@ export interface HostingEnv {
   readonly root: NormalizedSupervisorSpec;
   /** Whether the node is closing: nothing new starts then. */
   closing(): boolean;
+  /** Ask node `node` to check its claim of `id` against the registry and fence its activation if it lost it (best effort). */
+  fenceOn(node: string, id: AgentId): Promise<void>;
 }
 
 /** The agents this node runs. */
@@ -183,6 +185,8 @@ export class Hosting {
       this.spawning.delete(starting);
       if (c.takeover) this.takeovers.delete(spec.id as AgentId);
     }
+    // The claim is ours now: the node that held it lets go, if it still runs the agent (a handover stopped it already).
+    if (c.takeover) void this.env.fenceOn(c.takeover.node, spec.id as AgentId);
   }
 
   /**

@@ -136,6 +136,7 @@ export class TroupeNode {
       random: o.random,
       root: o.root,
       closing: () => this.closing !== undefined,
+      fenceOn: (node, id) => this.fenceOn(node, id),
     });
     this.control = new ControlServer(o.name, nc, this.subjects, this.messenger, this.events, this.hosting, maxMessageBytes);
   }
@@ -418,6 +419,11 @@ export class TroupeNode {
     await this.close().catch(() => {});
   }
 
+  /** Ask node `node` to let go of `id` if the registry no longer names it (best effort: a node that is gone cannot answer). */
+  private async fenceOn(node: string, id: AgentId): Promise<void> {
+    await this.calls.control(this.subjects.nodeControl(node), { op: "fence", id }, undefined, 1000).catch(() => {});
+  }
+
   private startFailover(): void {
     this.failover = new Failover(
       this.id,
@@ -432,7 +438,7 @@ export class TroupeNode {
         await this.hosting.spawn({ op: "spawn", type, key, args: reg.args, restart });
         this.events.publish(EventKindValues.Failover, type, key, { from: reg.node });
         // If the node only looked gone (a stall, clock trouble), tell it to let go of the agent.
-        void this.calls.control(this.subjects.nodeControl(reg.node), { op: "fence", id: formatAgentId(type, key) }, undefined, 1000).catch(() => {});
+        void this.fenceOn(reg.node, formatAgentId(type, key));
       },
       this.startedAt,
       this.o.random,
