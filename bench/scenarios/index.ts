@@ -1,6 +1,7 @@
 // The registry of benchmark scenarios, in the order `agentctl bench` runs them.
 
 import type { Scenario } from "../scenario.js";
+import { clusterScenario } from "./cluster.js";
 import { crashStormScenario } from "./crash-storm.js";
 import { durableScenario } from "./durable.js";
 import { memoryScenario } from "./memory.js";
@@ -20,4 +21,5 @@ export const scenarios: Scenario[] = [
   serverRestartScenario,
   durableScenario,
   scaleScenario,
+  clusterScenario,
 ];

@@ -14,6 +14,13 @@ const TRANSIENT_API_CODES: ReadonlySet<number> = new Set([
   10119, // JSConsumerOfflineErr
 ]);
 
+/**
+ * The `name` nats.js v3 gives its NoRespondersError (not the class name): seen
+ * as the cause of a RequestError when a KV direct get finds no replica serving
+ * yet, e.g. on a stream just created or while its servers restart.
+ */
+const NO_RESPONDERS = "NoResponders";
+
 /** `err_code` of "message size exceeds maximum allowed" (the stream's max_msg_size, or max_payload). */
 const MESSAGE_TOO_LARGE_CODE = 10054;
 
@@ -45,12 +52,12 @@ export function isTransientJetStreamError(err: unknown): boolean {
   if (!e) return false;
   switch (e.name) {
     case "TimeoutError":
-    case "NoRespondersError":
+    case NO_RESPONDERS:
     case "JetStreamNotEnabled":
       return true;
     case "RequestError": {
       const cause = shape(e.cause);
-      return cause?.name === "NoRespondersError" || cause?.name === "TimeoutError";
+      return cause?.name === NO_RESPONDERS || cause?.name === "TimeoutError";
     }
     case "JetStreamApiError":
       return e.status === 503 || (typeof e.code === "number" && TRANSIENT_API_CODES.has(e.code));

@@ -1,5 +1,6 @@
 // withJetStreamRetry: transient JetStream failures are retried with backoff on
 // the injected clock, then reported as MemoryUnavailableError; logical ones are not.
+import { NoRespondersError, RequestError, TimeoutError } from "@nats-io/nats-core";
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../clock.js";
 import { MemoryUnavailableError } from "../errors.js";
@@ -12,13 +13,16 @@ function named(name: string, extra: Record<string, unknown> = {}): Error {
   return Object.assign(e, extra);
 }
 
-const noResponders = Object.assign(named("RequestError"), { cause: named("NoRespondersError") });
+// The errors nats.js itself throws (their names are not their class names).
+const noResponders = new RequestError("no responders: '$JS.API.DIRECT.GET.KV_b.$KV.b.k'", { cause: new NoRespondersError("$JS.API.DIRECT.GET.KV_b.$KV.b.k") });
 const wrongLastSeq = named("JetStreamApiError", { code: 10071, status: 400 });
 
 describe("isTransientJetStreamError", () => {
   it.each([
     ["timeout", named("TimeoutError"), true],
     ["no responders", noResponders, true],
+    ["no responders, bare", new NoRespondersError("$JS.API.DIRECT.GET.KV_b.$KV.b.k"), true],
+    ["request timed out", new RequestError("timeout", { cause: new TimeoutError() }), true],
     ["jetstream not enabled (failover)", named("JetStreamNotEnabled"), true],
     ["503 api error", named("JetStreamApiError", { code: 10008, status: 503 }), true],
     ["not leader", named("JetStreamApiError", { code: 10009, status: 500 }), true],
