@@ -3,7 +3,10 @@
 // clock: its heartbeat entry's revision has not moved for the lapse window
 // (three heartbeats, its own or ours, whichever is longer) while we watched.
 // Until we have watched that long, the heartbeat's own timestamp decides, with
-// a wide margin for clock skew between hosts.
+// a wide margin for clock skew between hosts. A node whose own heartbeats
+// fail (a JetStream leader election, an outage) judges nobody gone until its
+// beats land again and a lapse window has passed: the store stood still, not
+// the others.
 //
 // A node name is claimed with compare-and-set: the entry carries the claiming
 // run's instance id, and every heartbeat is an update on the revision this run
@@ -42,6 +45,12 @@ export class Membership {
   private stopped = false;
   /** Per node: the heartbeat revision we last saw and when (our clock) it changed. Dropped when its entry is gone. */
   private readonly observed = new Map<string, { revision: number; since: number }>();
+  /** When our heartbeats began to fail (undefined while they land). */
+  private beatFailingSince: number | undefined;
+  /** When our heartbeats landed again after failing. */
+  private beatRecoveredAt: number | undefined;
+  /** When the beat waiting for its acknowledgement was sent (undefined when none waits). */
+  private beatSentAt: number | undefined;
   private lastBeat: number | undefined;
   /** Revision of the entry this run wrote last; undefined until the name is claimed. */
   private revision: number | undefined;
@@ -110,8 +119,23 @@ export class Membership {
       return true; // it wrote a heartbeat since we last looked
     }
     if (!seen) this.observed.set(info.id, { revision, since: now });
-    else if (now - seen.since > lapse) return false; // stood still while we watched
+    // While our own heartbeats fail, or for a lapse window after they came back, the store is what stood
+    // still (a leader election, an outage), not necessarily the node: nobody is judged gone meanwhile.
+    if (this.storeRecovering(now)) return true;
+    if (seen && now - seen.since > lapse) return false; // stood still while we watched
     return now - info.lastSeen <= lapse + SKEW_MARGIN_MS;
+  }
+
+  /**
+   * Whether this node could not write its own heartbeat lately: its last beat
+   * failed, or succeeded less than a lapse window after a failed one. Always
+   * false for an observer, which never beats.
+   */
+  private storeRecovering(now: number): boolean {
+    if (this.beatFailingSince !== undefined) return true;
+    // A beat still waiting for its acknowledgement after a heartbeat interval is failing too, for all we know.
+    if (this.beatSentAt !== undefined && now - this.beatSentAt > this.heartbeatMs) return true;
+    return this.beatRecoveredAt !== undefined && now - this.beatRecoveredAt <= this.lapseMs;
   }
 
   /** A node's last heartbeat, or undefined (no entry, or a malformed one, which is reported). */
@@ -220,16 +244,25 @@ export class Membership {
 
   private async beat(): Promise<void> {
     if (this.stopped || this.revision === undefined) return;
+    this.beatSentAt = this.clock.now();
     try {
       this.revision = await this.kv.update(this.name, this.entry(), this.revision);
       const now = this.clock.now();
+      if (this.beatFailingSince !== undefined) {
+        this.beatFailingSince = undefined;
+        this.beatRecoveredAt = now;
+      }
       // Our own heartbeat stood still long enough for others to count us gone (a stall, an outage):
       // they may have adopted our agents.
       if (this.lastBeat !== undefined && now - this.lastBeat > this.lapseMs) this.onGap?.();
       this.lastBeat = now;
     } catch (err) {
       if (isWrongLastSequence(err)) await this.recheck().catch(() => {});
-      // Otherwise a missed beat (server restarting): the next one tries again.
+      // Otherwise a missed beat (server restarting, an election): the next one tries again, and until one
+      // lands (and a lapse window after), this node judges no other node gone.
+      else this.beatFailingSince ??= this.clock.now();
+    } finally {
+      this.beatSentAt = undefined;
     }
   }
 

@@ -68,9 +68,20 @@ export class StateStore {
         publishToKey(this.kv, k, bytes, { msgID, expectRevision: expectedRevision, timeoutMs: STATE_WRITE_TIMEOUT_MS }),
       );
     } catch (err) {
-      if (isWrongLastSequence(err)) throw new StateConflictError(formatAgentId(type, key), expectedRevision);
-      throw err;
+      if (!isWrongLastSequence(err)) throw err;
+      // A try whose acknowledgement was lost (a leader election) may have landed, and a retry of it, if the
+      // server did not take it for a duplicate, then fails compare-and-set against our own write. That write is ours.
+      const landed = await this.landedRevision(k, msgID).catch(() => undefined);
+      if (landed !== undefined) return landed;
+      throw new StateConflictError(formatAgentId(type, key), expectedRevision);
     }
+  }
+
+  /** The revision of the key's last write when that write carries message id `msgID`, else undefined. */
+  private async landedRevision(key: string, msgID: string): Promise<number | undefined> {
+    const subject = this.kv.subjectForKey(this.kv.encodeKey(key), true);
+    const last = await this.kv.jsm.streams.getMessage(this.kv.stream, { last_by_subj: subject });
+    return last?.header?.get("Nats-Msg-Id") === msgID ? last.seq : undefined;
   }
 
   /** Delete the stored state of `type/key` (an explicit operation; stopping an agent keeps its state). */
