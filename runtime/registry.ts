@@ -22,6 +22,13 @@ export type { Registration } from "./cluster-entry.js";
 
 /** Claims and lookups of AgentIds. */
 export class Registry {
+  /**
+   * The revision of each claim this registry made and still holds, by type
+   * then key: its release is one compare-and-set delete, no read. An entry
+   * goes with its release.
+   */
+  private readonly held = new Map<string, Map<string, number>>();
+
   private constructor(
     private readonly kv: Bucket,
     private readonly subjects: Subjects,
@@ -87,7 +94,7 @@ export class Registry {
     const k = this.subjects.registryKey(type, key);
     const value = encodeValue({ node, since: this.clock.now(), supervisor, ...spawn, instance: this.membership.instance } satisfies Registration);
     try {
-      return await this.retry("registry claim", () => this.kv.create(k, value));
+      return this.hold(type, key, await this.retry("registry claim", () => this.kv.create(k, value)));
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
     }
@@ -97,21 +104,51 @@ export class Registry {
     // same name, or a release was lost) is stale; the caller checked it has no local host for the id.
     if (held?.reg && held.live && held.reg.node !== node) throw new AgentExistsError(formatAgentId(type, key), held.reg.node);
     try {
-      return held ? await this.kv.update(k, value, held.revision) : await this.kv.create(k, value);
+      return this.hold(type, key, held ? await this.kv.update(k, value, held.revision) : await this.kv.create(k, value));
     } catch (err) {
       if (isWrongLastSequence(err)) throw new AgentExistsError(formatAgentId(type, key));
       throw err;
     }
   }
 
-  /** Give up a claim made by `node` (no-op if another node, or another run of this node's name, holds it now). */
+  /**
+   * Give up a claim made by `node` (no-op if another node, or another run of
+   * this node's name, holds it now). A claim this registry made is deleted
+   * with compare-and-set on the revision it wrote: one write, no read, so
+   * many releases are pipelined; it fails, leaving the entry alone, once
+   * another claim replaced it.
+   */
   async release(type: string, key: string, node: string): Promise<void> {
+    const k = this.subjects.registryKey(type, key);
     try {
+      const revision = this.unhold(type, key);
+      if (revision !== undefined) {
+        await this.kv.delete(k, { previousSeq: revision });
+        return;
+      }
       const held = await this.lookup(type, key);
-      if (held && held.reg.node === node && !supersededRun(held.reg, this.membership.instance)) await this.kv.delete(this.subjects.registryKey(type, key), { previousSeq: held.revision });
+      if (held && held.reg.node === node && !supersededRun(held.reg, this.membership.instance)) await this.kv.delete(k, { previousSeq: held.revision });
     } catch {
       // Lost the race or the server is gone: the entry points at a node that no longer claims it.
     }
+  }
+
+  /** Remember the revision of a claim just made; returns it. */
+  private hold(type: string, key: string, revision: number): number {
+    let keys = this.held.get(type);
+    if (!keys) this.held.set(type, (keys = new Map()));
+    keys.set(key, revision);
+    return revision;
+  }
+
+  /** Forget a claim being released; its revision, if this registry made it. */
+  private unhold(type: string, key: string): number | undefined {
+    const keys = this.held.get(type);
+    const revision = keys?.get(key);
+    if (revision === undefined) return undefined;
+    keys!.delete(key);
+    if (keys!.size === 0) this.held.delete(type);
+    return revision;
   }
 
   /** Every registration in the namespace. */
