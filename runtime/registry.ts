@@ -17,6 +17,10 @@ import type { Retry } from "./state-store.js";
 import { isWrongLastSequence } from "./memory/jetstream-errors.js";
 import { formatAgentId, type Subjects } from "./subjects.js";
 import type { Clock } from "./clock.js";
+import { PipelinedDeletes } from "./pipelined-deletes.js";
+
+/** How long the release of a claim waits for JetStream's ack. */
+const RELEASE_TIMEOUT_MS = 5000;
 
 export type { Registration } from "./cluster-entry.js";
 
@@ -36,12 +40,14 @@ export class Registry {
     private readonly clock: Clock,
     private readonly retry: Retry,
     private readonly invalid: InvalidEntries,
+    /** Releases of this registry's own claims, pipelined (a node's registry; a client's claims nothing). */
+    private readonly deletes?: PipelinedDeletes,
   ) {}
 
   static async open(nc: NatsConnection, subjects: Subjects, membership: Membership, clock: Clock, retry: Retry, invalid: InvalidEntries, replicas = 1): Promise<Registry> {
     const kv = await retry("open registry bucket", () => new Kvm(nc).create(subjects.registryBucket(), { history: 1, replicas }));
     if (!(kv instanceof Bucket)) throw new InternalError("the KV client returned an unexpected bucket implementation");
-    return new Registry(kv, subjects, membership, clock, retry, invalid);
+    return new Registry(kv, subjects, membership, clock, retry, invalid, new PipelinedDeletes(nc, kv, clock, RELEASE_TIMEOUT_MS));
   }
 
   /** The registry over a bucket the caller opened (a client, which never creates buckets). */
@@ -114,16 +120,17 @@ export class Registry {
   /**
    * Give up a claim made by `node` (no-op if another node, or another run of
    * this node's name, holds it now). A claim this registry made is deleted
-   * with compare-and-set on the revision it wrote: one write, no read, so
-   * many releases are pipelined; it fails, leaving the entry alone, once
-   * another claim replaced it.
+   * with compare-and-set on the revision it wrote: one write, no read, and
+   * many releases at once share one reply subscription; the delete is
+   * refused, leaving the entry alone, once another claim replaced it.
    */
   async release(type: string, key: string, node: string): Promise<void> {
     const k = this.subjects.registryKey(type, key);
     try {
       const revision = this.unhold(type, key);
       if (revision !== undefined) {
-        await this.kv.delete(k, { previousSeq: revision });
+        if (this.deletes) await this.deletes.delete(k, revision);
+        else await this.kv.delete(k, { previousSeq: revision });
         return;
       }
       const held = await this.lookup(type, key);
