@@ -124,8 +124,8 @@ export class Activation implements ContextOwner, InboxTarget {
     return this.handling && this.draining === undefined && this.parts.mailbox.size === 0;
   }
 
-  /** End it: its signal fires with `reason`, and whatever its receive still does is ignored. */
-  end(reason: Error): void {
+  /** End it: its signal fires with `reason` (or the error it makes), and whatever its receive still does is ignored. */
+  end(reason: Error | (() => Error)): void {
     this.ended = true;
     this.ctx.end(reason);
     this.feed?.stop();

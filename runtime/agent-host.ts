@@ -458,7 +458,7 @@ export class AgentHost implements Child {
     // It failed meanwhile (the message in flight threw): its exit runs onStop, not this.
     const exited = act.isEnded;
     if (this.ending) await this.ending;
-    act.end(new AgentStoppedError(this.id, timedOut ? `not done within shutdown ${shutdownMs} ms` : "stopped"));
+    act.end(() => new AgentStoppedError(this.id, timedOut ? `not done within shutdown ${shutdownMs} ms` : "stopped"));
     this.inbox.dropDurable();
     if (timedOut) act.abandon();
     if (!exited && act.behavior !== undefined) {

@@ -46,8 +46,8 @@ export class HostContext implements AgentContext<unknown> {
   readonly key: string;
   readonly args: unknown;
   readonly node: string;
-  /** Why the activation ended, once it has. */
-  private reason: Error | undefined;
+  /** Why the activation ended, once it has: the error, or what makes it when first asked (most endings are never asked about). */
+  private reason: Error | (() => Error) | undefined;
   /** Made on the first read of {@link signal}. */
   private controller: AbortController | undefined;
   private selfRef: AgentRef | undefined;
@@ -82,13 +82,15 @@ export class HostContext implements AgentContext<unknown> {
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
-      if (this.reason) this.controller.abort(this.reason);
+      const reason = this.endedWith;
+      if (reason) this.controller.abort(reason);
     }
     return this.controller.signal;
   }
 
   /** Why this activation ended (what {@link signal} was aborted with), or undefined while it lives. */
   get endedWith(): Error | undefined {
+    if (typeof this.reason === "function") this.reason = this.reason();
     return this.reason;
   }
 
@@ -108,11 +110,15 @@ export class HostContext implements AgentContext<unknown> {
     if (!this.reason) this.host.requestStop();
   }
 
-  /** End the activation's signal (once; later calls keep the first reason). */
-  end(reason: Error): void {
+  /**
+   * End the activation's signal (once; later calls keep the first reason).
+   * `reason` may be a function that makes the error, called only if someone
+   * asks why (an Error's stack costs more than the rest of a stop).
+   */
+  end(reason: Error | (() => Error)): void {
     if (this.reason) return;
     this.reason = reason;
-    this.controller?.abort(reason);
+    if (this.controller) this.controller.abort(this.endedWith);
   }
 }
 
