@@ -91,7 +91,8 @@ describe("Lifecycle", () => {
       for (let i = 0; i < 12; i++) {
         const event = events[Math.floor(random() * events.length)]!;
         lifecycle.send(event);
-        actor.send(event);
+        // A finished actor ignores events (and warns about each): send only while it runs.
+        if (actor.getSnapshot().status === "active") actor.send(event);
         const snap = actor.getSnapshot();
         expect([lifecycle.state, lifecycle.handling, lifecycle.live]).toEqual([current, snap.matches({ running: "handling" }), snap.status === "active"]);
       }
