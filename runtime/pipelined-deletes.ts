@@ -19,11 +19,12 @@ export class PipelinedDeletes {
   private inbox = "";
   private seq = 0;
   /**
-   * Deletes waiting for their ack, by the last token of their reply subject.
-   * Each entry goes when its ack comes, or its time runs out; the
-   * subscription goes when none waits.
+   * Deletes waiting for their ack, by the last token of their reply subject,
+   * oldest first. Each entry goes when its ack comes, or its deadline passes
+   * (one timer sweeps them all); the subscription goes when none waits.
    */
-  private readonly waiting = new Map<number, { done: (stored: boolean) => void; timer: TimerHandle }>();
+  private readonly waiting = new Map<number, { done: (stored: boolean) => void; deadline: number }>();
+  private sweeper: TimerHandle | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -46,8 +47,8 @@ export class PipelinedDeletes {
         const h = headers();
         h.set(KV_OPERATION, "DEL");
         h.set(PubHeaders.ExpectedLastSubjectSequenceHdr, String(revision));
-        const timer = this.clock.setTimeout(() => this.settle(token, false), this.timeoutMs);
-        this.waiting.set(token, { done: resolve, timer });
+        this.waiting.set(token, { done: resolve, deadline: this.clock.now() + this.timeoutMs });
+        this.sweeper ??= this.clock.setTimeout(() => this.sweep(), this.timeoutMs);
         this.nc.publish(this.kv.subjectForKey(this.kv.encodeKey(key), true), Empty, { headers: h, reply: `${this.inbox}.${token}` });
       } catch {
         this.settle(token, false);
@@ -78,9 +79,21 @@ export class PipelinedDeletes {
     const w = this.waiting.get(token);
     if (!w) return;
     this.waiting.delete(token);
-    this.clock.clearTimeout(w.timer);
     w.done(ok);
     if (this.waiting.size === 0) this.close();
+  }
+
+  /** Answer false every delete past its deadline (the oldest come first), and wait for the next one's. */
+  private sweep(): void {
+    this.sweeper = undefined;
+    const now = this.clock.now();
+    for (const [token, w] of this.waiting) {
+      if (w.deadline > now) {
+        this.sweeper = this.clock.setTimeout(() => this.sweep(), w.deadline - now);
+        return;
+      }
+      this.settle(token, false);
+    }
   }
 
   /** The subscription failed (a permissions violation, say): every waiting delete is answered false. */
@@ -92,6 +105,8 @@ export class PipelinedDeletes {
   private close(): void {
     const sub = this.sub;
     this.sub = undefined;
+    if (this.sweeper) this.clock.clearTimeout(this.sweeper);
+    this.sweeper = undefined;
     try {
       sub?.unsubscribe();
     } catch {
