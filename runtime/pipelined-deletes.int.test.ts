@@ -4,7 +4,7 @@
 
 import { Bucket, Kvm } from "@nats-io/kv";
 import { describe, expect, it } from "vitest";
-import { systemClock } from "./clock.js";
+import { FakeClock, systemClock } from "./clock.js";
 import { PipelinedDeletes } from "./pipelined-deletes.js";
 import { useConnection, useNatsServer } from "./testing/server.js";
 
@@ -54,5 +54,23 @@ describe("PipelinedDeletes", () => {
     await kv.destroy();
     expect(await deletes.delete("t.x", rev)).toBe(false);
     expect(deletes.inFlight).toBe(0);
+  });
+
+  it("answers false once its time is up when nothing acks the delete", async () => {
+    const kv = await bucket();
+    const clock = new FakeClock(0);
+    const deletes = new PipelinedDeletes(conn.nc, kv, clock, 5000);
+    const rev = await kv.create("t.y", new Uint8Array([1]));
+    await kv.destroy();
+    // Something takes the delete (so the server reports no missing responder) but never answers it.
+    const silent = conn.nc.subscribe(`${kv.subjectForKey("t.y", true)}`, { callback: () => {} });
+    await conn.nc.flush();
+    const outcome = deletes.delete("t.y", rev);
+    await conn.nc.flush();
+    expect(deletes.inFlight).toBe(1);
+    await clock.advance(5000);
+    expect(await outcome).toBe(false);
+    expect(deletes.inFlight).toBe(0);
+    silent.unsubscribe();
   });
 });
