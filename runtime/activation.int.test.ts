@@ -64,13 +64,18 @@ const gated = defineAgent({
 });
 
 let openWarmup: () => void = () => {};
+/** Set once the warmup agent's onStart is waiting for openWarmup. */
+let warmupWaiting = false;
 /** A persisted agent whose onStart changes its state, then waits. */
 const warmup = defineAgent({
   type: "warmup",
   state: () => ({ warmed: false }),
   async onStart(ctx) {
     (ctx.state as { warmed: boolean }).warmed = true;
-    await new Promise<void>((resolve) => (openWarmup = resolve));
+    await new Promise<void>((resolve) => {
+      openWarmup = resolve;
+      warmupWaiting = true;
+    });
   },
   receive: (_m: unknown, ctx) => ctx.state,
 });
@@ -78,8 +83,10 @@ const warmup = defineAgent({
 describe("a stop while onStart runs", () => {
   it("still commits what onStart changed, then runs onStop", async () => {
     const n = await node(`act${++seq}`, "a");
+    warmupWaiting = false;
     const spawning = n.spawn("warmup", { key: "w" }).catch((e: unknown) => e);
-    await waitFor(async () => (await n.list()).some((a) => a.id === "warmup/w"), "the agent to be starting");
+    // Listed as starting before onStart runs (it subscribes first): wait for onStart itself.
+    await waitFor(() => warmupWaiting, "onStart to be running");
     const stopping = n.stop("warmup/w");
     await waitFor(async () => (await n.list()).some((a) => a.id === "warmup/w" && a.state === "stopping"), "the stop to reach the agent");
     openWarmup();

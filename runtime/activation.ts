@@ -50,7 +50,8 @@ export interface AgentParts {
   readonly lifecycle: Lifecycle;
   readonly mailbox: Mailbox<Queued>;
   readonly inbound: Inbound;
-  readonly committer: StateCommitter;
+  /** Only for an agent that persists its state (so for every durable one). */
+  readonly committer: StateCommitter | undefined;
   readonly counts: HandlingCounts;
   /** A durable message left the mailbox. */
   tookDurable(bytes: number): void;
@@ -123,8 +124,8 @@ export class Activation implements ContextOwner, InboxTarget {
     return this.handling && this.draining === undefined && this.parts.mailbox.size === 0;
   }
 
-  /** End it: its signal fires with `reason`, and whatever its receive still does is ignored. */
-  end(reason: Error): void {
+  /** End it: its signal fires with `reason` (or the error it makes), and whatever its receive still does is ignored. */
+  end(reason: Error | (() => Error)): void {
     this.ended = true;
     this.ctx.end(reason);
     this.feed?.stop();
@@ -172,7 +173,7 @@ export class Activation implements ContextOwner, InboxTarget {
         return;
       }
       if (mailbox.size === 0) return;
-      if (committer.mustWait) {
+      if (committer?.mustWait) {
         await committer.backpressure();
         continue;
       }
@@ -196,7 +197,8 @@ export class Activation implements ContextOwner, InboxTarget {
   /** A message from the durable mailbox: applied once, answered from a stored outcome, tried again later, or given up. */
   private async handleDurable(queued: Queued): Promise<void> {
     const durable = this.durable!;
-    const { inbound, committer } = this.parts;
+    const { inbound } = this.parts;
+    const committer = this.parts.committer!;
     const seq = queued.seq!;
     if (queued.problem !== undefined) {
       inbound.reject(queued.data, undefined, new InvalidMessageError(queued.problem));
@@ -242,8 +244,8 @@ export class Activation implements ContextOwner, InboxTarget {
   /** Past a durable message that was refused: the cursor moves on, and the commit says so. */
   private moveOn(seq: number): void {
     this.durable!.done(seq);
-    this.parts.committer.changed();
-    this.parts.committer.flush();
+    this.parts.committer!.changed();
+    this.parts.committer!.flush();
   }
 
   private process(item: Item): Promise<void> | undefined {
@@ -293,9 +295,14 @@ export class Activation implements ContextOwner, InboxTarget {
   }
 
   private onSuccess(item: Item, value: unknown): void {
-    const { committer, env, counts } = this.parts;
+    const { env, counts, committer } = this.parts;
     this.inflight = undefined;
     counts.handled++;
+    if (!committer) {
+      // Persists nothing: answered at once.
+      if (item.reply) env.messenger.reply(item.reply, item.id, this.parts.id, value, null);
+      return;
+    }
     if (item.seq !== undefined) {
       // Applied: the cursor moves past it in the same commit as the state it produced.
       const durable = this.durable!;
@@ -305,10 +312,6 @@ export class Activation implements ContextOwner, InboxTarget {
       committer.changed();
       if (item.reply) committer.answer(item.reply, item.id, value, null, true);
       else committer.flush();
-      return;
-    }
-    if (!this.parts.def.persist) {
-      if (item.reply) env.messenger.reply(item.reply, item.id, this.parts.id, value, null);
       return;
     }
     // O(1) whatever the state's size: the state is encoded once, by the commit that writes it.

@@ -77,8 +77,8 @@ export class AgentHost implements Child {
   private readonly lifecycle: Lifecycle;
   /** Its subscription, intake checks and mailbox, kept across activations. */
   private readonly inbox: AgentInbox;
-  /** Group commit of the persisted state, and the answers that wait for it. */
-  private readonly committer: StateCommitter;
+  /** Group commit of the persisted state, and the answers that wait for it; only for an agent that persists. */
+  private readonly committer: StateCommitter | undefined;
   /** What every activation of this agent shares with the host. */
   private readonly parts: AgentParts;
   /** The current (or last) activation; undefined until the first start. */
@@ -114,11 +114,30 @@ export class AgentHost implements Child {
         this.failNow(`subscription failed: ${errorText(err)}`);
       },
     });
-    this.lifecycle = new Lifecycle(
-      (from, to, reason) => env.events.publish(EventKind.Lifecycle, def.type, key, { from, to, reason }),
-      (err) => this.reportError("lifecycle", err),
-    );
-    this.committer = new StateCommitter({
+    this.lifecycle = new Lifecycle((from, to, reason) => env.events.publish(EventKind.Lifecycle, def.type, key, { from, to, reason }));
+    this.committer = def.persist ? this.newCommitter() : undefined;
+    this.parts = {
+      id: this.id,
+      key,
+      args,
+      def,
+      subject: this.subject,
+      env,
+      lifecycle: this.lifecycle,
+      mailbox: this.inbox.mailbox,
+      inbound: this.inbox.inbound,
+      committer: this.committer,
+      counts: this.counts,
+      tookDurable: (bytes) => this.inbox.tookDurable(bytes),
+      exit: (end, reason) => void this.exit(end, reason),
+      internalError: (where, err) => this.internalError(where, err),
+    };
+  }
+
+  /** The committer of a persisted agent's state. */
+  private newCommitter(): StateCommitter {
+    const { def, key, env } = this;
+    const committer: StateCommitter = new StateCommitter({
       id: this.id,
       type: def.type,
       key,
@@ -138,7 +157,7 @@ export class AgentHost implements Child {
       fenced: (revision) => {
         env.events.publish(EventKind.Fenced, def.type, key, { revision });
         // Also when the activation is already ending (a failure's commit lost): it writes nothing more, and leaves fenced.
-        this.committer.fence();
+        committer.fence();
         this.fencedWhileEnding = this.ending !== undefined;
         void this.exit({ kind: "fenced" }, "fenced");
       },
@@ -153,22 +172,7 @@ export class AgentHost implements Child {
       },
       internalError: (err) => this.internalError("commit", err),
     });
-    this.parts = {
-      id: this.id,
-      key,
-      args,
-      def,
-      subject: this.subject,
-      env,
-      lifecycle: this.lifecycle,
-      mailbox: this.inbox.mailbox,
-      inbound: this.inbox.inbound,
-      committer: this.committer,
-      counts: this.counts,
-      tookDurable: (bytes) => this.inbox.tookDurable(bytes),
-      exit: (end, reason) => void this.exit(end, reason),
-      internalError: (where, err) => this.internalError(where, err),
-    };
+    return committer;
   }
 
   /** The lifecycle state. */
@@ -266,7 +270,8 @@ export class AgentHost implements Child {
     const behavior = behaviorOf(this.def);
     try {
       await this.inbox.open();
-      this.committer.reset(0, undefined);
+      const committer = this.committer;
+      committer?.reset(0, undefined);
       if (this.def.mailbox === MailboxKind.Durable) {
         if (!this.env.durable) throw new InvalidConfigError("mailbox", `agent type ${this.def.type} takes a durable mailbox, but this node has no mailbox stream`);
         const stored = await this.env.stateStore.load(this.def.type, this.key);
@@ -276,25 +281,25 @@ export class AgentHost implements Child {
         // The baseline, as if committed: the stored bytes, or the initial state at sequence 0.
         const baseline = act.durable.encode(() => behavior.persistable(ctx));
         act.durable.landed();
-        this.committer.reset(stored.revision, stored.bytes ?? baseline);
-      } else if (this.def.persist) {
+        committer!.reset(stored.revision, stored.bytes ?? baseline);
+      } else if (committer) {
         const stored = await this.env.stateStore.load(this.def.type, this.key);
         behavior.start(ctx, stored.bytes ? { found: true, value: decodeValue(stored.bytes) } : { found: false });
         // What is stored (or, for a new agent, its initial state) is the baseline: only a change is written.
-        this.committer.reset(stored.revision, stored.bytes ?? encodeValue(behavior.persistable(ctx)));
+        committer.reset(stored.revision, stored.bytes ?? encodeValue(behavior.persistable(ctx)));
       } else {
         behavior.start(ctx, { found: false });
       }
       act.behavior = behavior;
       if (this.def.onStart) await this.def.onStart(ctx);
       // Stopped, restarted, killed or fenced while onStart ran: never running; whoever did it ends the activation.
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      if (this.def.persist && behavior.takeChange(ctx)) {
+      if (ctx.endedWith) throw ctx.endedWith;
+      if (committer && behavior.takeChange(ctx)) {
         act.durable?.stateChange();
-        this.committer.changed();
+        committer.changed();
       }
     } catch (err) {
-      if (ctx.signal.aborted) throw ctx.signal.reason;
+      if (ctx.endedWith) throw ctx.endedWith;
       const reason = `start failed: ${errorText(err)}`;
       this.counts.failures++;
       act.end(new AgentStoppedError(this.id, "failed to start"));
@@ -309,7 +314,7 @@ export class AgentHost implements Child {
       throw new AgentStoppedError(this.id, "was stopped while starting");
     }
     this.lifecycle.send({ type: "STARTED" });
-    this.committer.flush();
+    this.committer?.flush();
     if (act.durable) this.openFeed(act);
     act.kick();
   }
@@ -362,7 +367,7 @@ export class AgentHost implements Child {
     act.end(new AgentStoppedError(this.id, end.kind === "failure" ? `failed: ${reason}` : reason));
     this.inbox.dropDurable();
     // Fenced: the state is another activation's now; asks waiting for a commit learn that, not a failed write.
-    if (end.kind === "fenced") this.committer.fence();
+    if (end.kind === "fenced") this.committer?.fence();
     this.fencedWhileEnding = false;
     this.ending = (async () => {
       if (end.kind !== "fenced") await this.commitQuietly(act);
@@ -418,7 +423,7 @@ export class AgentHost implements Child {
       return;
     }
     if (this.state !== LifecycleState.Running && this.state !== LifecycleState.Starting) return;
-    this.env.events.publish(EventKind.Fenced, this.def.type, this.key, { revision: this.committer.lastRevision, by: "registry" });
+    this.env.events.publish(EventKind.Fenced, this.def.type, this.key, { revision: this.committer?.lastRevision ?? 0, by: "registry" });
     void this.exit({ kind: "fenced" }, "fenced");
   }
 
@@ -486,7 +491,7 @@ export class AgentHost implements Child {
     // It failed meanwhile (the message in flight threw): its exit runs onStop, not this.
     const exited = act.isEnded;
     if (this.ending) await this.ending;
-    act.end(new AgentStoppedError(this.id, timedOut ? `not done within shutdown ${shutdownMs} ms` : "stopped"));
+    act.end(() => new AgentStoppedError(this.id, timedOut ? `not done within shutdown ${shutdownMs} ms` : "stopped"));
     this.inbox.dropDurable();
     if (timedOut) act.abandon();
     if (!exited && act.behavior !== undefined) {
@@ -502,13 +507,15 @@ export class AgentHost implements Child {
    * applied since that commit comes again from the mailbox.
    */
   private async commitQuietly(act: Activation): Promise<void> {
+    const committer = this.committer;
+    if (!committer) return;
     try {
       const failed = act.failedDurable;
       if (failed && act.durable) {
         const gone = agentFailure(new AgentStoppedError(this.id, "failed before its answer was committed"));
-        await this.committer.replace(() => act.durable!.rollback(failed.seq, failed.reason), gone);
+        await committer.replace(() => act.durable!.rollback(failed.seq, failed.reason), gone);
       } else {
-        await this.committer.settle();
+        await committer.settle();
       }
     } catch {
       // reported by the commit loop itself

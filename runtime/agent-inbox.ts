@@ -96,14 +96,17 @@ export class AgentInbox {
     this.inbound = new Inbound(id, key, def, env);
   }
 
-  /** Subscribe, unless subscribed; flushed, so messages sent after this reach it. */
+  /**
+   * Subscribe, unless subscribed; flushed, so messages sent after this reach
+   * it. Subscriptions made together (many spawns at once) share one flush.
+   */
   async open(): Promise<void> {
     if (this.sub) return;
     const sub = this.env.nc.subscribe(this.subject, {
       callback: (err, msg) => (err ? this.failed(sub, err) : this.onMessage(msg)),
     });
     this.sub = sub;
-    await this.env.nc.flush();
+    await sharedFlush(this.env.nc);
   }
 
   /** Stop listening, but take every message already on its way (the subscription is drained, not dropped). */
@@ -118,20 +121,25 @@ export class AgentInbox {
     }
   }
 
-  /** Unsubscribe (flushed, so the server knows), then answer what still waits: asks get AgentStoppedError(`why`), tells are dead-lettered. */
+  /**
+   * Unsubscribe (flushed, so the server knows; closings at once share one
+   * flush), then answer what still waits: asks get AgentStoppedError(`why`),
+   * tells are dead-lettered.
+   */
   async close(why: string): Promise<void> {
     if (this.sub) {
       this.sub.unsubscribe();
       this.sub = undefined;
       try {
-        await this.env.nc.flush();
+        await sharedFlush(this.env.nc);
       } catch {
         // closed connection: nothing else can reach us anyway
       }
     }
-    const gone = new AgentStoppedError(this.id, why);
     // Durable messages stay stored in their stream for the agent's next start.
     this.dropDurable();
+    if (this.mailbox.size === 0) return;
+    const gone = new AgentStoppedError(this.id, why);
     for (const queued of this.mailbox.takeAll()) {
       if (queued.reply !== undefined) this.env.messenger.reply(queued.reply, "", this.id, null, toWireError(gone));
       else this.inbound.deadLetterWaiting(queued.data, `agent ${why} before handling it`);
@@ -175,7 +183,7 @@ export class AgentInbox {
 
   /** Drop the durable messages still waiting (their activation ended: the next one reads them again from the stream). */
   dropDurable(): void {
-    this.mailbox.remove((q) => q.seq !== undefined);
+    if (this.durableWaiting > 0) this.mailbox.remove((q) => q.seq !== undefined);
     this.durableWaiting = 0;
     this.durableBytes = 0;
     this.freeRoom();
@@ -237,4 +245,32 @@ export class AgentInbox {
         return `the node's mailboxes hold ${this.env.mailboxBudget.used} bytes, its limit is ${this.env.mailboxBudget.limit}`;
     }
   }
+}
+
+/** Per connection, the flush in flight and the one the callers since then wait for. */
+const flushes = new WeakMap<NatsConnection, { inFlight?: Promise<void>; next?: Promise<void> }>();
+
+/**
+ * Flush `nc`: resolves once the server has seen everything sent before the
+ * call. While one flush is in flight, every caller shares the single next
+ * one (sent when it lands), so many subscriptions made at once cost one
+ * round trip each turn instead of one each.
+ */
+function sharedFlush(nc: NatsConnection): Promise<void> {
+  let group = flushes.get(nc);
+  if (!group) flushes.set(nc, (group = {}));
+  const g = group;
+  const start = (): Promise<void> => {
+    const p: Promise<void> = nc.flush().finally(() => {
+      if (g.inFlight === p) g.inFlight = undefined;
+    });
+    g.inFlight = p;
+    return p;
+  };
+  if (!g.inFlight) return start();
+  const after = (): Promise<void> => {
+    g.next = undefined;
+    return start();
+  };
+  return (g.next ??= g.inFlight.then(after, after));
 }

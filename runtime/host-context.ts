@@ -3,6 +3,8 @@
 // when the activation ends. One per activation: once it has ended (killed,
 // timed out, fenced, stopped, failed), sends through its refs are refused, so
 // a receive that outlives its activation cannot act in the agent's name.
+// The signal's AbortController is made only when the agent's code asks for
+// the signal: an idle agent holds none.
 
 import type { AgentContext } from "./define-agent.js";
 import type { AgentRef, AskOptions, TellOptions } from "./agent-ref.js";
@@ -44,7 +46,10 @@ export class HostContext implements AgentContext<unknown> {
   readonly key: string;
   readonly args: unknown;
   readonly node: string;
-  private readonly ended = new AbortController();
+  /** Why the activation ended, once it has: the error, or what makes it when first asked (most endings are never asked about). */
+  private reason: Error | (() => Error) | undefined;
+  /** Made on the first read of {@link signal}. */
+  private controller: AbortController | undefined;
   private selfRef: AgentRef | undefined;
 
   constructor(
@@ -75,7 +80,18 @@ export class HostContext implements AgentContext<unknown> {
 
   /** Aborted when this activation ends; its `reason` says why (AgentStoppedError or AgentFencedError). */
   get signal(): AbortSignal {
-    return this.ended.signal;
+    if (!this.controller) {
+      this.controller = new AbortController();
+      const reason = this.endedWith;
+      if (reason) this.controller.abort(reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Why this activation ended (what {@link signal} was aborted with), or undefined while it lives. */
+  get endedWith(): Error | undefined {
+    if (typeof this.reason === "function") this.reason = this.reason();
+    return this.reason;
   }
 
   get self(): AgentRef {
@@ -87,16 +103,22 @@ export class HostContext implements AgentContext<unknown> {
   }
 
   ref<M = unknown, R = unknown>(type: string, key: string): AgentRef<M, R> {
-    return new ActivationRef(this.env.messenger.ref<M, R>(type, key, this.id), this.ended.signal);
+    return new ActivationRef(this.env.messenger.ref<M, R>(type, key, this.id), this);
   }
 
   stop(): void {
-    if (!this.ended.signal.aborted) this.host.requestStop();
+    if (!this.reason) this.host.requestStop();
   }
 
-  /** End the activation's signal (once; later calls keep the first reason). */
-  end(reason: Error): void {
-    if (!this.ended.signal.aborted) this.ended.abort(reason);
+  /**
+   * End the activation's signal (once; later calls keep the first reason).
+   * `reason` may be a function that makes the error, called only if someone
+   * asks why (an Error's stack costs more than the rest of a stop).
+   */
+  end(reason: Error | (() => Error)): void {
+    if (this.reason) return;
+    this.reason = reason;
+    if (this.controller) this.controller.abort(this.endedWith);
   }
 }
 
@@ -108,7 +130,7 @@ class ActivationRef<M, R> implements AgentRef<M, R> {
 
   constructor(
     private readonly inner: AgentRef<M, R>,
-    private readonly signal: AbortSignal,
+    private readonly ctx: HostContext,
   ) {
     this.id = inner.id;
     this.type = inner.type;
@@ -116,12 +138,14 @@ class ActivationRef<M, R> implements AgentRef<M, R> {
   }
 
   tell(msg: M, opts?: TellOptions): Promise<void> {
-    if (this.signal.aborted) return Promise.reject(this.signal.reason);
+    const ended = this.ctx.endedWith;
+    if (ended) return Promise.reject(ended);
     return this.inner.tell(msg, opts);
   }
 
   ask<T = R>(msg: M, opts?: AskOptions): Promise<T> {
-    if (this.signal.aborted) return Promise.reject(this.signal.reason);
+    const ended = this.ctx.endedWith;
+    if (ended) return Promise.reject(ended);
     return this.inner.ask<T>(msg, opts);
   }
 

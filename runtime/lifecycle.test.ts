@@ -3,13 +3,14 @@
 // takes messages (`running.handling` only).
 
 import { describe, expect, it } from "vitest";
-import { Lifecycle, LifecycleState } from "./lifecycle.js";
+import { createActor } from "xstate";
+import { Lifecycle, lifecycleMachine, LifecycleState, type LifecycleEvent } from "./lifecycle.js";
+import { seededRandom } from "../supervisors/backoff.js";
 
-function track(): { lifecycle: Lifecycle; transitions: string[]; errors: unknown[] } {
+function track(): { lifecycle: Lifecycle; transitions: string[] } {
   const transitions: string[] = [];
-  const errors: unknown[] = [];
-  const lifecycle = new Lifecycle((from, to, reason) => transitions.push(`${from}->${to}${reason ? ` (${reason})` : ""}`), (err) => errors.push(err));
-  return { lifecycle, transitions, errors };
+  const lifecycle = new Lifecycle((from, to, reason) => transitions.push(`${from}->${to}${reason ? ` (${reason})` : ""}`));
+  return { lifecycle, transitions };
 }
 
 describe("Lifecycle", () => {
@@ -32,7 +33,7 @@ describe("Lifecycle", () => {
   });
 
   it("stops taking messages as soon as a stop begins, and keeps its last state once the actor is stopped", () => {
-    const { lifecycle, transitions, errors } = track();
+    const { lifecycle, transitions } = track();
     lifecycle.send({ type: "STARTED" });
     lifecycle.send({ type: "STOP" });
     expect([lifecycle.state, lifecycle.handling, lifecycle.live]).toEqual([LifecycleState.Stopping, false, true]);
@@ -41,7 +42,6 @@ describe("Lifecycle", () => {
     lifecycle.stop();
     expect(lifecycle.state).toBe(LifecycleState.Stopped);
     expect(transitions).toEqual(["starting->running", "running->stopping", "stopping->stopped"]);
-    expect(errors).toEqual([]);
   });
 
   it("ignores events its state does not take (END before running, FAIL while stopping)", () => {
@@ -63,5 +63,41 @@ describe("Lifecycle", () => {
     lifecycle.send({ type: "FAIL", reason: "boom" });
     lifecycle.stop();
     expect([lifecycle.state, lifecycle.live, lifecycle.handling]).toEqual([LifecycleState.Failed, false, false]);
+  });
+
+  it("steps exactly as an actor of the machine does, on any sequence of events", () => {
+    const random = seededRandom(11);
+    const events: LifecycleEvent[] = [
+      { type: "STARTED" },
+      { type: "END" },
+      { type: "FAIL", reason: "boom" },
+      { type: "FAIL", reason: "again" },
+      { type: "RESTART" },
+      { type: "START" },
+      { type: "STOP" },
+      { type: "STOPPED" },
+    ];
+    for (let run = 0; run < 300; run++) {
+      const { lifecycle, transitions } = track();
+      const seen: string[] = [];
+      let current: string = LifecycleState.Starting;
+      const actor = createActor(lifecycleMachine);
+      actor.subscribe((snap) => {
+        const to = typeof snap.value === "string" ? snap.value : Object.keys(snap.value)[0]!;
+        if (to !== current) seen.push(`${current}->${to}${snap.context.reason ? ` (${snap.context.reason})` : ""}`);
+        current = to;
+      });
+      actor.start();
+      for (let i = 0; i < 12; i++) {
+        const event = events[Math.floor(random() * events.length)]!;
+        lifecycle.send(event);
+        // A finished actor ignores events (and warns about each): send only while it runs.
+        if (actor.getSnapshot().status === "active") actor.send(event);
+        const snap = actor.getSnapshot();
+        expect([lifecycle.state, lifecycle.handling, lifecycle.live]).toEqual([current, snap.matches({ running: "handling" }), snap.status === "active"]);
+      }
+      expect(transitions).toEqual(seen);
+      actor.stop();
+    }
   });
 });

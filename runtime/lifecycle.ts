@@ -11,8 +11,13 @@
 // runs). The machine is the one source of truth for where an activation is:
 // the host asks it whether to take a message. The top-level state is what
 // `agentctl ps` shows; every top-level transition is published as an event.
+//
+// An agent holds no actor of the machine, only where it is in it (a node may
+// hold 100,000 idle agents): XState's pure `transition` function is run over
+// the machine once per (state, event) when this module loads, and each agent
+// steps through that table.
 
-import { assign, createActor, setup, type Actor, type SnapshotFrom } from "xstate";
+import { assign, initialTransition, setup, transition, type SnapshotFrom, type StateValue } from "xstate";
 
 /** The states an agent can be in. */
 export const LifecycleState = {
@@ -78,6 +83,67 @@ export const lifecycleMachine = setup({
 
 type LifecycleSnapshot = SnapshotFrom<typeof lifecycleMachine>;
 
+/** A state of the machine down to its leaf: `starting`, `running.handling`, ... */
+type Place = string;
+
+/** Where one event takes an agent from one place, as the machine says. */
+interface Step {
+  readonly to: Place;
+  /** What becomes of the context's `reason`: kept, cleared, or taken from the event. */
+  readonly reason: "keep" | "clear" | "event";
+}
+
+/** What the machine says about one place, and where each event it takes leads. */
+interface PlaceInfo {
+  readonly state: LifecycleState;
+  /** `running.handling`: the activation takes messages. */
+  readonly handling: boolean;
+  /** A final state: no event moves it any more. */
+  readonly final: boolean;
+  readonly on: Partial<Record<LifecycleEvent["type"], Step>>;
+}
+
+const EVENT_TYPES: ReadonlyArray<LifecycleEvent["type"]> = ["STARTED", "END", "FAIL", "RESTART", "START", "STOP", "STOPPED"];
+
+function placeOf(value: StateValue): Place {
+  if (typeof value === "string") return value;
+  const [top, inner] = Object.entries(value)[0]!;
+  return inner === undefined ? top : `${top}.${placeOf(inner)}`;
+}
+
+/**
+ * Every place of the machine and its steps, found by running XState's pure
+ * `transition` from each place on each event (with marked reasons, to see
+ * what the machine's `assign` does with them).
+ */
+function placesOf(machine: typeof lifecycleMachine, initial: LifecycleSnapshot): ReadonlyMap<Place, PlaceInfo> {
+  const KEPT = "\u0000kept";
+  const GIVEN = "\u0000given";
+  const places = new Map<Place, PlaceInfo>();
+  const visit = (snapshot: LifecycleSnapshot): void => {
+    const place = placeOf(snapshot.value);
+    if (places.has(place)) return;
+    const on: PlaceInfo["on"] = {};
+    places.set(place, { state: topLevel(snapshot), handling: snapshot.matches({ running: "handling" }), final: snapshot.status !== "active", on });
+    if (snapshot.status !== "active") return;
+    const marked = machine.resolveState({ value: snapshot.value, context: { reason: KEPT } });
+    for (const type of EVENT_TYPES) {
+      const [next] = transition(machine, marked, { type, reason: GIVEN } as LifecycleEvent);
+      if (next === marked) continue; // not taken here
+      const reason = next.context.reason === GIVEN ? "event" : next.context.reason === KEPT ? "keep" : "clear";
+      on[type] = { to: placeOf(next.value), reason };
+      visit(machine.resolveState({ value: next.value, context: { reason: null } }));
+    }
+  };
+  visit(initial);
+  return places;
+}
+
+/** The machine as a table, computed once. */
+const [initialSnapshot] = initialTransition(lifecycleMachine);
+const INITIAL: Place = placeOf(initialSnapshot.value);
+const PLACES = placesOf(lifecycleMachine, initialSnapshot);
+
 /** The top-level state of a snapshot (`running` for both of its inner states). */
 function topLevel(snapshot: LifecycleSnapshot): LifecycleState {
   const value = snapshot.value;
@@ -85,55 +151,47 @@ function topLevel(snapshot: LifecycleSnapshot): LifecycleState {
 }
 
 /**
- * One agent's lifecycle actor. `state` and `handling` are read from the
- * machine's snapshot as each transition lands (once per transition, not per
- * message); errors inside the actor are reported, never thrown into Node.
+ * One agent's place in the lifecycle machine. `state` and `handling` are
+ * read from the machine's table; each top-level transition is reported to
+ * `onTransition` as it lands.
  */
 export class Lifecycle {
-  private readonly actor: Actor<typeof lifecycleMachine>;
-  private current: LifecycleState = LifecycleState.Starting;
-  private takesMessages = false;
+  private place: Place = INITIAL;
+  private reason: string | null = null;
+  private stopped = false;
 
-  constructor(
-    onTransition: (from: LifecycleState, to: LifecycleState, reason: string | null) => void,
-    onError: (err: unknown) => void,
-  ) {
-    this.actor = createActor(lifecycleMachine);
-    this.actor.subscribe({
-      next: (snapshot) => {
-        this.takesMessages = snapshot.matches({ running: "handling" });
-        const to = topLevel(snapshot);
-        if (to === this.current) return;
-        const from = this.current;
-        this.current = to;
-        onTransition(from, to, snapshot.context.reason);
-      },
-      error: onError,
-    });
-    this.actor.start();
-  }
+  constructor(private readonly onTransition: (from: LifecycleState, to: LifecycleState, reason: string | null) => void) {}
 
   /** Where the agent is, as `agentctl ps` shows it. */
   get state(): LifecycleState {
-    return this.current;
+    return PLACES.get(this.place)!.state;
   }
 
   /** Running and taking messages (not yet ending). */
   get handling(): boolean {
-    return this.takesMessages;
+    return PLACES.get(this.place)!.handling;
   }
 
-  /** Whether the actor still takes events (it is stopped once the agent stopped or was given up on). */
+  /** Whether it still takes events (not once the agent stopped, or {@link stop} was called). */
   get live(): boolean {
-    return this.actor.getSnapshot().status === "active";
+    return !this.stopped && !PLACES.get(this.place)!.final;
   }
 
+  /** Move on `event` as the machine says; an event its place does not take changes nothing. */
   send(event: LifecycleEvent): void {
-    this.actor.send(event);
+    if (!this.live) return;
+    const here = PLACES.get(this.place)!;
+    const step = here.on[event.type];
+    if (!step) return;
+    if (step.reason === "clear") this.reason = null;
+    else if (step.reason === "event") this.reason = (event as { reason: string }).reason;
+    this.place = step.to;
+    const to = PLACES.get(step.to)!.state;
+    if (to !== here.state) this.onTransition(here.state, to, this.reason);
   }
 
-  /** Stop the actor; its last state stays readable. */
+  /** Take no more events; the last state stays readable. */
   stop(): void {
-    this.actor.stop();
+    this.stopped = true;
   }
 }

@@ -17,11 +17,22 @@ import type { Retry } from "./state-store.js";
 import { isWrongLastSequence } from "./memory/jetstream-errors.js";
 import { formatAgentId, type Subjects } from "./subjects.js";
 import type { Clock } from "./clock.js";
+import { PipelinedDeletes } from "./pipelined-deletes.js";
+
+/** How long the release of a claim waits for JetStream's ack. */
+const RELEASE_TIMEOUT_MS = 5000;
 
 export type { Registration } from "./cluster-entry.js";
 
 /** Claims and lookups of AgentIds. */
 export class Registry {
+  /**
+   * The revision of each claim this registry made and still holds, by type
+   * then key: its release is one compare-and-set delete, no read. An entry
+   * goes with its release.
+   */
+  private readonly held = new Map<string, Map<string, number>>();
+
   private constructor(
     private readonly kv: Bucket,
     private readonly subjects: Subjects,
@@ -29,12 +40,14 @@ export class Registry {
     private readonly clock: Clock,
     private readonly retry: Retry,
     private readonly invalid: InvalidEntries,
+    /** Releases of this registry's own claims, pipelined (a node's registry; a client's claims nothing). */
+    private readonly deletes?: PipelinedDeletes,
   ) {}
 
   static async open(nc: NatsConnection, subjects: Subjects, membership: Membership, clock: Clock, retry: Retry, invalid: InvalidEntries, replicas = 1): Promise<Registry> {
     const kv = await retry("open registry bucket", () => new Kvm(nc).create(subjects.registryBucket(), { history: 1, replicas }));
     if (!(kv instanceof Bucket)) throw new InternalError("the KV client returned an unexpected bucket implementation");
-    return new Registry(kv, subjects, membership, clock, retry, invalid);
+    return new Registry(kv, subjects, membership, clock, retry, invalid, new PipelinedDeletes(nc, kv, clock, RELEASE_TIMEOUT_MS));
   }
 
   /** The registry over a bucket the caller opened (a client, which never creates buckets). */
@@ -89,14 +102,14 @@ export class Registry {
     if (takeover) {
       // Handed over by a live node: its claim, exactly as it was (revision), becomes ours, or nothing happens.
       try {
-        return await this.kv.update(k, value, takeover.revision);
+        return this.hold(type, key, await this.kv.update(k, value, takeover.revision));
       } catch (err) {
         if (isWrongLastSequence(err)) throw new AgentExistsError(formatAgentId(type, key), takeover.node);
         throw err;
       }
     }
     try {
-      return await this.retry("registry claim", () => this.kv.create(k, value));
+      return this.hold(type, key, await this.retry("registry claim", () => this.kv.create(k, value)));
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
     }
@@ -106,21 +119,52 @@ export class Registry {
     // same name, or a release was lost) is stale; the caller checked it has no local host for the id.
     if (held?.reg && held.live && held.reg.node !== node) throw new AgentExistsError(formatAgentId(type, key), held.reg.node);
     try {
-      return held ? await this.kv.update(k, value, held.revision) : await this.kv.create(k, value);
+      return this.hold(type, key, held ? await this.kv.update(k, value, held.revision) : await this.kv.create(k, value));
     } catch (err) {
       if (isWrongLastSequence(err)) throw new AgentExistsError(formatAgentId(type, key));
       throw err;
     }
   }
 
-  /** Give up a claim made by `node` (no-op if another node, or another run of this node's name, holds it now). */
+  /**
+   * Give up a claim made by `node` (no-op if another node, or another run of
+   * this node's name, holds it now). A claim this registry made is deleted
+   * with compare-and-set on the revision it wrote: one write, no read, and
+   * many releases at once share one reply subscription; the delete is
+   * refused, leaving the entry alone, once another claim replaced it.
+   */
   async release(type: string, key: string, node: string): Promise<void> {
+    const k = this.subjects.registryKey(type, key);
     try {
+      const revision = this.unhold(type, key);
+      if (revision !== undefined) {
+        if (this.deletes) await this.deletes.delete(k, revision);
+        else await this.kv.delete(k, { previousSeq: revision });
+        return;
+      }
       const held = await this.lookup(type, key);
-      if (held && held.reg.node === node && !supersededRun(held.reg, this.membership.instance)) await this.kv.delete(this.subjects.registryKey(type, key), { previousSeq: held.revision });
+      if (held && held.reg.node === node && !supersededRun(held.reg, this.membership.instance)) await this.kv.delete(k, { previousSeq: held.revision });
     } catch {
       // Lost the race or the server is gone: the entry points at a node that no longer claims it.
     }
+  }
+
+  /** Remember the revision of a claim just made; returns it. */
+  private hold(type: string, key: string, revision: number): number {
+    let keys = this.held.get(type);
+    if (!keys) this.held.set(type, (keys = new Map()));
+    keys.set(key, revision);
+    return revision;
+  }
+
+  /** Forget a claim being released; its revision, if this registry made it. */
+  private unhold(type: string, key: string): number | undefined {
+    const keys = this.held.get(type);
+    const revision = keys?.get(key);
+    if (revision === undefined) return undefined;
+    keys!.delete(key);
+    if (keys!.size === 0) this.held.delete(type);
+    return revision;
   }
 
   /** Every registration in the namespace. */

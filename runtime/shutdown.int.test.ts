@@ -1,5 +1,5 @@
-// Shutdown against a real server: children stop in reverse start order, each
-// within its shutdownMs (then killed); node.stop removes a child from its
+// Shutdown against a real server: a supervisor's children stop in reverse
+// start order (the root's side by side), each within its shutdownMs (then killed); node.stop removes a child from its
 // supervisor for good; a sibling that fails while being stopped for a
 // restart is not counted as a second failure.
 
@@ -46,7 +46,7 @@ describe("shutdown", () => {
     ]);
   });
 
-  it("node.close stops the whole tree in reverse start order", async () => {
+  it("node.close stops the whole tree: the root's agents side by side, a supervisor's children in reverse start order", async () => {
     const probe = new Probe();
     const node = await nodes.start([probeAgent("w", probe), team]);
     await node.spawn("w", { key: "first" });
@@ -54,7 +54,9 @@ describe("shutdown", () => {
     await node.spawn("w", { key: "last" });
     const mark = probe.log.length;
     await node.close();
-    expect(probe.since(mark)).toEqual(["stop:w/last", "stop:w/c", "stop:w/b", "stop:w/a", "stop:w/first"]);
+    const stops = probe.since(mark);
+    expect([...stops].sort()).toEqual(["stop:w/a", "stop:w/b", "stop:w/c", "stop:w/first", "stop:w/last"]);
+    expect(stops.filter((s) => ["stop:w/a", "stop:w/b", "stop:w/c"].includes(s))).toEqual(["stop:w/c", "stop:w/b", "stop:w/a"]);
   });
 
   it("kills a child that does not stop within its shutdownMs, and the stop completes about then", async () => {

@@ -11,15 +11,17 @@ import { AgentExistsError, AgentFencedError, AgentStoppedError, errorSummary, er
 import type { NormalizedChildSpec, NormalizedSupervisorSpec } from "../supervisors/child-spec.js";
 import { ExitKind } from "../supervisors/strategy.js";
 import { checked } from "./specs.js";
-import { formatAgentId } from "./subjects.js";
+import { formatAgentId, parseAgentId } from "./subjects.js";
 import {
   addChild,
+  applyDecision,
   ChildStatus,
   childStarted,
   createSupervisorState,
   crashReport,
   decideOnExit,
   findChild,
+  findChildOfAgent,
   removeChild,
   type ChildState,
   type SupervisorState,
@@ -30,6 +32,9 @@ const RECLAIM_RETRY_MS = 1000;
 
 /** How many agents given up on a supervisor keeps listing (newest first out last) after forgetting them. */
 export const GIVEN_UP_KEPT = 16;
+
+/** How many children a root supervisor stops at once when it shuts down (they are independent of one another). */
+export const SHUTDOWN_CONCURRENCY = 256;
 
 /** What a supervisor needs from its node. */
 export interface SupervisorEnv {
@@ -54,8 +59,15 @@ export interface TreeNode {
 
 /** Runs the children of one supervisor (a supervisor agent, or a node's root). */
 export class Supervisor implements Parent {
-  private state: SupervisorState;
+  private readonly state: SupervisorState;
+  /** Hosts by child id. */
   private readonly hosts = new Map<string, Child>();
+  /**
+   * The child id of each host whose child id is not its agent id (static
+   * children of supervisor agents); a spawned child's id is its agent id, so
+   * the root keeps nothing here.
+   */
+  private readonly otherIds = new Map<Child, string>();
   private work: Promise<void> = Promise.resolve();
   private closed = false;
   /** Per child id, the decision whose restart is pending: a delayed restart superseded by a newer decision is dropped. */
@@ -96,7 +108,12 @@ export class Supervisor implements Parent {
 
   /** Hosts in start order. */
   get children(): Child[] {
-    return this.state.children.map((c) => this.hosts.get(c.spec.id)).filter((h): h is Child => !!h);
+    const out: Child[] = [];
+    for (const id of this.state.children.keys()) {
+      const host = this.hosts.get(id);
+      if (host) out.push(host);
+    }
+    return out;
   }
 
   /** Start children in order; a child that fails to start is handled like any failure. */
@@ -123,20 +140,20 @@ export class Supervisor implements Parent {
     // A child that exited for good (a transient's normal exit, or given up
     // on) is replaced by a new start of the same id or agent; one that still
     // runs, or is starting (a concurrent spawn of the same agent), is not.
-    const old = this.state.children.find((c) => c.spec.id === spec.id || (c.spec.type === spec.type && c.spec.key === spec.key));
-    if (old && (old.status === ChildStatus.Stopped || old.status === ChildStatus.Failed) && !this.hosts.has(old.spec.id)) {
-      this.state = removeChild(this.state, old.spec.id);
-    } else if ((old && old.spec.type === spec.type && old.spec.key === spec.key) || this.hosts.has(spec.id)) {
+    for (const old of [findChild(this.state, spec.id), findChildOfAgent(this.state, spec.type, spec.key)]) {
+      if (old && (old.status === ChildStatus.Stopped || old.status === ChildStatus.Failed) && !this.hosts.has(old.spec.id)) removeChild(this.state, old.spec.id);
+    }
+    if (findChildOfAgent(this.state, spec.type, spec.key) || this.hosts.has(spec.id)) {
       // Running, starting (a concurrent spawn of the same agent), or still being stopped.
       throw new AgentExistsError(formatAgentId(spec.type, spec.key));
     }
-    this.state = checked(() => addChild(this.state, spec));
+    checked(() => addChild(this.state, spec));
     this.givenUp = this.givenUp.filter((g) => g.child.spec.id !== spec.id && g.info.id !== formatAgentId(spec.type, spec.key));
     let host: Child;
     try {
       host = await this.env.createHost(spec, this);
     } catch (err) {
-      this.state = removeChild(this.state, spec.id);
+      removeChild(this.state, spec.id);
       if (!options.dynamic) {
         // Could not be claimed (it runs elsewhere, JetStream is down): no host
         // reports this one, and startChildren goes on with the next child.
@@ -150,13 +167,13 @@ export class Supervisor implements Parent {
       }
       throw err;
     }
-    this.hosts.set(spec.id, host);
+    this.setHost(spec.id, host);
     try {
       await host.start({ report: !options.dynamic });
     } catch (err) {
       if (options.dynamic) {
-        this.state = removeChild(this.state, spec.id);
-        this.hosts.delete(spec.id);
+        removeChild(this.state, spec.id);
+        this.deleteHost(spec.id);
         // Stopped while starting (stopChild, shutdown): that stop finishes and releases it;
         // a second stop beside it would end the lifecycle before the first is done.
         if (this.ended.get(host) !== host.activation) {
@@ -168,11 +185,11 @@ export class Supervisor implements Parent {
     }
     if (this.closed) {
       // The supervisor shut down while this child was starting: it must not outlive it.
-      this.state = removeChild(this.state, spec.id);
+      removeChild(this.state, spec.id);
       await this.stopForGood(host, spec.shutdownMs, "stopped");
       throw new SupervisorNotFoundError(this.id);
     }
-    this.state = childStarted(this.state, spec.id);
+    childStarted(this.state, spec.id);
     this.env.events.publish(EventKind.ChildStarted, spec.type, spec.key, { supervisor: this.id, childId: spec.id });
     return host;
   }
@@ -201,22 +218,29 @@ export class Supervisor implements Parent {
       if (!spec) return;
       host = this.hosts.get(spec.id);
       shutdownMs = spec.shutdownMs;
-      this.state = removeChild(this.state, spec.id);
+      removeChild(this.state, spec.id);
       this.pendingRestart.delete(spec.id);
     });
     if (host) await this.stopForGood(host, shutdownMs, "stopped");
   }
 
-  /** Stop every child in reverse start order, each within its shutdownMs. */
+  /**
+   * Stop every child, each within its shutdownMs: one after another in
+   * reverse start order; a root supervisor's children, which are
+   * independent of one another (as OTP's simple_one_for_one), are begun in
+   * reverse start order with up to {@link SHUTDOWN_CONCURRENCY} stopping at once.
+   */
   shutdown(): Promise<void> {
     this.closed = true;
     this.pendingRestart.clear();
     return this.enqueueAndWait(async () => {
-      for (const c of [...this.state.children].reverse()) {
+      const stops = [...this.state.children.values()].reverse().map((c) => async (): Promise<void> => {
+        // Forgotten as its stop begins: the host goes with it.
+        removeChild(this.state, c.spec.id);
         const host = this.hosts.get(c.spec.id);
         if (host) await this.stopForGood(host, c.spec.shutdownMs, "stopped");
-      }
-      this.state = { ...this.state, children: [] };
+      });
+      await runAll(stops, this.state.perChildIntensity ? SHUTDOWN_CONCURRENCY : 1);
     });
   }
 
@@ -233,7 +257,7 @@ export class Supervisor implements Parent {
     const gone = this.givenUp.map(
       (g): TreeNode => ({ id: g.info.id, childId: g.child.spec.id, state: g.info.state, restarts: g.child.restartCount }),
     );
-    const live = this.state.children.map((c) => {
+    const live = [...this.state.children.values()].map((c) => {
       const host = this.hosts.get(c.spec.id);
       const node: TreeNode = {
         id: formatAgentId(c.spec.type, c.spec.key),
@@ -258,7 +282,14 @@ export class Supervisor implements Parent {
   }
 
   private childByIdOrAgent(child: string): ChildState | undefined {
-    return findChild(this.state, child) ?? this.state.children.find((c) => formatAgentId(c.spec.type, c.spec.key) === child);
+    const byId = findChild(this.state, child);
+    if (byId) return byId;
+    try {
+      const { type, key } = parseAgentId(child);
+      return findChildOfAgent(this.state, type, key);
+    } catch {
+      return undefined; // not an agent id
+    }
   }
 
   /**
@@ -285,9 +316,24 @@ export class Supervisor implements Parent {
     return done;
   }
 
+  /** The child id a host runs under, while it is one of this supervisor's hosts. */
   private childIdOf(host: Child): string | undefined {
-    for (const [id, h] of this.hosts) if (h === host) return id;
-    return undefined;
+    if (this.hosts.get(host.id) === host) return host.id;
+    const id = this.otherIds.get(host);
+    return id !== undefined && this.hosts.get(id) === host ? id : undefined;
+  }
+
+  private setHost(childId: string, host: Child): void {
+    const old = this.hosts.get(childId);
+    if (old && old !== host) this.otherIds.delete(old);
+    this.hosts.set(childId, host);
+    if (childId !== host.id) this.otherIds.set(host, childId);
+  }
+
+  private deleteHost(childId: string): void {
+    const host = this.hosts.get(childId);
+    if (host) this.otherIds.delete(host);
+    this.hosts.delete(childId);
   }
 
   private async onExit(host: Child, exit: ChildExit): Promise<void> {
@@ -308,14 +354,14 @@ export class Supervisor implements Parent {
     }
     if (exit.kind === "fenced") {
       // A newer activation owns the state elsewhere: this one leaves quietly.
-      this.state = removeChild(this.state, childId);
+      removeChild(this.state, childId);
       await this.stopForGood(host, 0, "fenced");
       return;
     }
     const reason = exit.kind === "failure" ? ExitKind.Failure : ExitKind.Normal;
     const decision = decideOnExit(this.state, childId, reason, this.env.clock.now(), this.env.random);
     const before = findChild(this.state, childId);
-    this.state = decision.state;
+    applyDecision(this.state, decision);
     const after = findChild(this.state, childId) ?? (decision.action === "give_up" ? decision.failed : before!);
     if (exit.kind === "failure") {
       this.env.events.publish(EventKind.ChildFailed, spec.type, spec.key, {
@@ -325,7 +371,7 @@ export class Supervisor implements Parent {
     switch (decision.action) {
       case "ignore": {
         await this.stopForGood(host, 0, exit.kind === "normal" ? "exited" : "failed");
-        if (!decision.removed) this.hosts.delete(childId);
+        if (!decision.removed) this.deleteHost(childId);
         return;
       }
       case "give_up": {
@@ -340,7 +386,7 @@ export class Supervisor implements Parent {
         try {
           await host.abandon();
         } finally {
-          this.hosts.delete(childId);
+          this.deleteHost(childId);
           this.pendingRestart.delete(childId);
           this.givenUp = [...this.givenUp, { child: decision.failed, info: host.info() }].slice(-GIVEN_UP_KEPT);
         }
@@ -355,6 +401,7 @@ export class Supervisor implements Parent {
         }
         await this.stopForGood(host, 0, "failed");
         this.hosts.clear();
+        this.otherIds.clear();
         this.closed = true;
         const [type, key] = splitId(this.id);
         this.env.events.publish(EventKind.MaxIntensity, type, key, {
@@ -412,7 +459,7 @@ export class Supervisor implements Parent {
               this.restartLater([id], RECLAIM_RETRY_MS, attempt, retry);
               continue;
             }
-            this.hosts.set(id, host);
+            this.setHost(id, host);
           }
           host.recordRestarts(c.restartCount);
           this.env.events.publish(EventKind.ChildRestarted, c.spec.type, c.spec.key, {
@@ -423,7 +470,7 @@ export class Supervisor implements Parent {
           });
           try {
             await host.start();
-            this.state = childStarted(this.state, id);
+            childStarted(this.state, id);
           } catch (err) {
             // Stopped or fenced while starting: whoever did it decides about this child; start the rest.
             if (err instanceof AgentStoppedError || err instanceof AgentFencedError) continue;
@@ -444,10 +491,28 @@ export class Supervisor implements Parent {
   private async stopForGood(host: Child, shutdownMs: number, why: string): Promise<void> {
     await this.endActivation(host, () => host.stop(shutdownMs, why));
     const id = this.childIdOf(host);
-    if (id !== undefined && this.hosts.get(id) === host && !findChild(this.state, id)) this.hosts.delete(id);
+    if (id !== undefined && !findChild(this.state, id)) this.deleteHost(id);
     this.env.events.publish(EventKind.ChildStopped, host.type, host.key, { supervisor: this.id, why });
     await this.env.releaseHost(host);
   }
+}
+
+/** Run `jobs`, at most `concurrency` at a time, each begun in order; resolves when all are done (a failure does not stop the others; the first is thrown). */
+async function runAll(jobs: ReadonlyArray<() => Promise<void>>, concurrency: number): Promise<void> {
+  let next = 0;
+  let failed: { err: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      try {
+        await job();
+      } catch (err) {
+        failed ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+  if (failed) throw failed.err;
 }
 
 function splitId(id: string): [string, string] {

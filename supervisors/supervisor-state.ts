@@ -2,12 +2,18 @@
 // it takes when a child exits: ignore, restart (which children, after what
 // delay), escalate, or, for a node's root supervisor, give up on one child.
 // The supervisor agent is a thin shell that carries out these decisions.
+//
+// The children sit in a Map by id, which keeps start order, with an index by
+// agent: adding, finding, removing or updating one child costs O(1) whatever
+// their number (a node's root may have 100,000). Decisions stay pure: they
+// read the state and say what changes; only addChild, removeChild,
+// childStarted and applyDecision change it, in place.
 
 import { SpecError } from "./spec-error.js";
 import { INITIAL_BACKOFF_STATE, nextBackoff, type BackoffState } from "./backoff.js";
 import type { NormalizedChildSpec, NormalizedSupervisorSpec } from "./child-spec.js";
 import { addRestart } from "./restart-intensity.js";
-import { childrenToRestart, RestartType, shouldRestart, type ExitKind } from "./strategy.js";
+import { childrenToRestart, RestartType, shouldRestart, Strategy, type ExitKind } from "./strategy.js";
 
 /** Where a child stands, as its supervisor sees it. */
 export const ChildStatus = {
@@ -24,13 +30,16 @@ export const ChildStatus = {
 } as const;
 export type ChildStatus = (typeof ChildStatus)[keyof typeof ChildStatus];
 
+/** The empty restart window, shared by every child (and supervisor) that never restarted. */
+const NO_RESTARTS: readonly number[] = Object.freeze([]);
+
 /** The last exit of a child. */
 export interface ChildExit {
   readonly reason: ExitKind;
   readonly at: number;
 }
 
-/** One child, in its supervisor's state. */
+/** One child, in its supervisor's state. A record is never changed: an update replaces it. */
 export interface ChildState {
   readonly spec: NormalizedChildSpec;
   readonly status: ChildStatus;
@@ -43,7 +52,11 @@ export interface ChildState {
   readonly backoff: BackoffState;
 }
 
-/** All a supervisor knows. Never mutated: every function returns a new one. */
+/**
+ * All a supervisor knows. Changed in place by {@link addChild},
+ * {@link removeChild}, {@link childStarted} and {@link applyDecision} only
+ * (they keep the children and their index by agent in step).
+ */
 export interface SupervisorState {
   readonly spec: NormalizedSupervisorSpec;
   /**
@@ -54,12 +67,14 @@ export interface SupervisorState {
    * restarted with a sibling, so keeping them would only grow the list.
    */
   readonly perChildIntensity: boolean;
-  /** Children in start order. */
-  readonly children: readonly ChildState[];
+  /** Children by id, in start order. */
+  readonly children: Map<string, ChildState>;
+  /** Child id by agent type, then key: the lookup by agent. */
+  readonly byAgent: Map<string, Map<string, string>>;
   /** The supervisor's restart window, oldest first. */
-  readonly restarts: readonly number[];
+  restarts: readonly number[];
   /** The supervisor's backoff. */
-  readonly backoff: BackoffState;
+  backoff: BackoffState;
 }
 
 /** Options of {@link createSupervisorState}. */
@@ -71,15 +86,20 @@ export interface SupervisorStateOptions {
 /**
  * The state of a supervisor about to start the children of `spec` (all
  * `starting`, in start order).
+ *
+ * @throws SpecError if two children share an id or an agent `type/key`
  */
 export function createSupervisorState(spec: NormalizedSupervisorSpec, options: SupervisorStateOptions = {}): SupervisorState {
-  return {
+  const state: SupervisorState = {
     spec,
     perChildIntensity: options.perChildIntensity ?? false,
-    children: spec.children.map(newChild),
-    restarts: [],
+    children: new Map(),
+    byAgent: new Map(),
+    restarts: NO_RESTARTS,
     backoff: INITIAL_BACKOFF_STATE,
   };
+  for (const child of spec.children) addChild(state, child);
+  return state;
 }
 
 /**
@@ -88,14 +108,14 @@ export function createSupervisorState(spec: NormalizedSupervisorSpec, options: S
  *
  * @throws SpecError if its id, or its agent `type/key`, is already a child
  */
-export function addChild(state: SupervisorState, spec: NormalizedChildSpec): SupervisorState {
-  for (const c of state.children) {
-    if (c.spec.id === spec.id) throw new SpecError("id", `duplicate child id ${JSON.stringify(spec.id)}`);
-    if (c.spec.type === spec.type && c.spec.key === spec.key) {
-      throw new SpecError("key", `agent ${spec.type}/${spec.key} is already child ${JSON.stringify(c.spec.id)}`);
-    }
-  }
-  return { ...state, children: [...state.children, newChild(spec)] };
+export function addChild(state: SupervisorState, spec: NormalizedChildSpec): void {
+  if (state.children.has(spec.id)) throw new SpecError("id", `duplicate child id ${JSON.stringify(spec.id)}`);
+  const other = state.byAgent.get(spec.type)?.get(spec.key);
+  if (other !== undefined) throw new SpecError("key", `agent ${spec.type}/${spec.key} is already child ${JSON.stringify(other)}`);
+  state.children.set(spec.id, newChild(spec));
+  let keys = state.byAgent.get(spec.type);
+  if (!keys) state.byAgent.set(spec.type, (keys = new Map()));
+  keys.set(spec.key, spec.id);
 }
 
 /**
@@ -103,32 +123,57 @@ export function addChild(state: SupervisorState, spec: NormalizedChildSpec): Sup
  * `node.stop` does): the caller stops it; it is never restarted. The restart
  * window is kept. Unknown ids leave the state as it is.
  */
-export function removeChild(state: SupervisorState, childId: string): SupervisorState {
-  if (!state.children.some((c) => c.spec.id === childId)) return state;
-  return { ...state, children: state.children.filter((c) => c.spec.id !== childId) };
+export function removeChild(state: SupervisorState, childId: string): void {
+  const child = state.children.get(childId);
+  if (!child) return;
+  state.children.delete(childId);
+  const keys = state.byAgent.get(child.spec.type);
+  keys?.delete(child.spec.key);
+  if (keys?.size === 0) state.byAgent.delete(child.spec.type);
 }
 
 /** Mark a child running once it started. Unknown ids leave the state as it is. */
-export function childStarted(state: SupervisorState, childId: string): SupervisorState {
-  return update(state, childId, (c) => ({ ...c, status: ChildStatus.Running }));
+export function childStarted(state: SupervisorState, childId: string): void {
+  const child = state.children.get(childId);
+  if (child) state.children.set(childId, { ...child, status: ChildStatus.Running });
 }
 
 /** The child with that id, if any. */
 export function findChild(state: SupervisorState, childId: string): ChildState | undefined {
-  return state.children.find((c) => c.spec.id === childId);
+  return state.children.get(childId);
+}
+
+/** The child that runs agent `type/key`, if any. */
+export function findChildOfAgent(state: SupervisorState, type: string, key: string): ChildState | undefined {
+  const id = state.byAgent.get(type)?.get(key);
+  return id === undefined ? undefined : state.children.get(id);
 }
 
 /**
- * What a supervisor does when a child exits. Every variant carries `state`,
- * the supervisor's state once the decision is carried out.
+ * What carrying out a decision changes in the state ({@link applyDecision}):
+ * the size of what the decision touches, not of the supervisor.
+ */
+export interface StateChange {
+  /** New records of children, each keeping its place in start order. */
+  readonly update: readonly ChildState[];
+  /** Children forgotten. */
+  readonly remove: readonly string[];
+  /** The supervisor's restart window and backoff from now on. */
+  readonly restarts: readonly number[];
+  readonly backoff: BackoffState;
+}
+
+/**
+ * What a supervisor does when a child exits. Every variant carries `change`,
+ * what carrying it out changes in the state ({@link applyDecision}).
  */
 export type Decision = (
   | {
       /**
        * Nothing to restart: the child exited and is not restarted. `removed`
-       * when it was dropped from the children (`temporary`); otherwise it
+       * when it is dropped from the children (`temporary`); otherwise it
        * stays, `stopped`. Also the answer to an exit of an unknown child or
-       * of one already stopped or failed (the state is then unchanged).
+       * of one already stopped or failed (the change is then empty).
        */
       action: "ignore";
       child: string;
@@ -170,11 +215,11 @@ export type Decision = (
       child: string;
       failed: ChildState;
     }
-) & { state: SupervisorState };
+) & { change: StateChange };
 
 /**
  * Decide what to do now that child `childId` exited with `reason` at `now`,
- * following OTP's supervisor.erl:
+ * following OTP's supervisor.erl. Pure: the state is read, not changed.
  *
  * - not restarted per {@link shouldRestart}: `ignore` (a `temporary` child is
  *   removed, a `transient` one kept as `stopped`; with `perChildIntensity`
@@ -189,7 +234,8 @@ export type Decision = (
  *
  * A failed start is an exit with reason `failure`, so it is counted too.
  * Exits the supervisor caused itself (stopping children for a restart or a
- * shutdown) are not to be passed here.
+ * shutdown) are not to be passed here. Under `one_for_one` a decision reads
+ * and changes the exiting child only: O(1) in the number of children.
  */
 export function decideOnExit(
   state: SupervisorState,
@@ -200,16 +246,16 @@ export function decideOnExit(
 ): Decision {
   const child = findChild(state, childId);
   if (!child || child.status === ChildStatus.Stopped || child.status === ChildStatus.Failed) {
-    return { action: "ignore", child: childId, removed: false, state };
+    return { action: "ignore", child: childId, removed: false, change: changeOf(state) };
   }
   const lastExit: ChildExit = { reason, at: now };
 
   if (!shouldRestart(child.spec.restart, reason)) {
     if (child.spec.restart === RestartType.Temporary || state.perChildIntensity) {
-      return { action: "ignore", child: childId, removed: true, state: removeChild(state, childId) };
+      return { action: "ignore", child: childId, removed: true, change: changeOf(state, { remove: [childId] }) };
     }
-    const next = update(state, childId, (c) => ({ ...c, status: ChildStatus.Stopped, lastExit }));
-    return { action: "ignore", child: childId, removed: false, state: next };
+    const stopped: ChildState = { ...child, status: ChildStatus.Stopped, lastExit };
+    return { action: "ignore", child: childId, removed: false, change: changeOf(state, { update: [stopped] }) };
   }
 
   const { spec } = state;
@@ -218,68 +264,70 @@ export function decideOnExit(
   if (window.exceeded) {
     if (state.perChildIntensity) {
       const failed: ChildState = { ...child, status: ChildStatus.Failed, lastExit, restarts: window.restarts };
-      return { action: "give_up", child: childId, failed, state: removeChild(state, childId) };
+      return { action: "give_up", child: childId, failed, change: changeOf(state, { remove: [childId] }) };
     }
-    const stop = state.children
-      .filter((c) => c.spec.id !== childId && isActive(c.status))
-      .map((c) => c.spec.id)
-      .reverse();
-    const children = state.children.map((c): ChildState => {
-      if (c.spec.id === childId) return { ...c, status: ChildStatus.Failed, lastExit };
-      return c.status === ChildStatus.Failed ? c : { ...c, status: ChildStatus.Stopped };
-    });
-    return { action: "escalate", reason: "max_intensity", stop, state: { ...state, children, restarts: window.restarts } };
+    const stop: string[] = [];
+    const update: ChildState[] = [];
+    for (const c of state.children.values()) {
+      if (c.spec.id === childId) {
+        update.push({ ...c, status: ChildStatus.Failed, lastExit });
+        continue;
+      }
+      if (isActive(c.status)) stop.push(c.spec.id);
+      if (c.status !== ChildStatus.Failed) update.push({ ...c, status: ChildStatus.Stopped });
+    }
+    return { action: "escalate", reason: "max_intensity", stop: stop.reverse(), change: changeOf(state, { update, restarts: window.restarts }) };
   }
 
   const backoff = nextBackoff(state.perChildIntensity ? child.backoff : state.backoff, spec.backoff, now, random);
-  const group = new Set(
-    childrenToRestart(
-      spec.strategy,
-      state.children.map((c) => c.spec.id),
-      childId,
-    ),
-  );
+  const restarted: ChildState = {
+    ...child,
+    status: ChildStatus.Restarting,
+    restartCount: child.restartCount + 1,
+    lastExit,
+    ...(state.perChildIntensity ? { restarts: window.restarts, backoff: backoff.state } : {}),
+  };
+  // The supervisor's own window and backoff count only without per-child intensity.
+  const own = state.perChildIntensity ? {} : { restarts: window.restarts, backoff: backoff.state };
+  const decided = { action: "restart", delayMs: backoff.delayMs, attempt: backoff.attempt } as const;
+  if (spec.strategy === Strategy.OneForOne) {
+    return { ...decided, children: [childId], stop: [], removed: [], change: changeOf(state, { update: [restarted], ...own }) };
+  }
+  const group = new Set(childrenToRestart(spec.strategy, [...state.children.keys()], childId));
   const restart: string[] = [];
   const stop: string[] = [];
   const removed: string[] = [];
-  const children: ChildState[] = [];
-  for (const c of state.children) {
+  const update: ChildState[] = [];
+  for (const c of state.children.values()) {
     const id = c.spec.id;
     if (id === childId) {
       restart.push(id);
-      children.push({
-        ...c,
-        status: ChildStatus.Restarting,
-        restartCount: c.restartCount + 1,
-        lastExit,
-        ...(state.perChildIntensity ? { restarts: window.restarts, backoff: backoff.state } : {}),
-      });
+      update.push(restarted);
       continue;
     }
-    if (!group.has(id) || c.status === ChildStatus.Failed) {
-      children.push(c);
-      continue;
-    }
+    if (!group.has(id) || c.status === ChildStatus.Failed) continue;
     if (isActive(c.status)) stop.push(id);
     if (c.spec.restart === RestartType.Temporary) {
       removed.push(id);
       continue;
     }
     restart.push(id);
-    children.push({ ...c, status: ChildStatus.Restarting, restartCount: c.restartCount + 1 });
+    update.push({ ...c, status: ChildStatus.Restarting, restartCount: c.restartCount + 1 });
   }
-  const next: SupervisorState = state.perChildIntensity
-    ? { ...state, children }
-    : { ...state, children, restarts: window.restarts, backoff: backoff.state };
-  return {
-    action: "restart",
-    children: restart,
-    stop: stop.reverse(),
-    removed,
-    delayMs: backoff.delayMs,
-    attempt: backoff.attempt,
-    state: next,
-  };
+  return { ...decided, children: restart, stop: stop.reverse(), removed, change: changeOf(state, { update, remove: removed, ...own }) };
+}
+
+/**
+ * Carry a decision's change into the state: children updated in place (each
+ * keeps its place in start order), dropped ones forgotten, and the
+ * supervisor's restart window and backoff replaced.
+ */
+export function applyDecision(state: SupervisorState, decision: Decision): void {
+  const { change } = decision;
+  for (const c of change.update) if (state.children.has(c.spec.id)) state.children.set(c.spec.id, c);
+  for (const id of change.remove) removeChild(state, id);
+  state.restarts = change.restarts;
+  state.backoff = change.backoff;
 }
 
 /** A crash report: always the same fields, so it can be published, logged and queried alike. */
@@ -295,7 +343,7 @@ export interface CrashReport {
   readonly error: string | null;
   /** Type of the message being handled when the child failed, or null. */
   readonly messageType: string | null;
-  /** How many times the child has been restarted, this restart included when taken from a decision's state. */
+  /** How many times the child has been restarted, this restart included when taken from the state its decision was applied to. */
   readonly restartCount: number;
 }
 
@@ -303,7 +351,7 @@ export interface CrashReport {
 export interface CrashReportInput {
   /** The supervisor's address (`type/key`). */
   supervisor: string;
-  /** The child, from the state its decision returned (or, for a removed `temporary` child, from the state before). */
+  /** The child, from the state its decision was applied to (or, for a removed `temporary` child, from the state before). */
   child: ChildState;
   /** The child's agent address (`type/key`), as the runtime writes it. */
   agent: string;
@@ -317,7 +365,8 @@ export interface CrashReportInput {
  *
  * @example
  * const d = decideOnExit(state, "b", "failure", clock.now(), random);
- * crashReport({ supervisor: "sup/main", child: findChild(d.state, "b")!, agent: "worker/b", reason: "failure", messageType: "work" });
+ * applyDecision(state, d);
+ * crashReport({ supervisor: "sup/main", child: findChild(state, "b")!, agent: "worker/b", reason: "failure", messageType: "work" });
  */
 export function crashReport(input: CrashReportInput): CrashReport {
   const { spec, restartCount } = input.child;
@@ -338,16 +387,16 @@ function newChild(spec: NormalizedChildSpec): ChildState {
     status: ChildStatus.Starting,
     restartCount: 0,
     lastExit: null,
-    restarts: [],
+    restarts: NO_RESTARTS,
     backoff: INITIAL_BACKOFF_STATE,
   };
 }
 
-function isActive(status: ChildStatus): boolean {
-  return status === ChildStatus.Starting || status === ChildStatus.Running;
+/** A change of `state`: by default none (its own window and backoff, nothing updated or removed). */
+function changeOf(state: SupervisorState, change: Partial<StateChange> = {}): StateChange {
+  return { update: [], remove: [], restarts: state.restarts, backoff: state.backoff, ...change };
 }
 
-function update(state: SupervisorState, childId: string, f: (c: ChildState) => ChildState): SupervisorState {
-  if (!state.children.some((c) => c.spec.id === childId)) return state;
-  return { ...state, children: state.children.map((c) => (c.spec.id === childId ? f(c) : c)) };
+function isActive(status: ChildStatus): boolean {
+  return status === ChildStatus.Starting || status === ChildStatus.Running;
 }
