@@ -3,10 +3,9 @@
 // clock: its heartbeat entry's revision has not moved for the lapse window
 // (three heartbeats, its own or ours, whichever is longer) while we watched.
 // Until we have watched that long, the heartbeat's own timestamp decides, with
-// a wide margin for clock skew between hosts. A node whose own heartbeats
-// fail (a JetStream leader election, an outage) judges nobody gone until its
-// beats land again and a lapse window has passed: the store stood still, not
-// the others.
+// a wide margin for clock skew between hosts. The window counts only while
+// our own heartbeats land (three of them): when they stall too (a JetStream
+// leader election, an outage), the store stood still, not the other node.
 //
 // A node name is claimed with compare-and-set: the entry carries the claiming
 // run's instance id, and every heartbeat is an update on the revision this run
@@ -26,6 +25,9 @@ import { ClusterBucket, type InvalidEntries } from "./invalid-entries.js";
 import type { Retry } from "./state-store.js";
 import type { Subjects } from "./subjects.js";
 
+/** Our own heartbeats that must land while another node's stands still before it counts as gone. */
+const LAPSE_BEATS = 3;
+
 /** Allowance for clock skew between hosts when a heartbeat's own timestamp is all we have. */
 const SKEW_MARGIN_MS = 30_000;
 
@@ -44,13 +46,11 @@ export class Membership {
   private timer: TimerHandle | undefined;
   private stopped = false;
   /** Per node: the heartbeat revision we last saw and when (our clock) it changed. Dropped when its entry is gone. */
-  private readonly observed = new Map<string, { revision: number; since: number }>();
-  /** When our heartbeats began to fail (undefined while they land). */
-  private beatFailingSince: number | undefined;
-  /** When our heartbeats landed again after failing. */
-  private beatRecoveredAt: number | undefined;
-  /** When the beat waiting for its acknowledgement was sent (undefined when none waits). */
-  private beatSentAt: number | undefined;
+  private readonly observed = new Map<string, { revision: number; since: number; ownBeats: number }>();
+  /** Our own heartbeats that landed so far (this node beats once {@link claim} succeeded). */
+  private ownBeats = 0;
+  /** Whether this membership beats (a node's), or only observes (a client's). */
+  private beatsOwn = false;
   private lastBeat: number | undefined;
   /** Revision of the entry this run wrote last; undefined until the name is claimed. */
   private revision: number | undefined;
@@ -115,27 +115,22 @@ export class Membership {
     const revision = info.revision ?? -1;
     const seen = this.observed.get(info.id);
     if (seen && seen.revision !== revision) {
-      this.observed.set(info.id, { revision, since: now });
+      this.observed.set(info.id, { revision, since: now, ownBeats: this.ownBeats });
       return true; // it wrote a heartbeat since we last looked
     }
-    if (!seen) this.observed.set(info.id, { revision, since: now });
-    // While our own heartbeats fail, or for a lapse window after they came back, the store is what stood
-    // still (a leader election, an outage), not necessarily the node: nobody is judged gone meanwhile.
-    if (this.storeRecovering(now)) return true;
-    if (seen && now - seen.since > lapse) return false; // stood still while we watched
+    if (!seen) this.observed.set(info.id, { revision, since: now, ownBeats: this.ownBeats });
+    else if (now - seen.since > lapse && this.beatsSince(seen.ownBeats) >= LAPSE_BEATS) return false; // stood still while we watched
     return now - info.lastSeen <= lapse + SKEW_MARGIN_MS;
   }
 
   /**
-   * Whether this node could not write its own heartbeat lately: its last beat
-   * failed, or succeeded less than a lapse window after a failed one. Always
-   * false for an observer, which never beats.
+   * Our own heartbeats that landed since we had written `then` of them; for an
+   * observer, which never beats, as many as a lapse needs. A node is judged
+   * gone only while we could write: when our own beats stall too (a leader
+   * election, an outage), the store stood still, not the node.
    */
-  private storeRecovering(now: number): boolean {
-    if (this.beatFailingSince !== undefined) return true;
-    // A beat still waiting for its acknowledgement after a heartbeat interval is failing too, for all we know.
-    if (this.beatSentAt !== undefined && now - this.beatSentAt > this.heartbeatMs) return true;
-    return this.beatRecoveredAt !== undefined && now - this.beatRecoveredAt <= this.lapseMs;
+  private beatsSince(then: number): number {
+    return this.beatsOwn ? this.ownBeats - then : LAPSE_BEATS;
   }
 
   /** A node's last heartbeat, or undefined (no entry, or a malformed one, which is reported). */
@@ -229,6 +224,7 @@ export class Membership {
   }
 
   private beatEvery(): void {
+    this.beatsOwn = true;
     const loop = (): void => {
       if (this.stopped) return;
       this.timer = this.clock.setTimeout(() => void this.beatNow().finally(loop), this.heartbeatMs);
@@ -244,25 +240,18 @@ export class Membership {
 
   private async beat(): Promise<void> {
     if (this.stopped || this.revision === undefined) return;
-    this.beatSentAt = this.clock.now();
     try {
       this.revision = await this.kv.update(this.name, this.entry(), this.revision);
+      this.ownBeats++;
       const now = this.clock.now();
-      if (this.beatFailingSince !== undefined) {
-        this.beatFailingSince = undefined;
-        this.beatRecoveredAt = now;
-      }
       // Our own heartbeat stood still long enough for others to count us gone (a stall, an outage):
       // they may have adopted our agents.
       if (this.lastBeat !== undefined && now - this.lastBeat > this.lapseMs) this.onGap?.();
       this.lastBeat = now;
     } catch (err) {
       if (isWrongLastSequence(err)) await this.recheck().catch(() => {});
-      // Otherwise a missed beat (server restarting, an election): the next one tries again, and until one
-      // lands (and a lapse window after), this node judges no other node gone.
-      else this.beatFailingSince ??= this.clock.now();
-    } finally {
-      this.beatSentAt = undefined;
+      // Otherwise a missed beat (server restarting, an election): the next one tries again; no node is
+      // judged gone on beats we could not write ourselves.
     }
   }
 
