@@ -49,10 +49,18 @@ export class StateStore {
     return new StateStore(kv, subjects, retry);
   }
 
-  /** The stored state of `type/key`: bytes undefined when there is none. */
+  /**
+   * The stored state of `type/key`: bytes undefined when there is none. Read
+   * from the stream's leader, not a replica (a direct get may be served by a
+   * replica that has not applied the last write yet, and an activation that
+   * resumed from it would lose compare-and-set to its own predecessor's write).
+   */
   async load(type: string, key: string): Promise<StoredState> {
-    const e = await this.retry("load state", () => this.kv.get(this.subjects.stateKey(type, key)));
-    if (!e) return { bytes: undefined, revision: 0 };
+    const k = this.subjects.stateKey(type, key);
+    const subject = this.kv.subjectForKey(this.kv.encodeKey(k), true);
+    const sm = await this.retry("load state", () => this.kv.jsm.streams.getMessage(this.kv.stream, { last_by_subj: subject }));
+    if (!sm) return { bytes: undefined, revision: 0 };
+    const e = this.kv.smToEntry(sm);
     return { bytes: e.operation === "PUT" ? e.value : undefined, revision: e.revision };
   }
 
