@@ -20,8 +20,12 @@ export interface JetStreamRetryOptions {
   maxMs: number;
 }
 
-/** Default retry policy: 6 attempts, 50 ms doubling to at most 2 s (about 4 s of waiting in all). */
-export const DEFAULT_RETRY = { attempts: 6, minMs: 50, maxMs: 2000 } as const;
+/**
+ * Default retry policy: 24 attempts, 50 ms doubling to at most 500 ms (about 10 s of waiting in all, more
+ * with each attempt's own timeout). It outlasts a JetStream leader election (5-7 s measured on a 3-server
+ * cluster), and trying every half second resumes within half a second of the election's end.
+ */
+export const DEFAULT_RETRY = { attempts: 24, minMs: 50, maxMs: 500 } as const;
 
 /**
  * Backoff before retry number `retry` (0-based): `minMs * 2^retry`, capped at `maxMs`,
