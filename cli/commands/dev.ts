@@ -1,16 +1,20 @@
 // agentctl dev: a local NATS server for development, from the project's
-// nats.conf (loopback only, JetStream on), in the foreground or detached.
+// nats.conf (loopback only, JetStream on), in the foreground or detached;
+// with --cluster, a 3-server NATS cluster on loopback to try Troupe on
+// (`--replicas 3`), in the foreground until Ctrl-C.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { UsageError } from "../exit-code.js";
 import type { Factory } from "../factory.js";
 import { natsServerBinary } from "../nats-binary.js";
 import { packageRoot } from "../package-root.js";
 import { probeServer, serverAddress } from "../server-probe.js";
 import { untilSignal } from "../signals.js";
+import { positiveInteger } from "../option-parsers.js";
+import { startNatsCluster } from "../../runtime/testing/nats-cluster.js";
 
 const DEFAULT_PORT = 4222;
 const READY_TIMEOUT_MS = 20_000;
@@ -48,17 +52,59 @@ function lastProblem(output: string): string {
   return (bad.at(-1) ?? lines.at(-1) ?? "no output").replace(/^\[\d+\] \S+ \S+ /, "");
 }
 
-/** Register `agentctl dev [--detach]`. */
+/** `--port 4222`: a TCP port. */
+function parsePort(value: string): number {
+  const n = positiveInteger(value);
+  if (n > 65_535) throw new InvalidArgumentError("expected a port from 1 to 65535.");
+  return n;
+}
+
+/** How many servers `--cluster` runs. */
+const CLUSTER_SIZE = 3;
+
+/**
+ * `agentctl dev --cluster`: three servers on `port`, `port + 1`, `port + 2`
+ * (routes on free ports), each with its store in `.nats/cluster-<port>/n<i>`;
+ * prints their URLs and how to use them, and stops all three on Ctrl-C.
+ */
+async function runCluster(f: Factory, port: number): Promise<void> {
+  const ports = Array.from({ length: CLUSTER_SIZE }, (_, i) => port + i);
+  if (ports.at(-1)! > 65_535) throw new UsageError(`--port ${port} leaves no room for ${CLUSTER_SIZE} servers (the last would be on ${ports.at(-1)})`);
+  for (const p of ports) {
+    if (await probeServer(`nats://127.0.0.1:${p}`)) throw new UsageError(`something already answers on port ${p}; pick another with --port`);
+  }
+  natsServerBinary((text) => f.out.note(text));
+  const storeRoot = join(packageRoot(), ".nats", `cluster-${port}`);
+  mkdirSync(storeRoot, { recursive: true });
+  const signal = untilSignal();
+  const cluster = await startNatsCluster(CLUSTER_SIZE, { port, storeRoot, name: "troupe-dev" });
+  f.out.line(`NATS cluster running: ${cluster.servers.map((s) => `${s.name} ${s.url}`).join(", ")} (JetStream stores in ${relative(process.cwd(), storeRoot) || "."}); press Ctrl-C to stop`);
+  // A NATS client given one server learns the others from it, and moves to them when it dies.
+  f.out.note(`use it with: agentctl node start --server ${cluster.urls[0]} --replicas 3 ...  (or startNode({ servers: [${cluster.urls.map((u) => JSON.stringify(u)).join(", ")}], replicas: 3 }))`);
+  await signal;
+  await cluster.dispose();
+  f.out.note("NATS cluster stopped");
+}
+
+/** Register `agentctl dev [--detach] [--cluster [--port P]]`. */
 export function register(program: Command, f: Factory): void {
   program
     .command("dev")
     .summary("run a local NATS server for development")
     .description("run a local NATS server (nats.conf: loopback, JetStream in .nats/data) unless one already answers at --server")
     .option("-d, --detach", "start it in the background, wait until it answers, print its pid and exit")
+    .option("--cluster", "run a 3-server NATS cluster instead (ports P, P+1, P+2), to try Troupe with --replicas 3")
+    .option("--port <port>", "with --cluster: the first server's client port (default: the --server port, 4222)", parsePort)
     .action(
-      f.action(async (opts: { detach?: boolean }) => {
+      f.action(async (opts: { detach?: boolean; cluster?: boolean; port?: number }) => {
         const { server } = f.globals();
         const { host, port } = serverAddress(server);
+        if (opts.cluster) {
+          if (opts.detach) throw new UsageError("--cluster runs in the foreground: it cannot be combined with --detach");
+          if (!LOOPBACK.has(host)) throw new UsageError(`agentctl dev runs servers on this machine, but --server points at ${host}`);
+          return runCluster(f, opts.port ?? port);
+        }
+        if (opts.port !== undefined) throw new UsageError("--port goes with --cluster; for one server, use --server nats://127.0.0.1:PORT");
         if (await probeServer(server)) {
           f.out.line(`a NATS server is already running at ${server}`);
           return;

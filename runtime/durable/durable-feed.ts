@@ -6,8 +6,19 @@
 // a stale activation's consumer dies with it. What a commit covers is then
 // removed from the stream (the mailbox's "ack"), so the mailbox's limit
 // counts only what is still to be applied.
+//
+// An ordered consumer lives on one server (nats.js makes it R1, in memory).
+// When that server dies the consumer is gone, but nats.js 3.4 recreates it
+// only when the server says "consumer not found", which a cluster does not
+// say: its meta leader still answers for the consumer from its assignment
+// (nothing pending) or not at all. So the feed judges for itself, never from
+// the consumer's own account: it opens a fresh consumer after its last
+// delivered message when the consumer's server falls silent (no message, no
+// heartbeat, no pull expiry), when nats.js reports missed heartbeats or a
+// consumer that is not there, and when the stream holds messages for the
+// mailbox past the last one delivered while nothing is delivered.
 
-import type { Consumer, JetStreamClient, JetStreamManager, JsMsg, ConsumerMessages } from "@nats-io/jetstream";
+import type { ConsumerMessages, ConsumerNotification, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
 import { DeliverPolicy } from "@nats-io/jetstream";
 import type { Clock, TimerHandle } from "../clock.js";
 import { backoffDelay } from "../memory/retry.js";
@@ -34,13 +45,45 @@ const PULL_AHEAD = 256;
  */
 const PULL_EXPIRES_MS = 5_000;
 
+/** The server's idle heartbeat on a waiting pull (nats.js's default for a pull that lives {@link PULL_EXPIRES_MS}). */
+const HEARTBEAT_MS = PULL_EXPIRES_MS / 2;
+/** How often the feed looks at its consumer. */
+const CHECK_MS = 3_000;
 /**
- * How long a consumer may deliver nothing while messages wait for it before
- * it is opened again. On a cluster whose server died, nats.js 3.4 was seen to
- * stop delivering without ever reporting it (or reporting missed heartbeats
- * without end); this check does not rely on its status events.
+ * Silence from the consumer's server this long (three heartbeats, and longer
+ * than a pull lives) means the consumer is gone: open a fresh one.
  */
-const STALL_CHECK_MS = 3_000;
+const SILENT_MS = 3 * HEARTBEAT_MS;
+/** Longest wait between two looks at the stream while the mailbox is idle (the first is after {@link CHECK_MS}). */
+const STREAM_CHECK_MAX_MS = 30_000;
+
+/** What the consumer's status stream says about it: it is heard from, it is gone, or neither. */
+const StatusMeaning = { Heard: "heard", Gone: "gone", Other: "other" } as const;
+type StatusMeaning = (typeof StatusMeaning)[keyof typeof StatusMeaning];
+
+/** One clause per status nats.js reports. */
+function meaningOf(s: ConsumerNotification): StatusMeaning {
+  switch (s.type) {
+    case "heartbeat":
+    case "discard":
+    case "debug":
+    case "exceeded_limits":
+    case "flow_control":
+    case "consumer_pinned":
+    case "consumer_unpinned":
+      return StatusMeaning.Heard;
+    case "heartbeats_missed":
+    case "no_responders":
+    case "consumer_not_found":
+    case "consumer_deleted":
+    case "stream_not_found":
+    // nats.js recreated it but still counts the old pull's messages as outstanding, and stalls (see below).
+    case "ordered_consumer_recreated":
+      return StatusMeaning.Gone;
+    default:
+      return StatusMeaning.Other;
+  }
+}
 
 /** What a feed needs from its node and agent. */
 export interface FeedDeps {
@@ -69,6 +112,13 @@ export class DurableFeed {
   /** Handing a message on (waiting for the agent to make room): not a stall. */
   private handing = false;
   private watchdog: TimerHandle | undefined;
+  /** When the current consumer's server last said anything (a message or a status), on the clock. */
+  private lastHeard = 0;
+  /** The stream's last sequence for the mailbox at the last look, when it was past what was delivered. */
+  private waitingSeq = 0;
+  /** When to look at the stream next, and the wait after that (doubling while the mailbox is idle). */
+  private nextStreamCheck = 0;
+  private streamCheckMs = CHECK_MS;
 
   constructor(
     private readonly deps: FeedDeps,
@@ -131,12 +181,16 @@ export class DurableFeed {
           return;
         }
         attempt = 0;
-        void this.reopenOnRecreate(messages);
-        this.watch(consumer, messages, this.delivered);
+        this.heard();
+        this.resetStreamCheck();
+        void this.listen(messages);
+        this.watch(messages, this.delivered);
         for await (const m of messages) {
           if (this.stopped) return;
+          this.heard();
           if (m.seq <= this.delivered) continue;
           this.delivered = m.seq;
+          this.resetStreamCheck();
           this.handing = true;
           await this.deps.deliver(toDelivery(m));
           this.handing = false;
@@ -149,48 +203,69 @@ export class DurableFeed {
     }
   }
 
+  private heard(): void {
+    this.lastHeard = this.deps.clock.now();
+  }
+
+  private resetStreamCheck(): void {
+    this.waitingSeq = 0;
+    this.streamCheckMs = CHECK_MS;
+    this.nextStreamCheck = this.deps.clock.now() + CHECK_MS;
+  }
+
+  /** Stop `messages` and say why; {@link run} opens a fresh consumer after the last message handed on. */
+  private reopen(messages: ConsumerMessages, why: string): void {
+    if (this.stopped || this.messages !== messages) return;
+    this.deps.trouble("mailbox consumer", new Error(`${why}: opening it again`));
+    this.messages = undefined;
+    messages.stop();
+  }
+
+  /** Follow what nats.js says about `messages`: any word from the server is a sign of life; a consumer that is gone is replaced. */
+  private async listen(messages: ConsumerMessages): Promise<void> {
+    for await (const s of messages.status()) {
+      const meaning = meaningOf(s);
+      if (meaning === StatusMeaning.Heard) this.heard();
+      else if (meaning === StatusMeaning.Gone) return this.reopen(messages, `its consumer reported ${s.type}`);
+    }
+  }
+
   /**
-   * Every STALL_CHECK_MS: when `messages` delivered nothing since the last
-   * check, is not waiting for the agent to make room, and the consumer says
-   * messages wait (or cannot say: it is gone), stop it; {@link run} opens a
-   * fresh one after the last message handed on.
+   * Every CHECK_MS while `messages` is current: replace the consumer when its
+   * server fell silent; else, when nothing was delivered since the last check
+   * and the feed is not waiting for the agent, look at the stream (less often
+   * while the mailbox stays idle) and replace it when a message waited past
+   * the last one delivered through a whole check.
    */
-  private watch(consumer: Consumer, messages: ConsumerMessages, seen: number): void {
+  private watch(messages: ConsumerMessages, seen: number): void {
     if (this.watchdog) this.deps.clock.clearTimeout(this.watchdog);
     this.watchdog = this.deps.clock.setTimeout(() => {
       this.watchdog = undefined;
       if (this.stopped || this.messages !== messages) return;
-      if (this.delivered !== seen || this.handing) return this.watch(consumer, messages, this.delivered);
-      consumer.info(false).then(
-        (info) => {
-          if (this.stopped || this.messages !== messages) return;
-          if (info.num_pending > 0 && this.delivered === seen) {
-            this.deps.trouble("mailbox consumer", new Error(`delivered nothing for ${STALL_CHECK_MS} ms while ${info.num_pending} messages wait: opening it again`));
-            messages.stop();
-          } else {
-            this.watch(consumer, messages, this.delivered);
-          }
-        },
-        () => {
-          if (!this.stopped && this.messages === messages) messages.stop();
-        },
-      );
-    }, STALL_CHECK_MS);
+      const now = this.deps.clock.now();
+      const silent = now - this.lastHeard;
+      if (silent >= SILENT_MS) return this.reopen(messages, `heard nothing from its consumer's server for ${silent} ms`);
+      if (this.delivered !== seen || this.handing || now < this.nextStreamCheck) return this.watch(messages, this.delivered);
+      void this.lastInStream().then((last) => {
+        if (this.stopped || this.messages !== messages) return;
+        if (this.delivered === seen && last !== undefined && this.waitingSeq > this.delivered && !this.handing) {
+          return this.reopen(messages, `delivered nothing while message ${this.waitingSeq} of the mailbox waited`);
+        }
+        this.waitingSeq = last !== undefined && last > this.delivered ? last : 0;
+        if (this.waitingSeq === 0) this.streamCheckMs = Math.min(this.streamCheckMs * 2, STREAM_CHECK_MAX_MS);
+        this.nextStreamCheck = this.deps.clock.now() + (this.waitingSeq > 0 ? CHECK_MS : this.streamCheckMs);
+        this.watch(messages, this.delivered);
+      });
+    }, CHECK_MS);
   }
 
-  /**
-   * nats.js (3.4) recreates an ordered consumer after the server restarted,
-   * but still counts the old pull's undelivered messages as outstanding, so
-   * its new pull asks for only the rest of the old batch and then stalls until
-   * two idle heartbeats are missed (30 s): the mailbox would not drain. Stop
-   * it instead; {@link run} opens a fresh one after the last message handed on.
-   */
-  private async reopenOnRecreate(messages: ConsumerMessages): Promise<void> {
-    for await (const s of messages.status()) {
-      if (s.type === "ordered_consumer_recreated") {
-        messages.stop();
-        return;
-      }
+  /** The stream's last sequence for the mailbox; 0 when it holds none; undefined when the stream cannot say now (it is electing). */
+  private async lastInStream(): Promise<number | undefined> {
+    try {
+      const m = await this.deps.jsm.streams.getMessage(this.deps.stream, { last_by_subj: this.deps.subject });
+      return m?.seq ?? 0;
+    } catch {
+      return undefined;
     }
   }
 }

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { FakeClock } from "../clock.js";
 import { MemoryUnavailableError } from "../errors.js";
 import { isTransientJetStreamError, isWrongLastSequence } from "./jetstream-errors.js";
-import { backoffDelay, withJetStreamRetry } from "./retry.js";
+import { backoffDelay, DEFAULT_RETRY, withJetStreamRetry } from "./retry.js";
 
 function named(name: string, extra: Record<string, unknown> = {}): Error {
   const e = new Error(name);
@@ -108,5 +108,49 @@ describe("withJetStreamRetry", () => {
     );
     await expect(p).rejects.toBe(wrongLastSeq);
     expect(calls).toBe(1);
+  });
+
+  // A leader election on a NATS cluster keeps a stream from taking writes for
+  // 4 to 9 s of raft timeout plus detection (up to 14 s seen): the runtime's
+  // writes (state commits above all) must wait it out, not fail the activation.
+  it("outlasts a leader election with the default policy", async () => {
+    const clock = new FakeClock(0);
+    const electedAt = 14_000;
+    let calls = 0;
+    const p = withJetStreamRetry(
+      "save state",
+      async () => {
+        calls++;
+        if (clock.now() < electedAt) throw named("JetStreamApiError", { code: 10008, status: 503 });
+        return "saved";
+      },
+      { clock, ...DEFAULT_RETRY },
+    );
+    const settled = p.then(
+      (v) => v,
+      (e: unknown) => e,
+    );
+    for (let t = 0; t < 30_000; t += 100) await clock.advance(100);
+    expect(await settled).toBe("saved");
+    expect(calls).toBeGreaterThan(DEFAULT_RETRY.attempts);
+  });
+
+  it("gives up after both the attempts and forMs are spent", async () => {
+    const clock = new FakeClock(0);
+    let calls = 0;
+    const p = withJetStreamRetry(
+      "get",
+      async () => {
+        calls++;
+        throw noResponders;
+      },
+      { clock, attempts: 2, minMs: 100, maxMs: 100, forMs: 1_000 },
+    );
+    const settled = p.catch((e: unknown) => e);
+    for (let i = 0; i < 40; i++) await clock.advance(50);
+    expect(await settled).toBeInstanceOf(MemoryUnavailableError);
+    // Tries 50-100 ms apart until 1 s passed: far more than the 2 attempts alone.
+    expect(calls).toBeGreaterThanOrEqual(10);
+    expect(calls).toBeLessThanOrEqual(22);
   });
 });

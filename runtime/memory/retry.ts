@@ -1,8 +1,9 @@
 // Retrying JetStream calls through leader elections, restarts and timeouts.
 // Shared by memory and persisted agent state: a transient failure is retried
-// with exponential backoff and jitter; when the attempts run out the caller
-// gets one MemoryUnavailableError carrying the last failure as its cause.
-// Logical failures (wrong last sequence, key exists, ...) pass straight through.
+// with exponential backoff and jitter; when the attempts (and the time the
+// caller allows) run out the caller gets one MemoryUnavailableError carrying
+// the last failure as its cause. Logical failures (wrong last sequence, key
+// exists, ...) pass straight through.
 
 import type { Clock } from "../clock.js";
 import { MemoryUnavailableError } from "../errors.js";
@@ -18,14 +19,29 @@ export interface JetStreamRetryOptions {
   minMs: number;
   /** Largest backoff delay, ms. */
   maxMs: number;
+  /**
+   * Keep retrying, past `attempts`, until this long (on the clock) after the
+   * first try. Default 0: the attempts alone decide.
+   */
+  forMs?: number;
 }
 
 /**
- * Default retry policy: 24 attempts, 50 ms doubling to at most 500 ms (about 10 s of waiting in all, more
- * with each attempt's own timeout). It outlasts a JetStream leader election (5-7 s measured on a 3-server
- * cluster), and trying every half second resumes within half a second of the election's end.
+ * How long a leader election on a NATS cluster may keep a stream from taking
+ * writes: the raft election timeout is 4 to 9 s, plus the time to notice the
+ * leader is gone (a raw KV put came back 5.5 to 14 s after its stream's
+ * leader was killed, on a loaded 2-core machine).
  */
-export const DEFAULT_RETRY = { attempts: 24, minMs: 50, maxMs: 500 } as const;
+export const ELECTION_MS = 15_000;
+
+/**
+ * Default retry policy: 50 ms doubling to at most 500 ms (so a write resumes
+ * within half a second of an election's end), for 6 attempts and at
+ * least {@link ELECTION_MS}, so the runtime's own writes (state commits,
+ * registry claims, heartbeats, durable sends) outlast a leader election
+ * instead of failing an activation in the middle of one.
+ */
+export const DEFAULT_RETRY = { attempts: 6, minMs: 50, maxMs: 500, forMs: ELECTION_MS } as const;
 
 /**
  * Backoff before retry number `retry` (0-based): `minMs * 2^retry`, capped at `maxMs`,
@@ -39,8 +55,8 @@ export function backoffDelay(retry: number, minMs: number, maxMs: number, random
 /**
  * Run `fn`, retrying it while it fails with a transient JetStream error
  * ({@link isTransientJetStreamError}). Any other error is rethrown at once, unchanged.
- * After `attempts` transient failures, throws MemoryUnavailableError(operation) with the
- * last failure as `cause`.
+ * After `attempts` transient failures, and no sooner than `forMs` after the first try,
+ * throws MemoryUnavailableError(operation) with the last failure as `cause`.
  *
  * @example
  * const rev = await withJetStreamRetry("put", () => kv.put(key, bytes), { clock, attempts: 5, minMs: 50, maxMs: 1000 });
@@ -51,8 +67,10 @@ export async function withJetStreamRetry<T>(
   opts: JetStreamRetryOptions,
 ): Promise<T> {
   const attempts = Math.max(1, Math.floor(opts.attempts));
+  const until = opts.clock.now() + Math.max(0, opts.forMs ?? 0);
   let last: unknown;
-  for (let attempt = 0; attempt < attempts; attempt++) {
+  let attempt = 0;
+  for (; attempt < attempts || opts.clock.now() < until; attempt++) {
     if (attempt > 0) await opts.clock.sleep(backoffDelay(attempt - 1, opts.minMs, opts.maxMs));
     try {
       return await fn();
@@ -61,5 +79,5 @@ export async function withJetStreamRetry<T>(
       last = err;
     }
   }
-  throw new MemoryUnavailableError(operation, attempts, { cause: last });
+  throw new MemoryUnavailableError(operation, attempt, { cause: last });
 }

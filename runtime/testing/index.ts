@@ -14,8 +14,9 @@
 //   await server.dispose();
 
 export { startNatsServer, findNatsServer, NatsServerMissingError, type NatsServer, type NatsServerOptions } from "./nats-server.js";
-export { startNatsCluster, type NatsCluster } from "./nats-cluster.js";
+export { startNatsCluster, type NatsCluster, type ClusterServer, type NatsClusterOptions } from "./nats-cluster.js";
 export { connectTo, reconnected } from "./connect.js";
 export { FakeClock, type Clock } from "../clock.js";
 export { waitFor } from "./wait.js";
 export { recordEvents, nextEvent, type EventFilter, type EventSource, type EventRecording } from "./events.js";
+export { measureElection, type Election, type ElectionOptions } from "./election-time.js";
