@@ -43,6 +43,11 @@ export async function startChildNode(o: ChildNodeOptions): Promise<ChildNode> {
     label: `node process ${o.name}`,
     readyTimeoutMs: o.readyTimeoutMs,
   });
+  return asChildNode(child);
+}
+
+/** A started node process as the scenarios drive it: its id (from its ready line), pid, kill and stop. */
+export function asChildNode(child: Awaited<ReturnType<typeof startChildProcess>>): ChildNode {
   return {
     id: String(child.ready.ready),
     pid: child.pid,

@@ -2,7 +2,7 @@
 // child-process.ts: killed when this process exits, and it leaves by itself
 // when this process goes away.
 
-import type { ChildNode } from "../child-node.js";
+import { asChildNode, type ChildNode } from "../child-node.js";
 import { childMain, startChildProcess } from "../child-process.js";
 
 export interface ClusterNodeOptions {
@@ -40,13 +40,5 @@ export async function startClusterNode(o: ClusterNodeOptions): Promise<ChildNode
     label: `node process ${o.name}`,
     readyTimeoutMs: o.readyTimeoutMs,
   });
-  return {
-    id: String(child.ready.ready),
-    pid: child.pid,
-    get exited() {
-      return child.exited;
-    },
-    kill: (signal) => child.kill(signal),
-    stop: (graceMs) => child.stop(graceMs),
-  };
+  return asChildNode(child);
 }
