@@ -106,6 +106,8 @@ describe("node names", () => {
     const intruder = { id: "victim", instance: "intruder", heartbeatMs: 100, types: ["counter"], startedAt: Date.now(), lastSeen: Date.now(), pid: 1, host: "elsewhere", agents: 0 };
     await kv.put("victim", encodeValue(intruder));
     await waitFor(() => victim.closed, "the node that lost its name closed");
+    // `closed` says close() began; whenClosed() resolves once it is done (it stops its agents first).
+    expect(await victim.whenClosed()).toBeInstanceOf(NodeNameTakenError);
     await waitFor(() => lostEvents.some((e) => e.id === "node/victim"), "name_lost event");
     expect(await victim.list()).toEqual([]);
     // Closing did not remove the entry of the run that holds the name now.
