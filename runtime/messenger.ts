@@ -210,13 +210,11 @@ export class Messenger {
     } catch (err) {
       return Promise.reject(err);
     }
-    const deadline = this.clock.now() + timeoutMs;
     // Tells from here that wait for the agent's activation go first.
-    if (this.activator.pending(to)) return this.askAgain(subject, to, type, key, payload, deadline, timeoutMs, -1);
+    if (this.activator.pending(to)) return this.askAgain(subject, to, type, key, payload, this.clock.now() + timeoutMs, timeoutMs, -1);
     if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
     return new Promise((resolve, reject) => {
-      const call = new AskCall(to, timeoutMs, this.options.maxMessageBytes, resolve, reject);
-      call.noResponders = () => this.askAgain(subject, to, type, key, payload, deadline, timeoutMs, 0).then(resolve, reject);
+      const call = new AgentAskCall(this, subject, to, type, key, payload, timeoutMs, resolve, reject);
       try {
         this.requester.request(subject, payload, timeoutMs, call);
       } catch (err) {
@@ -230,7 +228,8 @@ export class Messenger {
    * the agent, send it again, and so on until answered or past `deadline`.
    * The message is the same each time (the agent never saw the ones that came back).
    */
-  private async askAgain(subject: string, to: AgentId, type: string, key: string, payload: Uint8Array, deadline: number, timeoutMs: number, attempt: number): Promise<unknown> {
+  /** @internal */
+  async askAgain(subject: string, to: AgentId, type: string, key: string, payload: Uint8Array, deadline: number, timeoutMs: number, attempt: number): Promise<unknown> {
     try {
       for (; ; attempt++) {
         if (attempt >= 0) await this.activator.activate(to, type, key, deadline, attempt);
@@ -378,11 +377,11 @@ const NOBODY: unique symbol = Symbol("nobody listens");
 
 class AskCall extends PendingAsk {
   constructor(
-    private readonly id: AgentId,
-    private readonly timeoutMs: number,
+    protected readonly id: AgentId,
+    protected readonly timeoutMs: number,
     private readonly maxBytes: number,
-    private readonly ok: (value: unknown) => void,
-    private readonly fail: (err: Error) => void,
+    protected readonly ok: (value: unknown) => void,
+    protected readonly fail: (err: Error) => void,
   ) {
     super();
   }
@@ -408,6 +407,31 @@ class AskCall extends PendingAsk {
 
   abort(err: Error): void {
     this.fail(err);
+  }
+}
+
+/**
+ * An ask to an agent's core subject. When nobody listens there, the agent is
+ * activated (or waited for) and the ask sent again within its deadline, which
+ * the requester set when it was sent. Its fields replace a closure per ask.
+ */
+class AgentAskCall extends AskCall {
+  constructor(
+    private readonly messenger: Messenger,
+    private readonly subject: string,
+    id: AgentId,
+    private readonly type: string,
+    private readonly key: string,
+    private readonly payload: Uint8Array,
+    timeoutMs: number,
+    ok: (value: unknown) => void,
+    fail: (err: Error) => void,
+  ) {
+    super(id, timeoutMs, messenger.options.maxMessageBytes, ok, fail);
+  }
+
+  override noResponders(): void {
+    this.messenger.askAgain(this.subject, this.id, this.type, this.key, this.payload, this.deadline, this.timeoutMs, 0).then(this.ok, this.fail);
   }
 }
 
