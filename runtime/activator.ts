@@ -30,6 +30,9 @@ export interface ActivatorEnv {
   sendTell(tell: BouncingTell): void;
 }
 
+/** Tells from one sender that may wait for one agent's activation; past it they are counted undelivered (a tell is at most once). */
+export const MAX_WAITING_TELLS = 65_536;
+
 /** First and longest pause before asking again while another node holds the agent's claim. */
 const RETRY_MIN_MS = 10;
 const RETRY_MAX_MS = 250;
@@ -89,11 +92,15 @@ export class Activator {
     return this.waking.get(to)?.done;
   }
 
-  /** Queue a tell behind the activation of its agent when one is in flight; false when there is none. */
+  /**
+   * Queue a tell behind the activation of its agent when one is in flight
+   * (past {@link MAX_WAITING_TELLS} it is counted undelivered instead); false when there is none.
+   */
   holdTell(tell: BouncingTell): boolean {
     const waking = this.waking.get(tell.to);
     if (!waking) return false;
-    waking.tells.push(tell);
+    if (waking.tells.length < MAX_WAITING_TELLS) waking.tells.push(tell);
+    else this.undeliveredTells++;
     return true;
   }
 
@@ -101,7 +108,8 @@ export class Activator {
   readonly bounced = (tell: BouncingTell): void => {
     tell.attempt++;
     if (this.holdTell(tell)) return;
-    this.wake(tell.to, tell.type, tell.key, tell.giveUpAt, tell.attempt - 1).tells.push(tell);
+    this.wake(tell.to, tell.type, tell.key, tell.giveUpAt, tell.attempt - 1);
+    this.holdTell(tell);
   };
 
   /**

@@ -365,6 +365,7 @@ export class TroupeNode {
     this.statuses?.stop();
     if (handover && !this.nc.isClosed()) await this.hosting.handOver(this.o.askTimeoutMs).catch(() => {});
     await this.hosting.shutdown();
+    this.registry.close();
     await this.membership.leave();
     await this.memory.close().catch(() => {});
     this.durable.directory.close();

@@ -3,7 +3,8 @@
 // first saw it quiet, and has been quiet for its type's `idleTimeoutMs`, is
 // passivated (state committed, removed from memory, registry claim released).
 // It comes back on its next message. So an agent goes between
-// `idleTimeoutMs` and about 1.5 x `idleTimeoutMs` after its last message.
+// `idleTimeoutMs` and about 1.5 x `idleTimeoutMs` after its last message,
+// later when very many go idle together (64 are passivated at a time).
 //
 // The sweep reads a counter per agent instead of arming a timer per message:
 // the message path pays nothing for passivation.

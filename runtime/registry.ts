@@ -167,6 +167,11 @@ export class Registry {
     return revision;
   }
 
+  /** Stop releasing in pipeline (the node closed): its reply subscription goes with it. */
+  close(): void {
+    this.deletes?.close();
+  }
+
   /** Every registration in the namespace. */
   async all(): Promise<Array<{ type: string; key: string; reg: Registration }>> {
     const out: Array<{ type: string; key: string; reg: Registration }> = [];

@@ -12,7 +12,7 @@
 // Callers use few distinct timeouts; past MAX_LANES of them an ask gets a
 // timer of its own.
 
-import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { createInbox } from "@nats-io/nats-core";
 import type { Clock, TimerHandle } from "./clock.js";
 import { errorText, InvalidMessageError } from "./errors.js";
@@ -91,6 +91,17 @@ export class Requester {
     const reply = this.expect(timeoutMs, ask);
     try {
       this.nc.publish(subject, payload, { reply });
+    } catch (err) {
+      this.forget(ask);
+      throw err;
+    }
+  }
+
+  /** {@link request} with NATS headers (a JetStream publish that expects a revision, say): off the ask path. */
+  requestWithHeaders(subject: string, payload: Uint8Array, headers: MsgHdrs, timeoutMs: number, ask: PendingAsk): void {
+    const reply = this.expect(timeoutMs, ask);
+    try {
+      this.nc.publish(subject, payload, { reply, headers });
     } catch (err) {
       this.forget(ask);
       throw err;
