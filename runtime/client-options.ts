@@ -4,6 +4,8 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { nuid } from "@nats-io/nats-core";
 import { systemClock, type Clock } from "./clock.js";
+import { credentialsPath, tlsFiles } from "./auth/connect-options.js";
+import type { TlsFiles } from "./connection.js";
 import { InvalidConfigError } from "./errors.js";
 import type { MemoryOptions } from "./memory/index.js";
 import { Subjects, validateToken } from "./subjects.js";
@@ -12,6 +14,10 @@ import { Subjects, validateToken } from "./subjects.js";
 export interface ClientOptions {
   /** NATS server URL(s). Default: `NATS_URL`, else `nats://127.0.0.1:4222`. */
   servers?: string | string[];
+  /** A NATS credentials file (`.creds`, made by `agentctl auth`) to connect with. Default: `NATS_CREDS`, else none. */
+  credentials?: string;
+  /** TLS files (PEM paths): the server's CA, and a client certificate and key when the server asks for one. */
+  tls?: TlsFiles;
   /** The namespace to call into. Default: `TROUPE_NAMESPACE`, else `default`. */
   namespace?: string;
   /** This client's name (letters, digits, `_`, `-`): the sender of its messages, and the connection's name. Default: client-pid-random. */
@@ -33,6 +39,8 @@ export interface ClientOptions {
 /** ClientOptions with every default filled in. */
 export interface ValidClientOptions {
   servers: string | string[];
+  credentials: string | undefined;
+  tls: TlsFiles | undefined;
   namespace: string;
   name: string;
   askTimeoutMs: number;
@@ -59,6 +67,8 @@ export function validateClientOptions(options: ClientOptions): ValidClientOption
   }
   return {
     servers: options.servers ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+    credentials: credentialsPath(options.credentials),
+    tls: tlsFiles(options.tls),
     namespace,
     name,
     askTimeoutMs: positive("askTimeoutMs", options.askTimeoutMs, 5000),

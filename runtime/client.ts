@@ -15,6 +15,7 @@ import { ClusterCalls, spawnRequest, targetId, type NodeTree } from "./cluster-c
 import { existingClusterBuckets } from "./cluster-buckets.js";
 import { DeadLetterQueue } from "./dead-letter-queue.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
+import { readCredentials, type Credentials } from "./auth/credentials.js";
 import { onConnection } from "./connection.js";
 import { AgentNotFoundError, ClientClosedError, InvalidArgumentError } from "./errors.js";
 import type { EventKind, TroupeEvent } from "./events.js";
@@ -45,7 +46,10 @@ export type { ClientOptions };
  */
 export async function connectClient(options: ClientOptions = {}): Promise<TroupeClient> {
   const o = validateClientOptions(options);
-  return onConnection(options.connection, { servers: o.servers, name: `troupe-client-${o.name}` }, (nc, owned) => TroupeClient.create(nc, o, owned));
+  const credentials = o.credentials === undefined ? undefined : await readCredentials(o.credentials);
+  return onConnection(options.connection, { servers: o.servers, name: `troupe-client-${o.name}`, credentials, tls: o.tls }, (nc, owned) =>
+    TroupeClient.create(nc, o, owned, credentials),
+  );
 }
 
 /** A connected light client. Made by {@link connectClient}. */
@@ -73,14 +77,16 @@ export class TroupeClient {
   private closing: Promise<void> | undefined;
 
   /** @internal Use {@link connectClient}. */
-  static create(nc: NatsConnection, o: ValidClientOptions, ownsConnection: boolean): TroupeClient {
-    return new TroupeClient(nc, o, ownsConnection);
+  static create(nc: NatsConnection, o: ValidClientOptions, ownsConnection: boolean, credentials?: Credentials): TroupeClient {
+    return new TroupeClient(nc, o, ownsConnection, credentials);
   }
 
   private constructor(
     private readonly nc: NatsConnection,
     o: ValidClientOptions,
     private readonly ownsConnection: boolean,
+    /** The credential this client connected with, if any (it signs for agents that accept only verified senders). */
+    private readonly credentials: Credentials | undefined,
   ) {
     this.name = o.name;
     this.namespace = o.namespace;

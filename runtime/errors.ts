@@ -37,6 +37,9 @@ export const ErrorCode = {
   DeadLetterNotFound: "DEAD_LETTER_NOT_FOUND",
   DeadLetterNotReplayable: "DEAD_LETTER_NOT_REPLAYABLE",
   MailboxUnavailable: "MAILBOX_UNAVAILABLE",
+  PermissionDenied: "PERMISSION_DENIED",
+  UnverifiedSender: "UNVERIFIED_SENDER",
+  InvalidCredentials: "INVALID_CREDENTIALS",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -465,6 +468,51 @@ export class MailboxUnavailableError extends TroupeError {
   constructor(agentId: string, reason: string, options?: { cause?: unknown }) {
     super(ErrorCode.MailboxUnavailable, `the durable mailbox of ${agentId} could not store the message: ${reason}`, options);
     this.agentId = agentId;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Something was refused for lack of a grant: by the runtime (an agent's `can`
+ * declaration does not cover the agent it messages or the memory key it
+ * touches) or by the NATS server (the connection's credential does not allow
+ * the subject). `operation` says what was tried (`message`, `memory.read`,
+ * `memory.write`, `publish`, `subscribe`, ...), `target` on what.
+ */
+export class PermissionDeniedError extends TroupeError {
+  readonly operation: string;
+  readonly target: string;
+  /** Who was refused: an agent id, a client or node name; empty when unknown. */
+  readonly who: string;
+  constructor(operation: string, target: string, who = "", reason?: string, options?: { cause?: unknown }) {
+    const by = who ? `${who} may not` : "not allowed to";
+    super(ErrorCode.PermissionDenied, `permission denied: ${by} ${operation} ${target}${reason ? ` (${reason})` : ""}`, options);
+    this.operation = operation;
+    this.target = target;
+    this.who = who;
+  }
+}
+
+/** A message to an agent that accepts only verified senders carried no valid proof of who sent it. */
+export class UnverifiedSenderError extends TroupeError {
+  readonly agentId: string;
+  readonly sender: string;
+  readonly reason: string;
+  constructor(agentId: string, sender: string, reason: string) {
+    super(ErrorCode.UnverifiedSender, `${agentId} accepts only verified senders, and the sender ${JSON.stringify(sender)} is not proven: ${reason}`);
+    this.agentId = agentId;
+    this.sender = sender;
+    this.reason = reason;
+  }
+}
+
+/** A credentials file (or an auth directory) that cannot be read or does not hold what it should. */
+export class InvalidCredentialsError extends TroupeError {
+  readonly path: string;
+  readonly reason: string;
+  constructor(path: string, reason: string, options?: { cause?: unknown }) {
+    super(ErrorCode.InvalidCredentials, `credentials ${path}: ${reason}`, options);
+    this.path = path;
     this.reason = reason;
   }
 }

@@ -59,6 +59,9 @@ export {
   AgentKilledError,
   StateConflictError,
   InternalError,
+  PermissionDeniedError,
+  UnverifiedSenderError,
+  InvalidCredentialsError,
 } from "./errors.js";
 export type { Memory, MemoryBucket, ReadonlyMemoryBucket, MemoryEntry, MemoryChange, MemoryOptions } from "./memory/index.js";
 export {

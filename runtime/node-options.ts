@@ -12,6 +12,8 @@ import type { BackoffSpec } from "../supervisors/backoff.js";
 import type { NormalizedSupervisorSpec } from "../supervisors/child-spec.js";
 import { supervisorSpec } from "./specs.js";
 import { systemClock, type Clock } from "./clock.js";
+import { credentialsPath, tlsFiles } from "./auth/connect-options.js";
+import type { TlsFiles } from "./connection.js";
 import { InvalidConfigError } from "./errors.js";
 import { DEFAULT_MAILBOX_STREAM, type MailboxStreamLimits } from "./durable/mailbox-stream.js";
 import type { MemoryOptions } from "./memory/index.js";
@@ -24,6 +26,10 @@ export const ROOT_DEFAULTS = { intensity: 10, periodMs: 10_000 };
 export interface NodeOptions {
   /** NATS server URL(s). Default: `NATS_URL`, else `nats://127.0.0.1:4222`. */
   servers?: string | string[];
+  /** A NATS credentials file (`.creds`, made by `agentctl auth`) to connect with. Default: `NATS_CREDS`, else none. */
+  credentials?: string;
+  /** TLS files (PEM paths): the server's CA, and a client certificate and key when the server asks for one. */
+  tls?: TlsFiles;
   /** The isolation unit. Default: `TROUPE_NAMESPACE`, else `default`. */
   namespace?: string;
   /** Agent and supervisor types this node hosts (built-ins are not added implicitly). */
@@ -97,6 +103,8 @@ export interface SpawnOptions {
 /** NodeOptions with every default filled in. */
 export interface ValidOptions {
   servers: string | string[];
+  credentials: string | undefined;
+  tls: TlsFiles | undefined;
   namespace: string;
   name: string;
   agents: ReadonlyArray<AgentType | SupervisorType>;
@@ -143,6 +151,8 @@ export function validateNodeOptions(options: NodeOptions): ValidOptions {
   });
   return {
     servers: options.servers ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+    credentials: credentialsPath(options.credentials),
+    tls: tlsFiles(options.tls),
     namespace,
     name,
     agents,

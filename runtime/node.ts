@@ -12,6 +12,7 @@ import type { AgentInfo, HostEnv } from "./agent-host.js";
 import type { AgentRef } from "./agent-ref.js";
 import { ClusterCalls, spawnRequest, targetId, type NodeTree } from "./cluster-calls.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
+import { readCredentials, type Credentials } from "./auth/credentials.js";
 import { onConnection } from "./connection.js";
 import { openDurable, type DurableParts } from "./durable/open-durable.js";
 import { DurableSender } from "./durable/durable-sender.js";
@@ -48,7 +49,10 @@ export type { NodeOptions, SpawnOptions, NodeTree };
  */
 export async function startNode(options: NodeOptions = {}): Promise<TroupeNode> {
   const o = validateNodeOptions(options);
-  return onConnection(options.connection, { servers: o.servers, name: `troupe-node-${o.name}` }, (nc, owned) => TroupeNode.create(nc, o, owned));
+  const credentials = o.credentials === undefined ? undefined : await readCredentials(o.credentials);
+  return onConnection(options.connection, { servers: o.servers, name: `troupe-node-${o.name}`, credentials, tls: o.tls }, (nc, owned) =>
+    TroupeNode.create(nc, o, owned, credentials),
+  );
 }
 
 /** A running node. Made by {@link startNode}. */
@@ -142,7 +146,7 @@ export class TroupeNode {
   }
 
   /** @internal Use {@link startNode}. */
-  static async create(nc: NatsConnection, o: ValidOptions, ownsConnection: boolean): Promise<TroupeNode> {
+  static async create(nc: NatsConnection, o: ValidOptions, ownsConnection: boolean, credentials?: Credentials): Promise<TroupeNode> {
     const subjects = new Subjects(o.namespace);
     if (!(nc.info as { jetstream?: boolean } | undefined)?.jetstream) {
       throw new JetStreamNotEnabledError(Array.isArray(o.servers) ? o.servers.join(",") : o.servers);

@@ -14,6 +14,7 @@
 
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { createInbox } from "@nats-io/nats-core";
+import { connectionInboxPrefix } from "./connection.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { errorText, InvalidMessageError } from "./errors.js";
 
@@ -191,7 +192,7 @@ export class Requester {
 
   /** Subscribe to a fresh inbox. */
   private listen(): void {
-    const inbox = createInbox();
+    const inbox = createInbox(connectionInboxPrefix(this.nc));
     this.prefix = `${inbox}.`;
     const sub = this.nc.subscribe(`${inbox}.*`, { callback: (err, msg) => (err ? this.subscriptionFailed(sub, err) : this.onReply(msg)) });
     this.sub = sub;

@@ -27,6 +27,7 @@ import {
   NodeClosedError,
   NodeNameTakenError,
   NotConnectedError,
+  PermissionDeniedError,
   ReceiveTimeoutError,
   RemoteError,
   RevisionConflictError,
@@ -34,6 +35,7 @@ import {
   SupervisorNotFoundError,
   TroupeError,
   UnknownAgentTypeError,
+  UnverifiedSenderError,
   ValueDecodeError,
   ValueTooLargeError,
   toWireError,
@@ -72,6 +74,8 @@ const CLASSES: Partial<Record<string, ErrorClass>> = {
   [ErrorCode.AgentKilled]: AgentKilledError,
   [ErrorCode.StateConflict]: StateConflictError,
   [ErrorCode.Internal]: InternalError,
+  [ErrorCode.PermissionDenied]: PermissionDeniedError,
+  [ErrorCode.UnverifiedSender]: UnverifiedSenderError,
 };
 
 /**
