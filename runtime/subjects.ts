@@ -162,6 +162,11 @@ export class Subjects {
     return `${this.prefix}.events.${kind}.${type}.${key}`;
   }
 
+  /** Every event of the namespace: `troupe.<ns>.events.>`. */
+  allEvents(): string {
+    return `${this.prefix}.events.>`;
+  }
+
   /** Parse an event subject back into its parts, or undefined if it is not one. */
   parseEvent(subject: string): { kind: string; type: string; key: string } | undefined {
     const parts = subject.split(".");
