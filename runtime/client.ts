@@ -112,7 +112,7 @@ export class TroupeClient {
       // A malformed entry counts as core; nodes report it as an invalid_entry event.
     });
     this.messenger.useDurableMailboxes(this.directory, new DurableSender(jetstream(nc), o.clock));
-    this.memory = openMemory(nc, subjects, { clock: o.clock, ...o.memory }, { readsCreate: false });
+    this.memory = openMemory(nc, subjects, { clock: o.clock, ...o.memory }, { readsCreate: false, writer: `client:${o.name}` });
     this.deadLetters = new DeadLetterQueue(nc, subjects, o.clock, servers, (to, body) => this.resend(to, body), () => this.assertOpen());
   }
 
