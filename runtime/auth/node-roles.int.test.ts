@@ -1,0 +1,275 @@
+// The node, observer and admin roles on a secured server. A node credential
+// narrowed to types, or pinned to a name, hosts what it is for and nothing
+// else; a type that declares `can`, alone on its node, reaches at the server
+// only what it declares; an observer lists and watches but cannot act; an
+// admin may delete and purge. And a whole run of node features with node
+// credentials meets no permission error: the role grants all the runtime needs.
+
+import { readFileSync } from "node:fs";
+import { connect } from "@nats-io/transport-node";
+import { credsAuthenticator, type PermissionViolationError } from "@nats-io/nats-core";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { counter, echo } from "../../actors/builtins.js";
+import { connectClient, type TroupeClient } from "../client.js";
+import { encodeValue } from "../codec.js";
+import { ActivationMode, defineAgent } from "../define-agent.js";
+import { ErrorCode } from "../errors.js";
+import { MailboxKind } from "../mailbox-kind.js";
+import { startNode, type TroupeNode } from "../node.js";
+import { Subjects } from "../subjects.js";
+import { connectAttacker, watchViolations, type Attacker } from "../testing/hostile/attacker.js";
+import { startSecureNatsServer, type SecureNatsServer } from "../testing/secure-server.js";
+import { waitFor } from "../testing/wait.js";
+import { Role } from "./roles.js";
+import { typeReaches } from "./type-reach.js";
+
+const NS = "nr";
+const s = new Subjects(NS);
+
+const journal = defineAgent({
+  type: "journal",
+  mailbox: MailboxKind.Durable,
+  state: () => ({ n: 0 }),
+  receive: (_m: unknown, ctx) => ++(ctx.state as { n: number }).n,
+});
+const session = defineAgent({
+  type: "session",
+  activation: ActivationMode.OnDemand,
+  idleTimeoutMs: 200,
+  state: () => ({ n: 0 }),
+  receive: (_m: unknown, ctx) => ++(ctx.state as { n: number }).n,
+});
+
+/** What the `writer` agent is told to try. */
+type WriterMsg = { op: "ask"; to: string; key: string } | { op: "write"; key: string } | { op: "read"; key: string };
+const writer = defineAgent({
+  type: "writer",
+  persist: false,
+  can: { message: ["echo"], memory: { read: ["facts.>"], write: ["notes.>"] } },
+  // A refusal comes back as its code, so the test sees which error the runtime raised.
+  async receive(msg: WriterMsg, ctx) {
+    try {
+      if (msg.op === "ask") return await ctx.ref(msg.to, msg.key).ask("from writer", { timeoutMs: 3000 });
+      if (msg.op === "write") return await ctx.memory.put(msg.key, "written by writer");
+      return (await ctx.memory.get(msg.key))?.value ?? null;
+    } catch (err) {
+      return { refused: (err as { code?: string }).code };
+    }
+  },
+});
+
+let secure: SecureNatsServer;
+/** Closed after the file's tests. */
+const closers: Array<() => Promise<unknown>> = [];
+/** Permission errors seen by every node started here, by node name. */
+const violations = new Map<string, PermissionViolationError[]>();
+
+async function node(name: string, creds: string, agents: Parameters<typeof startNode>[0]["agents"], namespace = NS): Promise<TroupeNode> {
+  const n = await startNode({ servers: secure.url, credentials: creds, namespace, name, agents, heartbeatMs: 100 });
+  violations.set(name, watchViolations(n.connection));
+  closers.push(() => n.close());
+  return n;
+}
+
+async function attacker(creds: string): Promise<Attacker> {
+  const a = await connectAttacker(secure.url, creds);
+  closers.push(() => a.close());
+  return a;
+}
+
+function expectViolation(err: PermissionViolationError, operation: "publish" | "subscription", subject: string): void {
+  expect({ operation: err.operation, subject: err.subject }).toEqual({ operation, subject });
+}
+
+let main: TroupeNode;
+
+beforeAll(async () => {
+  secure = await startSecureNatsServer({ namespaces: [NS, "full"] });
+  // The namespace's buckets and an echo to message, on a node with a full node credential.
+  main = await node("main", await secure.creds({ role: Role.Node }), [echo, counter]);
+  await main.spawn("echo", { key: "e1" });
+  await main.spawn("counter", { key: "k0" });
+}, 60_000);
+
+afterAll(async () => {
+  for (const close of closers.reverse()) await close().catch(() => {});
+  await secure?.dispose();
+});
+
+describe("a node credential narrowed to types", () => {
+  it("hosts its type, and cannot subscribe to, or write the state or registry of, another type", async () => {
+    const creds = await secure.creds({ role: Role.Node, types: ["counter"] });
+    const n = await node("only-counter", creds, [counter]);
+    await n.spawn("counter", { key: "k1" });
+    expect(await main.ref("counter", "k1").ask({ op: "inc" })).toBe(1);
+    expect(violations.get("only-counter")).toEqual([]);
+
+    const raw = await attacker(creds);
+    expectViolation(await raw.subscribe(s.agent("echo", "e1")), "subscription", s.agent("echo", "e1"));
+    expectViolation(await raw.subscribe(s.poolRequests("echo"), { queue: s.poolQueue("echo") }), "subscription", s.poolRequests("echo"));
+    for (const subject of [`$KV.${s.stateBucket()}.echo.e1`, `$KV.${s.registryBucket()}.echo.e1`, `$KV.${s.typesBucket()}.echo`, s.deadLetter("echo", "e1")]) {
+      expectViolation(await raw.publish(subject, encodeValue({ forged: true })), "publish", subject);
+    }
+    expect(await main.whereIs("echo/e1")).toBe("main");
+  });
+});
+
+describe("a node credential pinned to a name", () => {
+  it("runs that node, and cannot write another node's heartbeat or answer its control subject", async () => {
+    const creds = await secure.creds({ role: Role.Node, node: "n1" });
+    const n1 = await node("n1", creds, [echo]);
+    await n1.spawn("echo", { key: "e-n1" });
+    expect(await main.ref("echo", "e-n1").ask("hi")).toBe("hi");
+    expect(violations.get("n1")).toEqual([]);
+
+    const raw = await attacker(creds);
+    expectViolation(await raw.publish(`$KV.${s.nodesBucket()}.main`, encodeValue({ id: "main" })), "publish", `$KV.${s.nodesBucket()}.main`);
+    expectViolation(await raw.subscribe(s.nodeControl("main")), "subscription", s.nodeControl("main"));
+    expectViolation(await raw.subscribe(s.nodeInfo("main")), "subscription", s.nodeInfo("main"));
+  });
+
+  it("cannot start a node of another name", async () => {
+    const err = await startNode({ servers: secure.url, credentials: await secure.creds({ role: Role.Node, node: "n1" }), namespace: NS, name: "n2", agents: [echo] }).then(
+      (n) => (void n.close(), expect.fail("a node named n2 started")),
+      (e: unknown) => e,
+    );
+    expect((err as Error).cause).toMatchObject({ name: "PermissionViolationError", operation: "publish", subject: `$KV.${s.nodesBucket()}.n2` });
+    expect((await main.nodes()).map((x) => x.id)).not.toContain("n2");
+  });
+});
+
+describe("an observer", () => {
+  let observer: TroupeClient;
+  let seen: PermissionViolationError[];
+  beforeAll(async () => {
+    observer = await connectClient({ servers: secure.url, credentials: await secure.creds({ role: Role.Observer }), namespace: NS, name: "watcher", askTimeoutMs: 1500 });
+    seen = watchViolations(observer.connection);
+    closers.push(() => observer.close());
+  });
+
+  it("lists agents and nodes", async () => {
+    const listed = await observer.listAll();
+    expect(listed.unreachable).toEqual([]);
+    expect(listed.agents.map((a) => a.id)).toEqual(expect.arrayContaining(["echo/e1", "counter/k0"]));
+    expect(await observer.list("main")).toEqual(expect.arrayContaining([expect.objectContaining({ id: "echo/e1" })]));
+    expect(await observer.whereIs("echo/e1")).toBe("main");
+    expect(seen).toEqual([]);
+  });
+
+  it("reads events", async () => {
+    const events: unknown[] = [];
+    const off = observer.onEvent((e) => events.push(e), { type: "counter", key: "k-ev" });
+    await observer.connection.flush();
+    await main.spawn("counter", { key: "k-ev" });
+    await waitFor(() => events.length > 0, "an event about counter/k-ev");
+    off();
+    expect(seen).toEqual([]);
+  });
+
+  it("cannot kill, nor send to agents", async () => {
+    await expect(observer.kill("counter/k0")).rejects.toThrow();
+    await waitFor(() => seen.some((v) => v.subject === s.nodeControl("main")), "the server to refuse the kill");
+    await expect(observer.ref("counter", "k0").ask({ op: "inc" })).rejects.toThrow();
+    await waitFor(() => seen.some((v) => v.subject === s.agent("counter", "k0")), "the server to refuse the ask");
+    expect(await main.ref("counter", "k0").ask({ op: "get" })).toBe(0);
+  });
+});
+
+describe("a type that declares `can`, alone on its node", () => {
+  let creds: string;
+  let w: TroupeNode;
+  beforeAll(async () => {
+    creds = await secure.creds({ role: Role.Node, types: ["writer"], reach: typeReaches([writer]) });
+    w = await node("writer-node", creds, [writer]);
+    await w.spawn("writer", { key: "w1" });
+    await main.memory.put("facts.sky", "blue");
+  });
+
+  it("works through the runtime inside its grant", async () => {
+    expect(await main.ref("writer", "w1").ask({ op: "ask", to: "echo", key: "e1" })).toBe("from writer");
+    await main.ref("writer", "w1").ask({ op: "write", key: "notes.a" });
+    expect((await main.memory.get("notes.a"))?.value).toBe("written by writer");
+    expect(await main.ref("writer", "w1").ask({ op: "read", key: "facts.sky" })).toBe("blue");
+    expect(violations.get("writer-node")).toEqual([]);
+  });
+
+  it("is refused by the runtime outside it", async () => {
+    expect(await main.ref("writer", "w1").ask({ op: "ask", to: "counter", key: "k0" })).toEqual({ refused: ErrorCode.PermissionDenied });
+    expect(await main.ref("writer", "w1").ask({ op: "write", key: "facts.sky" })).toEqual({ refused: ErrorCode.PermissionDenied });
+    expect((await main.memory.get("facts.sky"))?.value).toBe("blue");
+  });
+
+  it("is refused by the server outside it, from a raw connection with the node's own credential", async () => {
+    const raw = await attacker(creds);
+    for (const subject of [s.agent("counter", "k0"), s.mailbox("counter", "k0"), `$KV.${s.memoryBucket()}.facts.sky`, `$KV.${s.memoryBucket()}.other`]) {
+      expectViolation(await raw.publish(subject, encodeValue({ op: "inc" })), "publish", subject);
+    }
+    expect((await main.memory.get("facts.sky"))?.value).toBe("blue");
+    expect(await main.ref("counter", "k0").ask({ op: "get" })).toBe(0);
+  });
+});
+
+describe("a full run with node credentials", () => {
+  it("spawn, asks, tells, durable, on-demand and passivation, memory, dead letters, failover and handover meet no permission error", async () => {
+    const nodeCreds = (name: string) => secure.creds({ role: Role.Node, namespace: "full", node: name });
+    const agents = [counter, echo, journal, session];
+    const f1 = await node("f1", await nodeCreds("f1"), agents, "full");
+    const f2 = await node("f2", await nodeCreds("f2"), agents, "full");
+    const client = await connectClient({ servers: secure.url, credentials: await secure.creds({ role: Role.Client, namespace: "full" }), namespace: "full", name: "full-client" });
+    closers.push(() => client.close());
+    const clientViolations = watchViolations(client.connection);
+
+    await f1.spawn("counter", { key: "c1" });
+    await f1.spawn("journal", { key: "j1" });
+    await f2.spawn("echo", { key: "e1" });
+    for (let i = 0; i < 3; i++) await client.ref("counter", "c1").ask({ op: "inc" });
+    await client.ref("counter", "c1").tell({ op: "inc" });
+    expect(await client.ref("counter", "c1").ask({ op: "get" })).toBe(4);
+    expect(await f1.ref("echo", "e1").ask("across")).toBe("across");
+    await client.ref("journal", "j1").tell({});
+    await f2.ref("journal", "j1").tell({});
+    expect(await client.ref("journal", "j1").ask({})).toBe(3);
+
+    // On demand, then passivated when idle, then back with its state.
+    expect(await client.ref("session", "s1").ask({})).toBe(1);
+    await waitFor(async () => (await client.whereIs("session/s1")) === undefined, "session/s1 passivated");
+    expect(await client.ref("session", "s1").ask({})).toBe(2);
+
+    await f1.memory.put("facts.x", 1);
+    expect((await f2.memory.get("facts.x"))?.value).toBe(1);
+
+    // A dead letter.
+    await expect(client.ref("counter", "c1").ask({ op: "bad" })).rejects.toMatchObject({ code: ErrorCode.InvalidMessage });
+    const admin = await connectClient({ servers: secure.url, credentials: await secure.creds({ role: Role.Admin, namespace: "full" }), namespace: "full", name: "full-admin" });
+    closers.push(() => admin.close());
+    await waitFor(async () => (await admin.deadLetters.list()).letters.length === 1, "the dead letter stored");
+
+    // f1 dies: f2 adopts its agents.
+    await f1.connection.close();
+    expect(await waitFor(() => client.ref("counter", "c1").ask({ op: "get" }, { timeoutMs: 500 }).catch(() => undefined), "counter/c1 adopted")).toBe(4);
+    expect(await client.whereIs("counter/c1")).toBe("f2");
+    expect(await client.ref("journal", "j1").ask({})).toBe(4);
+
+    // f2 hands over to f3 on close.
+    const f3 = await node("f3", await nodeCreds("f3"), agents, "full");
+    await f2.close({ handover: true });
+    expect(await client.whereIs("counter/c1")).toBe("f3");
+    expect(await client.ref("counter", "c1").ask({ op: "get" })).toBe(4);
+    expect(await f3.ref("echo", "e1").ask("still")).toBe("still");
+
+    expect({ f1: violations.get("f1"), f2: violations.get("f2"), f3: violations.get("f3"), client: clientViolations }).toEqual({ f1: [], f2: [], f3: [], client: [] });
+  });
+});
+
+describe("an admin", () => {
+  it("may purge and delete streams", async () => {
+    const nc = await connect({ servers: secure.url, authenticator: credsAuthenticator(readFileSync(await secure.creds({ role: Role.Admin }))), maxReconnectAttempts: 0 });
+    closers.push(() => nc.close());
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.purge(s.deadLetterStream());
+    expect((await jsm.streams.info(s.deadLetterStream())).state.messages).toBe(0);
+    await jsm.streams.delete(s.deadLetterStream());
+    await expect(jsm.streams.info(s.deadLetterStream())).rejects.toThrow("stream not found");
+  });
+});
