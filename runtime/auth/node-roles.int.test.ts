@@ -86,10 +86,12 @@ let main: TroupeNode;
 
 beforeAll(async () => {
   secure = await startSecureNatsServer({ namespaces: [NS, "full"] });
-  // The namespace's buckets and an echo to message, on a node with a full node credential.
-  main = await node("main", await secure.creds({ role: Role.Node }), [echo, counter]);
+  // The namespace's buckets and streams (shared memory and durable mailboxes too), and agents
+  // to message, on a node with a full node credential.
+  main = await node("main", await secure.creds({ role: Role.Node }), [echo, counter, journal]);
   await main.spawn("echo", { key: "e1" });
   await main.spawn("counter", { key: "k0" });
+  await main.memory.put("facts.sky", "blue");
 }, 60_000);
 
 afterAll(async () => {
@@ -111,6 +113,22 @@ describe("a node credential narrowed to types", () => {
     for (const subject of [`$KV.${s.stateBucket()}.echo.e1`, `$KV.${s.registryBucket()}.echo.e1`, `$KV.${s.typesBucket()}.echo`, s.deadLetter("echo", "e1")]) {
       expectViolation(await raw.publish(subject, encodeValue({ forged: true })), "publish", subject);
     }
+    expect(await main.whereIs("echo/e1")).toBe("main");
+  });
+});
+
+describe("a node credential", () => {
+  it("cannot shrink the limits of the state, registry, memory or dead-letter streams (a purge in effect)", async () => {
+    const raw = await attacker(await secure.creds({ role: Role.Node }));
+    const jsm = await jetstreamManager(raw.nc, { checkAPI: false });
+    for (const stream of [`KV_${s.stateBucket()}`, `KV_${s.registryBucket()}`, `KV_${s.memoryBucket()}`, s.deadLetterStream()]) {
+      const err = await jsm.streams.update(stream, { max_msgs: 1 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((err as Error | undefined)?.cause).toMatchObject({ name: "PermissionViolationError", operation: "publish", subject: `$JS.API.STREAM.UPDATE.${stream}` });
+    }
+    expect(await main.ref("counter", "k0").ask({ op: "get" })).toBe(0);
     expect(await main.whereIs("echo/e1")).toBe("main");
   });
 });
@@ -183,7 +201,6 @@ describe("a type that declares `can`, alone on its node", () => {
     creds = await secure.creds({ role: Role.Node, types: ["writer"], reach: typeReaches([writer]) });
     w = await node("writer-node", creds, [writer]);
     await w.spawn("writer", { key: "w1" });
-    await main.memory.put("facts.sky", "blue");
   });
 
   it("works through the runtime inside its grant", async () => {
@@ -207,6 +224,18 @@ describe("a type that declares `can`, alone on its node", () => {
     }
     expect((await main.memory.get("facts.sky"))?.value).toBe("blue");
     expect(await main.ref("counter", "k0").ask({ op: "get" })).toBe(0);
+  });
+
+  it("cannot widen the mailbox stream to capture other agents' messages and read them", async () => {
+    const raw = await attacker(creds);
+    const jsm = await jetstreamManager(raw.nc, { checkAPI: false });
+    const mbox = s.mailboxStream();
+    const config = (await jsm.streams.info(mbox)).config;
+    const err = await jsm.streams.update(mbox, { ...config, subjects: [...config.subjects, s.agent("*", "*")] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as Error | undefined)?.cause).toMatchObject({ name: "PermissionViolationError", operation: "publish", subject: `$JS.API.STREAM.UPDATE.${mbox}` });
   });
 });
 

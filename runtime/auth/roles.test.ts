@@ -55,6 +55,11 @@ const adminOnly = [
   "$JS.API.STREAM.PURGE.KV_troupe_shop_mem",
   "$JS.API.STREAM.MSG.DELETE.TROUPE_SHOP_DLQ",
   "$JS.API.STREAM.MSG.DELETE.KV_troupe_shop_state",
+  // Shrinking a stream's limits purges it in effect.
+  "$JS.API.STREAM.UPDATE.KV_troupe_shop_state",
+  "$JS.API.STREAM.UPDATE.KV_troupe_shop_registry",
+  "$JS.API.STREAM.UPDATE.KV_troupe_shop_mem",
+  "$JS.API.STREAM.UPDATE.TROUPE_SHOP_DLQ",
   "$JS.API.ACCOUNT.PURGE.x",
   "$SYS.REQ.SERVER.PING",
   "unrelated.subject",
@@ -178,6 +183,7 @@ describe("node", () => {
       "$JS.API.STREAM.CREATE.KV_troupe_shop_state",
       "$JS.API.STREAM.INFO.TROUPE_SHOP_DLQ",
       "$JS.API.STREAM.PURGE.TROUPE_SHOP_MBOX",
+      "$JS.API.STREAM.UPDATE.TROUPE_SHOP_MBOX",
       "$JS.API.CONSUMER.MSG.NEXT.TROUPE_SHOP_MBOX.journal",
       "$JS.ACK.TROUPE_SHOP_MBOX.journal.1.1.1.1.1",
     ],
@@ -216,7 +222,13 @@ describe("node of a type that declares `can`", () => {
       "$JS.API.DIRECT.GET.KV_troupe_shop_mem.$KV.troupe_shop_mem.facts.a",
       "$KV.troupe_shop_state.writer.w1",
     ],
-    pubRefused: ["troupe.shop.agent.echo.e1", "troupe.shop.agent.search.s2", "troupe.shop.mbox.echo.e1", "$KV.troupe_shop_mem.facts.a", "$KV.troupe_shop_mem_other.notes.a", "$JS.API.DIRECT.GET.KV_troupe_shop_mem_other.x", ...adminOnly],
+    pubRefused: [
+      "troupe.shop.agent.echo.e1",
+      "troupe.shop.agent.search.s2",
+      "troupe.shop.mbox.echo.e1",
+      // Else it could widen the mailbox stream's subjects to every agent's and read them through its consumers.
+      "$JS.API.STREAM.UPDATE.TROUPE_SHOP_MBOX",
+      "$KV.troupe_shop_mem.facts.a", "$KV.troupe_shop_mem_other.notes.a", "$JS.API.DIRECT.GET.KV_troupe_shop_mem_other.x", ...adminOnly],
   });
   it("is not narrowed when a type's reach is unknown (declared without `can`)", () => {
     const p = permissionsFor(Role.Node, { namespace: NS, types: ["writer", "plain"], reach: new Map([["writer", reach]]) }, USER);

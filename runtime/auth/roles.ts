@@ -158,7 +158,12 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     // applied durable messages are removed from it by subject.
     "$JS.API.INFO",
     "$JS.API.STREAM.CREATE.*",
-    "$JS.API.STREAM.UPDATE.*",
+    // The only stream the runtime updates is the mailbox stream (to the limits a node is started
+    // with). Any other update is refused: shrinking a stream's limits purges it in effect (the
+    // state, registry or dead letters), and widening its subjects makes it capture messages.
+    // A credential narrowed to types or one agent may not update even the mailbox stream: with
+    // its subjects widened to every agent's, its consumers would read other types' messages.
+    ...(types ? [] : [`$JS.API.STREAM.UPDATE.${st.mailbox}`]),
     "$JS.API.STREAM.INFO.*",
     `$JS.API.STREAM.PURGE.${st.mailbox}`,
     ...reach.streamReads,
