@@ -71,6 +71,11 @@ export class Factory {
     return this.opened;
   }
 
+  /** Whether the namespace was chosen (by `-n` or TROUPE_NAMESPACE), rather than left at its default. */
+  namespaceChosen(): boolean {
+    return this.program.getOptionValueSource("namespace") !== "default";
+  }
+
   /** Close the client if it was opened (bounded, so a lost server cannot hang the exit). */
   async close(): Promise<void> {
     const opened = this.opened;

@@ -3,6 +3,7 @@
 
 import { Command, Option } from "commander";
 import * as ask from "./commands/ask.js";
+import * as auth from "./commands/auth.js";
 import * as bench from "./commands/bench.js";
 import * as demo from "./commands/demo.js";
 import * as dev from "./commands/dev.js";
@@ -31,7 +32,7 @@ const EXAMPLES = `Examples:
   $ agentctl ps`;
 
 /** Every command module, in the order `agentctl --help` lists them. */
-const COMMANDS = [dev, node, spawn, ps, tell, ask, stop, kill, tree, state, kv, dlq, demo, bench];
+const COMMANDS = [dev, node, spawn, ps, tell, ask, stop, kill, tree, state, kv, dlq, auth, demo, bench];
 
 /** Show the command's usage after each usage error, for it and every subcommand. */
 function hintUsage(cmd: Command): void {
