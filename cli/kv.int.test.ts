@@ -2,7 +2,9 @@
 
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { useNatsServer } from "../runtime/testing/server.js";
+import { Kvm } from "@nats-io/kv";
+import { encodeValue } from "../runtime/codec.js";
+import { connectTo, useNatsServer } from "../runtime/testing/server.js";
 import { agentctl, AgentctlProcess } from "./testing/agentctl-process.js";
 
 /** Every case starts agentctl processes; on a busy machine each can take seconds. */
@@ -49,9 +51,28 @@ describe("agentctl kv", { timeout: SLOW_MS }, () => {
     const deleted = JSON.parse((await run("history", "user.2", "--json")).stdout) as { op: string }[];
     expect(deleted.map((h) => h.op)).toEqual(["put", "delete"]);
     const table = await run("history", "user.1");
-    expect(table.stdout).toMatch(/^REVISION\s+OP\s+CREATED\s+VALUE$/m);
+    expect(table.stdout).toMatch(/^REVISION\s+OP\s+CREATED\s+WRITER\s+VALUE$/m);
     expect(table.stdout).toContain('{"name":"Grace"}');
     expect((await run("history", "never.set")).code).toBe(4);
+  });
+
+  it("history shows who wrote each revision: agentctl as the client it is, '-' for a write made without Troupe", async () => {
+    await run("put", "team.plan", '"ship"');
+    const nc = await connectTo(nats.url, "kv-raw");
+    try {
+      const kv = await new Kvm(nc).open(`troupe_${namespace}_mem`);
+      await kv.put("team.plan", encodeValue("rest"));
+    } finally {
+      await nc.close();
+    }
+    const history = JSON.parse((await run("history", "team.plan", "--json")).stdout) as { value: unknown; writer: string | null }[];
+    expect(history.map((h) => h.value)).toEqual(["ship", "rest"]);
+    expect(history[0]!.writer).toMatch(/^client:agentctl-\d+-[0-9a-f]{4}$/);
+    expect(history[1]!.writer).toBeNull();
+    const lines = (await run("history", "team.plan")).stdout.trim().split("\n");
+    expect(lines[0]).toMatch(/^REVISION\s+OP\s+CREATED\s+WRITER\s+VALUE$/);
+    expect(lines[1]).toMatch(/\sclient:agentctl-\d+-[0-9a-f]{4}\s+"ship"$/);
+    expect(lines[2]).toMatch(/\s-\s+"rest"$/);
   });
 
   it("keeps named buckets apart with --bucket", async () => {

@@ -153,7 +153,7 @@ export class Activator {
     const left = deadline - clock.now();
     if (left <= 0) throw new AskTimeoutError(to, 0);
     try {
-      await this.env.control(subjects.pool(type), { op: "activate", type, key }, left, () => new NoNodeForTypeError(type, 0));
+      await this.env.control(subjects.poolActivate(type), { op: "activate", type, key }, left, () => new NoNodeForTypeError(type, 0));
     } catch (err) {
       if (err instanceof NoNodeForTypeError) throw new AgentNotFoundError(to, { cause: err });
       if (!(err instanceof AgentExistsError)) throw err instanceof TroupeError ? err : new AgentNotFoundError(to, { cause: new Error(errorText(err)) });

@@ -31,6 +31,7 @@ import type { MailboxBudget } from "./mailbox.js";
 import type { TurnBudget } from "./turn-budget.js";
 import type { Messenger } from "./messenger.js";
 import type { Memory } from "./memory/index.js";
+import type { PermissionDenials } from "./permission-denials.js";
 import { StateCommitter } from "./state-committer.js";
 import type { StateStore } from "./state-store.js";
 import { formatAgentId, type AgentId } from "./subjects.js";
@@ -49,6 +50,8 @@ export interface HostEnv {
   deadLetters: DeadLetters;
   stateStore: StateStore;
   memory: Memory;
+  /** Counts and reports what agents' `can` declarations refuse. */
+  denials: PermissionDenials;
   maxMessageBytes: number;
   /** The bytes all mailboxes of the node may hold together. */
   mailboxBudget: MailboxBudget;

@@ -112,7 +112,7 @@ export class TroupeClient {
       // A malformed entry counts as core; nodes report it as an invalid_entry event.
     });
     this.messenger.useDurableMailboxes(this.directory, new DurableSender(jetstream(nc), o.clock));
-    this.memory = openMemory(nc, subjects, { clock: o.clock, ...o.memory }, { readsCreate: false });
+    this.memory = openMemory(nc, subjects, { clock: o.clock, ...o.memory }, { readsCreate: false, writer: `client:${o.name}` });
     this.deadLetters = new DeadLetterQueue(nc, subjects, o.clock, servers, (to, body) => this.resend(to, body), () => this.assertOpen());
   }
 
@@ -187,7 +187,7 @@ export class TroupeClient {
   /** The supervision tree of the node named `node`. */
   async tree(node: string, timeoutMs = 2000): Promise<NodeTree> {
     this.assertOpen();
-    return (await this.calls.control(this.nodeControl(node), { op: "tree" }, () => this.noSuchNode(node), timeoutMs)) as NodeTree;
+    return (await this.calls.control(this.nodeInfo(node), { op: "tree" }, () => this.noSuchNode(node), timeoutMs)) as NodeTree;
   }
 
   /** The supervision trees of every live node that answers. */
@@ -269,9 +269,9 @@ export class TroupeClient {
     await this.nc.flush();
   }
 
-  private nodeControl(node: string): string {
+  private nodeInfo(node: string): string {
     validateToken("node name", node);
-    return this.subjects.nodeControl(node);
+    return this.subjects.nodeInfo(node);
   }
 
   private noSuchNode(node: string): InvalidArgumentError {

@@ -127,7 +127,7 @@ export class ClusterCalls {
     const deadline = clock.now() + spawnWaitMs;
     for (;;) {
       try {
-        await this.control(this.subjects.pool(request.type), request, () => new NoNodeForTypeError(request.type, spawnWaitMs));
+        await this.control(this.subjects.poolSpawn(request.type), request, () => new NoNodeForTypeError(request.type, spawnWaitMs));
         return;
       } catch (err) {
         if (!(err instanceof NoNodeForTypeError) || clock.now() >= deadline) throw err;
@@ -184,7 +184,7 @@ export class ClusterCalls {
     let after: AgentId | undefined;
     for (;;) {
       const request: ListRequest = after === undefined ? { op: "list" } : { op: "list", after };
-      const page = checkedPage(node, after, await this.control(this.subjects.nodeControl(node), request, noResponders, timeoutMs));
+      const page = checkedPage(node, after, await this.control(this.subjects.nodeInfo(node), request, noResponders, timeoutMs));
       for (const a of page.agents) agents.push(a);
       if (page.next === undefined) return agents;
       after = page.next;
@@ -217,7 +217,7 @@ export class ClusterCalls {
       nodes.map(async (n) => {
         if (n.id === local?.id) return local.tree();
         try {
-          return (await this.control(this.subjects.nodeControl(n.id), { op: "tree" }, undefined, timeoutMs)) as NodeTree;
+          return (await this.control(this.subjects.nodeInfo(n.id), { op: "tree" }, undefined, timeoutMs)) as NodeTree;
         } catch {
           return undefined;
         }

@@ -1,14 +1,15 @@
-// A node's side of the control protocol: it listens on its own control
-// subject (`troupe.<ns>.node.<id>.ctl`) and, in a queue group, on the pool
-// subject of each type it hosts, decodes and checks each request (a `system`
-// envelope whose body is a Control), carries it out on its Hosting, and
-// answers. Nothing from the wire throws out of the callback: every failure is
+// A node's side of the control protocol: it listens on its own control and
+// info subjects (`troupe.<ns>.node.<id>.ctl`, `.info`) and, in a queue group,
+// on the pool subjects of each type it hosts (`troupe.<ns>.pool.<type>.spawn`,
+// `.activate`). It decodes and checks each request (a `system` envelope
+// whose body is a Control, taken only on its own subject: ControlLane),
+// carries it out on its Hosting, and answers. Nothing from the wire throws out of the callback: every failure is
 // a typed error reply to an inbox, or, with nowhere to reply, a counted drop
 // and an `invalid_message` event about `node/<id>`. A `list` is answered one
 // page at a time, each page as many agents as fit one message.
 
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
-import { decodeControl, MAX_LIST_LIMIT, type Control, type ListRequest } from "./control.js";
+import { checkLane, decodeControl, laneOf, MAX_LIST_LIMIT, type Control, type ListRequest } from "./control.js";
 import { decodeEnvelope, encodeReply, Kind } from "./envelope.js";
 import { errorText, InvalidArgumentError, InvalidMessageError, toWireError } from "./errors.js";
 import { EventKind, type EventPublisher } from "./events.js";
@@ -40,8 +41,9 @@ export class ControlServer {
       else void this.onControl(msg);
     };
     this.subs.push(this.nc.subscribe(this.subjects.nodeControl(this.nodeId), { callback }));
+    this.subs.push(this.nc.subscribe(this.subjects.nodeInfo(this.nodeId), { callback }));
     for (const type of this.hosting.typeNames()) {
-      this.subs.push(this.nc.subscribe(this.subjects.pool(type), { queue: this.subjects.poolQueue(type), callback }));
+      this.subs.push(this.nc.subscribe(this.subjects.poolRequests(type), { queue: this.subjects.poolQueue(type), callback }));
     }
     await this.nc.flush();
   }
@@ -62,7 +64,9 @@ export class ControlServer {
       inReplyTo = env.id;
       if (env.kind !== Kind.System) throw new InvalidArgumentError("kind", "a node's control subject takes system messages only");
       if (msg.reply && !replyTo) throw new InvalidMessageError(replySubjectProblem(msg.reply));
-      const result = await this.handle(decodeControl(env.body), inReplyTo, sender);
+      const control = decodeControl(env.body);
+      checkLane(control, laneOf(msg.subject));
+      const result = await this.handle(control, inReplyTo, sender);
       if (replyTo) this.messenger.reply(replyTo, inReplyTo, sender, result, null);
     } catch (err) {
       if (replyTo) {

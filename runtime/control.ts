@@ -35,6 +35,46 @@ export const MAX_LIST_LIMIT = 10_000;
 /** The operations a node answers. */
 export const ControlOp = ["spawn", "activate", "stop", "kill", "fence", "list", "tree"] as const;
 
+/**
+ * The subjects a node takes requests on (the last token of the subject), and
+ * the operations each takes. They are apart so that a credential can be
+ * granted one and not the others: every client may activate, an observer may
+ * list, only nodes and admins may spawn, stop, kill or fence.
+ */
+export const ControlLane = {
+  /** `troupe.<ns>.node.<id>.ctl`: what changes a node's agents. */
+  Control: "ctl",
+  /** `troupe.<ns>.node.<id>.info`: reads. */
+  Info: "info",
+  /** `troupe.<ns>.pool.<type>.spawn`: placement of a spawn. */
+  Spawn: "spawn",
+  /** `troupe.<ns>.pool.<type>.activate`: on-demand activation. */
+  Activate: "activate",
+} as const;
+export type ControlLane = (typeof ControlLane)[keyof typeof ControlLane];
+
+const LANE_OPS: Record<ControlLane, ReadonlySet<Control["op"]>> = {
+  [ControlLane.Control]: new Set(["spawn", "stop", "kill", "fence"]),
+  [ControlLane.Info]: new Set(["list", "tree"]),
+  [ControlLane.Spawn]: new Set(["spawn"]),
+  [ControlLane.Activate]: new Set(["activate"]),
+};
+
+/** The lane of a control or pool subject (its last token), or undefined for any other subject. */
+export function laneOf(subject: string): ControlLane | undefined {
+  const lane = subject.slice(subject.lastIndexOf(".") + 1);
+  return Object.hasOwn(LANE_OPS, lane) ? (lane as ControlLane) : undefined;
+}
+
+/** Throw InvalidArgumentError when `c` is not taken on `lane` (a kill sent to a read-only subject, say). */
+export function checkLane(c: Control, lane: ControlLane | undefined): void {
+  if (lane === undefined || !LANE_OPS[lane].has(c.op)) {
+    const where = lane === undefined ? "this subject" : `".${lane}" subjects`;
+    const right = (Object.keys(LANE_OPS) as ControlLane[]).find((l) => LANE_OPS[l].has(c.op) && l !== ControlLane.Spawn);
+    throw new InvalidArgumentError("op", `"${c.op}" is not taken on ${where}${right ? ` (send it to the ".${right}" subject)` : ""}`);
+  }
+}
+
 /** Longest kill reason carried (it ends up in events and dead letters). */
 const MAX_REASON = 1024;
 

@@ -3,6 +3,7 @@
 // optional and validated once, here, with errors that name the field.
 
 import type { AnyStateMachine } from "xstate";
+import { compileGrant, type AgentCan, type AgentGrant } from "./agent-grant.js";
 import type { AgentRef } from "./agent-ref.js";
 import { InvalidConfigError } from "./errors.js";
 import type { AgentId } from "./subjects.js";
@@ -80,6 +81,35 @@ interface AgentOptions<M> {
   activation?: ActivationMode;
   /** On-demand agents: passivate an agent after this long without a message. Default 5 minutes. */
   idleTimeoutMs?: number;
+  /**
+   * Least privilege: what the agents of this type may reach through `ctx`.
+   * Without `can`, everything (and the check costs nothing). With it, only what
+   * is listed; a missing `message`, `memory.read` or `memory.write` list means
+   * none of that kind.
+   *
+   * - `message`: whom `ctx.ref(...)` may ask or tell (core and durable):
+   *   `"summarizer"` or `"summarizer/*"` (every agent of a type), `"search/s1"`
+   *   (one agent), `"*"` (every agent). An agent may always message itself
+   *   (`ctx.self`), and answering an ask needs no grant.
+   * - `memory.read`: keys `ctx.memory` may get, list (keys), watch and read the
+   *   history of; `memory.write`: keys it may put, create, update, delete, and
+   *   modify (modify reads too, so it needs both). NATS-style patterns over the
+   *   shared bucket (`facts.>`, `notes.*`, `config`), or `"<bucket>:<pattern>"`
+   *   for `ctx.memory.bucket("<bucket>")`. keys(), watch() and history() over a
+   *   pattern wider than the grant return only granted keys; over a pattern the
+   *   grant does not touch at all they are refused.
+   *
+   * A refused send or memory operation throws (rejects with)
+   * PermissionDeniedError (`operation` "message", "memory.read" or
+   * "memory.write"; `target` the agent id, or `bucket:key` with the KV bucket's
+   * name), counted in `node.stats().permissionDenied` and published as a
+   * `permission_denied` event about the agent. Entries are checked here: a bad
+   * one is an InvalidConfigError naming it (`can.message[1]`).
+   *
+   * @example
+   * can: { message: ["summarizer", "search/*"], memory: { read: ["facts.>"], write: ["notes.>", "team:plans.*"] } }
+   */
+  can?: AgentCan;
 }
 
 /** How the agents of a type come to run (defineAgent's `activation`). */
@@ -137,6 +167,10 @@ export interface AgentType {
   readonly activation: ActivationMode;
   /** On-demand agents: passivated after this long without a message (undefined for spawned types). */
   readonly idleTimeoutMs?: number;
+  /** The type's `can` declaration as given (undefined: it may reach everything). */
+  readonly can?: AgentCan;
+  /** The same, checked and compiled (undefined without `can`). */
+  readonly grant?: AgentGrant;
 }
 
 /** Default tries of a durable message before it is dead-lettered. */
@@ -176,6 +210,7 @@ export function defineAgent(options: FunctionAgentOptions<unknown, unknown, unkn
     mailboxBytes: checkPositive("mailboxBytes", options.mailboxBytes) ?? DEFAULT_MAILBOX_BYTES,
     ...checkMailbox(options.mailbox, options.maxDeliver, options.persist),
     ...checkActivation(options.activation, options.idleTimeoutMs, options.mailbox),
+    ...checkCan(options.can),
   };
   if (options.machine !== undefined) {
     const m = options as MachineAgentOptions<unknown>;
@@ -243,6 +278,25 @@ function checkActivation(activation: unknown, idleTimeoutMs: unknown, mailbox: u
     throw new InvalidConfigError("activation", 'on-demand activation takes the core mailbox for now: a durable mailbox needs its agent running to read it (use activation: "spawn" with mailbox: "durable")');
   }
   return { activation: mode, idleTimeoutMs: idle ?? DEFAULT_IDLE_TIMEOUT_MS };
+}
+
+function checkCan(can: unknown): { can?: AgentCan; grant?: AgentGrant } {
+  if (can === undefined) return {};
+  const grant = compileGrant(can);
+  // A copy: the declaration as checked, whatever the caller does to its object later.
+  const given = can as AgentCan;
+  const copy: AgentCan = Object.freeze({
+    ...(given.message ? { message: Object.freeze([...given.message]) } : {}),
+    ...(given.memory
+      ? {
+          memory: Object.freeze({
+            ...(given.memory.read ? { read: Object.freeze([...given.memory.read]) } : {}),
+            ...(given.memory.write ? { write: Object.freeze([...given.memory.write]) } : {}),
+          }),
+        }
+      : {}),
+  });
+  return { can: copy, grant };
 }
 
 function checkSchema(schema: unknown): ((msg: unknown) => unknown) | undefined {

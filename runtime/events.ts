@@ -54,6 +54,12 @@ export const EventKind = {
   HandedOver: "handed_over",
   /** An on-demand agent was passivated after `{ idleMs }` without a message: state committed, claim released. */
   Passivated: "passivated",
+  /**
+   * The agent tried what its type's `can` declaration does not grant and was refused with
+   * PermissionDeniedError: `{ operation, target }` (`message` and an agent id, or
+   * `memory.read` / `memory.write` and `bucket:key`).
+   */
+  PermissionDenied: "permission_denied",
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

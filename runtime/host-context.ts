@@ -5,11 +5,19 @@
 // a receive that outlives its activation cannot act in the agent's name.
 // The signal's AbortController is made only when the agent's code asks for
 // the signal: an idle agent holds none.
+//
+// Least privilege: a type's `can` grant is asked once per ref made (whether it
+// may message that agent; itself it always may) and on each memory operation
+// (ctx.memory is then a view that checks keys). Memory writes through ctx are
+// recorded as the agent's. A type without `can` pays one branch per send.
 
+import { GrantOperation, type AgentGrant } from "./agent-grant.js";
 import type { AgentContext } from "./define-agent.js";
 import type { AgentRef, AskOptions, TellOptions } from "./agent-ref.js";
-import type { Memory } from "./memory/index.js";
+import { grantedMemory } from "./granted-memory.js";
+import { memoryAs, type Memory } from "./memory/index.js";
 import type { Messenger } from "./messenger.js";
+import type { PermissionDenials } from "./permission-denials.js";
 import { PlainState, StateTracker, type StateHolder } from "./state-tracker.js";
 import type { AgentId } from "./subjects.js";
 
@@ -18,7 +26,7 @@ export interface ContextOwner {
   readonly id: AgentId;
   readonly key: string;
   readonly args: unknown;
-  readonly def: { readonly type: string; readonly persist: boolean };
+  readonly def: { readonly type: string; readonly persist: boolean; readonly grant?: AgentGrant };
   /** Exit normally once the current message is handled. */
   requestStop(): void;
 }
@@ -28,6 +36,8 @@ export interface ContextEnv {
   readonly nodeId: string;
   readonly messenger: Messenger;
   readonly memory: Memory;
+  /** Counts and reports what agents' `can` declarations refuse. */
+  readonly denials: PermissionDenials;
 }
 
 /** The `ctx` handed to receive: mutable state, refs, memory, stop, and the activation's signal. */
@@ -51,6 +61,8 @@ export class HostContext implements AgentContext<unknown> {
   /** Made on the first read of {@link signal}. */
   private controller: AbortController | undefined;
   private selfRef: AgentRef | undefined;
+  /** The agent's view of the node's memory, made on first use. */
+  private memoryView: Memory | undefined;
 
   constructor(
     private readonly host: ContextOwner,
@@ -98,12 +110,27 @@ export class HostContext implements AgentContext<unknown> {
     return (this.selfRef ??= this.ref(this.type, this.key));
   }
 
+  /** Shared memory, its writes recorded as this agent's, limited to the type's `can.memory` grant if it has one. */
   get memory(): Memory {
-    return this.env.memory;
+    return (this.memoryView ??= this.makeMemory());
   }
 
   ref<M = unknown, R = unknown>(type: string, key: string): AgentRef<M, R> {
-    return new ActivationRef(this.env.messenger.ref<M, R>(type, key, this.id), this);
+    const inner = this.env.messenger.ref<M, R>(type, key, this.id);
+    const grant = this.host.def.grant;
+    const denied = grant !== undefined && !(type === this.type && key === this.key) && !grant.mayMessage(type, inner.id);
+    return new ActivationRef(inner, this, denied);
+  }
+
+  /** Record a refusal of `operation` on `target` (counted, an event) and return the error to throw. */
+  refuse(operation: GrantOperation, target: string): Error {
+    return this.env.denials.refuse(this.type, this.key, this.id, operation, target);
+  }
+
+  private makeMemory(): Memory {
+    const own = memoryAs(this.env.memory, this.id);
+    const grant = this.host.def.grant;
+    return grant === undefined ? own : grantedMemory(own, grant, (operation, target) => this.refuse(operation, target));
   }
 
   stop(): void {
@@ -122,7 +149,7 @@ export class HostContext implements AgentContext<unknown> {
   }
 }
 
-/** A ref that sends only while its activation lives. */
+/** A ref that sends only while its activation lives, and only where its type's grant allows. */
 class ActivationRef<M, R> implements AgentRef<M, R> {
   readonly id: AgentId;
   readonly type: string;
@@ -131,6 +158,8 @@ class ActivationRef<M, R> implements AgentRef<M, R> {
   constructor(
     private readonly inner: AgentRef<M, R>,
     private readonly ctx: HostContext,
+    /** The type's `can.message` does not cover this agent: every send is refused. */
+    private readonly denied: boolean,
   ) {
     this.id = inner.id;
     this.type = inner.type;
@@ -140,12 +169,14 @@ class ActivationRef<M, R> implements AgentRef<M, R> {
   tell(msg: M, opts?: TellOptions): Promise<void> {
     const ended = this.ctx.endedWith;
     if (ended) return Promise.reject(ended);
+    if (this.denied) return Promise.reject(this.ctx.refuse(GrantOperation.Message, this.id));
     return this.inner.tell(msg, opts);
   }
 
   ask<T = R>(msg: M, opts?: AskOptions): Promise<T> {
     const ended = this.ctx.endedWith;
     if (ended) return Promise.reject(ended);
+    if (this.denied) return Promise.reject(this.ctx.refuse(GrantOperation.Message, this.id));
     return this.inner.ask<T>(msg, opts);
   }
 

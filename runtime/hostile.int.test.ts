@@ -70,8 +70,8 @@ function hugeIdEnvelope(kind: Kind, body: unknown, total = MAX - 2): Uint8Array 
 
 describe("a message whose id is close to the size limit", () => {
   const cases: Array<[string, () => string, Kind, unknown]> = [
-    ["to the node's control subject", () => subjects.nodeControl("victim"), Kind.System, { op: "list" }],
-    ["to a pool subject", () => subjects.pool("echo"), Kind.System, { op: "spawn", type: "echo", key: "e2" }],
+    ["to the node's info subject", () => subjects.nodeInfo("victim"), Kind.System, { op: "list" }],
+    ["to a pool subject", () => subjects.poolSpawn("echo"), Kind.System, { op: "spawn", type: "echo", key: "e2" }],
     ["as an ask to a persisted agent", () => subjects.agent("counter", "c1"), Kind.Ask, { op: "inc" }],
     ["as an ask to a synchronous, non-persisted agent", () => subjects.agent("echo", "e1"), Kind.Ask, "hello"],
     ["as an ask to an async agent", () => subjects.agent("sleeper", "s1"), Kind.Ask, { ms: 1 }],
@@ -115,7 +115,7 @@ describe("reply subjects that are not inboxes", () => {
     await raw.flush();
     const rejectedBefore = await rejectedOf("echo/e1");
     raw.publish(subjects.agent("echo", "e1"), encodeEnvelope(Kind.Ask, "a2", null, null, "forge", MAX), { reply: forged });
-    raw.publish(subjects.nodeControl("victim"), encodeEnvelope(Kind.System, "a3", null, null, { op: "list" }, MAX), { reply: forged });
+    raw.publish(subjects.nodeInfo("victim"), encodeEnvelope(Kind.System, "a3", null, null, { op: "list" }, MAX), { reply: forged });
     await waitFor(async () => (await rejectedOf("echo/e1")) > rejectedBefore, "the ask to be counted as rejected");
     await waitFor(() => nodeEvents.some((e) => e.id === "node/victim" && /reply subject .* is not an inbox/.test(String(e.reason))), "the refused control request to be reported");
     await expectServing();
@@ -147,7 +147,7 @@ describe("garbage on every subject the node listens to", () => {
     ["a sync agent", () => subjects.agent("echo", "e1")],
     ["a persisted agent", () => subjects.agent("counter", "c1")],
     ["the control subject", () => subjects.nodeControl("victim")],
-    ["a pool subject", () => subjects.pool("counter")],
+    ["a pool subject", () => subjects.poolSpawn("counter")],
   ];
   for (const [target, subject] of targets) {
     it(`sent to ${target}, each gets a typed error and the node serves on`, async () => {
@@ -175,6 +175,23 @@ describe("malformed control requests", () => {
     ["a fence of a malformed id", { op: "fence", id: "no-slash" }, "INVALID_ARGUMENT"],
     ["a stop of an agent that is not here", { op: "stop", id: "echo/nobody" }, "AGENT_NOT_FOUND"],
   ];
+  // Each subject takes its own operations, so a grant of one (an observer's `.info`, a client's
+  // `.activate`) is not a grant of the others.
+  const misplaced: Array<[string, () => string, unknown]> = [
+    ["a kill sent to the read-only info subject", () => subjects.nodeInfo("victim"), { op: "kill", id: "echo/e1" }],
+    ["a stop sent to the read-only info subject", () => subjects.nodeInfo("victim"), { op: "stop", id: "echo/e1" }],
+    ["a spawn sent to the activation subject", () => subjects.poolActivate("echo"), { op: "spawn", type: "echo", key: "sneaked" }],
+    ["a fence sent to the spawn subject", () => subjects.poolSpawn("echo"), { op: "fence", id: "echo/e1" }],
+    ["a list sent to the control subject", () => subjects.nodeControl("victim"), { op: "list" }],
+  ];
+  it.each(misplaced)("%s is refused, and nothing happens", async (_what, subject, body) => {
+    const reply = await requestRaw(subject(), encodeEnvelope(Kind.System, "c", null, null, body, MAX));
+    expect(reply.error?.code).toBe("INVALID_ARGUMENT");
+    expect(reply.error?.message).toMatch(/is not taken on/);
+    await expectServing();
+    expect(await client.whereIs("echo/sneaked")).toBeUndefined();
+  });
+
   it.each(requests)("%s is answered with a typed error", async (_what, body, code) => {
     const reply = await requestRaw(subjects.nodeControl("victim"), encodeEnvelope(Kind.System, "c", null, null, body, MAX));
     expect(reply.error?.code).toBe(code);

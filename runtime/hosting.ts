@@ -304,7 +304,7 @@ export class Hosting {
     if (Object.values(RestartType).includes(held.reg.restart as RestartType)) request.restart = held.reg.restart as RestartType;
     try {
       const messenger = this.env.host.messenger;
-      const took = (await messenger.control(messenger.subjects.pool(type), request, peerTimeoutMs, `node:${this.env.nodeId}`, () => new NoNodeForTypeError(type, 0))) as { node?: unknown };
+      const took = (await messenger.control(messenger.subjects.poolSpawn(type), request, peerTimeoutMs, `node:${this.env.nodeId}`, () => new NoNodeForTypeError(type, 0))) as { node?: unknown };
       this.env.host.events.publish(EventKind.HandedOver, type, key, { to: typeof took?.node === "string" ? took.node : null });
       return "handedOver";
     } catch {

@@ -76,6 +76,7 @@ export {
   type MachineAgentOptions,
   type MessageSchema,
 } from "./define-agent.js";
+export { grantedTargets, type AgentCan, type GrantedTargets, type GrantedKeys } from "./agent-grant.js";
 export type { MachineReply } from "./behavior.js";
 export { LifecycleState, lifecycleMachine } from "./lifecycle.js";
 export { defineSupervisor, type SupervisorType } from "./define-supervisor.js";

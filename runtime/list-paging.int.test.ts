@@ -50,7 +50,7 @@ afterAll(async () => {
 
 /** A control request to the big node, sent raw; the reply envelope and its size. */
 async function control(body: unknown): Promise<{ reply: Envelope; bytes: number }> {
-  const msg = await raw.request(subjects.nodeControl("big"), encodeEnvelope(Kind.System, `req-${++seq}`, null, null, body, SMALL), { timeout: 5000 });
+  const msg = await raw.request(subjects.nodeInfo("big"), encodeEnvelope(Kind.System, `req-${++seq}`, null, null, body, SMALL), { timeout: 5000 });
   return { reply: decodeEnvelope(msg.data, 1 << 20), bytes: msg.data.length };
 }
 

@@ -28,6 +28,7 @@ import { Membership, type NodeAnnouncement, type NodeInfo } from "./membership.j
 import { openMemory, type Memory } from "./memory/index.js";
 import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
 import { Messenger } from "./messenger.js";
+import { PermissionDenials } from "./permission-denials.js";
 import { validateNodeOptions, type NodeOptions, type SpawnOptions, type ValidOptions } from "./node-options.js";
 import { Registry } from "./registry.js";
 import { StateStore, type Retry } from "./state-store.js";
@@ -74,6 +75,8 @@ export class TroupeNode {
   /** Answers spawn, stop, kill, fence, list and tree requests from other nodes and clients. */
   private readonly control: ControlServer;
   private readonly events: EventPublisher;
+  /** What agents' `can` declarations refused here. */
+  private readonly denials: PermissionDenials;
   private readonly sender: string;
   private closing: Promise<void> | undefined;
   /** Why the node closed: undefined for close(), set first by a node that closes on its own. */
@@ -118,6 +121,7 @@ export class TroupeNode {
       { namespace: o.namespace, clock: o.clock, askTimeoutMs: o.askTimeoutMs, spawnWaitMs: o.spawnWaitMs, sender: this.sender },
     );
     this.events = new EventPublisher(nc, this.subjects, o.name, o.clock, maxMessageBytes);
+    this.denials = new PermissionDenials(this.events);
     const host: HostEnv = {
       nodeId: o.name,
       nc,
@@ -127,6 +131,7 @@ export class TroupeNode {
       deadLetters: new DeadLetters(nc, this.subjects, o.name, o.clock),
       stateStore,
       memory,
+      denials: this.denials,
       maxMessageBytes,
       mailboxBudget: new MailboxBudget(o.mailboxBytes),
       turns: new TurnBudget(o.clock),
@@ -163,7 +168,7 @@ export class TroupeNode {
       const [stateStore, registry, memory] = await Promise.all([
         StateStore.open(nc, subjects, retry, o.replicas),
         Registry.open(nc, subjects, membership, o.clock, retry, invalid, o.replicas),
-        Promise.resolve(openMemory(nc, subjects, { clock: o.clock, ...o.memory })),
+        Promise.resolve(openMemory(nc, subjects, { clock: o.clock, ...o.memory }, { writer: `node:${o.name}` })),
         ensureDeadLetterStream(nc, subjects, o.replicas),
       ]);
       const durable = await openDurable(nc, subjects, o, retry, invalid);
@@ -332,10 +337,17 @@ export class TroupeNode {
    * told: control requests refused with no inbox to answer (each also an
    * `invalid_message` event about `node/<id>`), and replies dropped (not an
    * inbox subject, or the connection was gone), and tells lost because their
-   * on-demand agent could not be activated.
+   * on-demand agent could not be activated; and operations agents here tried
+   * outside their type's `can` declaration (`permissionDenied`, each also a
+   * `permission_denied` event about the agent).
    */
-  stats(): { rejectedControl: number; droppedReplies: number; undeliveredTells: number } {
-    return { rejectedControl: this.control.rejected, droppedReplies: this.messenger.droppedReplies, undeliveredTells: this.messenger.undeliveredTells };
+  stats(): { rejectedControl: number; droppedReplies: number; undeliveredTells: number; permissionDenied: number } {
+    return {
+      rejectedControl: this.control.rejected,
+      droppedReplies: this.messenger.droppedReplies,
+      undeliveredTells: this.messenger.undeliveredTells,
+      permissionDenied: this.denials.count,
+    };
   }
 
   /** Whether close() has been called. */

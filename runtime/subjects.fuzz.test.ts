@@ -127,10 +127,12 @@ describe("names (property)", () => {
         for (const subject of [
           s.agent(type, key),
           s.mailbox(type, key),
-          s.pool(type),
+          s.poolSpawn(type),
+          s.poolActivate(type),
           s.poolQueue(type),
           s.topic(key),
           s.nodeControl(node),
+          s.nodeInfo(node),
           s.event("child_restarted", type, key),
           s.deadLetter(type, key),
           // The KV client's own requests wrap a key's subject: a direct get of agent state.

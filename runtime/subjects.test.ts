@@ -9,9 +9,12 @@ describe("subjects", () => {
   it.each([
     [s.agent("counter", "c1"), "troupe.demo.agent.counter.c1"],
     [s.mailbox("counter", "c1"), "troupe.demo.mbox.counter.c1"],
-    [s.pool("counter"), "troupe.demo.pool.counter"],
+    [s.poolSpawn("counter"), "troupe.demo.pool.counter.spawn"],
+    [s.poolActivate("counter"), "troupe.demo.pool.counter.activate"],
+    [s.poolRequests("counter"), "troupe.demo.pool.counter.*"],
     [s.topic("news"), "troupe.demo.topic.news"],
     [s.nodeControl("n1"), "troupe.demo.node.n1.ctl"],
+    [s.nodeInfo("n1"), "troupe.demo.node.n1.info"],
     [s.event("lifecycle", "counter", "c1"), "troupe.demo.events.lifecycle.counter.c1"],
     [s.events(), "troupe.demo.events.*.*.*"],
     [s.deadLetter("counter", "c1"), "troupe.demo.dlq.counter.c1"],

@@ -113,9 +113,23 @@ export class Subjects {
     return `${this.prefix}.mbox.>`;
   }
 
-  /** Pool of a type, served by a queue group of the nodes that host it: `troupe.<ns>.pool.<type>`. */
-  pool(type: string): string {
-    return `${this.prefix}.pool.${type}`;
+  /**
+   * Spawn placement in the pool of a type: `troupe.<ns>.pool.<type>.spawn`, served by a
+   * queue group of the nodes that host the type. Apart from activation, so a credential
+   * may activate agents (every client may) without being able to start new ones.
+   */
+  poolSpawn(type: string): string {
+    return `${this.prefix}.pool.${type}.spawn`;
+  }
+
+  /** On-demand activation in the pool of a type: `troupe.<ns>.pool.<type>.activate`. */
+  poolActivate(type: string): string {
+    return `${this.prefix}.pool.${type}.activate`;
+  }
+
+  /** What a hosting node subscribes to in a type's pool: `troupe.<ns>.pool.<type>.*`. */
+  poolRequests(type: string): string {
+    return `${this.prefix}.pool.${type}.*`;
   }
 
   /** Queue group name for a pool. */
@@ -128,9 +142,14 @@ export class Subjects {
     return `${this.prefix}.topic.${name}`;
   }
 
-  /** Node control (spawn, stop, list): `troupe.<ns>.node.<nodeId>.ctl`. */
+  /** Node control (spawn, stop, kill, fence): `troupe.<ns>.node.<nodeId>.ctl`. */
   nodeControl(nodeId: string): string {
     return `${this.prefix}.node.${nodeId}.ctl`;
+  }
+
+  /** Read-only node requests (list, tree): `troupe.<ns>.node.<nodeId>.info`, which an observer may send. */
+  nodeInfo(nodeId: string): string {
+    return `${this.prefix}.node.${nodeId}.info`;
   }
 
   /** A lifecycle or supervision event: `troupe.<ns>.events.<kind>.<type>.<key>`. */
@@ -141,6 +160,11 @@ export class Subjects {
   /** Subscription pattern for events; omitted parts match anything. */
   events(kind = "*", type = "*", key = "*"): string {
     return `${this.prefix}.events.${kind}.${type}.${key}`;
+  }
+
+  /** Every event of the namespace: `troupe.<ns>.events.>`. */
+  allEvents(): string {
+    return `${this.prefix}.events.>`;
   }
 
   /** Parse an event subject back into its parts, or undefined if it is not one. */

@@ -108,7 +108,7 @@ describe("virtual agents", () => {
 
   it("refuses an activation request from the wire with a typed error when it is malformed", async () => {
     const bad = encodeEnvelope(Kind.System, "m1", null, null, { op: "activate", type: "talker", key: "no spaces allowed" }, 1 << 20);
-    const reply = await raw.request("troupe.va.pool.talker", bad, { timeout: 2000 });
+    const reply = await raw.request("troupe.va.pool.talker.activate", bad, { timeout: 2000 });
     const decoded = decodeValue(reply.data) as unknown[];
     expect(JSON.stringify(decoded)).toContain("InvalidArgument");
     // And the nodes keep answering.

@@ -19,12 +19,19 @@ export interface RawChange {
   readonly created: Date;
   /** Encoded value of a put. */
   readonly bytes: Uint8Array | undefined;
+  /** Who wrote it (history entries only; see MemoryEntry.writer). */
+  readonly writer?: string;
 }
 
 /** Turn a raw change into what callers see; a value that does not decode becomes `error`. */
 export function toMemoryChange(raw: RawChange): MemoryEntry {
-  const { key, revision, op, created, bytes } = raw;
-  if (bytes === undefined) return { key, revision, op, created, value: undefined };
+  const { key, revision, op, created, bytes, writer } = raw;
+  const entry: MemoryEntry =
+    bytes === undefined ? { key, revision, op, created, value: undefined } : decoded(key, revision, op, created, bytes);
+  return writer === undefined ? entry : { ...entry, writer };
+}
+
+function decoded(key: string, revision: number, op: MemoryOp, created: Date, bytes: Uint8Array): MemoryEntry {
   try {
     return { key, revision, op, created, value: decodeMemoryValue(key, bytes) };
   } catch (err) {

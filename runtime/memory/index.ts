@@ -1,6 +1,8 @@
 // Shared memory on JetStream KV: the public surface of runtime/memory.
 
 export { openMemory, type MemoryAccess } from "./memory.js";
+export { memoryAs } from "./writer-memory.js";
+export { WRITER_HEADER } from "./kv-publish.js";
 export { withJetStreamRetry, backoffDelay, DEFAULT_RETRY } from "./retry.js";
 export type { JetStreamRetryOptions } from "./retry.js";
 export { isTransientJetStreamError, isWrongLastSequence } from "./jetstream-errors.js";

@@ -15,7 +15,8 @@
 //
 // Writes carry a message id reused across retries, so a write retried after a
 // timeout is deduplicated by the server (within its 2-minute window) instead of
-// being applied twice or failing its own compare-and-set.
+// being applied twice or failing its own compare-and-set. Each write names its
+// writer (the Memory's, or the one a writer view passes); history() reads it back.
 //
 // Size: a value larger than maxValueBytes, or than the server's current
 // max_payload less the write's headers, fails with ValueTooLargeError before it
@@ -29,6 +30,7 @@ import { BucketWatch } from "./bucket-watch.js";
 import { ChangeFeed, toMemoryChange } from "./change-feed.js";
 import { isMessageTooLarge, isWrongLastSequence } from "./jetstream-errors.js";
 import { openExistingKv } from "./kv-existing.js";
+import { openHistory } from "./kv-history.js";
 import { KV_WRITE_HEADER_BYTES, publishToKey } from "./kv-publish.js";
 import { validateKey, validatePattern } from "./keys.js";
 import { MemoryCache, MISS } from "./memory-cache.js";
@@ -57,6 +59,8 @@ export interface BucketContext {
   maxPayload(): number | undefined;
   /** Whether a read may create a missing bucket (a node's memory); false for a client's. */
   readonly readsCreate: boolean;
+  /** Who the writes are recorded as, unless a write names its own writer (checked). */
+  readonly writer: string | undefined;
 }
 
 /** The header JetStream KV marks deletes with. */
@@ -96,38 +100,40 @@ export class MemoryBucketImpl implements MemoryBucket {
     return this.fetch<T>(key);
   }
 
-  async put(key: string, value: unknown): Promise<number> {
+  /** Store a value, recorded as written by `writer` (default: this memory's writer). */
+  async put(key: string, value: unknown, writer = this.ctx.writer): Promise<number> {
     validateKey(key);
     const bytes = encodeMemoryValue(key, value, this.valueLimit());
     const kv = await this.open();
-    return this.tracked(key, bytes, () => this.publish("put", kv, key, bytes));
+    return this.tracked(key, bytes, () => this.publish("put", kv, key, bytes, writer));
   }
 
-  async create(key: string, value: unknown): Promise<number> {
+  async create(key: string, value: unknown, writer = this.ctx.writer): Promise<number> {
     validateKey(key);
     const bytes = encodeMemoryValue(key, value, this.valueLimit());
     const kv = await this.open();
-    return this.tracked(key, bytes, () => this.createIn(kv, key, bytes));
+    return this.tracked(key, bytes, () => this.createIn(kv, key, bytes, writer));
   }
 
-  async update(key: string, value: unknown, revision: number): Promise<number> {
+  async update(key: string, value: unknown, revision: number, writer = this.ctx.writer): Promise<number> {
     validateKey(key);
     checkRevision(revision);
     const bytes = encodeMemoryValue(key, value, this.valueLimit());
     const kv = await this.open();
-    return this.tracked(key, bytes, () => this.updateIn(kv, key, bytes, revision));
+    return this.tracked(key, bytes, () => this.updateIn(kv, key, bytes, revision, writer));
   }
 
-  async delete(key: string): Promise<number> {
+  async delete(key: string, writer = this.ctx.writer): Promise<number> {
     validateKey(key);
     const kv = await this.open();
-    return this.tracked(key, undefined, () => this.publish("delete", kv, key, new Uint8Array(0), undefined, true));
+    return this.tracked(key, undefined, () => this.publish("delete", kv, key, new Uint8Array(0), writer, undefined, true));
   }
 
   async modify<T = unknown>(
     key: string,
     fn: (current: T | undefined) => T | Promise<T>,
     options: ModifyOptions = {},
+    writer = this.ctx.writer,
   ): Promise<MemoryValue<T>> {
     validateKey(key);
     const attempts = options.attempts ?? DEFAULT_MODIFY_ATTEMPTS;
@@ -142,7 +148,7 @@ export class MemoryBucketImpl implements MemoryBucket {
       try {
         const expected = current?.revision;
         const revision = await this.tracked(key, bytes, () =>
-          expected === undefined ? this.createIn(kv, key, bytes) : this.updateIn(kv, key, bytes, expected),
+          expected === undefined ? this.createIn(kv, key, bytes, writer) : this.updateIn(kv, key, bytes, expected, writer),
         );
         return { value: next, revision };
       } catch (err) {
@@ -267,16 +273,16 @@ export class MemoryBucketImpl implements MemoryBucket {
     if (revision > this.known) this.known = revision;
   }
 
-  private async createIn(kv: Bucket, key: string, bytes: Uint8Array): Promise<number> {
+  private async createIn(kv: Bucket, key: string, bytes: Uint8Array, writer: string | undefined): Promise<number> {
     try {
-      return await this.publish("create", kv, key, bytes, 0);
+      return await this.publish("create", kv, key, bytes, writer, 0);
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
       // A deleted key may be created again: only over its delete marker, though.
       const last = await this.retry("create", key, () => kv.get(key));
       if (last === null || last.operation === "PUT") throw new KeyExistsError(key, { cause: err });
       try {
-        return await this.publish("create", kv, key, bytes, last.revision);
+        return await this.publish("create", kv, key, bytes, writer, last.revision);
       } catch (again) {
         if (isWrongLastSequence(again)) throw new KeyExistsError(key, { cause: again });
         throw again;
@@ -284,9 +290,9 @@ export class MemoryBucketImpl implements MemoryBucket {
     }
   }
 
-  private async updateIn(kv: Bucket, key: string, bytes: Uint8Array, revision: number): Promise<number> {
+  private async updateIn(kv: Bucket, key: string, bytes: Uint8Array, revision: number, writer: string | undefined): Promise<number> {
     try {
-      return await this.publish("update", kv, key, bytes, revision);
+      return await this.publish("update", kv, key, bytes, writer, revision);
     } catch (err) {
       if (isWrongLastSequence(err)) throw new RevisionConflictError(key, revision, { cause: err });
       throw err;
@@ -295,19 +301,20 @@ export class MemoryBucketImpl implements MemoryBucket {
 
   /**
    * Publish to the key's subject, with a message id kept across retries (server-side
-   * deduplication makes the retry idempotent), an optional expected last revision, and
-   * the delete marker header for deletes. Returns the revision written.
+   * deduplication makes the retry idempotent), the writer, an optional expected last
+   * revision, and the delete marker header for deletes. Returns the revision written.
    */
   private publish(
     op: string,
     kv: Bucket,
     key: string,
     bytes: Uint8Array,
+    writer: string | undefined,
     expectRevision?: number,
     isDelete = false,
   ): Promise<number> {
     const msgID = nuid.next();
-    return this.retry(op, key, () => publishToKey(kv, key, bytes, { msgID, expectRevision, isDelete })).catch(
+    return this.retry(op, key, () => publishToKey(kv, key, bytes, { msgID, expectRevision, isDelete, writer })).catch(
       async (err: unknown) => {
         throw isMessageTooLarge(err) ? await this.tooLarge(kv, key, bytes, err) : err;
       },
@@ -322,8 +329,8 @@ export class MemoryBucketImpl implements MemoryBucket {
 
   private async *iterateHistory(key: string): AsyncGenerator<MemoryEntry> {
     const kv = await this.open(false);
-    const it = await this.retry("history", key, () => kv.history({ key }));
-    for await (const e of it) {
+    const it = await this.retry("history", key, () => openHistory(kv, key));
+    for await (const { entry: e, writer } of it) {
       const put = e.operation === "PUT";
       yield toMemoryChange({
         key: e.key,
@@ -331,6 +338,7 @@ export class MemoryBucketImpl implements MemoryBucket {
         op: put ? MemoryOp.Put : MemoryOp.Delete,
         created: e.created,
         bytes: put ? e.value.slice() : undefined,
+        writer,
       });
     }
   }

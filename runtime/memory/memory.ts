@@ -8,6 +8,7 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection, QueuedIterator, Status } from "@nats-io/transport-node";
 import { InvalidArgumentError, InvalidKeyError } from "../errors.js";
 import type { Subjects } from "../subjects.js";
+import { checkWriter } from "./kv-publish.js";
 import { MemoryBucketImpl, type BucketContext } from "./memory-bucket.js";
 import { resolveMemoryOptions } from "./options.js";
 import type { GetOptions, Memory, MemoryBucket, MemoryEntry, MemoryOptions, MemoryValue, MemoryWatch, ModifyOptions } from "./types.js";
@@ -36,9 +37,15 @@ export function openMemory(nc: NatsConnection, subjects: Subjects, options?: Mem
 export interface MemoryAccess {
   /** Whether reads (get, keys, history, watch) create a missing bucket. Default true; a client's memory says false. */
   readsCreate?: boolean;
+  /**
+   * Who its writes are recorded as (history() shows it): `node:<id>` for a node's memory,
+   * `client:<name>` for a client's. Letters, digits, `-`, `_`, `/` and `:`; default: nobody.
+   */
+  writer?: string;
 }
 
-class MemoryImpl implements Memory {
+/** @internal The Memory openMemory makes; writer views (writer-memory.ts) reach its buckets. */
+export class MemoryImpl implements Memory {
   private readonly buckets = new Map<string, MemoryBucketImpl>();
   private readonly main: MemoryBucketImpl;
   private readonly ctx: BucketContext;
@@ -61,6 +68,7 @@ class MemoryImpl implements Memory {
       closed: () => this.isClosed,
       maxPayload: () => nc.info?.max_payload,
       readsCreate: access.readsCreate ?? true,
+      writer: access.writer === undefined ? undefined : checkWriter(access.writer),
     };
     this.main = new MemoryBucketImpl(subjects.memoryBucket(), this.ctx);
     const status = nc.status();
@@ -74,6 +82,12 @@ class MemoryImpl implements Memory {
   }
 
   bucket(name: string): MemoryBucket {
+    return this.bucketImpl(name);
+  }
+
+  /** The shared bucket (no name) or the named one, as its implementation. */
+  bucketImpl(name?: string): MemoryBucketImpl {
+    if (name === undefined) return this.main;
     let b = this.buckets.get(name);
     if (b === undefined) {
       b = new MemoryBucketImpl(this.bucketName(name), this.ctx);

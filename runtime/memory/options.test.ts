@@ -21,7 +21,7 @@ describe("resolveMemoryOptions", () => {
     expect(resolveMemoryOptions({}, mib).maxValueBytes).toBe(mib - KV_WRITE_HEADER_BYTES);
     expect(resolveMemoryOptions({}, 8 * mib).maxValueBytes).toBe(mib);
     expect(resolveMemoryOptions({ maxValueBytes: mib - KV_WRITE_HEADER_BYTES }, mib).maxValueBytes).toBe(mib - KV_WRITE_HEADER_BYTES);
-    expect(() => resolveMemoryOptions({ maxValueBytes: mib }, mib)).toThrow(/max_payload of 1048576 bytes less 128 for the headers/);
+    expect(() => resolveMemoryOptions({ maxValueBytes: mib }, mib)).toThrow(/max_payload of 1048576 bytes less 384 for the headers/);
   });
 
   it("keeps what is given", () => {

@@ -31,6 +31,15 @@ export interface MemoryEntry<T = unknown> {
   readonly op: MemoryOp;
   readonly created: Date;
   readonly error?: ValueDecodeError;
+  /**
+   * Who wrote this revision, as the writing runtime stated it: an agent id (`type/key`,
+   * through `ctx.memory`), `client:<name>` (a light client, agentctl) or `node:<id>`
+   * (`node.memory`). Set on history() entries; undefined for a write made without Troupe
+   * (the nats CLI, another KV client) and on watch() changes. Trust it as far as you trust
+   * the writer's credential: server permissions decide who may write at all, not what a
+   * writer says it is.
+   */
+  readonly writer?: string;
 }
 
 /** A change seen by watch(): the fields of a history entry, and how many revisions went by unseen. */
@@ -141,7 +150,7 @@ export interface MemoryOptions {
   history?: number;
   /**
    * Largest encoded value, bytes; default 1 MiB, or less when the server's max_payload is
-   * smaller. At most the server's max_payload less 128 bytes (a write's headers count
+   * smaller. At most the server's max_payload less 384 bytes (a write's headers count
    * against max_payload too). A bucket created elsewhere with a smaller max value size
    * lowers the limit for that bucket. A larger value fails with ValueTooLargeError.
    */

@@ -1,0 +1,239 @@
+// The keys that vouch for every credential of a Troupe deployment, the NATS
+// way: an operator signs accounts, one per namespace (each with JetStream
+// enabled), and an account signs its namespace's users. A namespace being an
+// account, nothing of one namespace is visible from another: not subjects,
+// not streams, not buckets. The server is given the operator and the account
+// JWTs (a memory resolver, preloaded), so it accepts any user an account
+// signs: new node or client credentials are issued without restarting it. A
+// namespace added later needs the server's configuration reloaded
+// (`nats-server --signal reload`), not a restart.
+//
+// On disk (`agentctl auth init`): `authority.json` holds the seeds (secret:
+// it can issue any credential; mode 0600), `server.conf` the server's
+// configuration, `<role>.creds` the standard credentials.
+
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { encodeAccount, encodeOperator, encodeUser, fmtCreds, type User } from "@nats-io/jwt";
+import { createAccount, createOperator, createUser, fromSeed, type KeyPair } from "@nats-io/nkeys";
+import { InvalidCredentialsError, InvalidConfigError } from "../errors.js";
+import { validateNamespace } from "../subjects.js";
+import { permissionsFor, Role, type RoleScope } from "./roles.js";
+
+/** The file of an auth directory that holds the seeds. */
+export const AUTHORITY_FILE = "authority.json";
+/** The server configuration file of an auth directory. */
+export const SERVER_CONF_FILE = "server.conf";
+
+/** Tags written into every user JWT Troupe issues, read back by verifiers. */
+export const Tag = {
+  role: "troupe-role:",
+  namespace: "troupe-ns:",
+  types: "troupe-types:",
+  agent: "troupe-agent:",
+} as const;
+
+/** A signed key: its seed and its JWT. */
+interface SignedKey {
+  seed: string;
+  jwt: string;
+}
+
+/** What `authority.json` holds. */
+interface AuthorityFile {
+  version: 1;
+  /** The namespace `auth init` was made for first: the default of `auth issue`. */
+  namespace: string;
+  operator: SignedKey;
+  system: SignedKey;
+  /** One account per namespace. */
+  accounts: Record<string, SignedKey>;
+}
+
+/** A credential issued: the `.creds` file's bytes, and who it is. */
+export interface IssuedCredential {
+  creds: Uint8Array;
+  jwt: string;
+  publicKey: string;
+  role: Role;
+}
+
+/** What a user credential is issued for. */
+export interface IssueOptions extends Partial<RoleScope> {
+  role: Role;
+  /** The JWT's name (shown by the server's monitoring). Default: the role. */
+  name?: string;
+  /** Expiry, seconds from now. Default: never. */
+  expiresInSeconds?: number;
+}
+
+/** Options of a server configuration. */
+export interface ServerConfigOptions {
+  /** Listen address. Default 127.0.0.1. */
+  host?: string;
+  /** Client port. Default 4222 (`nats-server -p` overrides it). */
+  port?: number;
+  /** JetStream's store directory (else the server's default, or its `-sd` flag). */
+  storeDir?: string;
+  /** Monitoring port (loopback); omit for none. */
+  httpPort?: number;
+  /** Server name. */
+  serverName?: string;
+  /** Extra configuration lines (TLS, cluster, ...), appended as they are. */
+  extra?: string;
+}
+
+/** The operator, the system account and the namespaces' accounts of a deployment, with their seeds. */
+export class Authority {
+  private constructor(private readonly file: AuthorityFile) {}
+
+  /** New keys for a deployment, with an account for each of `namespaces` (the first is the default). */
+  static async create(namespaces: string | readonly string[] = "default"): Promise<Authority> {
+    const list = typeof namespaces === "string" ? [namespaces] : [...namespaces];
+    if (list.length === 0) throw new InvalidConfigError("namespace", "give at least one namespace");
+    list.forEach(validateNamespace);
+    const operator = createOperator();
+    const system = createAccount();
+    const authority = new Authority({
+      version: 1,
+      namespace: list[0]!,
+      operator: { seed: seedText(operator), jwt: await encodeOperator("troupe", operator, { system_account: system.getPublicKey() }) },
+      system: { seed: seedText(system), jwt: await encodeAccount("SYS", system, {}, { signer: operator }) },
+      accounts: {},
+    });
+    for (const ns of list) await authority.addNamespace(ns);
+    return authority;
+  }
+
+  /** Read an auth directory written by {@link Authority.save}. */
+  static async load(dir: string): Promise<Authority> {
+    const path = join(dir, AUTHORITY_FILE);
+    let file: AuthorityFile;
+    try {
+      file = JSON.parse(await readFile(path, "utf8")) as AuthorityFile;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new InvalidCredentialsError(path, code === "ENOENT" ? "no such file: run `agentctl auth init` first (or give --dir)" : "not a Troupe authority file", { cause: err });
+    }
+    if (file?.version !== 1 || typeof file.operator?.seed !== "string" || typeof file.accounts !== "object" || typeof file.namespace !== "string") {
+      throw new InvalidCredentialsError(path, "not a Troupe authority file (version 1 with operator, system and namespace accounts)");
+    }
+    try {
+      for (const k of [file.operator, file.system, ...Object.values(file.accounts)]) fromSeed(new TextEncoder().encode(k.seed));
+    } catch (err) {
+      throw new InvalidCredentialsError(path, "a seed in it is not valid", { cause: err });
+    }
+    return new Authority(file);
+  }
+
+  /** The default namespace of this deployment. */
+  get namespace(): string {
+    return this.file.namespace;
+  }
+
+  /** The namespaces this deployment has accounts for. */
+  get namespaces(): string[] {
+    return Object.keys(this.file.accounts);
+  }
+
+  /** The public key of a namespace's account: the issuer of its credentials. */
+  account(namespace = this.file.namespace): string {
+    return this.accountKey(namespace).getPublicKey();
+  }
+
+  /**
+   * Give `namespace` an account of its own (JetStream on, no limits beyond the
+   * server's). The server learns of it when its configuration is written
+   * again and reloaded. A namespace that has one already keeps it.
+   */
+  async addNamespace(namespace: string): Promise<void> {
+    validateNamespace(namespace);
+    if (this.file.accounts[namespace]) return;
+    const account = createAccount();
+    const operator = fromSeed(new TextEncoder().encode(this.file.operator.seed));
+    const unlimited = { mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1, subs: -1, data: -1, payload: -1, conn: -1, leaf: -1, imports: -1, exports: -1, wildcards: true };
+    const jwt = await encodeAccount(namespace, account, { limits: unlimited }, { signer: operator });
+    this.file.accounts[namespace] = { seed: seedText(account), jwt };
+  }
+
+  private accountKey(namespace: string): KeyPair {
+    const account = this.file.accounts[validateNamespace(namespace)];
+    if (!account) {
+      throw new InvalidConfigError(
+        "namespace",
+        `namespace "${namespace}" has no account here (it has ${this.namespaces.join(", ")}): add one with \`agentctl auth init --add --namespace ${namespace}\`, then reload the server`,
+      );
+    }
+    return fromSeed(new TextEncoder().encode(account.seed));
+  }
+
+  /** Write `authority.json` (mode 0600) into `dir`, creating it. */
+  async save(dir: string): Promise<void> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const path = join(dir, AUTHORITY_FILE);
+    await writeFile(path, `${JSON.stringify(this.file, null, 2)}\n`, { mode: 0o600 });
+    await chmod(path, 0o600);
+  }
+
+  /**
+   * A server configuration that trusts this operator and knows its accounts
+   * (a memory resolver, preloaded): anonymous connections are refused, and
+   * every user the account signs is accepted without a restart.
+   */
+  serverConfig(o: ServerConfigOptions): string {
+    const q = (v: string) => JSON.stringify(v);
+    const lines = [
+      "# Troupe, secured: the server trusts this operator and its accounts only.",
+      "# Made by `agentctl auth init`; keep authority.json (next to this file) secret.",
+      `server_name: ${q(o.serverName ?? "troupe")}`,
+      `host: ${q(o.host ?? "127.0.0.1")}`,
+      `port: ${o.port ?? 4222}`,
+      "max_payload: 1MB",
+      ...(o.httpPort === undefined ? [] : [`http: ${q(`127.0.0.1:${o.httpPort}`)}`]),
+      o.storeDir === undefined ? "jetstream: enabled" : `jetstream { store_dir: ${q(resolve(o.storeDir))} }`,
+      `operator: ${q(this.file.operator.jwt)}`,
+      `system_account: ${q(fromSeedPublic(this.file.system.seed))}`,
+      "resolver: MEMORY",
+      "resolver_preload: {",
+      ...Object.entries(this.file.accounts).map(([ns, a]) => `  # namespace ${ns}\n  ${fromSeedPublic(a.seed)}: ${q(a.jwt)}`),
+      `  ${fromSeedPublic(this.file.system.seed)}: ${q(this.file.system.jwt)}`,
+      "}",
+      ...(o.extra ? [o.extra] : []),
+      "",
+    ];
+    return lines.join("\n");
+  }
+
+  /**
+   * Issue a user credential for `role`, narrowed to `opts`' scope (types, one
+   * agent, a node name, named buckets, the `can` reach of its types).
+   *
+   * @example
+   * const { creds } = await authority.issue({ role: Role.Client, types: ["orders"] });
+   */
+  async issue(opts: IssueOptions): Promise<IssuedCredential> {
+    if (!Object.values(Role).includes(opts.role)) {
+      throw new InvalidConfigError("role", `must be one of ${Object.values(Role).join(", ")}, got ${JSON.stringify(opts.role)}`);
+    }
+    const namespace = validateNamespace(opts.namespace ?? this.file.namespace);
+    this.accountKey(namespace);
+    const user = createUser();
+    const scope: RoleScope = { namespace, types: opts.types, agent: opts.agent, buckets: opts.buckets, node: opts.node, reach: opts.reach, memoryRead: opts.memoryRead };
+    const permissions = permissionsFor(opts.role, scope, user.getPublicKey());
+    const tags = [`${Tag.role}${opts.role}`, `${Tag.namespace}${namespace}`];
+    if (opts.types?.length) tags.push(`${Tag.types}${opts.types.join(",")}`);
+    if (opts.agent) tags.push(`${Tag.agent}${opts.agent.type}/${opts.agent.key}`);
+    const claims: Partial<User> = { pub: permissions.pub, sub: permissions.sub, tags, bearer_token: false };
+    const exp = opts.expiresInSeconds === undefined ? undefined : Math.floor(Date.now() / 1000) + opts.expiresInSeconds;
+    const jwt = await encodeUser(opts.name ?? opts.role, user, this.accountKey(namespace), claims, exp === undefined ? {} : { exp });
+    return { creds: fmtCreds(jwt, user), jwt, publicKey: user.getPublicKey(), role: opts.role };
+  }
+}
+
+function seedText(k: KeyPair): string {
+  return new TextDecoder().decode(k.getSeed());
+}
+
+function fromSeedPublic(seed: string): string {
+  return fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+}
