@@ -43,6 +43,8 @@ const BY_CODE: Record<string, ExitCode> = {
   [ErrorCode.InvalidArgument]: ExitCode.Usage,
   [ErrorCode.InvalidConfig]: ExitCode.Usage,
   [ErrorCode.InvalidKey]: ExitCode.Usage,
+  // A credentials file that cannot be read or is not one: a bad --creds (or NATS_CREDS, or context).
+  [ErrorCode.InvalidCredentials]: ExitCode.Usage,
   [ErrorCode.NotConnected]: ExitCode.NotConnected,
   [ErrorCode.AgentNotFound]: ExitCode.NotFound,
   [ErrorCode.UnknownAgentType]: ExitCode.NotFound,
