@@ -8,9 +8,14 @@ import { join } from "node:path";
 import { AUTHORITY_FILE, Authority, SERVER_CONF_FILE } from "../runtime/auth/authority.js";
 import { ROLES, type Role } from "../runtime/auth/roles.js";
 
-/** The credentials file of `role` for `namespace`: `DIR/<role>.creds` for the directory's first namespace, `DIR/<ns>/<role>.creds` for others. */
+/** The credentials file of `role` for `namespace`: `DIR/<role>.creds` for the directory's first namespace, `DIR/namespaces/<ns>/<role>.creds` for others. */
 export function credsPath(dir: string, authority: Authority, role: Role, namespace = authority.namespace): string {
-  return namespace === authority.namespace ? join(dir, `${role}.creds`) : join(dir, namespace, `${role}.creds`);
+  return namespace === authority.namespace ? join(dir, `${role}.creds`) : join(namespaceDir(dir, namespace), `${role}.creds`);
+}
+
+/** Where an auth directory keeps the credentials of a namespace added to it: `DIR/namespaces/<ns>`. */
+export function namespaceDir(dir: string, namespace: string): string {
+  return join(dir, "namespaces", namespace);
 }
 
 /** Whether `dir` holds an authority already. */

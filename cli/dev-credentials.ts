@@ -10,9 +10,19 @@ import { packageRoot } from "./package-root.js";
 export const DevRole = { Admin: "admin", Node: "node" } as const;
 export type DevRole = (typeof DevRole)[keyof typeof DevRole];
 
-/** The directory of the local development credentials: `<package root>/.nats/auth`. */
+/** The directory of the local development credentials: `<package root>/.nats/auth` (`TROUPE_DEV_AUTH_DIR` moves it, for tests). */
 export function devAuthDir(): string {
-  return join(packageRoot(), ".nats", "auth");
+  return process.env.TROUPE_DEV_AUTH_DIR || join(packageRoot(), ".nats", "auth");
+}
+
+/**
+ * The development credentials of `namespace`: those of a namespace added later
+ * (`.nats/auth/namespaces/<ns>`, see cli/auth-dir.ts) when there are some, else
+ * the directory's own.
+ */
+export function devAuthDirFor(namespace: string, dir: string = devAuthDir()): string {
+  const own = join(dir, "namespaces", namespace);
+  return readable(join(own, "admin.creds")) ? own : dir;
 }
 
 function readable(path: string): boolean {

@@ -9,7 +9,7 @@ import type { Command } from "commander";
 import { connectClient, type TroupeClient } from "../actors/index.js";
 import { validateNamespace } from "../runtime/subjects.js";
 import { resolveConnection, type ConnectionFlags, type ResolvedConnection } from "./connection-flags.js";
-import { devAuthDir, DevRole } from "./dev-credentials.js";
+import { devAuthDirFor, DevRole } from "./dev-credentials.js";
 import { errorSentence, exitCodeOf, ExitCode } from "./exit-code.js";
 import { processOutput, type Output } from "./output.js";
 
@@ -69,7 +69,7 @@ export class Factory {
     if (c === undefined) {
       const o = this.program.opts<ConnectionFlags>();
       const flags: ConnectionFlags = { server: o.server, creds: o.creds, context: o.context, tlsCa: o.tlsCa, tlsCert: o.tlsCert, tlsKey: o.tlsKey };
-      c = resolveConnection(flags, { env: process.env, role, devAuthDir: devAuthDir() });
+      c = resolveConnection(flags, { env: process.env, role, devAuthDir: devAuthDirFor(this.program.opts<{ namespace: string }>().namespace) });
       this.resolved.set(role, c);
     }
     return c;

@@ -20,7 +20,7 @@ export function register(auth: Command, f: Factory): void {
       "write DIR/server.conf (run it with `nats-server -c DIR/server.conf`; `-p PORT` overrides its port 4222) and\n" +
         "DIR/admin.creds, node.creds, client.creds, observer.creds for the namespace (-n). DIR/authority.json holds the\n" +
         "keys that sign every credential: keep it secret. --add gives another namespace an account of its own in an\n" +
-        "existing DIR (its credentials go to DIR/<namespace>/); reload the server afterwards (`nats-server --signal reload`).",
+        "existing DIR (its credentials go to DIR/namespaces/<namespace>/); reload the server afterwards (`nats-server --signal reload`).",
     )
     .option("--out <dir>", "the directory to write", DEFAULT_AUTH_DIR)
     .option("--add", "add the namespace to the authority already in DIR")

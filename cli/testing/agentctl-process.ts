@@ -28,6 +28,8 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   for (const name of ["NATS_URL", "NATS_CREDS", "NATS_CONTEXT", "NATS_CA", "NATS_CERT", "NATS_KEY", "TROUPE_NAMESPACE", "AGENTCTL_DEBUG"]) delete env[name];
   // No NATS CLI context of the machine's user is selected behind a test's back.
   env.XDG_CONFIG_HOME = NO_CONFIG_DIR;
+  // Nor the development credentials of `agentctl dev --secure` in the checkout.
+  env.TROUPE_DEV_AUTH_DIR = join(NO_CONFIG_DIR, "auth");
   return { ...env, ...extra };
 }
 
