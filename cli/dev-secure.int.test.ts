@@ -49,7 +49,7 @@ describe("agentctl dev --secure", { timeout: SLOW_MS }, () => {
       const asClient = { ...env, NATS_CREDS: join(auth, "client.creds") };
       expect((await agentctl(["ask", "counter/c1", '{"op":"inc"}'], asClient)).stdout.trim()).toBe("2");
       const kill = await agentctl(["kill", "counter/c1"], asClient);
-      expect(kill.code).not.toBe(0);
+      expect(kill.code).toBe(6);
       expect(kill.stderr).toMatch(/permission denied/i);
     } finally {
       await node?.stop("SIGINT");
