@@ -56,14 +56,20 @@ describe("sender proofs", () => {
     ["node", ["counter"], "counter/c1", true],
     ["node", ["counter"], "node:n1", true],
     ["node", ["counter"], "supervisor/root", false],
+    ["node", "counter/c1", "counter/c1", true],
+    ["node", "counter/c1", "node:n1", true],
+    ["node", "counter/c2", "counter/c1", false],
     ["client", undefined, "client:alice", true],
     ["client", undefined, "client:", false],
     ["client", undefined, "supervisor/root", false],
     ["client", undefined, "node:n1", false],
     ["observer", undefined, "client:alice", false],
-  ] as const)("a %s credential (types %s) speaking as %s: allowed %s", async (role, types, sender, allowed) => {
+  ] as const)("a %s credential (narrowed to %s) speaking as %s: allowed %s", async (role, narrowed, sender, allowed) => {
     const { verifier, signer } = await setUp();
-    const s = await signer({ role, namespace: NS, types });
+    const tags = [`troupe-role:${role}`, `troupe-ns:${NS}`];
+    if (Array.isArray(narrowed)) tags.push(`troupe-types:${narrowed.join(",")}`);
+    else if (typeof narrowed === "string") tags.push(`troupe-agent:${narrowed}`);
+    const s = await signer({ role, namespace: NS, tags });
     const data = body(sender);
     const problem = verifier.problem(SUBJECT, data, s.jwt, s.sign(SUBJECT, data), sender);
     expect(problem === undefined).toBe(allowed);

@@ -42,6 +42,8 @@ export const ProofTag = {
   Namespace: "troupe-ns:",
   /** A node credential narrowed to agent types: `troupe-types:t1,t2`. */
   Types: "troupe-types:",
+  /** A credential narrowed to one agent: `troupe-agent:<type>/<key>`. */
+  Agent: "troupe-agent:",
 } as const;
 
 /** Signers remembered by a verifier (each one checked JWT). */
@@ -130,6 +132,8 @@ interface Signer {
   readonly role: SignerRole;
   /** A node credential narrowed to these agent types; undefined: not narrowed. */
   readonly types: ReadonlySet<string> | undefined;
+  /** A credential narrowed to this one agent (`type/key`); undefined: not narrowed. */
+  readonly agent: string | undefined;
   /** Not valid before / after, in ms on the clock (0 / Infinity when unbounded). */
   readonly notBefore: number;
   readonly expires: number;
@@ -247,8 +251,10 @@ export class SenderVerifier {
     if (!Object.values(SignerRole).includes(role)) return `names an unknown role ${JSON.stringify(role)}`;
     const typeTags = tags.filter((t) => t.startsWith(ProofTag.Types));
     const types = typeTags.length === 0 ? undefined : new Set(typeTags.flatMap((t) => t.slice(ProofTag.Types.length).split(",")).filter((t) => t.length > 0));
+    const agents = tags.filter((t) => t.startsWith(ProofTag.Agent)).map((t) => t.slice(ProofTag.Agent.length));
+    if (agents.length > 1) return `names more than one agent (${ProofTag.Agent} tags)`;
     const seconds = (v: unknown, dflt: number): number => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v * 1000 : dflt);
-    return { publicKey: claims.sub, key, role, types, notBefore: seconds(claims.nbf, 0), expires: seconds(claims.exp, Infinity) };
+    return { publicKey: claims.sub, key, role, types, agent: agents[0], notBefore: seconds(claims.nbf, 0), expires: seconds(claims.exp, Infinity) };
   }
 }
 
@@ -269,6 +275,7 @@ function mayClaim(signer: Signer, sender: string | null): string | undefined {
       if (signer.types !== undefined && !signer.types.has(type)) {
         return `a node credential for agent types ${[...signer.types].join(", ")} cannot speak for ${sender}`;
       }
+      if (signer.agent !== undefined && signer.agent !== sender) return `a node credential for agent ${signer.agent} cannot speak for ${sender}`;
       return undefined;
     }
     case SignerRole.Client:
