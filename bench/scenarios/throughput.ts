@@ -9,13 +9,13 @@
 // Verified senders are measured in the same run: a light client holding
 // credentials asks an echo that accepts only verified senders and the plain
 // echo, over one connection, so the difference is the proof (signing, two
-// headers, checking). The credentials come from a test authority and the
-// server is a plain one: the responding node checks proofs against the
-// account key of its own credentials, which needs no server to check them.
+// headers, checking). The credentials come from an Authority made for the run
+// and the server is a plain one: the responding node checks proofs against
+// the account key of its own credentials, which needs no server to check them.
 
 import { decode, encode } from "@msgpack/msgpack";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectClient, MailboxFullError, startNode, type AgentRef } from "../../actors/index.js";
@@ -23,7 +23,8 @@ import { credentialsFrom } from "../../runtime/auth/credentials.js";
 import { SenderSigner, SenderVerifier } from "../../runtime/auth/sender-proof.js";
 import { systemClock } from "../../runtime/clock.js";
 import { encodeEnvelope, Kind } from "../../runtime/envelope.js";
-import { createTestAuthority } from "../../runtime/testing/test-authority.js";
+import { Authority } from "../../runtime/auth/authority.js";
+import { Role } from "../../runtime/auth/roles.js";
 import { sleep } from "../ask-load.js";
 import { OwnInbox } from "../baselines/own-inbox.js";
 import { pacedTells } from "../baselines/paced-tells.js";
@@ -142,9 +143,11 @@ async function setUp(ctx: ScenarioContext, url: string, random: Rng): Promise<Se
   // Credentials for verified senders: the Troupe responder's (a node's) and the signing client's.
   const dir = await mkdtemp(join(tmpdir(), "troupe-bench-creds-"));
   ctx.defer(() => rm(dir, { recursive: true, force: true }));
-  const authority = await createTestAuthority();
-  const nodeCreds = await authority.writeCreds(dir, "node.creds", { role: "node", namespace: "bench" });
-  const clientCreds = await authority.writeCreds(dir, "client.creds", { role: "client", namespace: "bench" });
+  const authority = await Authority.create("bench");
+  const nodeCreds = join(dir, "node.creds");
+  const clientCreds = join(dir, "client.creds");
+  await writeFile(nodeCreds, (await authority.issue({ role: Role.Node })).creds, { mode: 0o600 });
+  await writeFile(clientCreds, (await authority.issue({ role: Role.Client })).creds, { mode: 0o600 });
 
   // The three responder processes start side by side.
   const started = await Promise.allSettled([
@@ -177,7 +180,7 @@ async function setUp(ctx: ScenarioContext, url: string, random: Rng): Promise<Se
   }
   const signer = await connectClient({ servers: url, namespace: "bench", name: "bench-signer", credentials: clientCreds });
   ctx.defer(() => signer.close());
-  const proofCost = await measureProofCost(await authority.issue({ role: "client", namespace: "bench" }), authority.account, ctx.quick ? 5_000 : 50_000);
+  const proofCost = await measureProofCost((await authority.issue({ role: Role.Client })).creds, authority.account("bench"), ctx.quick ? 5_000 : 50_000);
   return { client, rawNc, inbox, moleculer, moleculerWhyNot, rawPrefix, signer, proofCost };
 }
 
@@ -461,7 +464,7 @@ export const throughputScenario: Scenario = {
           : []),
         `The persisted agents (bench-history) hold a conversation history of ${SMALL_STATE_BYTES} bytes and of ${formatNumber(LARGE_STATE_BYTES)} bytes (encoded), written to the state bucket once; the reads change nothing, so no state write follows them.`,
         `Load average (1, 5, 15 min) at the start: ${loadAtStart}; at the end: ${loadAtEnd}. Other work on the machine moves every figure; the ratios are the thing to read.`,
-        `Verified senders: a light client holding a client credential asks the plain echo and an echo defined with requireVerifiedSender, over one connection. Each ask to the second carries the client's user JWT and an ed25519 signature over subject and envelope (two NATS headers); the responding node checks the signature, and the JWT once (then cached). Signing costs ${proofCost.signUs.toFixed(1)} µs and checking ${proofCost.verifyUs.toFixed(1)} µs per ask in one process. The credentials come from a test authority and the server does not check them (a plain server): the node checks each proof against the account key in its own credentials.`,
+        `Verified senders: a light client holding a client credential asks the plain echo and an echo defined with requireVerifiedSender, over one connection. Each ask to the second carries the client's user JWT and an ed25519 signature over subject and envelope (two NATS headers); the responding node checks the signature, and the JWT once (then cached). Signing costs ${proofCost.signUs.toFixed(1)} µs and checking ${proofCost.verifyUs.toFixed(1)} µs per ask in one process. The credentials come from an authority made for the run and the server does not check them (a plain server): the node checks each proof against the account key in its own credentials.`,
         ...(moleculerWhyNot ? [`Moleculer was not measured: ${moleculerWhyNot}`] : []),
       ],
     };
