@@ -22,6 +22,7 @@ export {
   type NatsServerTls,
 } from "./nats-server.js";
 export type { TestCertificates, CertificateFiles } from "./tls-certificates.js";
+export { startSecureNatsServer, type SecureNatsServer } from "./secure-server.js";
 export { startNatsCluster, type NatsCluster, type ClusterServer, type NatsClusterOptions } from "./nats-cluster.js";
 export { connectTo, reconnected } from "./connect.js";
 export { FakeClock, type Clock } from "../clock.js";
