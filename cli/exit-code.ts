@@ -17,6 +17,8 @@ export const ExitCode = {
   NotFound: 4,
   /** An ask (or another request) got no answer in time. */
   Timeout: 5,
+  /** The credential does not allow it (the server refused, or an agent's grant), or the sender could not be verified. */
+  PermissionDenied: 6,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -27,7 +29,8 @@ export const EXIT_CODE_HELP = `Exit codes:
   2  usage error (bad argument, option or JSON; nothing was done)
   3  not connected (no NATS server answers at --server; start one with \`agentctl dev\`)
   4  not found (agent, agent type, supervisor, key, persisted state, namespace, memory bucket or dead letter)
-  5  timeout (an ask got no reply in time)`;
+  5  timeout (an ask got no reply in time)
+  6  permission denied (the credential does not allow it, or the sender is not verified)`;
 
 /** A mistake in how a command was called: printed with the command's usage, exit 2. */
 export class UsageError extends Error {
@@ -43,6 +46,8 @@ const BY_CODE: Record<string, ExitCode> = {
   [ErrorCode.InvalidArgument]: ExitCode.Usage,
   [ErrorCode.InvalidConfig]: ExitCode.Usage,
   [ErrorCode.InvalidKey]: ExitCode.Usage,
+  // A credentials file that cannot be read or is not one: a bad --creds (or NATS_CREDS, or context).
+  [ErrorCode.InvalidCredentials]: ExitCode.Usage,
   [ErrorCode.NotConnected]: ExitCode.NotConnected,
   [ErrorCode.AgentNotFound]: ExitCode.NotFound,
   [ErrorCode.UnknownAgentType]: ExitCode.NotFound,
@@ -52,6 +57,8 @@ const BY_CODE: Record<string, ExitCode> = {
   [ErrorCode.BucketNotFound]: ExitCode.NotFound,
   [ErrorCode.DeadLetterNotFound]: ExitCode.NotFound,
   [ErrorCode.AskTimeout]: ExitCode.Timeout,
+  [ErrorCode.PermissionDenied]: ExitCode.PermissionDenied,
+  [ErrorCode.UnverifiedSender]: ExitCode.PermissionDenied,
   // A well-formed name that another live node holds: the command was valid, the cluster said no.
   [ErrorCode.NodeNameTaken]: ExitCode.Error,
 };

@@ -1,17 +1,21 @@
-// What every command shares: the global options, a light client opened on
-// first use (so `--help` and usage errors never connect), the output, and
-// the wrapper that turns any error into one sentence and an exit code.
+// What every command shares: the global options, how to connect (resolved on
+// first use from flags, environment, NATS context and development
+// credentials), a light client opened on first use (so `--help` and usage
+// errors never connect), the output, and the wrapper that turns any error into
+// one sentence and an exit code.
 
 import { randomBytes } from "node:crypto";
 import type { Command } from "commander";
 import { connectClient, type TroupeClient } from "../actors/index.js";
 import { validateNamespace } from "../runtime/subjects.js";
+import { resolveConnection, type ConnectionFlags, type ResolvedConnection } from "./connection-flags.js";
+import { devAuthDirFor, DevRole } from "./dev-credentials.js";
 import { errorSentence, exitCodeOf, ExitCode } from "./exit-code.js";
 import { processOutput, type Output } from "./output.js";
 
 /** The options every command inherits from `agentctl`. */
 export interface Globals {
-  /** NATS server URL: `--server`, else `NATS_URL`, else `nats://127.0.0.1:4222`. */
+  /** NATS server URL: `--server`, else `NATS_URL`, else the NATS context's, else `nats://127.0.0.1:4222`. */
   server: string;
   /** `--namespace`, else `TROUPE_NAMESPACE`, else `default`. */
   namespace: string;
@@ -41,6 +45,7 @@ export class Factory {
   /** The exit code of the run; set by {@link Factory.action} and {@link Factory.fail}. */
   exitCode: number = ExitCode.Ok;
   private opened: Promise<TroupeClient> | undefined;
+  private readonly resolved = new Map<DevRole, ResolvedConnection>();
 
   constructor(
     private readonly program: Command,
@@ -49,9 +54,25 @@ export class Factory {
 
   /** The global options, checked. */
   globals(): Globals {
-    const o = this.program.opts<{ server: string; namespace: string }>();
+    const o = this.program.opts<{ namespace: string }>();
     validateNamespace(o.namespace);
-    return { server: o.server, namespace: o.namespace };
+    return { server: this.connection().server, namespace: o.namespace };
+  }
+
+  /**
+   * How to connect: URL, credentials and TLS files (see {@link resolveConnection}).
+   * `role` picks the development credential used when nothing else gives one:
+   * `node` for a command that hosts agents, `admin` for the rest.
+   */
+  connection(role: DevRole = DevRole.Admin): ResolvedConnection {
+    let c = this.resolved.get(role);
+    if (c === undefined) {
+      const o = this.program.opts<ConnectionFlags>();
+      const flags: ConnectionFlags = { server: o.server, creds: o.creds, context: o.context, tlsCa: o.tlsCa, tlsCert: o.tlsCert, tlsKey: o.tlsKey };
+      c = resolveConnection(flags, { env: process.env, role, devAuthDir: devAuthDirFor(this.program.opts<{ namespace: string }>().namespace) });
+      this.resolved.set(role, c);
+    }
+    return c;
   }
 
   /**
@@ -62,13 +83,21 @@ export class Factory {
   client(): Promise<TroupeClient> {
     this.opened ??= (async () => {
       const g = this.globals();
+      const c = this.connection();
       return connectClient({
-        servers: g.server,
+        servers: c.servers,
+        credentials: c.credentials,
+        tls: c.tls,
         namespace: g.namespace,
         name: `agentctl-${process.pid}-${randomBytes(2).toString("hex")}`,
       });
     })();
     return this.opened;
+  }
+
+  /** Whether the namespace was chosen (by `-n` or TROUPE_NAMESPACE), rather than left at its default. */
+  namespaceChosen(): boolean {
+    return this.program.getOptionValueSource("namespace") !== "default";
   }
 
   /** Close the client if it was opened (bounded, so a lost server cannot hang the exit). */

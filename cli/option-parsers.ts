@@ -17,3 +17,20 @@ export function integer(value: string): number {
   if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError("expected a whole number.");
   return n;
 }
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `--expires 30d`: a duration in seconds, from a whole number and a unit (s, m, h, d). */
+export function durationSeconds(value: string): number {
+  const m = /^(\d+)([smhd])$/.exec(value.trim());
+  const n = m ? Number(m[1]) * DURATION_UNITS[m[2]!]! : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError("expected a whole number and a unit, like 90s, 30m, 12h or 30d.");
+  return n;
+}
+
+/** `--types a,b`: a comma-separated list, without empty entries. */
+export function list(value: string): string[] {
+  const items = value.split(",").map((v) => v.trim());
+  if (items.some((v) => v === "")) throw new InvalidArgumentError("expected a comma-separated list without empty entries.");
+  return items;
+}

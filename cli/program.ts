@@ -3,6 +3,7 @@
 
 import { Command, Option } from "commander";
 import * as ask from "./commands/ask.js";
+import * as auth from "./commands/auth.js";
 import * as bench from "./commands/bench.js";
 import * as demo from "./commands/demo.js";
 import * as dev from "./commands/dev.js";
@@ -21,6 +22,15 @@ import { Factory, usageHint } from "./factory.js";
 import type { Output } from "./output.js";
 import { packageVersion } from "./package-root.js";
 
+const CONNECTING = `Connecting:
+  Each of the server URL, the credentials and the TLS files comes from the first that gives it:
+  its flag; the environment (NATS_URL, NATS_CREDS, NATS_CA, NATS_CERT, NATS_KEY); the NATS CLI
+  context (--context, else NATS_CONTEXT, else the one \`nats context select\` chose: a file
+  $XDG_CONFIG_HOME/nats/context/NAME.json or ~/.config/nats/context/NAME.json, from which url,
+  creds, ca, cert and key are used). Without credentials from any of these, a server on this
+  machine is reached with those \`agentctl dev --secure\` wrote to .nats/auth (admin.creds;
+  node.creds for \`node start\`). The default URL is nats://127.0.0.1:4222.`;
+
 const EXAMPLES = `Examples:
   $ agentctl demo                              # a guided tour; starts what it needs
   $ agentctl dev --detach                      # a local NATS server on 127.0.0.1:4222
@@ -31,7 +41,7 @@ const EXAMPLES = `Examples:
   $ agentctl ps`;
 
 /** Every command module, in the order `agentctl --help` lists them. */
-const COMMANDS = [dev, node, spawn, ps, tell, ask, stop, kill, tree, state, kv, dlq, demo, bench];
+const COMMANDS = [dev, node, spawn, ps, tell, ask, stop, kill, tree, state, kv, dlq, auth, demo, bench];
 
 /** Show the command's usage after each usage error, for it and every subcommand. */
 function hintUsage(cmd: Command): void {
@@ -47,13 +57,16 @@ export function buildProgram(out?: Output): { program: Command; factory: Factory
     .description("Run and inspect Troupe agents: an actor runtime for AI agents on NATS.")
     .version(packageVersion(), "-V, --version", "print the version")
     .helpOption("-h, --help", "show help")
-    .addOption(
-      new Option("-s, --server <url>", "NATS server URL").env("NATS_URL").default("nats://127.0.0.1:4222"),
-    )
+    .addOption(new Option("-s, --server <url>", "NATS server URL(s), comma-separated (env: NATS_URL; default: nats://127.0.0.1:4222)"))
+    .addOption(new Option("--creds <file>", "NATS credentials file (.creds) to connect with (env: NATS_CREDS)"))
+    .addOption(new Option("--context <name>", "NATS CLI context to take the URL, credentials and TLS files from (env: NATS_CONTEXT)"))
+    .addOption(new Option("--tls-ca <file>", "CA certificate (PEM) that signed the server's certificate (env: NATS_CA)"))
+    .addOption(new Option("--tls-cert <file>", "client certificate (PEM), for servers that verify clients (env: NATS_CERT)"))
+    .addOption(new Option("--tls-key <file>", "the client certificate's private key (PEM) (env: NATS_KEY)"))
     .addOption(new Option("-n, --namespace <ns>", "namespace (isolation unit)").env("TROUPE_NAMESPACE").default("default"))
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .exitOverride()
-    .addHelpText("after", `\n${EXAMPLES}\n\n${EXIT_CODE_HELP}\n`);
+    .addHelpText("after", `\n${CONNECTING}\n\n${EXAMPLES}\n\n${EXIT_CODE_HELP}\n`);
   program.helpCommand("help [command]", "show help for a command");
   for (const c of COMMANDS) c.register(program, factory);
   hintUsage(program);

@@ -13,7 +13,7 @@ import type { Behavior } from "./behavior.js";
 import type { ChildEnd } from "./child.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import type { AgentType } from "./define-agent.js";
-import { AgentKilledError, errorText, InvalidMessageError, ReceiveTimeoutError } from "./errors.js";
+import { AgentKilledError, errorText, ReceiveTimeoutError } from "./errors.js";
 import { outcomeOf, type DurableState } from "./durable/durable-state.js";
 import type { DurableFeed } from "./durable/durable-feed.js";
 import { HostContext, type ContextEnv, type ContextOwner } from "./host-context.js";
@@ -201,7 +201,7 @@ export class Activation implements ContextOwner, InboxTarget {
     const committer = this.parts.committer!;
     const seq = queued.seq!;
     if (queued.problem !== undefined) {
-      inbound.reject(queued.data, undefined, new InvalidMessageError(queued.problem));
+      inbound.reject(queued.data, queued.problem.reply, queued.problem.error);
       return this.moveOn(seq);
     }
     const item = inbound.decode(queued.data, queued.reply);

@@ -14,7 +14,7 @@
 //   passivated there) the pool answers AgentExistsError, and the sender tries
 //   again after a short backoff.
 
-import type { Msg } from "@nats-io/nats-core";
+import type { Msg, MsgHdrs } from "@nats-io/nats-core";
 import type { Clock } from "./clock.js";
 import { AgentExistsError, AgentNotFoundError, AskTimeoutError, errorText, NoNodeForTypeError, TroupeError } from "./errors.js";
 import { PendingAsk } from "./requester.js";
@@ -41,6 +41,8 @@ const RETRY_MAX_MS = 250;
 export class BouncingTell extends PendingAsk {
   /** How often it came back unheard. */
   attempt = 0;
+  /** The proof of its sender, for an agent that accepts only verified senders (sent with it each time). */
+  headers: MsgHdrs | undefined = undefined;
 
   constructor(
     readonly to: AgentId,

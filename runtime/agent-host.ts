@@ -15,6 +15,7 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { AgentType } from "./define-agent.js";
 import { Activation, type AgentParts, type HandlingCounts } from "./activation.js";
 import { AgentInbox } from "./agent-inbox.js";
+import type { SenderVerifier } from "./auth/sender-proof.js";
 import { behaviorOf } from "./behavior.js";
 import { Lifecycle, LifecycleState } from "./lifecycle.js";
 import type { Clock } from "./clock.js";
@@ -59,6 +60,8 @@ export interface HostEnv {
   turns: TurnBudget;
   /** JetStream and the mailbox stream, for agents with durable mailboxes (absent when the node hosts none). */
   durable?: { js: JetStreamClient; jsm: JetStreamManager; stream: string };
+  /** Checks senders' proofs for agents that accept only verified senders (absent when the node has no credentials). */
+  verifier?: SenderVerifier;
 }
 
 /** A row of `node.list()` / `agentctl ps`. */

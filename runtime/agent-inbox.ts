@@ -3,12 +3,14 @@
 // its bytes wait in the mailbox (bounded by count, bytes and the node's
 // budget); a message that cannot be taken is refused, never dropped unseen.
 // The inbox outlives activations: a restart keeps the subscription and what
-// waits for the next one.
+// waits for the next one. For a type that accepts only verified senders the
+// proof of each message's sender is checked at the door, before it is queued
+// (a durable message's when the feed brings it).
 
-import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { DeadLetters } from "./dead-letters.js";
 import type { AgentType } from "./define-agent.js";
-import { AgentStoppedError, InvalidMessageError, MailboxFullError, toWireError } from "./errors.js";
+import { AgentStoppedError, errorText, InvalidMessageError, MailboxFullError, toWireError, TroupeError, UnverifiedSenderError } from "./errors.js";
 import type { EventPublisher } from "./events.js";
 import { Inbound } from "./inbound.js";
 import { Mailbox, type MailboxBudget, type MailboxRefusal } from "./mailbox.js";
@@ -17,6 +19,8 @@ import { isReplySubject, replySubjectProblem, type AgentId } from "./subjects.js
 import { EnvelopeLimits, isMessageKey } from "./envelope.js";
 import type { DurableDelivery } from "./durable/durable-feed.js";
 import type { TurnBudget } from "./turn-budget.js";
+import { ProofHeader, type SenderVerifier } from "./auth/sender-proof.js";
+import { envelopeSender } from "./envelope-sender.js";
 
 /**
  * A message waiting in the mailbox: its bytes, decoded only when its turn
@@ -29,8 +33,12 @@ export interface Queued {
   /** From a durable mailbox: its stream sequence, and an ask's idempotency key. */
   seq?: number;
   key?: string;
-  /** What is wrong with a durable message's headers: it is refused when its turn comes, and the mailbox moves past it. */
-  problem?: string;
+  /**
+   * Why a durable message is refused when its turn comes (its headers are
+   * wrong, or its sender is not proven), and the inbox that hears it; the
+   * mailbox moves past it.
+   */
+  problem?: { error: TroupeError; reply: string | undefined };
 }
 
 /** Durable messages waiting in the mailbox before the feed waits for the agent to catch up. */
@@ -60,6 +68,8 @@ export interface InboxEnv {
   mailboxBudget: MailboxBudget;
   /** The node's message handling per turn of the event loop, shared by all its agents. */
   turns: TurnBudget;
+  /** Checks senders' proofs for types that accept only verified senders (absent: the node has no credentials, and refuses them all). */
+  verifier?: SenderVerifier;
 }
 
 /** What the inbox reports to its host. */
@@ -83,6 +93,8 @@ export class AgentInbox {
   private durableBytes = 0;
   /** The feed waiting for room (fewer than DURABLE_HIGH_WATER durable messages waiting). */
   private room: (() => void) | undefined;
+  /** Only for a type that accepts only verified senders: whether each message's sender is proven. */
+  private readonly verified: boolean;
 
   constructor(
     private readonly id: AgentId,
@@ -94,6 +106,7 @@ export class AgentInbox {
   ) {
     this.mailbox = new Mailbox(def.mailboxCapacity, def.mailboxBytes, env.mailboxBudget);
     this.inbound = new Inbound(id, key, def, env);
+    this.verified = def.requireVerifiedSender;
   }
 
   /**
@@ -152,14 +165,19 @@ export class AgentInbox {
    * feed may bring the next one (fewer than DURABLE_HIGH_WATER durable messages wait).
    */
   async offerDurable(d: DurableDelivery): Promise<void> {
-    let problem: string | undefined;
+    let problem: Queued["problem"];
     let reply = d.reply;
     if (reply !== undefined && !isReplySubject(reply)) {
-      problem = replySubjectProblem(reply);
+      problem = { error: new InvalidMessageError(replySubjectProblem(reply)), reply: undefined };
       reply = undefined;
     }
     if (d.key !== undefined && !isMessageKey(d.key)) {
-      problem ??= `an idempotency key must be 1-${EnvelopeLimits.id} printable characters`;
+      problem ??= { error: new InvalidMessageError(`an idempotency key must be 1-${EnvelopeLimits.id} printable characters`), reply: undefined };
+    }
+    if (this.verified && problem === undefined) {
+      const subject = this.env.messenger.subjects.mailbox(this.inbound.type, this.inbound.key);
+      const refused = this.unproven(subject, d.data, d.signer, d.signature);
+      if (refused !== undefined) problem = { error: refused, reply };
     }
     // The bytes may be a view of a larger read buffer: keep a copy of exactly them.
     this.mailbox.push({ data: d.data.slice(), reply, seq: d.seq, key: problem ? undefined : d.key, problem }, d.data.length);
@@ -219,6 +237,20 @@ export class AgentInbox {
       this.inbound.reject(msg.data, undefined, new InvalidMessageError(replySubjectProblem(reply)));
       return;
     }
+    if (this.verified) {
+      let headers: MsgHdrs | undefined;
+      try {
+        headers = msg.headers;
+      } catch (err) {
+        this.inbound.reject(msg.data, reply, new InvalidMessageError(`malformed NATS headers (${errorText(err)})`, { cause: err }));
+        return;
+      }
+      const refused = this.unproven(this.subject, msg.data, headers?.get(ProofHeader.Signer), headers?.get(ProofHeader.Signature));
+      if (refused !== undefined) {
+        this.inbound.reject(msg.data, reply, refused, refused instanceof UnverifiedSenderError ? refused.sender : null);
+        return;
+      }
+    }
     // Subscribed by the first activation, so there always is one.
     const target = this.owner.target()!;
     if (target.idle && this.env.turns.take()) {
@@ -232,6 +264,23 @@ export class AgentInbox {
       return;
     }
     target.kick();
+  }
+
+  /**
+   * Why `data`, sent to `subject` with the proof `signer` and `signature`, is
+   * refused (UnverifiedSenderError, or InvalidMessageError when it is no
+   * envelope); undefined when its sender is proven.
+   */
+  private unproven(subject: string, data: Uint8Array, signer: string | undefined, signature: string | undefined): TroupeError | undefined {
+    let sender: string | null;
+    try {
+      sender = envelopeSender(data, this.env.maxMessageBytes);
+    } catch (err) {
+      return err instanceof TroupeError ? err : new InvalidMessageError(errorText(err), { cause: err });
+    }
+    const verifier = this.env.verifier;
+    const why = verifier ? verifier.problem(subject, data, signer || undefined, signature || undefined, sender) : "this node has no credentials to check proofs with";
+    return why === undefined ? undefined : new UnverifiedSenderError(this.id, sender ?? "", why);
   }
 
   /** Which bound a full mailbox hit, in words. */

@@ -16,6 +16,7 @@ import { existingClusterBuckets } from "./cluster-buckets.js";
 import { DeadLetterQueue } from "./dead-letter-queue.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
 import { readCredentials, type Credentials } from "./auth/credentials.js";
+import { SenderSigner } from "./auth/sender-proof.js";
 import { onConnection } from "./connection.js";
 import { AgentNotFoundError, ClientClosedError, InvalidArgumentError } from "./errors.js";
 import type { EventKind, TroupeEvent } from "./events.js";
@@ -99,6 +100,7 @@ export class TroupeClient {
       maxMessageBytes: Math.min(o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, serverMax),
       askTimeoutMs: o.askTimeoutMs,
       servers,
+      signer: credentials ? new SenderSigner(credentials) : undefined,
     });
     this.calls = new ClusterCalls(this.messenger, subjects, existingClusterBuckets(nc, subjects, o.clock, servers), {
       namespace: o.namespace,

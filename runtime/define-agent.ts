@@ -110,6 +110,18 @@ interface AgentOptions<M> {
    * can: { message: ["summarizer", "search/*"], memory: { read: ["facts.>"], write: ["notes.>", "team:plans.*"] } }
    */
   can?: AgentCan;
+  /**
+   * Accept only messages whose sender is proven: each carries its sender's
+   * credential (user JWT) and a signature by it over the message. The node
+   * hosting the type checks that the credential was issued by the node's own
+   * account for its namespace, that the signature matches, and that the
+   * credential's role may speak as the message's `sender` (a client as
+   * `client:<name>`, a node as its agents, `node:<id>`, and, when narrowed to
+   * types, only agents of those). Others are refused with
+   * UnverifiedSenderError (an ask) or dead-lettered (a tell). Senders sign
+   * only for types that ask for it. The node needs credentials. Default false.
+   */
+  requireVerifiedSender?: boolean;
 }
 
 /** How the agents of a type come to run (defineAgent's `activation`). */
@@ -171,6 +183,8 @@ export interface AgentType {
   readonly can?: AgentCan;
   /** The same, checked and compiled (undefined without `can`). */
   readonly grant?: AgentGrant;
+  /** Accepts only messages whose sender is proven (see defineAgent's `requireVerifiedSender`). */
+  readonly requireVerifiedSender: boolean;
 }
 
 /** Default tries of a durable message before it is dead-lettered. */
@@ -211,6 +225,7 @@ export function defineAgent(options: FunctionAgentOptions<unknown, unknown, unkn
     ...checkMailbox(options.mailbox, options.maxDeliver, options.persist),
     ...checkActivation(options.activation, options.idleTimeoutMs, options.mailbox),
     ...checkCan(options.can),
+    requireVerifiedSender: checkBoolean("requireVerifiedSender", options.requireVerifiedSender, false),
   };
   if (options.machine !== undefined) {
     const m = options as MachineAgentOptions<unknown>;

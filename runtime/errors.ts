@@ -108,13 +108,16 @@ export class AgentExistsError extends TroupeError {
   }
 }
 
-/** The NATS server cannot be reached, or the connection is closed. */
+/** The NATS server cannot be reached, refused the connection's credentials, or the connection is closed. */
 export class NotConnectedError extends TroupeError {
   readonly servers: string;
   constructor(servers: string, detail?: string, options?: { cause?: unknown }) {
+    const refused = detail !== undefined && /authorization violation|authentication/i.test(detail);
     super(
       ErrorCode.NotConnected,
-      `cannot reach a NATS server at ${servers}${detail ? ` (${detail})` : ""}; start one with \`agentctl dev\``,
+      refused
+        ? `the NATS server at ${servers} refused the connection (${detail}): it requires a credential it trusts (the credentials option, --creds or NATS_CREDS; \`agentctl auth\` makes them)`
+        : `cannot reach a NATS server at ${servers}${detail ? ` (${detail})` : ""}; start one with \`agentctl dev\``,
       options,
     );
     this.servers = servers;

@@ -1,7 +1,8 @@
 // The agent inbox's door: what arrives from the wire is decoded and checked
 // here before it reaches `receive`. A message that fails (it does not decode,
 // is too large, is not a tell or an ask, has a reply subject that is not an
-// inbox, fails the type's schema, or finds the mailbox full) is answered when
+// inbox, fails the type's schema, finds the mailbox full, or, for a type that
+// accepts only verified senders, does not prove its sender) is answered when
 // it can be, counted, published as an `invalid_message` event and
 // dead-lettered; the agent goes on.
 
@@ -48,10 +49,15 @@ export class Inbound {
 
   constructor(
     private readonly id: AgentId,
-    private readonly key: string,
+    readonly key: string,
     private readonly def: AgentType,
     private readonly env: InboundEnv,
   ) {}
+
+  /** The agent's type. */
+  get type(): string {
+    return this.def.type;
+  }
 
   /** Decode and check a message; one that fails is rejected and undefined returned. */
   decode(data: Uint8Array, reply: string | undefined): Item | undefined {
@@ -105,9 +111,10 @@ export class Inbound {
   /**
    * A message that never reached `receive`: answered (when `reply` is set, an
    * inbox), counted, published as an `invalid_message` event and
-   * dead-lettered with at most its first {@link DEAD_LETTER_RAW_BYTES} bytes.
+   * dead-lettered with at most its first {@link DEAD_LETTER_RAW_BYTES} bytes
+   * (and the sender it claims, when known).
    */
-  reject(data: Uint8Array, reply: string | undefined, err: unknown): void {
+  reject(data: Uint8Array, reply: string | undefined, err: unknown, sender: string | null = null): void {
     this.rejected++;
     const reason = errorText(err);
     const typed = err instanceof TroupeError ? err : new InvalidMessageError(reason, { cause: err });
@@ -116,7 +123,7 @@ export class Inbound {
     this.env.deadLetters.publish(this.def.type, this.key, {
       reason,
       messageType: null,
-      sender: null,
+      sender,
       messageId: null,
       body: data.length > DEAD_LETTER_RAW_BYTES ? data.slice(0, DEAD_LETTER_RAW_BYTES) : data,
     });

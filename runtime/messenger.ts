@@ -1,8 +1,11 @@
 // Sending: tell (publish), ask (request over our own inbox) and replies, in
 // Troupe's envelope. Every ref on a node sends through its node's Messenger.
 // This is the hot path: no per-message subscriptions, no async stack traces.
+// Messages to a type whose route says it accepts only verified senders carry
+// a proof of their sender (auth/sender-proof.ts) when the messenger has
+// credentials to sign with; others carry none and cost nothing more.
 
-import type { Msg, NatsConnection } from "@nats-io/nats-core";
+import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/nats-core";
 import type { AgentRef, AskOptions, TellOptions } from "./agent-ref.js";
 import type { Clock } from "./clock.js";
 import { decodeEnvelope, encodeEnvelope, encodeReply, EnvelopeLimits, isMessageKey, Kind, nextMessageId } from "./envelope.js";
@@ -26,18 +29,21 @@ import { MailboxKind } from "./mailbox-kind.js";
 import type { TypeDirectory, TypeRoute } from "./durable/type-directory.js";
 import { Activator, BouncingTell } from "./activator.js";
 import type { DurableSender } from "./durable/durable-sender.js";
+import type { SenderSigner } from "./auth/sender-proof.js";
 
 export interface MessengerOptions {
   maxMessageBytes: number;
   askTimeoutMs: number;
   /** Used in errors when the connection is gone. */
   servers: string;
+  /** Signs messages to agents that accept only verified senders (absent: they are sent unsigned, and refused). */
+  signer?: SenderSigner;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Every type's route when the namespace has no type directory: the core mailbox, spawned agents only. */
-const CORE_ROUTE: TypeRoute = Object.freeze({ mailbox: MailboxKind.Core, onDemand: false });
+const CORE_ROUTE: TypeRoute = Object.freeze({ mailbox: MailboxKind.Core, onDemand: false, verified: false });
 
 /** Most tells queued before they are published without waiting for the end of the turn. */
 export const TELL_BATCH = 1024;
@@ -47,6 +53,8 @@ export class Messenger {
   readonly requester: Requester;
   private queuedSubjects: string[] = [];
   private queuedPayloads: Uint8Array[] = [];
+  /** Proof headers of the queued tells that carry one, by their index in the queue (undefined while none does). */
+  private queuedHeaders: Map<number, MsgHdrs> | undefined;
   /** Tells to on-demand agents, queued with the others (published after them in the same flush). */
   private queuedBouncing: BouncingTell[] = [];
   private flushScheduled = false;
@@ -118,10 +126,12 @@ export class Messenger {
    * would otherwise cost a socket write per message. Every other send from
    * this messenger publishes queued tells first, so order is kept.
    */
-  tell(subject: string, msg: unknown, sender: string | null, id?: string): void {
+  tell(subject: string, msg: unknown, sender: string | null, id?: string, signed = false): void {
     if (this.closedWith) throw this.closedWith;
     const payload = encodeEnvelope(Kind.Tell, id ?? nextMessageId(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
     if (this.nc.isClosed()) throw new NotConnectedError(this.options.servers, "connection closed");
+    const headers = signed ? this.proof(subject, payload) : undefined;
+    if (headers !== undefined) (this.queuedHeaders ??= new Map()).set(this.queuedSubjects.length, headers);
     this.queuedSubjects.push(subject);
     this.queuedPayloads.push(payload);
     if (this.queuedSubjects.length >= TELL_BATCH) this.flushTells();
@@ -137,11 +147,13 @@ export class Messenger {
    * agent is activated and it is sent again, see activator.ts). While this
    * sender activates the agent, the tell waits behind the activation.
    */
-  tellOnDemand(to: AgentId, type: string, key: string, subject: string, msg: unknown, sender: string | null, id?: string): void {
+  tellOnDemand(to: AgentId, type: string, key: string, subject: string, msg: unknown, sender: string | null, id?: string, signed = false): void {
     if (this.closedWith) throw this.closedWith;
     const payload = encodeEnvelope(Kind.Tell, id ?? nextMessageId(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
     if (this.nc.isClosed()) throw new NotConnectedError(this.options.servers, "connection closed");
     const tell = new BouncingTell(to, type, key, subject, payload, this.clock.now() + this.options.askTimeoutMs, this.activator.bounced);
+    // Sent again as it is when it bounces: the proof goes with it.
+    if (signed) tell.headers = this.proof(subject, payload);
     if (!this.activator.holdTell(tell)) this.queueBouncing(tell);
   }
 
@@ -159,10 +171,19 @@ export class Messenger {
     const subjects = this.queuedSubjects;
     if (subjects.length > 0) {
       const payloads = this.queuedPayloads;
+      const headers = this.queuedHeaders;
       this.queuedSubjects = [];
       this.queuedPayloads = [];
+      this.queuedHeaders = undefined;
       try {
-        for (let i = 0; i < subjects.length; i++) this.nc.publish(subjects[i]!, payloads[i]!);
+        if (headers === undefined) for (let i = 0; i < subjects.length; i++) this.nc.publish(subjects[i]!, payloads[i]!);
+        else {
+          for (let i = 0; i < subjects.length; i++) {
+            const h = headers.get(i);
+            if (h === undefined) this.nc.publish(subjects[i]!, payloads[i]!);
+            else this.nc.publish(subjects[i]!, payloads[i]!, { headers: h });
+          }
+        }
       } catch {
         // Closed under us: tells are at most once.
       }
@@ -182,7 +203,7 @@ export class Messenger {
     try {
       for (const tell of tells) {
         const reply = this.requester.expect(this.options.askTimeoutMs, tell);
-        this.nc.publish(tell.subject, tell.payload, { reply });
+        this.nc.publish(tell.subject, tell.payload, tell.headers === undefined ? { reply } : { reply, headers: tell.headers });
       }
     } catch {
       // Closed under us: tells are at most once; the requester's close settles them.
@@ -201,22 +222,25 @@ export class Messenger {
    * agent is started; a spawned one that a live node claims, being handed
    * over, is waited for) and the ask is sent again, within its deadline.
    */
-  ask(subject: string, to: AgentId, type: string, key: string, msg: unknown, timeoutMs: number, sender: string | null): Promise<unknown> {
+  ask(subject: string, to: AgentId, type: string, key: string, msg: unknown, timeoutMs: number, sender: string | null, signed = false): Promise<unknown> {
     let payload: Uint8Array;
+    let headers: MsgHdrs | undefined;
     try {
       if (this.closedWith) throw this.closedWith;
       checkTimeout(timeoutMs);
       payload = encodeEnvelope(Kind.Ask, nextMessageId(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
+      if (signed) headers = this.proof(subject, payload);
     } catch (err) {
       return Promise.reject(err);
     }
     // Tells from here that wait for the agent's activation go first.
-    if (this.activator.pending(to)) return this.askAgain(subject, to, type, key, payload, this.clock.now() + timeoutMs, timeoutMs, -1);
+    if (this.activator.pending(to)) return this.askAgain(subject, to, type, key, payload, headers, this.clock.now() + timeoutMs, timeoutMs, -1);
     if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
     return new Promise((resolve, reject) => {
-      const call = new AgentAskCall(this, subject, to, type, key, payload, timeoutMs, resolve, reject);
+      const call = new AgentAskCall(this, subject, to, type, key, payload, headers, timeoutMs, resolve, reject);
       try {
-        this.requester.request(subject, payload, timeoutMs, call);
+        if (headers === undefined) this.requester.request(subject, payload, timeoutMs, call);
+        else this.requester.requestWithHeaders(subject, payload, headers, timeoutMs, call);
       } catch (err) {
         reject(this.sendError(err));
       }
@@ -226,17 +250,27 @@ export class Messenger {
   /**
    * The ask found nobody listening (or waits behind an activation): activate
    * the agent, send it again, and so on until answered or past `deadline`.
-   * The message is the same each time (the agent never saw the ones that came back).
+   * The message is the same each time (the agent never saw the ones that came back), with its proof.
    */
   /** @internal */
-  async askAgain(subject: string, to: AgentId, type: string, key: string, payload: Uint8Array, deadline: number, timeoutMs: number, attempt: number): Promise<unknown> {
+  async askAgain(
+    subject: string,
+    to: AgentId,
+    type: string,
+    key: string,
+    payload: Uint8Array,
+    headers: MsgHdrs | undefined,
+    deadline: number,
+    timeoutMs: number,
+    attempt: number,
+  ): Promise<unknown> {
     try {
       for (; ; attempt++) {
         if (attempt >= 0) await this.activator.activate(to, type, key, deadline, attempt);
         else await this.activator.pending(to);
         const left = deadline - this.clock.now();
         if (left <= 0) throw new AskTimeoutError(to, timeoutMs);
-        const answer = await this.askOnce(subject, to, payload, left, timeoutMs);
+        const answer = await this.askOnce(subject, to, payload, headers, left, timeoutMs);
         if (answer !== NOBODY) return answer;
       }
     } catch (err) {
@@ -245,13 +279,14 @@ export class Messenger {
   }
 
   /** Send an encoded ask once; {@link NOBODY} when nobody listens on `subject`. */
-  private askOnce(subject: string, to: AgentId, payload: Uint8Array, leftMs: number, timeoutMs: number): Promise<unknown> {
+  private askOnce(subject: string, to: AgentId, payload: Uint8Array, headers: MsgHdrs | undefined, leftMs: number, timeoutMs: number): Promise<unknown> {
     if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
     return new Promise((resolve, reject) => {
       const call = new AskCall(to, timeoutMs, this.options.maxMessageBytes, resolve, reject);
       call.noResponders = () => resolve(NOBODY);
       try {
-        this.requester.request(subject, payload, leftMs, call);
+        if (headers === undefined) this.requester.request(subject, payload, leftMs, call);
+        else this.requester.requestWithHeaders(subject, payload, headers, leftMs, call);
       } catch (err) {
         reject(this.sendError(err));
       }
@@ -262,15 +297,16 @@ export class Messenger {
    * Store a tell in the durable mailbox of `type/key`; resolves once stored.
    * A tell sent again with the same `id` within the duplicate window is stored once.
    */
-  async tellDurable(to: AgentId, type: string, key: string, msg: unknown, sender: string | null, id: string | undefined): Promise<void> {
+  async tellDurable(to: AgentId, type: string, key: string, msg: unknown, sender: string | null, id: string | undefined, signed = false): Promise<void> {
     if (this.closedWith) throw this.closedWith;
     const subject = this.subjects.mailbox(type, key);
     const msgId = id ?? nextMessageId();
     const payload = encodeEnvelope(Kind.Tell, msgId, sender, injectTrace(subject), msg, this.options.maxMessageBytes);
+    const proof = signed ? this.proofFields(subject, payload) : undefined;
     if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
     // A caller's id is also the message's key: the agent remembers it once applied, so a retry is recognised
     // even after the stream forgot it (a server restart rebuilds its duplicate ids from what is still stored).
-    await this.durable!.sender.store(to, subject, payload, msgId, id === undefined ? undefined : { key: id });
+    await this.durable!.sender.store(to, subject, payload, msgId, id === undefined && proof === undefined ? undefined : { key: id, proof });
   }
 
   /**
@@ -278,14 +314,25 @@ export class Messenger {
    * (on core NATS). With `key`, a second ask with the same key is answered
    * with the first one's outcome. The deadline runs from the call.
    */
-  askDurable(to: AgentId, type: string, key: string, msg: unknown, timeoutMs: number, sender: string | null, idempotencyKey: string | undefined): Promise<unknown> {
+  askDurable(
+    to: AgentId,
+    type: string,
+    key: string,
+    msg: unknown,
+    timeoutMs: number,
+    sender: string | null,
+    idempotencyKey: string | undefined,
+    signed = false,
+  ): Promise<unknown> {
     let payload: Uint8Array;
+    let proof: { signer: string; signature: string } | undefined;
     const subject = this.subjects.mailbox(type, key);
     const msgId = nextMessageId();
     try {
       if (this.closedWith) throw this.closedWith;
       checkTimeout(timeoutMs);
       payload = encodeEnvelope(Kind.Ask, msgId, sender, injectTrace(subject), msg, this.options.maxMessageBytes);
+      if (signed) proof = this.proofFields(subject, payload);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -293,7 +340,7 @@ export class Messenger {
     return new Promise((resolve, reject) => {
       const call = new AskCall(to, timeoutMs, this.options.maxMessageBytes, resolve, reject);
       const reply = this.requester.expect(timeoutMs, call);
-      this.durable!.sender.store(to, subject, payload, msgId, { reply, key: idempotencyKey }).catch((err: unknown) => {
+      this.durable!.sender.store(to, subject, payload, msgId, { reply, key: idempotencyKey, proof }).catch((err: unknown) => {
         this.requester.cancel(call);
         reject(err);
       });
@@ -366,6 +413,17 @@ export class Messenger {
     }
   }
 
+  /** The proof headers of `payload` sent to `subject`; undefined without credentials (it goes unsigned, and is refused). */
+  private proof(subject: string, payload: Uint8Array): MsgHdrs | undefined {
+    return this.options.signer?.headers(subject, payload);
+  }
+
+  /** The proof of `payload` stored in `subject` (a durable mailbox keeps it in the message's headers). */
+  private proofFields(subject: string, payload: Uint8Array): { signer: string; signature: string } | undefined {
+    const signer = this.options.signer;
+    return signer === undefined ? undefined : { signer: signer.jwt, signature: signer.sign(subject, payload) };
+  }
+
   private sendError(err: unknown): Error {
     if (this.nc.isClosed()) return new NotConnectedError(this.options.servers, "connection closed", { cause: err });
     return err instanceof TroupeError ? err : new InternalError(`publish failed: ${errorText(err)}`, { cause: err });
@@ -423,6 +481,7 @@ class AgentAskCall extends AskCall {
     private readonly type: string,
     private readonly key: string,
     private readonly payload: Uint8Array,
+    private readonly headers: MsgHdrs | undefined,
     timeoutMs: number,
     ok: (value: unknown) => void,
     fail: (err: Error) => void,
@@ -431,7 +490,7 @@ class AgentAskCall extends AskCall {
   }
 
   override noResponders(): void {
-    this.messenger.askAgain(this.subject, this.id, this.type, this.key, this.payload, this.deadline, this.timeoutMs, 0).then(this.ok, this.fail);
+    this.messenger.askAgain(this.subject, this.id, this.type, this.key, this.payload, this.headers, this.deadline, this.timeoutMs, 0).then(this.ok, this.fail);
   }
 }
 
@@ -460,9 +519,9 @@ class Ref<M, R> implements AgentRef<M, R> {
         // What the lookup found is what this send takes (a namespace without a type directory remembers nothing).
         return this.messenger.lookupRoute(this.type).then((found) => this.tellTo(found, msg, opts));
       }
-      if (route.mailbox === MailboxKind.Durable) return this.messenger.tellDurable(this.id, this.type, this.key, msg, this.sender, id);
-      if (route.onDemand) this.messenger.tellOnDemand(this.id, this.type, this.key, this.subject, msg, this.sender, id);
-      else this.messenger.tell(this.subject, msg, this.sender, id);
+      if (route.mailbox === MailboxKind.Durable) return this.messenger.tellDurable(this.id, this.type, this.key, msg, this.sender, id, route.verified);
+      if (route.onDemand) this.messenger.tellOnDemand(this.id, this.type, this.key, this.subject, msg, this.sender, id, route.verified);
+      else this.messenger.tell(this.subject, msg, this.sender, id, route.verified);
       return RESOLVED;
     } catch (err) {
       return Promise.reject(err);
@@ -483,9 +542,9 @@ class Ref<M, R> implements AgentRef<M, R> {
       } catch (err) {
         return Promise.reject(err);
       }
-      return this.messenger.askDurable(this.id, this.type, this.key, msg, timeoutMs, this.sender, key) as Promise<T>;
+      return this.messenger.askDurable(this.id, this.type, this.key, msg, timeoutMs, this.sender, key, route.verified) as Promise<T>;
     }
-    return this.messenger.ask(this.subject, this.id, this.type, this.key, msg, timeoutMs, this.sender) as Promise<T>;
+    return this.messenger.ask(this.subject, this.id, this.type, this.key, msg, timeoutMs, this.sender, route.verified) as Promise<T>;
   }
 
   toJSON(): string {

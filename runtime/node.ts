@@ -13,12 +13,13 @@ import type { AgentRef } from "./agent-ref.js";
 import { ClusterCalls, spawnRequest, targetId, type NodeTree } from "./cluster-calls.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
 import { readCredentials, type Credentials } from "./auth/credentials.js";
+import { SenderSigner, SenderVerifier } from "./auth/sender-proof.js";
 import { onConnection } from "./connection.js";
 import { openDurable, type DurableParts } from "./durable/open-durable.js";
 import { DurableSender } from "./durable/durable-sender.js";
 import { ControlServer } from "./control-server.js";
 import { DeadLetters, ensureDeadLetterStream } from "./dead-letters.js";
-import { AgentExistsError, JetStreamNotEnabledError, NodeClosedError, NodeNameTakenError, TroupeError } from "./errors.js";
+import { AgentExistsError, InvalidConfigError, JetStreamNotEnabledError, NodeClosedError, NodeNameTakenError, TroupeError } from "./errors.js";
 import { EventKind as EventKindValues, EventPublisher, type EventKind, type TroupeEvent } from "./events.js";
 import { Failover } from "./failover.js";
 import { Hosting } from "./hosting.js";
@@ -50,6 +51,13 @@ export type { NodeOptions, SpawnOptions, NodeTree };
  */
 export async function startNode(options: NodeOptions = {}): Promise<TroupeNode> {
   const o = validateNodeOptions(options);
+  const verified = o.agents.filter((a) => a.kind === "agent" && a.requireVerifiedSender).map((a) => a.type);
+  if (verified.length > 0 && o.credentials === undefined) {
+    throw new InvalidConfigError(
+      "credentials",
+      `agent type ${verified.join(", ")} accepts only verified senders, and a node without credentials cannot check their proofs (give credentials, or NATS_CREDS)`,
+    );
+  }
   const credentials = o.credentials === undefined ? undefined : await readCredentials(o.credentials);
   return onConnection(options.connection, { servers: o.servers, name: `troupe-node-${o.name}`, credentials, tls: o.tls }, (nc, owned) =>
     TroupeNode.create(nc, o, owned, credentials),
@@ -89,6 +97,8 @@ export class TroupeNode {
   private unobserve: (() => void) | undefined;
   /** The connection's status events, watched for reconnects until close. */
   private statuses: { stop(): void } | undefined;
+  /** The credential this node connected with, if any: it signs for, and checks the senders of, agents that accept only verified senders. */
+  private readonly credentials: Credentials | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -99,8 +109,10 @@ export class TroupeNode {
     private readonly membership: Membership,
     memory: Memory,
     private readonly durable: DurableParts,
+    credentials: Credentials | undefined,
   ) {
     this.id = o.name;
+    this.credentials = credentials;
     this.namespace = o.namespace;
     this.connection = nc;
     this.memory = memory;
@@ -113,6 +125,7 @@ export class TroupeNode {
       maxMessageBytes,
       askTimeoutMs: o.askTimeoutMs,
       servers: Array.isArray(o.servers) ? o.servers.join(",") : o.servers,
+      signer: credentials ? new SenderSigner(credentials) : undefined,
     });
     this.calls = new ClusterCalls(
       this.messenger,
@@ -136,6 +149,7 @@ export class TroupeNode {
       mailboxBudget: new MailboxBudget(o.mailboxBytes),
       turns: new TurnBudget(o.clock),
       durable: durable.hostsDurable ? { js: durable.js, jsm: durable.jsm, stream: this.subjects.mailboxStream() } : undefined,
+      verifier: credentials ? SenderVerifier.forCredentials(credentials, o.namespace, o.clock) : undefined,
     };
     this.messenger.useDurableMailboxes(durable.directory, new DurableSender(durable.js, o.clock));
     this.hosting = new Hosting(o.agents, {
@@ -172,7 +186,7 @@ export class TroupeNode {
         ensureDeadLetterStream(nc, subjects, o.replicas),
       ]);
       const durable = await openDurable(nc, subjects, o, retry, invalid);
-      node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory, durable);
+      node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory, durable, credentials);
       const events = node.events;
       invalid.sink = (entry) => events.publish(EventKindValues.InvalidEntry, "node", o.name, { ...entry });
       announce = () => node!.nodeInfo();

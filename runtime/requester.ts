@@ -12,7 +12,8 @@
 // Callers use few distinct timeouts; past MAX_LANES of them an ask gets a
 // timer of its own.
 
-import type { Msg, MsgHdrs, NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Msg, MsgHdrs, NatsConnection, Status, Subscription } from "@nats-io/nats-core";
+import { deniedByServer, violationOf } from "./auth/permission-violation.js";
 import { createInbox } from "@nats-io/nats-core";
 import { connectionInboxPrefix } from "./connection.js";
 import type { Clock, TimerHandle } from "./clock.js";
@@ -38,6 +39,8 @@ export abstract class PendingAsk {
 
   /** @internal The correlation token (the last token of the reply subject). */
   token = "";
+  /** @internal Where the request went (an ask the server refuses to publish there fails with PermissionDeniedError). */
+  sentTo = "";
   /** @internal When it times out, on the requester's clock. */
   deadline = 0;
   /** @internal The lane it waits in, when it has no timer of its own. */
@@ -70,12 +73,45 @@ export class Requester {
   /** The deadline timer, and the time it is armed for (Infinity when none). */
   private timer: TimerHandle | undefined;
   private armedFor = Infinity;
+  /** Ends the watch of the connection's status. */
+  private stopStatuses: () => void = () => {};
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly clock: Clock,
   ) {
     this.listen();
+    this.watchRefusals();
+  }
+
+  /**
+   * The server refuses a publish the credential does not allow with an
+   * asynchronous "Permissions Violation": the asks sent to that subject fail
+   * with PermissionDeniedError instead of waiting for their deadline. A refused
+   * subscription to our inbox fails every ask (no reply could ever arrive).
+   */
+  private watchRefusals(): void {
+    const statuses = this.nc.status() as AsyncIterable<Status> & { stop?(): void };
+    this.stopStatuses = () => statuses.stop?.();
+    void (async () => {
+      for await (const s of statuses) {
+        if (s.type !== "error") continue;
+        const v = violationOf(s.error);
+        if (v === undefined) continue;
+        if (v.operation === "subscription" && this.prefix.startsWith(v.subject.slice(0, -1))) this.failAll(deniedByServer(v));
+        else if (v.operation === "publish") this.failSentTo(v.subject, deniedByServer(v));
+      }
+    })().catch(() => {});
+  }
+
+  /** Fail the asks waiting on a reply from `subject` with `err`. */
+  private failSentTo(subject: string, err: Error): void {
+    const refused: PendingAsk[] = [];
+    for (const ask of this.pending.values()) if (ask.sentTo === subject) refused.push(ask);
+    for (const ask of refused) {
+      this.forget(ask);
+      settle(ask, "abort", err);
+    }
   }
 
   /** Number of asks waiting for a reply. */
@@ -90,6 +126,7 @@ export class Requester {
    */
   request(subject: string, payload: Uint8Array, timeoutMs: number, ask: PendingAsk): void {
     const reply = this.expect(timeoutMs, ask);
+    ask.sentTo = subject;
     try {
       this.nc.publish(subject, payload, { reply });
     } catch (err) {
@@ -101,6 +138,7 @@ export class Requester {
   /** {@link request} with NATS headers (a JetStream publish that expects a revision, say): off the ask path. */
   requestWithHeaders(subject: string, payload: Uint8Array, headers: MsgHdrs, timeoutMs: number, ask: PendingAsk): void {
     const reply = this.expect(timeoutMs, ask);
+    ask.sentTo = subject;
     try {
       this.nc.publish(subject, payload, { reply, headers });
     } catch (err) {
@@ -240,6 +278,7 @@ export class Requester {
   /** Stop listening; asks still waiting fail at once with `reason`. */
   close(reason: Error): void {
     this.closed = true;
+    this.stopStatuses();
     this.sub?.unsubscribe();
     this.failAll(reason);
   }

@@ -1,7 +1,9 @@
 // The agent types the throughput scenario's Troupe process hosts, beside the
 // built-in `echo` (which answers an ask with the message it got):
 // `bench-tally` counts tells, `bench-history` is a persisted agent whose state
-// is a conversation history of a chosen size, answering read-only asks.
+// is a conversation history of a chosen size, answering read-only asks, and
+// `bench-verified-echo` is an echo that accepts only verified senders (hosted
+// when the process has credentials).
 
 import { defineAgent, type AgentType } from "../../actors/index.js";
 import { historyOfSize, type HistoryState } from "./history-state.js";
@@ -41,6 +43,14 @@ export const history: AgentType = defineAgent<HistoryState, HistoryMsg, HistoryR
   },
 });
 
+/** An echo that accepts only verified senders: the same work as `echo`, plus each message's proof. */
+export const verifiedEcho: AgentType = defineAgent({
+  type: "bench-verified-echo",
+  persist: false,
+  requireVerifiedSender: true,
+  receive: (msg: unknown) => msg,
+});
+
 /** Every type the Troupe responder process hosts. */
 export const benchAgents: readonly AgentType[] = [tally, history];
 
@@ -54,4 +64,6 @@ export const BENCH_KEYS = {
   small: "small",
   /** `bench-history/<key>`: filled with a 50 KB history. */
   large: "large",
+  /** `bench-verified-echo/<key>`: for asks with a proof of their sender. */
+  verified: "v1",
 } as const;

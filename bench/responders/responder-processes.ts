@@ -13,10 +13,10 @@ export interface ResponderOptions {
 }
 
 /** A Troupe node hosting echo/e1, bench-tally/t1 and bench-history/{small,large} (see bench-agents.ts). */
-export function startTroupeResponder(o: ResponderOptions & { namespace: string; name: string }): Promise<ChildHandle> {
+export function startTroupeResponder(o: ResponderOptions & { namespace: string; name: string; credentials?: string }): Promise<ChildHandle> {
   return startChildProcess({
     main: childMain(import.meta.url, "./troupe-responder-main"),
-    args: ["--servers", o.servers, "--namespace", o.namespace, "--name", o.name],
+    args: ["--servers", o.servers, "--namespace", o.namespace, "--name", o.name, ...(o.credentials ? ["--credentials", o.credentials] : [])],
     label: `Troupe responder process ${o.name}`,
     readyTimeoutMs: o.readyTimeoutMs,
   });

@@ -1,5 +1,6 @@
 // throughput in quick mode: every responder runs in a process of its own, every
-// variant reports a figure and a ratio, and no responder process outlives the run.
+// variant reports a figure and a ratio (verified senders against a plain type
+// too), and no responder process outlives the run.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,6 +38,16 @@ describe("throughput, --quick", () => {
       const m = result.metrics.find((x) => x.name === name)!;
       expect(Number.isFinite(m.ratio), `${name} has a ratio`).toBe(true);
       expect(m.goal, `${name} has a goal`).toBeDefined();
+    }
+
+    // Asks to a type that accepts only verified senders were answered, beside the same asks to a plain type.
+    for (const name of [
+      "asks, 64 in flight, to a requireVerifiedSender type vs a plain type (same client)",
+      "ask latency p50, requireVerifiedSender type vs plain type (same client)",
+    ]) {
+      const m = result.metrics.find((x) => x.name === name);
+      expect(m, `${name}\n${text}`).toBeDefined();
+      expect(m!.troupe! > 0 && Number.isFinite(m!.ratio), `${name} has a figure and a ratio`).toBe(true);
     }
 
     // The responders ran in other processes, and none of them is left.

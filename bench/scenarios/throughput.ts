@@ -6,11 +6,25 @@
 // process with an `echo` action). Every message is the same 128-byte
 // MessagePack map (payload.ts). Variants run in a seeded order that changes
 // round after round, so drift on a noisy machine hits every side alike.
+// Verified senders are measured in the same run: a light client holding
+// credentials asks an echo that accepts only verified senders and the plain
+// echo, over one connection, so the difference is the proof (signing, two
+// headers, checking). The credentials come from an Authority made for the run
+// and the server is a plain one: the responding node checks proofs against
+// the account key of its own credentials, which needs no server to check them.
 
 import { decode, encode } from "@msgpack/msgpack";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { loadavg } from "node:os";
-import { MailboxFullError, startNode, type AgentRef } from "../../actors/index.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { connectClient, MailboxFullError, startNode, type AgentRef } from "../../actors/index.js";
+import { credentialsFrom } from "../../runtime/auth/credentials.js";
+import { SenderSigner, SenderVerifier } from "../../runtime/auth/sender-proof.js";
+import { systemClock } from "../../runtime/clock.js";
+import { encodeEnvelope, Kind } from "../../runtime/envelope.js";
+import { Authority } from "../../runtime/auth/authority.js";
+import { Role } from "../../runtime/auth/roles.js";
 import { sleep } from "../ask-load.js";
 import { OwnInbox } from "../baselines/own-inbox.js";
 import { pacedTells } from "../baselines/paced-tells.js";
@@ -96,6 +110,27 @@ interface Setup {
   moleculer: MoleculerBroker | null;
   moleculerWhyNot: string | null;
   rawPrefix: string;
+  /** A light client with a client credential: it signs what it sends to the verified echo. */
+  signer: Awaited<ReturnType<typeof connectClient>>;
+  /** The per-message CPU cost of a proof, measured in this process. */
+  proofCost: { signUs: number; verifyUs: number };
+}
+
+/** Microseconds per signature and per check of a {@link PAYLOAD_BYTES}-byte ask (the JWT already checked and cached), over `n` of each. */
+async function measureProofCost(creds: Uint8Array, account: string, n: number): Promise<{ signUs: number; verifyUs: number }> {
+  const signer = new SenderSigner(await credentialsFrom(creds));
+  const verifier = new SenderVerifier({ account, namespace: "bench", clock: systemClock });
+  const subject = "troupe.bench.agent.bench-verified-echo.v1";
+  const data = encodeEnvelope(Kind.Ask, "Xk3j9x0qZ2abc", "client:bench-signer", null, payload("echo", 1), 1 << 20);
+  const sig = signer.sign(subject, data);
+  if (verifier.problem(subject, data, signer.jwt, sig, "client:bench-signer") !== undefined) throw new Error("the bench's own proof does not verify");
+  let t0 = performance.now();
+  for (let i = 0; i < n; i++) signer.headers(subject, data);
+  const signUs = ((performance.now() - t0) * 1000) / n;
+  t0 = performance.now();
+  for (let i = 0; i < n; i++) verifier.problem(subject, data, signer.jwt, sig, "client:bench-signer");
+  const verifyUs = ((performance.now() - t0) * 1000) / n;
+  return { signUs, verifyUs };
 }
 
 async function setUp(ctx: ScenarioContext, url: string, random: Rng): Promise<Setup> {
@@ -105,9 +140,18 @@ async function setUp(ctx: ScenarioContext, url: string, random: Rng): Promise<Se
   const moleculerWhyNot = await moleculerMissing();
   if (moleculerWhyNot) ctx.log(`Moleculer is not installed, the peer is left out: ${moleculerWhyNot}`);
 
+  // Credentials for verified senders: the Troupe responder's (a node's) and the signing client's.
+  const dir = await mkdtemp(join(tmpdir(), "troupe-bench-creds-"));
+  ctx.defer(() => rm(dir, { recursive: true, force: true }));
+  const authority = await Authority.create("bench");
+  const nodeCreds = join(dir, "node.creds");
+  const clientCreds = join(dir, "client.creds");
+  await writeFile(nodeCreds, (await authority.issue({ role: Role.Node })).creds, { mode: 0o600 });
+  await writeFile(clientCreds, (await authority.issue({ role: Role.Client })).creds, { mode: 0o600 });
+
   // The three responder processes start side by side.
   const started = await Promise.allSettled([
-    startTroupeResponder({ servers: url, namespace: "bench", name: "bench-host" }),
+    startTroupeResponder({ servers: url, namespace: "bench", name: "bench-host", credentials: nodeCreds }),
     startRawResponder({ servers: url, prefix: rawPrefix }),
     moleculerWhyNot ? Promise.resolve(null) : startMoleculerResponder({ servers: url, namespace: molNamespace }),
   ]);
@@ -134,7 +178,10 @@ async function setUp(ctx: ScenarioContext, url: string, random: Rng): Promise<Se
     ctx.defer(() => broker.stop());
     await broker.waitForServices(["echo"], TIMEOUT_MS);
   }
-  return { client, rawNc, inbox, moleculer, moleculerWhyNot, rawPrefix };
+  const signer = await connectClient({ servers: url, namespace: "bench", name: "bench-signer", credentials: clientCreds });
+  ctx.defer(() => signer.close());
+  const proofCost = await measureProofCost((await authority.issue({ role: Role.Client })).creds, authority.account("bench"), ctx.quick ? 5_000 : 50_000);
+  return { client, rawNc, inbox, moleculer, moleculerWhyNot, rawPrefix, signer, proofCost };
 }
 
 export const throughputScenario: Scenario = {
@@ -154,7 +201,8 @@ export const throughputScenario: Scenario = {
     }
     const loadAtStart = loadNow();
     ctx.progress(0, "starting the responder processes");
-    const { client, rawNc, inbox, moleculer, moleculerWhyNot, rawPrefix } = await setUp(ctx, server.url, random);
+    const { client, rawNc, inbox, moleculer, moleculerWhyNot, rawPrefix, signer, proofCost } = await setUp(ctx, server.url, random);
+    ctx.log(`a proof costs ${proofCost.signUs.toFixed(1)} µs to sign and ${proofCost.verifyUs.toFixed(1)} µs to check, per ${PAYLOAD_BYTES}-byte ask, in this process`);
     const echoRef = client.ref<Payload, Payload>("echo", BENCH_KEYS.echo);
     const tallyRef = client.ref<Payload | { op: "count" }, number>("bench-tally", BENCH_KEYS.tally);
     const smallRef = client.ref("bench-history", BENCH_KEYS.small);
@@ -179,6 +227,11 @@ export const throughputScenario: Scenario = {
     const readAsk = (ref: AgentRef): Call => async (n) => checkN("read", n, await ref.ask(payload("read", n), { timeoutMs: TIMEOUT_MS }));
     const smallRead = readAsk(smallRef);
     const largeRead = readAsk(largeRef);
+    // The same client and connection, to the plain echo and to the verified one: the proof is the only difference.
+    const signerEchoRef = signer.ref<Payload, Payload>("echo", BENCH_KEYS.echo);
+    const verifiedRef = signer.ref<Payload, Payload>("bench-verified-echo", BENCH_KEYS.verified);
+    const signerPlainAsk: Call = async (n) => checkN("ask", n, await signerEchoRef.ask(payload("echo", n), { timeoutMs: TIMEOUT_MS }));
+    const verifiedAsk: Call = async (n) => checkN("ask", n, await verifiedRef.ask(payload("echo", n), { timeoutMs: TIMEOUT_MS }));
 
     // A mailbox that tells filled faster than the agent drains it refuses the
     // count ask (MailboxFullError): ask again until it is answered, so the time
@@ -252,8 +305,8 @@ export const throughputScenario: Scenario = {
     };
 
     // Progress: one step per measurement.
-    const windowedVariants = moleculerCall ? 6 : 5;
-    const steps = 1 + sizes.rounds * (2 + 3 + windowedVariants);
+    const windowedVariants = moleculerCall ? 8 : 7;
+    const steps = 1 + sizes.rounds * (2 + 5 + windowedVariants);
     let step = 0;
     const phase = (label: string): ((f: number) => void) => {
       const base = step++ / steps;
@@ -268,7 +321,7 @@ export const throughputScenario: Scenario = {
     const onWarm = phase("warm-up");
     await rawPubSub(sizes.warmupTells);
     await troupeTells(sizes.warmupTells);
-    const warmCalls = [rawRequest, ownInbox, troupeAsk, smallRead, largeRead, ...(moleculerCall ? [moleculerCall] : [])];
+    const warmCalls = [rawRequest, ownInbox, troupeAsk, smallRead, largeRead, signerPlainAsk, verifiedAsk, ...(moleculerCall ? [moleculerCall] : [])];
     for (const [i, call] of warmCalls.entries()) {
       await windowed(sizes.warmupAsks, WINDOW, call);
       for (let n = 0; n < Math.min(500, sizes.warmupAsks); n++) await call(n);
@@ -276,8 +329,17 @@ export const throughputScenario: Scenario = {
     }
 
     const tells = { raw: [] as number[], troupe: [] as number[], rawLost: 0, troupeLost: 0 };
-    const latencyUs = { request: [] as number[], ownInbox: [] as number[], troupe: [] as number[] };
-    const rates = { request: [] as number[], ownInbox: [] as number[], moleculer: [] as number[], troupe: [] as number[], small: [] as number[], large: [] as number[] };
+    const latencyUs = { request: [] as number[], ownInbox: [] as number[], troupe: [] as number[], signerPlain: [] as number[], verified: [] as number[] };
+    const rates = {
+      request: [] as number[],
+      ownInbox: [] as number[],
+      moleculer: [] as number[],
+      troupe: [] as number[],
+      small: [] as number[],
+      large: [] as number[],
+      signerPlain: [] as number[],
+      verified: [] as number[],
+    };
     const timelines: { troupe?: Timeline; ownInbox?: Timeline; moleculer?: Timeline } = {};
 
     for (let round = 0; round < sizes.rounds; round++) {
@@ -301,6 +363,8 @@ export const throughputScenario: Scenario = {
         ["request", "raw nc.request, 1 in flight", rawRequest],
         ["ownInbox", "raw own-inbox, 1 in flight", ownInbox],
         ["troupe", "Troupe ask, 1 in flight", troupeAsk],
+        ["signerPlain", "Troupe ask from a client with credentials, plain type, 1 in flight", signerPlainAsk],
+        ["verified", "Troupe ask from a client with credentials, verified type, 1 in flight", verifiedAsk],
       ] as const;
       for (const [key, label, call] of shuffled(latencies, random)) await latencyOf(call, sizes.asks, latencyUs[key], phase(`${tag} ${label}`));
 
@@ -310,6 +374,8 @@ export const throughputScenario: Scenario = {
         ["troupe", "Troupe ask", troupeAsk],
         ["small", "Troupe read, 100-byte state", smallRead],
         ["large", "Troupe read, 50 KB state", largeRead],
+        ["signerPlain", "Troupe ask from a client with credentials, plain type", signerPlainAsk],
+        ["verified", "Troupe ask from a client with credentials, verified type", verifiedAsk],
       ];
       if (moleculerCall) throughputs.push(["moleculer", "Moleculer call", moleculerCall]);
       for (const [key, label, call] of shuffled(throughputs, random)) {
@@ -319,14 +385,25 @@ export const throughputScenario: Scenario = {
       }
       ctx.log(
         `${tag}: ${WINDOW} in flight: Troupe ${formatNumber(rates.troupe.at(-1))} asks/s, raw own-inbox ${formatNumber(rates.ownInbox.at(-1))}, raw nc.request ${formatNumber(rates.request.at(-1))}` +
-          `${moleculerCall ? `, Moleculer ${formatNumber(rates.moleculer.at(-1))}` : ""}; reads: 100-byte state ${formatNumber(rates.small.at(-1))}, 50 KB state ${formatNumber(rates.large.at(-1))}`,
+          `${moleculerCall ? `, Moleculer ${formatNumber(rates.moleculer.at(-1))}` : ""}; reads: 100-byte state ${formatNumber(rates.small.at(-1))}, 50 KB state ${formatNumber(rates.large.at(-1))}` +
+          `; client with credentials: plain type ${formatNumber(rates.signerPlain.at(-1))}, verified type ${formatNumber(rates.verified.at(-1))}`,
       );
     }
     ctx.progress(1, "done");
     const loadAtEnd = loadNow();
     ctx.log(`load average (1, 5, 15 min): ${loadAtStart} at the start, ${loadAtEnd} at the end`);
 
-    const lat = { request: percentiles(latencyUs.request), ownInbox: percentiles(latencyUs.ownInbox), troupe: percentiles(latencyUs.troupe) };
+    const lat = {
+      request: percentiles(latencyUs.request),
+      ownInbox: percentiles(latencyUs.ownInbox),
+      troupe: percentiles(latencyUs.troupe),
+      signerPlain: percentiles(latencyUs.signerPlain),
+      verified: percentiles(latencyUs.verified),
+    };
+    const verifiedRate = median(rates.verified);
+    const signerPlainRate = median(rates.signerPlain);
+    /** Wall time per ask added by the proof with 64 in flight (both processes' work, pipelined), in µs. */
+    const proofUsPerAsk = verifiedRate > 0 && signerPlainRate > 0 ? 1e6 / verifiedRate - 1e6 / signerPlainRate : NaN;
     const within = (m: Metric, factor: number): Metric => (m.goal ? { ...m, goal: `within ${factor}x (ratio ≥ ${(1 / factor).toFixed(3)})` } : m);
     const metrics: Metric[] = [
       compare({ name: `asks, ${WINDOW} in flight vs raw own-inbox requests`, unit: "req/s", better: "higher", troupe: median(rates.troupe), baseline: median(rates.ownInbox), minRatio: THROUGHPUT_GOALS.askThroughputVsOwnInbox }),
@@ -343,6 +420,11 @@ export const throughputScenario: Scenario = {
       compare({ name: "ask latency p50 vs raw own-inbox", unit: "µs", better: "lower", troupe: lat.troupe.p50, baseline: lat.ownInbox.p50 }),
       compare({ name: "ask latency p99 vs raw own-inbox", unit: "µs", better: "lower", troupe: lat.troupe.p99, baseline: lat.ownInbox.p99 }),
       { name: "tells not counted (at most once)", unit: "msgs", better: "lower", troupe: tells.troupeLost, baseline: tells.rawLost, goal: "0", pass: tells.troupeLost === 0 },
+      compare({ name: `asks, ${WINDOW} in flight, to a requireVerifiedSender type vs a plain type (same client)`, unit: "req/s", better: "higher", troupe: verifiedRate, baseline: signerPlainRate }),
+      compare({ name: "ask latency p50, requireVerifiedSender type vs plain type (same client)", unit: "µs", better: "lower", troupe: lat.verified.p50, baseline: lat.signerPlain.p50 }),
+      compare({ name: "ask latency p99, requireVerifiedSender type vs plain type (same client)", unit: "µs", better: "lower", troupe: lat.verified.p99, baseline: lat.signerPlain.p99 }),
+      { name: `verified sender: wall time added per ask, ${WINDOW} in flight`, unit: "µs", better: "lower", troupe: Number(proofUsPerAsk.toFixed(1)) },
+      { name: "verified sender: CPU per proof, sign + check (in one process)", unit: "µs", better: "lower", troupe: Number((proofCost.signUs + proofCost.verifyUs).toFixed(1)) },
     );
 
     const series: Series[] = [];
@@ -366,6 +448,8 @@ export const throughputScenario: Scenario = {
             { label: "raw nats.js nc.request", unit: "µs", ...lat.request },
             { label: "raw nats.js own-inbox", unit: "µs", ...lat.ownInbox },
             { label: "Troupe ask", unit: "µs", ...lat.troupe },
+            { label: "Troupe ask, client with credentials, plain type", unit: "µs", ...lat.signerPlain },
+            { label: "Troupe ask, client with credentials, requireVerifiedSender type", unit: "µs", ...lat.verified },
           ],
         },
       ],
@@ -380,6 +464,7 @@ export const throughputScenario: Scenario = {
           : []),
         `The persisted agents (bench-history) hold a conversation history of ${SMALL_STATE_BYTES} bytes and of ${formatNumber(LARGE_STATE_BYTES)} bytes (encoded), written to the state bucket once; the reads change nothing, so no state write follows them.`,
         `Load average (1, 5, 15 min) at the start: ${loadAtStart}; at the end: ${loadAtEnd}. Other work on the machine moves every figure; the ratios are the thing to read.`,
+        `Verified senders: a light client holding a client credential asks the plain echo and an echo defined with requireVerifiedSender, over one connection. Each ask to the second carries the client's user JWT and an ed25519 signature over subject and envelope (two NATS headers); the responding node checks the signature, and the JWT once (then cached). Signing costs ${proofCost.signUs.toFixed(1)} µs and checking ${proofCost.verifyUs.toFixed(1)} µs per ask in one process. The credentials come from an authority made for the run and the server does not check them (a plain server): the node checks each proof against the account key in its own credentials.`,
         ...(moleculerWhyNot ? [`Moleculer was not measured: ${moleculerWhyNot}`] : []),
       ],
     };

@@ -9,6 +9,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { counter, echo, openConnection, startNode, type TroupeNode } from "../../actors/index.js";
+import { readCredentials } from "../../runtime/auth/credentials.js";
 import { startNatsServer, type NatsServer } from "../../runtime/testing/nats-server.js";
 import { Subjects } from "../../runtime/subjects.js";
 import { AGENT_TABLE_HEADERS, agentRows } from "../agent-table.js";
@@ -157,8 +158,21 @@ export function register(program: Command, f: Factory): void {
         let node: TroupeNode | undefined;
         let problems: string[] = [];
         try {
-          nc = await openConnection({ servers: url, name: "agentctl-demo" });
-          node = await startNode({ connection: nc, namespace, name: "demo-node", agents: [echo, counter, flakyWorker, team] });
+          // A server the demo started is its own and open; one already running is reached as every command reaches it.
+          const c = own ? undefined : f.connection();
+          nc = await openConnection({
+            servers: c?.servers ?? url,
+            name: "agentctl-demo",
+            credentials: c?.credentials === undefined ? undefined : await readCredentials(c.credentials),
+            tls: c?.tls,
+          });
+          node = await startNode({
+            connection: nc,
+            credentials: c?.credentials,
+            namespace,
+            name: "demo-node",
+            agents: [echo, counter, flakyWorker, team],
+          });
           node.onEvent(log.add);
           say(`node    ${node.id} in namespace ${namespace}, hosting echo, counter, flaky and team`);
           say();

@@ -4,7 +4,7 @@
 // (`--replicas 3`), in the foreground until Ctrl-C.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { UsageError } from "../exit-code.js";
@@ -15,6 +15,9 @@ import { probeServer, serverAddress } from "../server-probe.js";
 import { untilSignal } from "../signals.js";
 import { positiveInteger } from "../option-parsers.js";
 import { startNatsCluster } from "../../runtime/testing/nats-cluster.js";
+import { Authority } from "../../runtime/auth/authority.js";
+import { hasAuthority, writeAuthDir } from "../auth-dir.js";
+import { devAuthDir } from "../dev-credentials.js";
 
 const DEFAULT_PORT = 4222;
 const READY_TIMEOUT_MS = 20_000;
@@ -29,6 +32,33 @@ function layout(root: string, port: number): { cwd: string; args: string[]; stor
   const cwd = join(root, ".nats", `port-${port}`);
   mkdirSync(cwd, { recursive: true });
   return { cwd, args: ["-c", conf, "-p", String(port), "-m", "0"], store: join(cwd, ".nats", "data") };
+}
+
+/**
+ * `--secure`: the development credentials in `.nats/auth` (made on first use, with an account
+ * for the namespace, added when another namespace is asked for), and a server configuration
+ * for `port` that trusts only them. The store is apart from the unsecured server's.
+ */
+async function secureLayout(root: string, port: number, namespace: string, note: (text: string) => void): Promise<{ cwd: string; args: string[]; store: string }> {
+  const dir = devAuthDir();
+  let authority: Authority;
+  if (hasAuthority(dir)) {
+    authority = await Authority.load(dir);
+    if (!authority.namespaces.includes(namespace)) {
+      await authority.addNamespace(namespace);
+      await writeAuthDir(dir, authority, namespace);
+      note(`namespace ${namespace} added to the development credentials in ${relative(process.cwd(), dir) || "."}`);
+    }
+  } else {
+    authority = await Authority.create(namespace);
+    await writeAuthDir(dir, authority, namespace);
+    note(`development credentials written to ${relative(process.cwd(), dir) || "."} (admin, node, client, observer)`);
+  }
+  const own = port === DEFAULT_PORT;
+  const store = join(dir, own ? "jetstream" : `jetstream-${port}`);
+  const conf = join(dir, own ? "server.conf" : `server-${port}.conf`);
+  writeFileSync(conf, authority.serverConfig({ port, storeDir: store, httpPort: own ? 8222 : undefined, serverName: "troupe-dev" }), { mode: 0o600 });
+  return { cwd: root, args: ["-c", conf], store };
 }
 
 /** Resolves once a JetStream-enabled server answers at `url`; rejects when the child exits first or time runs out. */
@@ -86,27 +116,36 @@ async function runCluster(f: Factory, port: number): Promise<void> {
   f.out.note("NATS cluster stopped");
 }
 
-/** Register `agentctl dev [--detach] [--cluster [--port P]]`. */
+/** Register `agentctl dev [--detach] [--secure] [--cluster [--port P]]`. */
 export function register(program: Command, f: Factory): void {
   program
     .command("dev")
     .summary("run a local NATS server for development")
     .description("run a local NATS server (nats.conf: loopback, JetStream in .nats/data) unless one already answers at --server")
     .option("-d, --detach", "start it in the background, wait until it answers, print its pid and exit")
+    .option(
+      "--secure",
+      "require credentials: the server trusts only those in .nats/auth (made on first use: admin, node, client, observer\n" +
+        "for the namespace), and agentctl on this machine uses them without flags (admin; node for `node start`)",
+    )
     .option("--cluster", "run a 3-server NATS cluster instead (ports P, P+1, P+2), to try Troupe with --replicas 3")
     .option("--port <port>", "with --cluster: the first server's client port (default: the --server port, 4222)", parsePort)
     .action(
-      f.action(async (opts: { detach?: boolean; cluster?: boolean; port?: number }) => {
-        const { server } = f.globals();
+      f.action(async (opts: { detach?: boolean; cluster?: boolean; port?: number; secure?: boolean }) => {
+        const { server, namespace } = f.globals();
         const { host, port } = serverAddress(server);
         if (opts.cluster) {
           if (opts.detach) throw new UsageError("--cluster runs in the foreground: it cannot be combined with --detach");
+          if (opts.secure) throw new UsageError("--secure runs one server: it cannot be combined with --cluster");
           if (!LOOPBACK.has(host)) throw new UsageError(`agentctl dev runs servers on this machine, but --server points at ${host}`);
           return runCluster(f, opts.port ?? port);
         }
         if (opts.port !== undefined) throw new UsageError("--port goes with --cluster; for one server, use --server nats://127.0.0.1:PORT");
-        if (await probeServer(server)) {
-          f.out.line(`a NATS server is already running at ${server}`);
+        const running = await probeServer(server);
+        if (running) {
+          const secured = (running as { auth_required?: boolean }).auth_required === true;
+          f.out.line(`a NATS server is already running at ${server}${secured ? " (it requires credentials)" : ""}`);
+          if (opts.secure && !secured) f.out.note("it does not require credentials: stop it first to run one with --secure");
           return;
         }
         if (!LOOPBACK.has(host)) {
@@ -114,9 +153,9 @@ export function register(program: Command, f: Factory): void {
         }
         const bin = natsServerBinary((text) => f.out.note(text));
         const root = packageRoot();
-        const { cwd, args, store } = layout(root, port);
+        const { cwd, args, store } = opts.secure ? await secureLayout(root, port, namespace, (t) => f.out.note(t)) : layout(root, port);
         const url = `nats://127.0.0.1:${port}`;
-        const where = `JetStream store ${relative(process.cwd(), store) || "."}`;
+        const where = `${opts.secure ? "credentials required, " : ""}JetStream store ${relative(process.cwd(), store) || "."}`;
 
         if (opts.detach) {
           mkdirSync(join(root, ".nats"), { recursive: true });

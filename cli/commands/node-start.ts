@@ -4,6 +4,7 @@
 import type { Command } from "commander";
 import { builtinAgents, startNode } from "../../actors/index.js";
 import { loadAgentModule, type Definition } from "../agent-module.js";
+import { DevRole } from "../dev-credentials.js";
 import type { Factory } from "../factory.js";
 import { untilSignal } from "../signals.js";
 import { positiveInteger } from "../option-parsers.js";
@@ -33,10 +34,19 @@ export function register(node: Command, f: Factory): void {
       f.action(async (opts: { agents?: string; name?: string; replicas?: number; handover: boolean }) => {
         const types = hostedTypes(opts.agents === undefined ? [] : await loadAgentModule(opts.agents));
         const g = f.globals();
+        const c = f.connection(DevRole.Node);
         const signal = untilSignal();
-        const running = await startNode({ servers: g.server, namespace: g.namespace, agents: types, name: opts.name, replicas: opts.replicas });
+        const running = await startNode({
+          servers: c.servers,
+          credentials: c.credentials,
+          tls: c.tls,
+          namespace: g.namespace,
+          agents: types,
+          name: opts.name,
+          replicas: opts.replicas,
+        });
         f.out.line(
-          `node ${running.id} ready in namespace ${running.namespace} at ${g.server}, hosting ${types.map((t) => t.type).join(", ")}`,
+          `node ${running.id} ready in namespace ${running.namespace} at ${c.server}${c.credentials ? ` with credentials ${c.credentials}` : ""}, hosting ${types.map((t) => t.type).join(", ")}`,
         );
         f.out.note("press Ctrl-C to stop");
         // The node may also close on its own (another process took its name): then exit with its reason.

@@ -11,6 +11,9 @@ import { fileURLToPath } from "node:url";
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const MAIN = join(REPO_ROOT, "cli", "main.ts");
 
+/** A configuration directory that does not exist: agentctl finds no NATS CLI context unless a test gives XDG_CONFIG_HOME. */
+const NO_CONFIG_DIR = join(REPO_ROOT, "cli", "fixtures", "no-config-dir");
+
 /** What a finished agentctl run left behind. */
 export interface Finished {
   code: number | null;
@@ -22,9 +25,11 @@ export interface Finished {
 /** The environment without the variables that would change agentctl's defaults. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  delete env.NATS_URL;
-  delete env.TROUPE_NAMESPACE;
-  delete env.AGENTCTL_DEBUG;
+  for (const name of ["NATS_URL", "NATS_CREDS", "NATS_CONTEXT", "NATS_CA", "NATS_CERT", "NATS_KEY", "TROUPE_NAMESPACE", "AGENTCTL_DEBUG"]) delete env[name];
+  // No NATS CLI context of the machine's user is selected behind a test's back.
+  env.XDG_CONFIG_HOME = NO_CONFIG_DIR;
+  // Nor the development credentials of `agentctl dev --secure` in the checkout.
+  env.TROUPE_DEV_AUTH_DIR = join(NO_CONFIG_DIR, "auth");
   return { ...env, ...extra };
 }
 

@@ -195,7 +195,8 @@ function reachOf(s: Subjects, scope: RoleScope): { message: string[]; memoryWrit
       streamReads: ["$JS.API.STREAM.MSG.GET.*", "$JS.API.DIRECT.GET.>", "$JS.API.CONSUMER.>"],
     };
   }
-  const message: string[] = [];
+  // An agent may always message itself (and the node its own agents): the credential's own types are reachable.
+  const message: string[] = types.flatMap((t) => [s.agent(t, scope.agent?.key ?? "*"), s.mailbox(t, scope.agent?.key ?? "*")]);
   const memoryWrite: string[] = [];
   // The runtime's own buckets and the mailbox stream, read whole; shared memory only where granted.
   const streamReads = [

@@ -23,6 +23,7 @@ import { DeliverPolicy } from "@nats-io/jetstream";
 import type { Clock, TimerHandle } from "../clock.js";
 import { backoffDelay } from "../memory/retry.js";
 import { DurableHeader } from "./durable-sender.js";
+import { ProofHeader } from "../auth/sender-proof.js";
 
 /** A message of a durable mailbox, as the feed hands it on. */
 export interface DurableDelivery {
@@ -32,6 +33,9 @@ export interface DurableDelivery {
   reply: string | undefined;
   /** The `Troupe-Key` header: an ask's idempotency key (unchecked). */
   key: string | undefined;
+  /** The `Troupe-Signer` and `Troupe-Sig` headers: the proof of its sender, when it carries one (unchecked). */
+  signer?: string;
+  signature?: string;
 }
 
 /** Messages the consumer holds for the feed at most (pulled ahead of the agent). */
@@ -273,11 +277,15 @@ export class DurableFeed {
 function toDelivery(m: JsMsg): DurableDelivery {
   let reply: string | undefined;
   let key: string | undefined;
+  let signer: string | undefined;
+  let signature: string | undefined;
   try {
     reply = m.headers?.get(DurableHeader.Reply) || undefined;
     key = m.headers?.get(DurableHeader.Key) || undefined;
+    signer = m.headers?.get(ProofHeader.Signer) || undefined;
+    signature = m.headers?.get(ProofHeader.Signature) || undefined;
   } catch {
-    // Malformed headers: no reply, no key; the envelope is checked as usual.
+    // Malformed headers: no reply, no key, no proof; the envelope is checked as usual.
   }
-  return { data: m.data, seq: m.seq, reply, key };
+  return { data: m.data, seq: m.seq, reply, key, signer, signature };
 }

@@ -4,7 +4,9 @@
 // subjects), so a send retried within the duplicate window is stored once,
 // and the retries below, after a timeout or while a server restarts, never
 // store it twice. An ask's reply subject and idempotency key travel in
-// headers: a stored message keeps no NATS reply subject.
+// headers: a stored message keeps no NATS reply subject. So does the proof of
+// its sender, for an agent that accepts only verified senders: JetStream
+// stores a message's headers with it and delivers them with it.
 
 import { headers as natsHeaders, type MsgHdrs } from "@nats-io/nats-core";
 import type { JetStreamClient } from "@nats-io/jetstream";
@@ -13,6 +15,7 @@ import { errorText, MailboxFullError, MailboxUnavailableError, MemoryUnavailable
 import { DEFAULT_RETRY, withJetStreamRetry } from "../memory/retry.js";
 import type { AgentId } from "../subjects.js";
 import { isMailboxLimit } from "./mailbox-stream.js";
+import { ProofHeader } from "../auth/sender-proof.js";
 
 /** Headers of a stored durable message. */
 export const DurableHeader = {
@@ -40,12 +43,22 @@ export class DurableSender {
    * @throws MailboxFullError when the mailbox (or all of them) is at its limit
    * @throws MailboxUnavailableError when JetStream could not store it through every retry
    */
-  async store(agentId: AgentId, subject: string, payload: Uint8Array, msgId: string, meta?: { reply?: string; key?: string }): Promise<void> {
+  async store(
+    agentId: AgentId,
+    subject: string,
+    payload: Uint8Array,
+    msgId: string,
+    meta?: { reply?: string; key?: string; proof?: { signer: string; signature: string } },
+  ): Promise<void> {
     let hdrs: MsgHdrs | undefined;
-    if (meta?.reply !== undefined || meta?.key !== undefined) {
+    if (meta?.reply !== undefined || meta?.key !== undefined || meta?.proof !== undefined) {
       hdrs = natsHeaders();
       if (meta.reply !== undefined) hdrs.set(DurableHeader.Reply, meta.reply);
       if (meta.key !== undefined) hdrs.set(DurableHeader.Key, meta.key);
+      if (meta.proof !== undefined) {
+        hdrs.set(ProofHeader.Signer, meta.proof.signer);
+        hdrs.set(ProofHeader.Signature, meta.proof.signature);
+      }
     }
     const options = { msgID: `${agentId}:${msgId}`, headers: hdrs, timeout: STORE_TIMEOUT_MS };
     try {

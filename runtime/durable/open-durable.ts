@@ -37,7 +37,12 @@ export async function openDurable(
     (key, revision, reason) => invalid.report({ bucket: ClusterBucket.Types, key, revision, reason }),
     o.replicas,
   );
-  const types = o.agents.filter((a): a is AgentType => a.kind === "agent").map((a) => ({ type: a.type, mailbox: a.mailbox, onDemand: a.activation === ActivationMode.OnDemand }));
+  const types = o.agents.filter((a): a is AgentType => a.kind === "agent").map((a) => ({
+    type: a.type,
+    mailbox: a.mailbox,
+    onDemand: a.activation === ActivationMode.OnDemand,
+    verified: a.requireVerifiedSender,
+  }));
   const hostsDurable = types.some((t) => t.mailbox === MailboxKind.Durable);
   try {
     if (hostsDurable) await ensureMailboxStream(nc, subjects, o.durableMailboxes);

@@ -1,7 +1,8 @@
 // Which mailbox each agent type takes, and whether its agents are activated
 // on demand, as every node and client of the namespace sees it: the KV bucket
 // `troupe_<ns>_types`, key `<type>`, value `{ mailbox: "core" | "durable",
-// activation?: "on-demand" }`. A node writes the types it hosts when it
+// activation?: "on-demand", verified?: true }` (`verified`: its agents accept
+// only verified senders, so senders sign what they send it). A node writes the types it hosts when it
 // starts; a sender looks a type up once, then keeps the answer true through
 // the bucket's watch. An entry outlives the nodes that wrote it, so a message
 // for a durable agent whose node just died still goes to its durable mailbox.
@@ -25,13 +26,19 @@ export interface TypeRoute {
   readonly mailbox: MailboxKind;
   /** Its agents are activated by the first message (virtual agents): a send that finds nobody activates one. */
   readonly onDemand: boolean;
+  /**
+   * Its agents accept only verified senders: messages to it carry a proof of
+   * their sender (see auth/sender-proof.ts). Only the sender's side reads it;
+   * the receiving node checks every message whatever a route says.
+   */
+  readonly verified: boolean;
 }
 
 /** A type nobody wrote: the core mailbox, activated by spawn only. */
-const CORE: TypeRoute = Object.freeze({ mailbox: MailboxKind.Core, onDemand: false });
+const CORE: TypeRoute = Object.freeze({ mailbox: MailboxKind.Core, onDemand: false, verified: false });
 
 function routeKey(r: TypeRoute): string {
-  return `${r.mailbox}${r.onDemand ? "/on-demand" : ""}`;
+  return `${r.mailbox}${r.onDemand ? "/on-demand" : ""}${r.verified ? "/verified" : ""}`;
 }
 
 /** Where a sender learns the mailbox of a type. */
@@ -77,10 +84,14 @@ export class TypeDirectory {
   async register(types: ReadonlyArray<{ type: string } & TypeRoute>): Promise<void> {
     const kv = this.kv!;
     for (const t of types) {
-      const route: TypeRoute = { mailbox: t.mailbox, onDemand: t.onDemand };
+      const route: TypeRoute = { mailbox: t.mailbox, onDemand: t.onDemand, verified: t.verified };
       const stored = await this.retry("read type", () => kv.get(t.type));
       if (stored && stored.operation === "PUT" && routeKey(this.check(stored)) === routeKey(route)) continue;
-      const value = route.onDemand ? { mailbox: route.mailbox, activation: "on-demand" } : { mailbox: route.mailbox };
+      const value = {
+        mailbox: route.mailbox,
+        ...(route.onDemand ? { activation: "on-demand" } : {}),
+        ...(route.verified ? { verified: true } : {}),
+      };
       await this.retry("register type", () => kv.put(t.type, encodeValue(value)));
       this.known.set(t.type, route);
     }
@@ -159,15 +170,20 @@ export class TypeDirectory {
       this.onInvalid(e.key, e.revision, "does not decode as MessagePack");
       return CORE;
     }
-    const { mailbox, activation } = (v ?? {}) as { mailbox?: unknown; activation?: unknown };
+    const { mailbox, activation, verified } = (v ?? {}) as { mailbox?: unknown; activation?: unknown; verified?: unknown };
+    // Signing what needs no proof costs time only; not signing what needs one is refused: when in doubt, sign.
+    if (verified !== undefined && typeof verified !== "boolean") {
+      this.onInvalid(e.key, e.revision, `has verified ${JSON.stringify(verified)?.slice(0, 40)}, not true or false`);
+    }
+    const signed = verified !== undefined && verified !== false;
     if (mailbox !== MailboxKind.Core && mailbox !== MailboxKind.Durable) {
       this.onInvalid(e.key, e.revision, `has mailbox ${JSON.stringify(mailbox)?.slice(0, 40)}, not "core" or "durable"`);
-      return CORE;
+      return signed ? { ...CORE, verified: true } : CORE;
     }
     if (activation !== undefined && activation !== "on-demand") {
       this.onInvalid(e.key, e.revision, `has activation ${JSON.stringify(activation)?.slice(0, 40)}, not "on-demand"`);
-      return { mailbox, onDemand: false };
+      return { mailbox, onDemand: false, verified: signed };
     }
-    return { mailbox, onDemand: activation === "on-demand" };
+    return { mailbox, onDemand: activation === "on-demand", verified: signed };
   }
 }

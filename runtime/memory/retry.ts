@@ -3,10 +3,12 @@
 // with exponential backoff and jitter; when the attempts (and the time the
 // caller allows) run out the caller gets one MemoryUnavailableError carrying
 // the last failure as its cause. Logical failures (wrong last sequence, key
-// exists, ...) pass straight through.
+// exists, ...) pass straight through; a refused permission becomes
+// PermissionDeniedError.
 
 import type { Clock } from "../clock.js";
 import { MemoryUnavailableError } from "../errors.js";
+import { asPermissionDenied } from "../auth/permission-violation.js";
 import { isTransientJetStreamError } from "./jetstream-errors.js";
 
 /** How hard {@link withJetStreamRetry} tries. */
@@ -75,7 +77,8 @@ export async function withJetStreamRetry<T>(
     try {
       return await fn();
     } catch (err) {
-      if (!isTransientJetStreamError(err)) throw err;
+      // A refused permission is no transient failure: it says so at once, as PermissionDeniedError.
+      if (!isTransientJetStreamError(err)) throw asPermissionDenied(err);
       last = err;
     }
   }

@@ -13,7 +13,16 @@
 //   await node.close();
 //   await server.dispose();
 
-export { startNatsServer, findNatsServer, NatsServerMissingError, type NatsServer, type NatsServerOptions } from "./nats-server.js";
+export {
+  startNatsServer,
+  findNatsServer,
+  NatsServerMissingError,
+  type NatsServer,
+  type NatsServerOptions,
+  type NatsServerTls,
+} from "./nats-server.js";
+export type { TestCertificates, CertificateFiles } from "./tls-certificates.js";
+export { startSecureNatsServer, type SecureNatsServer } from "./secure-server.js";
 export { startNatsCluster, type NatsCluster, type ClusterServer, type NatsClusterOptions } from "./nats-cluster.js";
 export { connectTo, reconnected } from "./connect.js";
 export { FakeClock, type Clock } from "../clock.js";

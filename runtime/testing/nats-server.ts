@@ -21,6 +21,7 @@ import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { TestCertificates } from "./tls-certificates.js";
 
 /** The oldest nats-server Troupe runs on. */
 const MIN_VERSION = { major: 2, minor: 10 } as const;
@@ -64,6 +65,19 @@ export interface NatsServerOptions {
   cwd?: string;
   /** The server's name (`--server_name`). */
   serverName?: string;
+  /**
+   * Require TLS: certificates are made for the server ({@link NatsServer.tls}: a CA,
+   * a server certificate for 127.0.0.1 and localhost, a client certificate), and
+   * clients must trust the CA. `{ verify: true }` also requires a client
+   * certificate signed by it (mutual TLS). Default: no TLS.
+   */
+  tls?: boolean | { verify?: boolean };
+}
+
+/** The TLS files of a server started with `tls` (paths of PEM files), and whether it verifies clients. */
+export interface NatsServerTls extends TestCertificates {
+  /** Whether the server requires a client certificate. */
+  readonly verify: boolean;
 }
 
 /** A running (or stopped, restartable) nats-server. */
@@ -74,6 +88,8 @@ export interface NatsServer {
   /** `http://127.0.0.1:<port>` when the monitoring endpoint is on. */
   readonly monitorUrl?: string;
   readonly storeDir: string;
+  /** With the `tls` option: the CA clients trust, and certificates for the server and a client. */
+  readonly tls?: NatsServerTls;
   /** The pid of the current process; changes on restart(). */
   readonly pid: number;
   /** SIGTERM (graceful shutdown) and wait for the exit; SIGKILL after 5 s. */
@@ -428,6 +444,17 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   ownedDirs.add(runDir);
   installHooks();
   const storeDir = opts.storeDir !== undefined ? resolve(baseDir, opts.storeDir) : join(runDir, "store");
+  let tls: NatsServerTls | undefined;
+  if (opts.tls) {
+    try {
+      const { makeTestCertificates } = await import("./tls-certificates.js");
+      tls = { ...(await makeTestCertificates(runDir)), verify: typeof opts.tls === "object" && opts.tls.verify === true };
+    } catch (err) {
+      ownedDirs.delete(runDir);
+      await rm(runDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
 
   const argsFor = (port: number, monitorPort: number | undefined): string[] => {
     const args: string[] = [];
@@ -436,6 +463,10 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     if (monitorPort !== undefined) args.push("-m", String(monitorPort));
     if (jetstream) args.push("-js", "-sd", storeDir);
     if (opts.serverName !== undefined) args.push("--server_name", opts.serverName);
+    if (tls !== undefined) {
+      args.push("--tls", "--tlscert", tls.server.cert, "--tlskey", tls.server.key, "--tlscacert", tls.ca);
+      if (tls.verify) args.push("--tlsverify");
+    }
     args.push(...(opts.args ?? []));
     return args;
   };
@@ -478,6 +509,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     port,
     monitorUrl: monitorPort !== undefined ? `http://${HOST}:${monitorPort}` : undefined,
     storeDir,
+    tls,
     get pid() {
       return current.child.pid ?? -1;
     },
