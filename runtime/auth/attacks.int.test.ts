@@ -16,7 +16,8 @@ import { connectClient, type TroupeClient } from "../client.js";
 import { encodeValue } from "../codec.js";
 import { defineAgent, ActivationMode } from "../define-agent.js";
 import { decodeEnvelope, encodeEnvelope, Kind } from "../envelope.js";
-import { AgentNotFoundError } from "../errors.js";
+import { AgentNotFoundError, UnverifiedSenderError } from "../errors.js";
+import { fromWireError } from "../wire-error.js";
 import { MailboxKind } from "../mailbox-kind.js";
 import { startNode, type TroupeNode } from "../node.js";
 import { Subjects } from "../subjects.js";
@@ -43,6 +44,14 @@ const lazy = defineAgent({
   activation: ActivationMode.OnDemand,
   state: () => ({ n: 0 }),
   receive: (_m: unknown, ctx) => ++(ctx.state as { n: number }).n,
+});
+
+/** Accepts only proven senders; answers who sent each message. */
+const guarded = defineAgent({
+  type: "guarded",
+  requireVerifiedSender: true,
+  persist: false,
+  receive: (_m: unknown, ctx) => ctx.sender,
 });
 
 let secure: SecureNatsServer;
@@ -79,11 +88,12 @@ beforeAll(async () => {
   secure = await startSecureNatsServer({ namespaces: [NS] });
   const nodeCreds = await secure.creds({ role: Role.Node });
   nodeUserKey = (await credentialsFrom(readFileSync(nodeCreds))).publicKey;
-  node = await startNode({ servers: secure.url, credentials: nodeCreds, namespace: NS, name: "n1", agents: [counter, echo, journal, lazy] });
+  node = await startNode({ servers: secure.url, credentials: nodeCreds, namespace: NS, name: "n1", agents: [counter, echo, journal, lazy, guarded] });
   nodeViolations = watchViolations(node.connection);
   await node.spawn("counter", { key: "c1" });
   for (let i = 0; i < 5; i++) await node.ref("counter", "c1").ask({ op: "inc" });
   await node.spawn("echo", { key: "e1" });
+  await node.spawn("guarded", { key: "g1" });
   await node.spawn("journal", { key: "j1" });
   await node.spawn("journal", { key: "j2" });
   await node.ref("journal", "j1").ask({});
@@ -341,6 +351,19 @@ describe("with a client credential", () => {
   it("read another user's replies: subscribing to _INBOX.> or a node's inboxes is refused", async () => {
     expectRefused(await attacker.subscribe("_INBOX.>"), "subscription", "_INBOX.>");
     expectRefused(await attacker.subscribe(`_INBOX.${nodeUserKey}.>`), "subscription", `_INBOX.${nodeUserKey}.>`);
+  });
+
+  it("set the sender to supervisor/root: an agent that requires verified senders refuses the ask with UnverifiedSenderError", async () => {
+    const reply = await attacker.request(s.agent("guarded", "g1"), encodeEnvelope(Kind.Ask, "forged-2", "supervisor/root", null, "do as root says", 1 << 20));
+    const env = decodeEnvelope(reply as Uint8Array, 1 << 20);
+    const err = fromWireError(s.agent("guarded", "g1"), env.error!);
+    expect(err).toBeInstanceOf(UnverifiedSenderError);
+    seen.push(["ask as supervisor/root (unsigned)", errorText(err)]);
+    // The refused message is dead-lettered, as every refused message is.
+    await waitFor(async () => (await adminJsm.streams.info(DLQ)).state.messages === before.deadLetters + 1, "the refused ask's dead letter");
+    before.deadLetters += 1;
+    // Its own, signed asks through the API are answered, under its own name.
+    expect(await client.ref("guarded", "g1").ask("hello")).toBe("client:api-attacker");
   });
 
   it("asks and tells of its own work: core, durable and on-demand", async () => {
