@@ -213,7 +213,7 @@ describe("with a client credential", () => {
       expectRefused(await attacker.request(ctl, control(body)), "publish", ctl);
     }
     await expectApiRefused("kill", () => client.kill("counter/c1"), ctl);
-    // (client.stop is refused the same way, but waits out its ask timeout plus the 30 s a stop is allowed first.)
+    await expectApiRefused("stop", () => client.stop("counter/c1"), ctl);
     await expectApiRefused("spawn on n1", () => client.spawn("counter", { key: "c66", node: "n1" }), ctl);
     expect(await node.whereIs("counter/c66")).toBeUndefined();
   });

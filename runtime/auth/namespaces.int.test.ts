@@ -127,6 +127,7 @@ it("startNode in namespace b with a's node credential fails", async () => {
   );
   // The server refuses its first write of b (its membership entry); the runtime does not
   // check the credential's namespace first, so what surfaces is nats.js's RequestError.
+  if (process.env.TROUPE_ATTACK_REPORT) console.log("startNode in b with a's credential:", String(err));
   expect(err).toBeInstanceOf(Error);
   expect((err as Error).cause).toBeInstanceOf(PermissionViolationError);
   expect((err as Error).cause).toMatchObject({ operation: "publish", subject: `$KV.${b.nodesBucket()}.intruder` });
