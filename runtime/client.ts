@@ -15,7 +15,7 @@ import { ClusterCalls, spawnRequest, targetId, type NodeTree } from "./cluster-c
 import { existingClusterBuckets } from "./cluster-buckets.js";
 import { DeadLetterQueue } from "./dead-letter-queue.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
-import { readCredentials, type Credentials } from "./auth/credentials.js";
+import { checkCredentialsFor, readCredentials, type Credentials } from "./auth/credentials.js";
 import { SenderSigner } from "./auth/sender-proof.js";
 import { onConnection } from "./connection.js";
 import { AgentNotFoundError, ClientClosedError, InvalidArgumentError } from "./errors.js";
@@ -48,6 +48,7 @@ export type { ClientOptions };
 export async function connectClient(options: ClientOptions = {}): Promise<TroupeClient> {
   const o = validateClientOptions(options);
   const credentials = o.credentials === undefined ? undefined : await readCredentials(o.credentials);
+  if (credentials !== undefined) checkCredentialsFor(credentials, o.namespace);
   return onConnection(options.connection, { servers: o.servers, name: `troupe-client-${o.name}`, credentials, tls: o.tls }, (nc, owned) =>
     TroupeClient.create(nc, o, owned, credentials),
   );

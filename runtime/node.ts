@@ -12,7 +12,7 @@ import type { AgentInfo, HostEnv } from "./agent-host.js";
 import type { AgentRef } from "./agent-ref.js";
 import { ClusterCalls, spawnRequest, targetId, type NodeTree } from "./cluster-calls.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
-import { readCredentials, type Credentials } from "./auth/credentials.js";
+import { checkCredentialsFor, readCredentials, type Credentials } from "./auth/credentials.js";
 import { SenderSigner, SenderVerifier } from "./auth/sender-proof.js";
 import { onConnection } from "./connection.js";
 import { openDurable, type DurableParts } from "./durable/open-durable.js";
@@ -50,7 +50,7 @@ export type { NodeOptions, SpawnOptions, NodeTree };
  * await node.close();
  */
 export async function startNode(options: NodeOptions = {}): Promise<TroupeNode> {
-  const o = validateNodeOptions(options);
+  let o = validateNodeOptions(options);
   const verified = o.agents.filter((a) => a.kind === "agent" && a.requireVerifiedSender).map((a) => a.type);
   if (verified.length > 0 && o.credentials === undefined) {
     throw new InvalidConfigError(
@@ -59,6 +59,9 @@ export async function startNode(options: NodeOptions = {}): Promise<TroupeNode> 
     );
   }
   const credentials = o.credentials === undefined ? undefined : await readCredentials(o.credentials);
+  // A credential bound to a node name names the node when the options do not.
+  const pinned = credentials === undefined ? undefined : checkCredentialsFor(credentials, o.namespace, options.name);
+  if (pinned !== undefined && options.name === undefined) o = { ...o, name: pinned };
   return onConnection(options.connection, { servers: o.servers, name: `troupe-node-${o.name}`, credentials, tls: o.tls }, (nc, owned) =>
     TroupeNode.create(nc, o, owned, credentials),
   );

@@ -31,6 +31,7 @@ export const Tag = {
   namespace: "troupe-ns:",
   types: "troupe-types:",
   agent: "troupe-agent:",
+  node: "troupe-node:",
 } as const;
 
 /** A signed key: its seed and its JWT. */
@@ -189,6 +190,9 @@ export class Authority {
       `host: ${q(o.host ?? "127.0.0.1")}`,
       `port: ${o.port ?? 4222}`,
       "max_payload: 1MB",
+      "# A connection sends its user JWT in its CONNECT line; a credential narrowed to types and",
+      "# their grants carries long permission lists, past the default 4 KB line.",
+      "max_control_line: 32KB",
       ...(o.httpPort === undefined ? [] : [`http: ${q(`127.0.0.1:${o.httpPort}`)}`]),
       o.storeDir === undefined ? "jetstream: enabled" : `jetstream { store_dir: ${q(resolve(o.storeDir))} }`,
       `operator: ${q(this.file.operator.jwt)}`,
@@ -223,6 +227,7 @@ export class Authority {
     const tags = [`${Tag.role}${opts.role}`, `${Tag.namespace}${namespace}`];
     if (opts.types?.length) tags.push(`${Tag.types}${opts.types.join(",")}`);
     if (opts.agent) tags.push(`${Tag.agent}${opts.agent.type}/${opts.agent.key}`);
+    if (opts.node) tags.push(`${Tag.node}${opts.node}`);
     const claims: Partial<User> = { pub: permissions.pub, sub: permissions.sub, tags, bearer_token: false };
     const exp = opts.expiresInSeconds === undefined ? undefined : Math.floor(Date.now() / 1000) + opts.expiresInSeconds;
     const jwt = await encodeUser(opts.name ?? opts.role, user, this.accountKey(namespace), claims, exp === undefined ? {} : { exp });

@@ -79,3 +79,32 @@ export async function credentialsFrom(bytes: Uint8Array, path = "(in memory)"): 
 export function userClaims(jwt: string): ClaimsData<User> {
   return decode<User>(jwt);
 }
+
+/** The value of a credential's tag `<prefix><value>` (`troupe-ns:shop` → `shop`), if it has one. */
+export function tagValue(credentials: Pick<Credentials, "tags">, prefix: string): string | undefined {
+  const tag = credentials.tags.find((t) => t.startsWith(prefix));
+  return tag === undefined ? undefined : tag.slice(prefix.length);
+}
+
+/**
+ * Check that a credential is for `namespace` (and, when it is bound to a node
+ * name, for `node`) before anything is sent with it: the server would refuse
+ * every subject of another namespace, one at a time, with less telling errors.
+ * An admin credential may use any namespace of its account. Returns the node
+ * name the credential is bound to, if any.
+ */
+export function checkCredentialsFor(credentials: Credentials, namespace: string, node?: string): string | undefined {
+  const role = tagValue(credentials, "troupe-role:");
+  const ns = tagValue(credentials, "troupe-ns:");
+  if (ns !== undefined && ns !== namespace && role !== "admin") {
+    throw new InvalidCredentialsError(
+      credentials.path,
+      `it is a ${role ?? "Troupe"} credential for namespace "${ns}", not "${namespace}": use that namespace, or issue one for "${namespace}" (agentctl auth issue -n ${namespace})`,
+    );
+  }
+  const pinned = tagValue(credentials, "troupe-node:");
+  if (pinned !== undefined && node !== undefined && pinned !== node) {
+    throw new InvalidCredentialsError(credentials.path, `it is bound to node "${pinned}", so a node started with it is named "${pinned}", not "${node}"`);
+  }
+  return pinned;
+}

@@ -13,6 +13,7 @@ import { counter } from "../../actors/builtins.js";
 import { connectClient, type TroupeClient } from "../client.js";
 import { encodeValue } from "../codec.js";
 import { encodeEnvelope, Kind } from "../envelope.js";
+import { InvalidCredentialsError } from "../errors.js";
 import { startNode, type TroupeNode } from "../node.js";
 import { Subjects } from "../subjects.js";
 import { connectAttacker, type Attacker } from "../testing/hostile/attacker.js";
@@ -108,7 +109,7 @@ describe("even an admin credential of namespace a", () => {
       .then(() => undefined, (e: unknown) => e);
     expect((err as Error).cause).toBeInstanceOf(NoRespondersError);
     const seen: string[] = [];
-    const sub = adminA.subscribe(">", { callback: (_e, m) => seen.push(m.subject) });
+    const sub = adminA.subscribe(">", { callback: (_e, m) => void seen.push(m.subject) });
     await adminA.flush();
     await clientB.ref("counter", "c1").ask({ op: "get" });
     const jsm = await jetstreamManager(adminA, { checkAPI: false });
@@ -125,11 +126,12 @@ it("startNode in namespace b with a's node credential fails", async () => {
     (n) => (void n.close(), expect.fail("a node of a started in b")),
     (e: unknown) => e,
   );
-  // The server refuses its first write of b (its membership entry); the runtime does not
-  // check the credential's namespace first, so what surfaces is nats.js's RequestError.
+  // The runtime checks the credential's namespace before it sends anything, so nothing is left behind.
   if (process.env.TROUPE_ATTACK_REPORT) console.log("startNode in b with a's credential:", String(err));
-  expect(err).toBeInstanceOf(Error);
-  expect((err as Error).cause).toBeInstanceOf(PermissionViolationError);
-  expect((err as Error).cause).toMatchObject({ operation: "publish", subject: `$KV.${b.nodesBucket()}.intruder` });
+  expect(err).toBeInstanceOf(InvalidCredentialsError);
+  expect((err as Error).message).toMatch(/credential for namespace "a", not "b"/);
+  const names: string[] = [];
+  for await (const list of (await jetstreamManager(adminA, { checkAPI: false })).streams.names()) names.push(...list);
+  expect(names.filter((name) => /troupe_b_|TROUPE_B_/.test(name))).toEqual([]);
   await expectBUnchanged();
 });

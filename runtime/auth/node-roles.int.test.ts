@@ -65,7 +65,7 @@ const closers: Array<() => Promise<unknown>> = [];
 /** Permission errors seen by every node started here, by node name. */
 const violations = new Map<string, PermissionViolationError[]>();
 
-async function node(name: string, creds: string, agents: Parameters<typeof startNode>[0]["agents"], namespace = NS): Promise<TroupeNode> {
+async function node(name: string, creds: string, agents: NonNullable<Parameters<typeof startNode>[0]>["agents"], namespace = NS): Promise<TroupeNode> {
   const n = await startNode({ servers: secure.url, credentials: creds, namespace, name, agents, heartbeatMs: 100 });
   violations.set(name, watchViolations(n.connection));
   closers.push(() => n.close());
@@ -152,8 +152,16 @@ describe("a node credential pinned to a name", () => {
       (n) => (void n.close(), expect.fail("a node named n2 started")),
       (e: unknown) => e,
     );
-    expect((err as Error).cause).toMatchObject({ name: "PermissionViolationError", operation: "publish", subject: `$KV.${s.nodesBucket()}.n2` });
+    // Refused before anything is sent: the credential names its node.
+    expect(err).toMatchObject({ name: "InvalidCredentialsError", code: "INVALID_CREDENTIALS" });
+    expect((err as Error).message).toContain('bound to node "n1"');
     expect((await main.nodes()).map((x) => x.id)).not.toContain("n2");
+  });
+
+  it("names the node when the options do not", async () => {
+    const pinned = await startNode({ servers: secure.url, credentials: await secure.creds({ role: Role.Node, node: "n-pinned" }), namespace: NS, agents: [echo] });
+    closers.push(() => pinned.close());
+    expect(pinned.id).toBe("n-pinned");
   });
 });
 

@@ -187,7 +187,14 @@ describe("node", () => {
       "$JS.API.CONSUMER.MSG.NEXT.TROUPE_SHOP_MBOX.journal",
       "$JS.ACK.TROUPE_SHOP_MBOX.journal.1.1.1.1.1",
     ],
-    pubRefused: [...adminOnly, "troupe.other.agent.echo.e1", "$KV.troupe_other_state.counter.c1"],
+    pubRefused: [
+      ...adminOnly,
+      "troupe.other.agent.echo.e1",
+      "$KV.troupe_other_state.counter.c1",
+      // A stream of its own choosing could capture agent subjects and answer asks in the agents' place.
+      "$JS.API.STREAM.CREATE.CAPTURE",
+      "$JS.API.STREAM.CREATE.KV_troupe_shop_mem_notes",
+    ],
     subAllowed: [`_INBOX.${USER}.x`, "troupe.shop.agent.counter.c1", "troupe.shop.agent.counter.*", "troupe.shop.pool.counter.*", "troupe.shop.node.n1.ctl", "troupe.shop.node.n1.info", "troupe.shop.events.>"],
     subRefused: [">", "_INBOX.>", `_INBOX.${OTHER_USER}.x`, "troupe.shop.>", "troupe.other.agent.counter.c1", "$KV.troupe_shop_state.>"],
   });

@@ -157,7 +157,13 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     // durable mailboxes. No stream is deleted, and the only purge is the mailbox stream's:
     // applied durable messages are removed from it by subject.
     "$JS.API.INFO",
-    "$JS.API.STREAM.CREATE.*",
+    // Only the namespace's own streams may be created (a stream capturing agent subjects would
+    // answer asks with JetStream acknowledgements in the agents' place); named memory buckets
+    // only when the credential names them.
+    ...[st.state, st.registry, st.types, st.nodes, st.memory].map((b) => `$JS.API.STREAM.CREATE.${b.stream}`),
+    ...(scope.buckets ?? []).map((b) => `$JS.API.STREAM.CREATE.KV_${s.memoryBucket(b)}`),
+    `$JS.API.STREAM.CREATE.${st.mailbox}`,
+    `$JS.API.STREAM.CREATE.${st.deadLetters}`,
     // The only stream the runtime updates is the mailbox stream (to the limits a node is started
     // with). Any other update is refused: shrinking a stream's limits purges it in effect (the
     // state, registry or dead letters), and widening its subjects makes it capture messages.
