@@ -51,6 +51,12 @@ describe("agentctl dev --secure", { timeout: SLOW_MS }, () => {
       const kill = await agentctl(["kill", "counter/c1"], asClient);
       expect(kill.code).toBe(6);
       expect(kill.stderr).toMatch(/permission denied/i);
+      // Nor list: a refusal, not nodes that look silent.
+      const psAsClient = await agentctl(["ps"], asClient);
+      expect(psAsClient.code).toBe(6);
+      expect(psAsClient.stderr).toMatch(/permission denied: .*\.info/);
+      // The observer credential may list.
+      expect((await agentctl(["ps"], { ...env, NATS_CREDS: join(auth, "observer.creds") })).stdout).toContain("counter/c1");
     } finally {
       await node?.stop("SIGINT");
       const end = await dev.stop("SIGINT");

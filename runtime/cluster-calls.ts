@@ -11,7 +11,7 @@ import type { Clock } from "./clock.js";
 import { decodeValue } from "./codec.js";
 import type { Control, ListRequest } from "./control.js";
 import { decodeEnvelope } from "./envelope.js";
-import { AgentNotFoundError, InvalidArgumentError, InvalidMessageError, NoNodeForTypeError, SupervisorNotFoundError } from "./errors.js";
+import { AgentNotFoundError, InvalidArgumentError, InvalidMessageError, NoNodeForTypeError, PermissionDeniedError, SupervisorNotFoundError } from "./errors.js";
 import type { EventKind, TroupeEvent } from "./events.js";
 import type { ListPage } from "./list-page.js";
 import type { Membership, NodeInfo } from "./membership.js";
@@ -200,7 +200,9 @@ export class ClusterCalls {
         if (n.id === local?.id) return local.list();
         try {
           return await this.listNode(n.id, timeoutMs);
-        } catch {
+        } catch (err) {
+          // Refused by the server: not a silent node, a credential that may not list.
+          if (err instanceof PermissionDeniedError) throw err;
           unreachable.push(n.id);
           return [];
         }
@@ -218,7 +220,8 @@ export class ClusterCalls {
         if (n.id === local?.id) return local.tree();
         try {
           return (await this.control(this.subjects.nodeInfo(n.id), { op: "tree" }, undefined, timeoutMs)) as NodeTree;
-        } catch {
+        } catch (err) {
+          if (err instanceof PermissionDeniedError) throw err;
           return undefined;
         }
       }),
