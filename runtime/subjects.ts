@@ -251,6 +251,13 @@ export class Subjects {
 /** The prefix every reply subject the runtime answers on starts with. */
 export const INBOX_PREFIX = "_INBOX.";
 
+/**
+ * The prefix of the reply subjects the server makes for a request that crossed
+ * from another account (a client's, through its account's imports): the
+ * server routes the answer back to the requester's own inbox.
+ */
+export const SERVICE_REPLY_PREFIX = "_R_.";
+
 /** Longest reply subject the runtime answers on (a client's inbox is under 60 characters). */
 export const MAX_REPLY_SUBJECT = 256;
 
@@ -258,16 +265,18 @@ export const MAX_REPLY_SUBJECT = 256;
  * Whether the runtime may answer on `subject`. A reply subject comes from the
  * sender and is as hostile as the rest of the message: an ask whose reply
  * subject names a key of the state bucket or an event subject would make an
- * agent write there. So replies go only to inbox subjects: `_INBOX.` and one
- * or more tokens, without wildcards, spaces or empty tokens, as every NATS
- * client makes them by default. A scan of the characters, no regex: this runs
+ * agent write there. So replies go only to inbox subjects: `_INBOX.` (or the
+ * server's `_R_.` for a request from another account) and one or more tokens,
+ * without wildcards, spaces or empty tokens, as every NATS client makes them
+ * by default. A scan of the characters, no regex: this runs
  * on every ask.
  */
 export function isReplySubject(subject: string): boolean {
   const n = subject.length;
-  if (n <= INBOX_PREFIX.length || n > MAX_REPLY_SUBJECT || !subject.startsWith(INBOX_PREFIX)) return false;
+  const start = subject.startsWith(INBOX_PREFIX) ? INBOX_PREFIX.length : subject.startsWith(SERVICE_REPLY_PREFIX) ? SERVICE_REPLY_PREFIX.length : 0;
+  if (start === 0 || n <= start || n > MAX_REPLY_SUBJECT) return false;
   let tokenLength = 0;
-  for (let i = INBOX_PREFIX.length; i < n; i++) {
+  for (let i = start; i < n; i++) {
     const c = subject.charCodeAt(i);
     if (c === 46 /* . */) {
       if (tokenLength === 0) return false;
@@ -284,5 +293,5 @@ export function isReplySubject(subject: string): boolean {
 /** Why a reply subject is refused, for the dead letter and the event. */
 export function replySubjectProblem(subject: string): string {
   const shown = subject.length > 80 ? `${subject.slice(0, 80)}…` : subject;
-  return `reply subject ${JSON.stringify(shown)} is not an inbox (replies go only to ${INBOX_PREFIX}… subjects)`;
+  return `reply subject ${JSON.stringify(shown)} is not an inbox (replies go only to ${INBOX_PREFIX}… and ${SERVICE_REPLY_PREFIX}… subjects)`;
 }

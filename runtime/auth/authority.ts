@@ -1,8 +1,14 @@
 // The keys that vouch for every credential of a Troupe deployment, the NATS
-// way: an operator signs accounts, one per namespace (each with JetStream
-// enabled), and an account signs its namespace's users. A namespace being an
-// account, nothing of one namespace is visible from another: not subjects,
-// not streams, not buckets. The server is given the operator and the account
+// way: an operator signs accounts, two per namespace, and each account signs
+// its users. The namespace's account (JetStream on) holds its nodes and
+// admins, its streams and buckets; a namespace being an account, nothing of
+// one namespace is visible from another. Clients and observers live in a
+// second account that imports only what they may use: the agents' subjects,
+// activation, node info, the JetStream API and events. A reply subject never
+// leaves its account, so a client cannot point a reply of the JetStream API
+// (or the acknowledgement of a durable message) at a key of the namespace's
+// buckets: the confused deputy that would let any credential overwrite
+// agent state needs the namespace's own account, which clients are not in. The server is given the operator and the account
 // JWTs (a memory resolver, preloaded), so it accepts any user an account
 // signs: new node or client credentials are issued without restarting it. A
 // namespace added later needs the server's configuration reloaded
@@ -14,30 +20,27 @@
 
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { encodeAccount, encodeOperator, encodeUser, fmtCreds, type User } from "@nats-io/jwt";
+import { encodeAccount, encodeOperator, encodeUser, fmtCreds, type Export, type Import, type User } from "@nats-io/jwt";
 import { createAccount, createOperator, createUser, fromSeed, type KeyPair } from "@nats-io/nkeys";
 import { InvalidCredentialsError, InvalidConfigError } from "../errors.js";
-import { validateNamespace } from "../subjects.js";
+import { Subjects, validateNamespace } from "../subjects.js";
 import { permissionsFor, Role, type RoleScope } from "./roles.js";
+import { CredentialTag } from "./tags.js";
 
 /** The file of an auth directory that holds the seeds. */
 export const AUTHORITY_FILE = "authority.json";
 /** The server configuration file of an auth directory. */
 export const SERVER_CONF_FILE = "server.conf";
 
-/** Tags written into every user JWT Troupe issues, read back by verifiers. */
-export const Tag = {
-  role: "troupe-role:",
-  namespace: "troupe-ns:",
-  types: "troupe-types:",
-  agent: "troupe-agent:",
-  node: "troupe-node:",
-} as const;
-
 /** A signed key: its seed and its JWT. */
 interface SignedKey {
   seed: string;
   jwt: string;
+}
+
+/** A namespace's accounts: its own (nodes, admins) and its clients'. */
+interface NamespaceAccounts extends SignedKey {
+  clients: SignedKey;
 }
 
 /** What `authority.json` holds. */
@@ -47,8 +50,8 @@ interface AuthorityFile {
   namespace: string;
   operator: SignedKey;
   system: SignedKey;
-  /** One account per namespace. */
-  accounts: Record<string, SignedKey>;
+  /** The accounts of each namespace. */
+  accounts: Record<string, NamespaceAccounts>;
 }
 
 /** A credential issued: the `.creds` file's bytes, and who it is. */
@@ -120,7 +123,7 @@ export class Authority {
       throw new InvalidCredentialsError(path, "not a Troupe authority file (version 1 with operator, system and namespace accounts)");
     }
     try {
-      for (const k of [file.operator, file.system, ...Object.values(file.accounts)]) fromSeed(new TextEncoder().encode(k.seed));
+      for (const k of [file.operator, file.system, ...Object.values(file.accounts).flatMap((a) => [a, a.clients])]) fromSeed(new TextEncoder().encode(k.seed));
     } catch (err) {
       throw new InvalidCredentialsError(path, "a seed in it is not valid", { cause: err });
     }
@@ -137,34 +140,59 @@ export class Authority {
     return Object.keys(this.file.accounts);
   }
 
-  /** The public key of a namespace's account: the issuer of its credentials. */
+  /** The public key of a namespace's account: the issuer of its node and admin credentials. */
   account(namespace = this.file.namespace): string {
-    return this.accountKey(namespace).getPublicKey();
+    return this.accountKey(namespace, Role.Node).getPublicKey();
+  }
+
+  /** The public key of a namespace's clients' account: the issuer of its client and observer credentials. */
+  clientsAccount(namespace = this.file.namespace): string {
+    return this.accountKey(namespace, Role.Client).getPublicKey();
   }
 
   /**
-   * Give `namespace` an account of its own (JetStream on, no limits beyond the
-   * server's). The server learns of it when its configuration is written
-   * again and reloaded. A namespace that has one already keeps it.
+   * Give `namespace` its accounts: its own (JetStream on, no limits beyond the
+   * server's), exporting what clients may use, and the clients' account,
+   * importing it. The server learns of them when its configuration is written
+   * again and reloaded. A namespace that has them already keeps them.
    */
   async addNamespace(namespace: string): Promise<void> {
     validateNamespace(namespace);
     if (this.file.accounts[namespace]) return;
-    const account = createAccount();
+    const s = new Subjects(namespace);
     const operator = fromSeed(new TextEncoder().encode(this.file.operator.seed));
+    const own = createAccount();
+    const clients = createAccount();
     const unlimited = { mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1, subs: -1, data: -1, payload: -1, conn: -1, leaf: -1, imports: -1, exports: -1, wildcards: true };
-    const jwt = await encodeAccount(namespace, account, { limits: unlimited }, { signer: operator });
-    this.file.accounts[namespace] = { seed: seedText(account), jwt };
+    // What clients and observers reach, all of it still narrowed per user by subject permissions:
+    // requests to agents (asks, tells, durable tells, whose JetStream acknowledgement is the response),
+    // activation, node info, and the JetStream API (reads; watches deliver to their inboxes, exported
+    // as a stream, and flow control answers come back); events, for observers.
+    const services = [s.agent("*", "*"), s.mailbox("*", "*"), s.poolActivate("*"), s.nodeInfo("*"), "$JS.API.>", "$JS.FC.>"];
+    const streams = [s.allEvents(), "_INBOX.>"];
+    const exports: Export[] = [
+      ...services.map((subject): Export => ({ name: subject, subject, type: "service" })),
+      ...streams.map((subject): Export => ({ name: subject, subject, type: "stream" })),
+    ];
+    const imports: Import[] = [
+      ...services.map((subject): Import => ({ name: subject, subject, account: own.getPublicKey(), type: "service" })),
+      ...streams.map((subject): Import => ({ name: subject, subject, account: own.getPublicKey(), type: "stream" })),
+    ];
+    const jwt = await encodeAccount(namespace, own, { limits: unlimited, exports }, { signer: operator });
+    const clientsJwt = await encodeAccount(`${namespace} clients`, clients, { limits: { ...unlimited, mem_storage: 0, disk_storage: 0, streams: 0, consumer: 0 }, imports }, { signer: operator });
+    this.file.accounts[namespace] = { seed: seedText(own), jwt, clients: { seed: seedText(clients), jwt: clientsJwt } };
   }
 
-  private accountKey(namespace: string): KeyPair {
-    const account = this.file.accounts[validateNamespace(namespace)];
-    if (!account) {
+  /** The key of the account that issues `role`'s credentials in `namespace`. */
+  private accountKey(namespace: string, role: Role): KeyPair {
+    const accounts = this.file.accounts[validateNamespace(namespace)];
+    if (!accounts) {
       throw new InvalidConfigError(
         "namespace",
         `namespace "${namespace}" has no account here (it has ${this.namespaces.join(", ")}): add one with \`agentctl auth init --add --namespace ${namespace}\`, then reload the server`,
       );
     }
+    const account = role === Role.Client || role === Role.Observer ? accounts.clients : accounts;
     return fromSeed(new TextEncoder().encode(account.seed));
   }
 
@@ -199,7 +227,9 @@ export class Authority {
       `system_account: ${q(fromSeedPublic(this.file.system.seed))}`,
       "resolver: MEMORY",
       "resolver_preload: {",
-      ...Object.entries(this.file.accounts).map(([ns, a]) => `  # namespace ${ns}\n  ${fromSeedPublic(a.seed)}: ${q(a.jwt)}`),
+      ...Object.entries(this.file.accounts).map(
+        ([ns, a]) => `  # namespace ${ns}: its nodes, then its clients\n  ${fromSeedPublic(a.seed)}: ${q(a.jwt)}\n  ${fromSeedPublic(a.clients.seed)}: ${q(a.clients.jwt)}`,
+      ),
       `  ${fromSeedPublic(this.file.system.seed)}: ${q(this.file.system.jwt)}`,
       "}",
       ...(o.extra ? [o.extra] : []),
@@ -220,17 +250,19 @@ export class Authority {
       throw new InvalidConfigError("role", `must be one of ${Object.values(Role).join(", ")}, got ${JSON.stringify(opts.role)}`);
     }
     const namespace = validateNamespace(opts.namespace ?? this.file.namespace);
-    this.accountKey(namespace);
+    const issuer = this.accountKey(namespace, opts.role);
     const user = createUser();
     const scope: RoleScope = { namespace, types: opts.types, agent: opts.agent, buckets: opts.buckets, node: opts.node, reach: opts.reach, memoryRead: opts.memoryRead };
     const permissions = permissionsFor(opts.role, scope, user.getPublicKey());
-    const tags = [`${Tag.role}${opts.role}`, `${Tag.namespace}${namespace}`];
-    if (opts.types?.length) tags.push(`${Tag.types}${opts.types.join(",")}`);
-    if (opts.agent) tags.push(`${Tag.agent}${opts.agent.type}/${opts.agent.key}`);
-    if (opts.node) tags.push(`${Tag.node}${opts.node}`);
+    const tags = [`${CredentialTag.Role}${opts.role}`, `${CredentialTag.Namespace}${namespace}`];
+    if (opts.types?.length) tags.push(`${CredentialTag.Types}${opts.types.join(",")}`);
+    if (opts.agent) tags.push(`${CredentialTag.Agent}${opts.agent.type}/${opts.agent.key}`);
+    if (opts.node) tags.push(`${CredentialTag.Node}${opts.node}`);
+    // A node checks verified senders' credentials: it learns here which account issues the clients'.
+    if (opts.role === Role.Node || opts.role === Role.Admin) tags.push(`${CredentialTag.Clients}${this.clientsAccount(namespace)}`);
     const claims: Partial<User> = { pub: permissions.pub, sub: permissions.sub, tags, bearer_token: false };
     const exp = opts.expiresInSeconds === undefined ? undefined : Math.floor(Date.now() / 1000) + opts.expiresInSeconds;
-    const jwt = await encodeUser(opts.name ?? opts.role, user, this.accountKey(namespace), claims, exp === undefined ? {} : { exp });
+    const jwt = await encodeUser(opts.name ?? opts.role, user, issuer, claims, exp === undefined ? {} : { exp });
     return { creds: fmtCreds(jwt, user), jwt, publicKey: user.getPublicKey(), role: opts.role };
   }
 }

@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { decode, parseCreds, type ClaimsData, type User } from "@nats-io/jwt";
 import { fromSeed } from "@nats-io/nkeys";
 import { InvalidCredentialsError } from "../errors.js";
+import { CredentialTag } from "./tags.js";
 
 /** A credential: the user JWT, its seed, and what the JWT says. */
 export interface Credentials {
@@ -94,15 +95,15 @@ export function tagValue(credentials: Pick<Credentials, "tags">, prefix: string)
  * name the credential is bound to, if any.
  */
 export function checkCredentialsFor(credentials: Credentials, namespace: string, node?: string): string | undefined {
-  const role = tagValue(credentials, "troupe-role:");
-  const ns = tagValue(credentials, "troupe-ns:");
+  const role = tagValue(credentials, CredentialTag.Role);
+  const ns = tagValue(credentials, CredentialTag.Namespace);
   if (ns !== undefined && ns !== namespace && role !== "admin") {
     throw new InvalidCredentialsError(
       credentials.path,
       `it is a ${role ?? "Troupe"} credential for namespace "${ns}", not "${namespace}": use that namespace, or issue one for "${namespace}" (agentctl auth issue -n ${namespace})`,
     );
   }
-  const pinned = tagValue(credentials, "troupe-node:");
+  const pinned = tagValue(credentials, CredentialTag.Node);
   if (pinned !== undefined && node !== undefined && pinned !== node) {
     throw new InvalidCredentialsError(credentials.path, `it is bound to node "${pinned}", so a node started with it is named "${pinned}", not "${node}"`);
   }

@@ -137,8 +137,10 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
   const perType = (f: (type: string) => string[]): string[] => (types ? types.flatMap(f) : f("*"));
   const reach = reachOf(s, scope);
   const pub = [
-    // Replies go to inboxes only; a node answers any requester.
+    // Replies go to inboxes only; a node answers any requester (a client's requests arrive
+    // through its account's imports, with a reply subject the server made: `_R_.…`).
     "_INBOX.>",
+    "_R_.>",
     // Messages to agents (asks, tells, durable tells), within what its types may reach.
     ...reach.message,
     // Activation and spawn placement (an agent's message activates; a handover places a spawn),

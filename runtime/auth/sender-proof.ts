@@ -17,6 +17,7 @@ import { fromPublic, fromSeed } from "@nats-io/nkeys";
 import { LRUCache } from "lru-cache";
 import type { Clock } from "../clock.js";
 import { parseAgentId } from "../subjects.js";
+import { CredentialTag } from "./tags.js";
 import type { Credentials } from "./credentials.js";
 
 /** The NATS headers that prove who sent a message. */
@@ -37,14 +38,7 @@ export const SignerRole = {
 export type SignerRole = (typeof SignerRole)[keyof typeof SignerRole];
 
 /** Prefixes of the user JWT tags the verifier reads. */
-export const ProofTag = {
-  Role: "troupe-role:",
-  Namespace: "troupe-ns:",
-  /** A node credential narrowed to agent types: `troupe-types:t1,t2`. */
-  Types: "troupe-types:",
-  /** A credential narrowed to one agent: `troupe-agent:<type>/<key>`. */
-  Agent: "troupe-agent:",
-} as const;
+export const ProofTag = CredentialTag;
 
 /** Signers remembered by a verifier (each one checked JWT). */
 export const DEFAULT_SIGNER_CACHE = 4096;
@@ -145,6 +139,8 @@ export interface VerifierTrust {
   account: string;
   /** Signing keys of that account also trusted to issue user JWTs (with `issuer_account` set to it). */
   signingKeys?: readonly string[];
+  /** The account of the namespace's clients (`A...`): trusted to issue client and observer JWTs only. */
+  clientsAccount?: string;
   /** The namespace a signer's JWT must be tagged with (`troupe-ns:<namespace>`). */
   namespace: string;
   clock: Clock;
@@ -161,6 +157,7 @@ export class SenderVerifier {
     this.signers = new LRUCache({ max: trust.cacheSize ?? DEFAULT_SIGNER_CACHE });
     const issuers = new Map<string, KeyObject>([[trust.account, publicKeyOf(trust.account)]]);
     for (const k of trust.signingKeys ?? []) issuers.set(k, publicKeyOf(k));
+    if (trust.clientsAccount !== undefined) issuers.set(trust.clientsAccount, publicKeyOf(trust.clientsAccount));
     this.issuers = issuers;
   }
 
@@ -172,7 +169,8 @@ export class SenderVerifier {
   static forCredentials(credentials: Credentials, namespace: string, clock: Clock): SenderVerifier {
     const iss = credentials.claims.iss;
     const signingKeys = iss !== credentials.account && credentials.claims.nats.issuer_account === credentials.account ? [iss] : [];
-    return new SenderVerifier({ account: credentials.account, signingKeys, namespace, clock });
+    const clients = credentials.tags.find((t) => t.startsWith(ProofTag.Clients))?.slice(ProofTag.Clients.length);
+    return new SenderVerifier({ account: credentials.account, signingKeys, namespace, clock, clientsAccount: clients || undefined });
   }
 
   /**
@@ -226,8 +224,10 @@ export class SenderVerifier {
     const issuerKey = typeof claims.iss === "string" ? this.issuers.get(claims.iss) : undefined;
     if (issuerKey === undefined) return `was not issued by this node's account ${this.trust.account} (issuer ${JSON.stringify(claims.iss)})`;
     const issuerAccount = claims.nats.issuer_account;
-    if (claims.iss !== this.trust.account && issuerAccount !== this.trust.account) return `was issued by a signing key for another account (${JSON.stringify(issuerAccount)})`;
-    if (issuerAccount !== undefined && issuerAccount !== this.trust.account) return `names another issuer account (${JSON.stringify(issuerAccount)})`;
+    // Issued by the clients' account: a client or an observer, nothing more (checked with the role below).
+    const byClients = claims.iss === this.trust.clientsAccount && issuerAccount === undefined;
+    if (!byClients && claims.iss !== this.trust.account && issuerAccount !== this.trust.account) return `was issued by a signing key for another account (${JSON.stringify(issuerAccount)})`;
+    if (!byClients && issuerAccount !== undefined && issuerAccount !== this.trust.account) return `names another issuer account (${JSON.stringify(issuerAccount)})`;
     let signatureOk: boolean;
     try {
       signatureOk = edVerify(null, Buffer.from(`${parts[0]}.${parts[1]}`, "ascii"), issuerKey, Buffer.from(parts[2]!, "base64url"));
@@ -249,6 +249,7 @@ export class SenderVerifier {
     if (roles.length !== 1) return `names ${roles.length === 0 ? "no role" : "more than one role"} (one ${ProofTag.Role}<admin|node|client|observer> tag)`;
     const role = roles[0] as SignerRole;
     if (!Object.values(SignerRole).includes(role)) return `names an unknown role ${JSON.stringify(role)}`;
+    if (byClients && role !== SignerRole.Client && role !== SignerRole.Observer) return `was issued by the clients' account, which issues no ${role} credentials`;
     const typeTags = tags.filter((t) => t.startsWith(ProofTag.Types));
     const types = typeTags.length === 0 ? undefined : new Set(typeTags.flatMap((t) => t.slice(ProofTag.Types.length).split(",")).filter((t) => t.length > 0));
     const agents = tags.filter((t) => t.startsWith(ProofTag.Agent)).map((t) => t.slice(ProofTag.Agent.length));
