@@ -65,3 +65,10 @@ export function collectEnvironment(opts: { seed: number; quick: boolean; cwd?: s
     quick: opts.quick,
   };
 }
+
+/** The 1, 5 and 15-minute load averages now, as a scenario notes them: "0.52 0.61 0.70". */
+export function loadAverageNow(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+}

@@ -27,6 +27,19 @@ export function rng(seed: number): Rng {
   };
 }
 
+/**
+ * A shuffled copy of `items` (Fisher-Yates with `random`): the order in which
+ * a scenario runs its variants in a round, the same for the same seed.
+ */
+export function shuffled<T>(items: readonly T[], random: Rng): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = random.int(0, i);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 /** A seed for a run when none was given: printed and recorded, so the run can be repeated. */
 export function freshSeed(): number {
   return Math.floor(Math.random() * 1_000_000) + 1;

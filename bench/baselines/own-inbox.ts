@@ -2,9 +2,11 @@
 // throughput-minded nats.js user (and Troupe itself) does it. One wildcard
 // subscription `_INBOX.<id>.*` for every reply, a Map from token to the
 // waiting request, and no per-request timer or Error: what `nc.request`
-// builds per call is left out.
+// builds per call is left out. The inbox is under the connection's own inbox
+// prefix (a credential may read only its own inboxes).
 
 import { createInbox, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { connectionInboxPrefix } from "../../runtime/connection.js";
 
 interface Waiting {
   resolve(data: Uint8Array): void;
@@ -32,7 +34,7 @@ export class OwnInbox {
 
   constructor(nc: NatsConnection) {
     this.#nc = nc;
-    this.#prefix = `${createInbox()}.`;
+    this.#prefix = `${createInbox(connectionInboxPrefix(nc))}.`;
     this.#sub = nc.subscribe(`${this.#prefix}*`, {
       callback: (err, msg) => {
         if (err) return;

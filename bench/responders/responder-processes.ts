@@ -22,11 +22,11 @@ export function startTroupeResponder(o: ResponderOptions & { namespace: string; 
   });
 }
 
-/** Raw nats.js subscriptions on `<prefix>.echo` and `<prefix>.pubsub` (see raw-responder-main.ts). */
-export function startRawResponder(o: ResponderOptions & { prefix: string }): Promise<ChildHandle> {
+/** Raw nats.js subscriptions on `<prefix>.echo` and `<prefix>.pubsub` (see raw-responder-main.ts), connected with `credentials` when given. */
+export function startRawResponder(o: ResponderOptions & { prefix: string; credentials?: string }): Promise<ChildHandle> {
   return startChildProcess({
     main: childMain(import.meta.url, "./raw-responder-main"),
-    args: ["--servers", o.servers, "--prefix", o.prefix],
+    args: ["--servers", o.servers, "--prefix", o.prefix, ...(o.credentials ? ["--credentials", o.credentials] : [])],
     label: "raw nats.js responder process",
     readyTimeoutMs: o.readyTimeoutMs,
   });

@@ -8,6 +8,7 @@ import { memoryScenario } from "./memory.js";
 import { nodeKillScenario } from "./node-kill.js";
 import { rawScenario } from "./raw.js";
 import { scaleScenario } from "./scale.js";
+import { securityScenario } from "./security.js";
 import { serverRestartScenario } from "./server-restart.js";
 import { throughputScenario } from "./throughput.js";
 
@@ -15,6 +16,7 @@ import { throughputScenario } from "./throughput.js";
 export const scenarios: Scenario[] = [
   rawScenario,
   throughputScenario,
+  securityScenario,
   memoryScenario,
   crashStormScenario,
   nodeKillScenario,

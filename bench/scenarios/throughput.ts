@@ -16,7 +16,7 @@
 import { decode, encode } from "@msgpack/msgpack";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectClient, MailboxFullError, startNode, type AgentRef } from "../../actors/index.js";
 import { credentialsFrom } from "../../runtime/auth/credentials.js";
@@ -30,8 +30,9 @@ import { OwnInbox } from "../baselines/own-inbox.js";
 import { pacedTells } from "../baselines/paced-tells.js";
 import { RAW_CONNECTION_OPTIONS, windowed } from "../baselines/raw-nats.js";
 import type { ChildHandle } from "../child-process.js";
+import { loadAverageNow } from "../environment.js";
 import { PAYLOAD_BYTES, payload, type Payload } from "../payload.js";
-import { rng, type Rng } from "../random.js";
+import { rng, shuffled, type Rng } from "../random.js";
 import { BENCH_KEYS, type HistoryReply } from "../responders/bench-agents.js";
 import { moleculerBroker, moleculerMissing, type MoleculerBroker } from "../responders/moleculer-broker.js";
 import { startMoleculerResponder, startRawResponder, startTroupeResponder } from "../responders/responder-processes.js";
@@ -84,22 +85,6 @@ type Call = (n: number) => Promise<void>;
 
 function checkN(what: string, n: number, got: unknown): void {
   if ((got as { n?: unknown } | null)?.n !== n) throw new Error(`${what} ${n} was answered with ${JSON.stringify(got)?.slice(0, 120)}`);
-}
-
-/** Fisher-Yates with the scenario's seeded generator. */
-function shuffled<T>(items: readonly T[], random: Rng): T[] {
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = random.int(0, i);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
-function loadNow(): string {
-  return loadavg()
-    .map((l) => l.toFixed(2))
-    .join(" ");
 }
 
 /** Everything the scenario started, for the measurements. */
@@ -199,7 +184,7 @@ export const throughputScenario: Scenario = {
     } catch (err) {
       return { name: "throughput", ok: false, summary, metrics: [], error: `could not start nats-server: ${errorText(err)}` };
     }
-    const loadAtStart = loadNow();
+    const loadAtStart = loadAverageNow();
     ctx.progress(0, "starting the responder processes");
     const { client, rawNc, inbox, moleculer, moleculerWhyNot, rawPrefix, signer, proofCost } = await setUp(ctx, server.url, random);
     ctx.log(`a proof costs ${proofCost.signUs.toFixed(1)} µs to sign and ${proofCost.verifyUs.toFixed(1)} µs to check, per ${PAYLOAD_BYTES}-byte ask, in this process`);
@@ -390,7 +375,7 @@ export const throughputScenario: Scenario = {
       );
     }
     ctx.progress(1, "done");
-    const loadAtEnd = loadNow();
+    const loadAtEnd = loadAverageNow();
     ctx.log(`load average (1, 5, 15 min): ${loadAtStart} at the start, ${loadAtEnd} at the end`);
 
     const lat = {
