@@ -366,6 +366,32 @@ describe("with a client credential", () => {
     expect(await client.ref("guarded", "g1").ask("hello")).toBe("client:api-attacker");
   });
 
+  it("point a reply at a bucket (confused deputy): a JetStream API reply or a durable message's acknowledgement aimed at state, registry or membership writes nothing there", async () => {
+    const sub = new Subjects(NS);
+    const targets = [`$KV.${sub.stateBucket()}.counter.c1`, `$KV.${sub.registryBucket()}.counter.c1`, `$KV.${sub.nodesBucket()}.n1`, `$KV.${sub.stateBucket()}.journal.j1`];
+    const observer = await connectAttacker(secure.url, await secure.creds({ role: Role.Observer }), "observer-attacker");
+    try {
+      for (const nc of [attacker.nc, observer.nc]) {
+        for (const reply of targets) {
+          // The server answers these requests; the answer would be stored as the key's new value
+          // if the requester could name a subject of the namespace's account as its reply.
+          nc.publish("$JS.API.INFO", new Uint8Array(), { reply });
+          nc.publish(`$JS.API.STREAM.INFO.KV_${sub.registryBucket()}`, new Uint8Array(), { reply });
+        }
+        await nc.flush();
+      }
+      // A durable tell is answered by JetStream with an acknowledgement to its reply subject.
+      for (const reply of targets) attacker.nc.publish(sub.mailbox("journal", "j9"), encodeEnvelope(Kind.Tell, "deputy", null, null, {}, 1 << 20), { reply });
+      await attacker.nc.flush();
+      // The durable tells themselves are the client's to send: they are stored and applied.
+      await node.spawn("journal", { key: "j9" });
+      expect(await node.ref("journal", "j9").ask({})).toBe(targets.length + 1);
+      seen.push(["point a JetStream reply at a bucket key", "nothing written (the reply stays in the clients' account)"]);
+    } finally {
+      await observer.close();
+    }
+  });
+
   it("asks and tells of its own work: core, durable and on-demand", async () => {
     expect(await client.ref("echo", "e1").ask("hello")).toBe("hello");
     const reply = await attacker.request(s.agent("echo", "e1"), encodeEnvelope(Kind.Ask, "raw-1", "client:raw", null, "raw hello", 1 << 20));
