@@ -164,22 +164,28 @@ export class Authority {
     const own = createAccount();
     const clients = createAccount();
     const unlimited = { mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1, subs: -1, data: -1, payload: -1, conn: -1, leaf: -1, imports: -1, exports: -1, wildcards: true };
-    // What clients and observers reach, all of it still narrowed per user by subject permissions:
-    // requests to agents (asks, tells, durable tells, whose JetStream acknowledgement is the response),
-    // activation, node info, and the JetStream API (reads; watches deliver to their inboxes, exported
-    // as a stream, and flow control answers come back); events, for observers.
-    const services = [s.agent("*", "*"), s.mailbox("*", "*"), s.poolActivate("*"), s.nodeInfo("*"), "$JS.API.>", "$JS.FC.>"];
+    // What clients and observers reach, all of it still narrowed per user by subject permissions.
+    // Asks and tells cross as a stream the namespace imports from the clients (no per-request
+    // work in the server, and no server-side responder listens there: agents answer only to
+    // inboxes). What the server itself answers crosses as services, so that the answer goes back
+    // to the requester's own account whatever reply subject it named: durable tells (JetStream's
+    // acknowledgement), activation, node info, the JetStream API (reads; watches deliver to
+    // inboxes, exported as a stream, and flow control answers come back). Events, for observers.
+    const fromClients = [s.agent("*", "*")];
+    const services = [s.mailbox("*", "*"), s.poolActivate("*"), s.nodeInfo("*"), "$JS.API.>", "$JS.FC.>"];
     const streams = [s.allEvents(), "_INBOX.>"];
-    const exports: Export[] = [
-      ...services.map((subject): Export => ({ name: subject, subject, type: "service" })),
-      ...streams.map((subject): Export => ({ name: subject, subject, type: "stream" })),
-    ];
-    const imports: Import[] = [
-      ...services.map((subject): Import => ({ name: subject, subject, account: own.getPublicKey(), type: "service" })),
-      ...streams.map((subject): Import => ({ name: subject, subject, account: own.getPublicKey(), type: "stream" })),
-    ];
-    const jwt = await encodeAccount(namespace, own, { limits: unlimited, exports }, { signer: operator });
-    const clientsJwt = await encodeAccount(`${namespace} clients`, clients, { limits: { ...unlimited, mem_storage: 0, disk_storage: 0, streams: 0, consumer: 0 }, imports }, { signer: operator });
+    const stream = (subject: string): Export => ({ name: subject, subject, type: "stream" });
+    const service = (subject: string): Export => ({ name: subject, subject, type: "service" });
+    const from = (account: KeyPair, e: Export): Import => ({ name: e.name ?? e.subject, subject: e.subject, account: account.getPublicKey(), type: e.type });
+    const exports = [...services.map(service), ...streams.map(stream)];
+    const clientExports = fromClients.map(stream);
+    const jwt = await encodeAccount(namespace, own, { limits: unlimited, exports, imports: clientExports.map((e) => from(clients, e)) }, { signer: operator });
+    const clientsJwt = await encodeAccount(
+      `${namespace} clients`,
+      clients,
+      { limits: { ...unlimited, mem_storage: 0, disk_storage: 0, streams: 0, consumer: 0 }, exports: clientExports, imports: exports.map((e) => from(own, e)) },
+      { signer: operator },
+    );
     this.file.accounts[namespace] = { seed: seedText(own), jwt, clients: { seed: seedText(clients), jwt: clientsJwt } };
   }
 
