@@ -455,7 +455,7 @@ export class TroupeNode {
 
   /** Ask node `node` to let go of `id` if the registry no longer names it (best effort: a node that is gone cannot answer). */
   private async fenceOn(node: string, id: AgentId): Promise<void> {
-    await this.calls.control(this.subjects.nodeControl(node), { op: "fence", id }, undefined, 1000).catch(() => {});
+    await this.calls.control(this.subjects.nodeControl(node, parseAgentId(id).type), { op: "fence", id }, undefined, 1000).catch(() => {});
   }
 
   private startFailover(): void {
