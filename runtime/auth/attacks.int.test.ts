@@ -104,7 +104,7 @@ beforeAll(async () => {
   adminJsm = await jetstreamManager(admin);
   await waitFor(async () => (await adminJsm.streams.info(DLQ)).state.messages === 1, "the dead letter is stored");
 
-  clientCreds = await secure.creds({ role: Role.Client });
+  clientCreds = await secure.creds({ role: Role.Client, name: "api-attacker" });
   attacker = await connectAttacker(secure.url, clientCreds);
   client = await connectClient({ servers: secure.url, credentials: clientCreds, namespace: NS, name: "api-attacker", askTimeoutMs: 3000, spawnWaitMs: 500 });
   clientViolations = watchViolations(client.connection);
