@@ -47,6 +47,18 @@ describe("subjects", () => {
     expect(s.parseNodeRequest("troupe.other.node.n1.ctl.counter")).toBeUndefined();
   });
 
+  it("lists the namespace's streams with the subjects each captures", () => {
+    expect(s.streams()).toEqual([
+      { name: "KV_troupe_demo_state", subjects: ["$KV.troupe_demo_state.>"] },
+      { name: "KV_troupe_demo_registry", subjects: ["$KV.troupe_demo_registry.>"] },
+      { name: "KV_troupe_demo_types", subjects: ["$KV.troupe_demo_types.>"] },
+      { name: "KV_troupe_demo_nodes", subjects: ["$KV.troupe_demo_nodes.>"] },
+      { name: "KV_troupe_demo_mem", subjects: ["$KV.troupe_demo_mem.>"] },
+      { name: "TROUPE_DEMO_MBOX", subjects: ["troupe.demo.mbox.>"] },
+      { name: "TROUPE_DEMO_DLQ", subjects: ["troupe.demo.dlq.>"] },
+    ]);
+  });
+
   it.each(["", "a.b", "a b", "a*", "a>", "x/y"])("refuses the token %j", (bad) => {
     expect(() => agentId(bad, "k")).toThrow(InvalidArgumentError);
     expect(() => agentId("t", bad)).toThrow(InvalidArgumentError);

@@ -265,12 +265,36 @@ export class Subjects {
   }
 
   /**
+   * The namespace's streams, each with the subjects Troupe gives it: the KV buckets
+   * of state, registry, types, membership and the default shared memory (see
+   * {@link bucketStream}), the durable mailboxes and the dead letters.
+   */
+  streams(): OwnedStream[] {
+    return [
+      ...[this.stateBucket(), this.registryBucket(), this.typesBucket(), this.nodesBucket(), this.memoryBucket()].map(bucketStream),
+      { name: this.mailboxStream(), subjects: [this.allMailboxes()] },
+      { name: this.deadLetterStream(), subjects: [this.allDeadLetters()] },
+    ];
+  }
+
+  /**
    * KV bucket of shared memory: `troupe_<ns>_mem`, or `troupe_<ns>_mem_<name>` for a named
    * bucket ({@link validateBucketName}: no `_`, so no two (namespace, name) pairs share a bucket).
    */
   memoryBucket(name?: string): string {
     return name === undefined ? `troupe_${this.ns}_mem` : `troupe_${this.ns}_mem_${validateBucketName(name)}`;
   }
+}
+
+/** A stream Troupe makes, and the subjects it captures. */
+export interface OwnedStream {
+  readonly name: string;
+  readonly subjects: readonly string[];
+}
+
+/** The stream of KV bucket `bucket` as the KV client makes it: `KV_<bucket>`, capturing `$KV.<bucket>.>`. */
+export function bucketStream(bucket: string): OwnedStream {
+  return { name: `KV_${bucket}`, subjects: [`$KV.${bucket}.>`] };
 }
 
 /** The prefix every reply subject the runtime answers on starts with. */
