@@ -67,6 +67,14 @@ describe("agentctl on a secured server", { timeout: SLOW_MS }, () => {
     expect(JSON.parse(r.stdout)).toBe(1);
   });
 
+  it("with credentials, agentctl is the client its credential names (the only name it may sign as)", async () => {
+    const ops = await secure.creds({ role: "admin", name: "ops" });
+    expect((await run(["kv", "put", "team.plan", '"ship"', "--creds", ops])).code).toBe(0);
+    const history = await run(["kv", "history", "team.plan", "--json", "--creds", ops]);
+    expect(history.code).toBe(0);
+    expect((JSON.parse(history.stdout) as { writer: string | null }[]).map((h) => h.writer)).toEqual(["client:ops"]);
+  });
+
   it("without credentials the server refuses the connection: one sentence, exit 3", async () => {
     const r = await run(["ps"]);
     expect(r.code).toBe(3);

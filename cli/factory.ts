@@ -89,7 +89,8 @@ export class Factory {
         credentials: c.credentials,
         tls: c.tls,
         namespace: g.namespace,
-        name: `agentctl-${process.pid}-${randomBytes(2).toString("hex")}`,
+        // With credentials, the client takes its JWT's name: the only one it may sign as.
+        name: c.credentials === undefined ? `agentctl-${process.pid}-${randomBytes(2).toString("hex")}` : undefined,
       });
     })();
     return this.opened;

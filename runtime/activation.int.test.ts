@@ -142,7 +142,7 @@ describe("fencing an activation that is still starting", () => {
     const { Kvm } = await import("@nats-io/kv");
     const kv = await new Kvm(b.connection).open(new Subjects(ns).registryBucket());
     await kv.put("gated.g", encodeValue({ node: "b", since: Date.now(), supervisor: "root", restart: "permanent" }));
-    const fenced = (b as unknown as { calls: { control(s: string, body: unknown): Promise<unknown> } }).calls.control(new Subjects(ns).nodeControl("a"), { op: "fence", id: "gated/g" });
+    const fenced = (b as unknown as { calls: { control(s: string, body: unknown): Promise<unknown> } }).calls.control(new Subjects(ns).nodeControl("a", "gated"), { op: "fence", id: "gated/g" });
     await fenced;
     await new Promise((r) => setTimeout(r, 50)); // onStop would run now if fencing did not wait for onStart
     expect(starts).toEqual(["onStart:begin"]);

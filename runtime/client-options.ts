@@ -5,6 +5,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { nuid } from "@nats-io/nats-core";
 import { systemClock, type Clock } from "./clock.js";
 import { credentialsPath, tlsFiles } from "./auth/connect-options.js";
+import type { Credentials } from "./auth/credentials.js";
 import type { TlsFiles } from "./connection.js";
 import { InvalidConfigError } from "./errors.js";
 import type { MemoryOptions } from "./memory/index.js";
@@ -20,7 +21,12 @@ export interface ClientOptions {
   tls?: TlsFiles;
   /** The namespace to call into. Default: `TROUPE_NAMESPACE`, else `default`. */
   namespace?: string;
-  /** This client's name (letters, digits, `_`, `-`): the sender of its messages, and the connection's name. Default: client-pid-random. */
+  /**
+   * This client's name (letters, digits, `_`, `-`): the sender of its messages, and the
+   * connection's name. Default: the name in its credential's JWT when that is a valid name
+   * (an agent that requires verified senders takes a client credential's messages only as
+   * `client:<the JWT's name>`), else client-pid-random.
+   */
   name?: string;
   /** Use this connection instead of opening one; the client does not close it. */
   connection?: NatsConnection;
@@ -77,6 +83,19 @@ export function validateClientOptions(options: ClientOptions): ValidClientOption
     memory: options.memory,
     clock: options.clock ?? systemClock,
   };
+}
+
+/**
+ * `o` named after the credential it connects with when `given` (the name in the
+ * options) is undefined and the JWT's name is a valid client name; else `o`.
+ */
+export function nameFromCredentials(o: ValidClientOptions, given: string | undefined, credentials: Pick<Credentials, "name">): ValidClientOptions {
+  if (given !== undefined || typeof credentials.name !== "string") return o;
+  try {
+    return { ...o, name: validateToken("client name", credentials.name) };
+  } catch {
+    return o;
+  }
 }
 
 function positive(field: string, value: number | undefined, dflt: number): number {

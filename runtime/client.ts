@@ -10,7 +10,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { AgentInfo } from "./agent-host.js";
 import type { AgentRef } from "./agent-ref.js";
-import { validateClientOptions, type ClientOptions, type ValidClientOptions } from "./client-options.js";
+import { nameFromCredentials, validateClientOptions, type ClientOptions, type ValidClientOptions } from "./client-options.js";
 import { ClusterCalls, spawnRequest, targetId, type NodeTree } from "./cluster-calls.js";
 import { existingClusterBuckets } from "./cluster-buckets.js";
 import { DeadLetterQueue } from "./dead-letter-queue.js";
@@ -46,9 +46,10 @@ export type { ClientOptions };
  * await client.close();
  */
 export async function connectClient(options: ClientOptions = {}): Promise<TroupeClient> {
-  const o = validateClientOptions(options);
-  const credentials = o.credentials === undefined ? undefined : await readCredentials(o.credentials);
-  if (credentials !== undefined) checkCredentialsFor(credentials, o.namespace);
+  const checked = validateClientOptions(options);
+  const credentials = checked.credentials === undefined ? undefined : await readCredentials(checked.credentials);
+  if (credentials !== undefined) checkCredentialsFor(credentials, checked.namespace);
+  const o = credentials === undefined ? checked : nameFromCredentials(checked, options.name, credentials);
   return onConnection(options.connection, { servers: o.servers, name: `troupe-client-${o.name}`, credentials, tls: o.tls }, (nc, owned) =>
     TroupeClient.create(nc, o, owned, credentials),
   );

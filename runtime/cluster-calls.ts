@@ -107,7 +107,7 @@ export class ClusterCalls {
   /** Start an agent on the node named `node`. */
   async spawnOnNode(node: string, request: SpawnRequest): Promise<void> {
     await this.control(
-      this.subjects.nodeControl(node),
+      this.subjects.nodeControl(node, request.type),
       request,
       () => new InvalidArgumentError("node", `no node named "${node}" answers in namespace "${this.o.namespace}"`),
     );
@@ -118,7 +118,7 @@ export class ClusterCalls {
     const { type, key } = parseAgentId(supervisor);
     const where = await (await this.buckets.registry()).lookup(type, key);
     if (!where || !where.live) throw new SupervisorNotFoundError(supervisor);
-    await this.control(this.subjects.nodeControl(where.reg.node), request, () => new SupervisorNotFoundError(supervisor));
+    await this.control(this.subjects.nodeControl(where.reg.node, request.type), request, () => new SupervisorNotFoundError(supervisor));
   }
 
   /** Start an agent on any node that hosts its type, waiting up to `spawnWaitMs` for one to appear. */
@@ -140,13 +140,13 @@ export class ClusterCalls {
   async stopRemote(id: AgentId): Promise<void> {
     const node = await this.runningOn(id);
     // A stop may take the agent's shutdownMs and a commit: allow for it beyond the ask timeout.
-    await this.control(this.subjects.nodeControl(node), { op: "stop", id }, () => new AgentNotFoundError(id), this.o.askTimeoutMs + STOP_ALLOWANCE_MS);
+    await this.control(this.subjects.nodeControl(node, parseAgentId(id).type), { op: "stop", id }, () => new AgentNotFoundError(id), this.o.askTimeoutMs + STOP_ALLOWANCE_MS);
   }
 
   /** Make `id` fail on the node the registry names for it. @throws AgentNotFoundError when it runs nowhere */
   async killRemote(id: AgentId, reason: string): Promise<void> {
     const node = await this.runningOn(id);
-    await this.control(this.subjects.nodeControl(node), { op: "kill", id, reason }, () => new AgentNotFoundError(id));
+    await this.control(this.subjects.nodeControl(node, parseAgentId(id).type), { op: "kill", id, reason }, () => new AgentNotFoundError(id));
   }
 
   /**

@@ -1,15 +1,16 @@
 // A node's side of the control protocol: it listens on its own control and
-// info subjects (`troupe.<ns>.node.<id>.ctl`, `.info`) and, in a queue group,
-// on the pool subjects of each type it hosts (`troupe.<ns>.pool.<type>.spawn`,
+// info subjects (`troupe.<ns>.node.<id>.ctl.<type>`, `.info`) and, in a queue
+// group, on the pool subjects of each type it hosts (`troupe.<ns>.pool.<type>.spawn`,
 // `.activate`). It decodes and checks each request (a `system` envelope
-// whose body is a Control, taken only on its own subject: ControlLane),
+// whose body is a Control, taken only on its own subject and, where the
+// subject names an agent type, only about agents of that type: ControlLane),
 // carries it out on its Hosting, and answers. Nothing from the wire throws out of the callback: every failure is
 // a typed error reply to an inbox, or, with nowhere to reply, a counted drop
 // and an `invalid_message` event about `node/<id>`. A `list` is answered one
 // page at a time, each page as many agents as fit one message.
 
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
-import { checkLane, decodeControl, laneOf, MAX_LIST_LIMIT, type Control, type ListRequest } from "./control.js";
+import { checkRoute, decodeControl, MAX_LIST_LIMIT, routeOf, type Control, type ListRequest } from "./control.js";
 import { decodeEnvelope, encodeReply, Kind } from "./envelope.js";
 import { errorText, InvalidArgumentError, InvalidMessageError, toWireError } from "./errors.js";
 import { EventKind, type EventPublisher } from "./events.js";
@@ -40,7 +41,7 @@ export class ControlServer {
       if (err) this.events.publish(EventKind.AgentError, "node", this.nodeId, { where: "control subscription", reason: errorText(err) });
       else void this.onControl(msg);
     };
-    this.subs.push(this.nc.subscribe(this.subjects.nodeControl(this.nodeId), { callback }));
+    this.subs.push(this.nc.subscribe(this.subjects.nodeControlAll(this.nodeId), { callback }));
     this.subs.push(this.nc.subscribe(this.subjects.nodeInfo(this.nodeId), { callback }));
     for (const type of this.hosting.typeNames()) {
       this.subs.push(this.nc.subscribe(this.subjects.poolRequests(type), { queue: this.subjects.poolQueue(type), callback }));
@@ -65,7 +66,7 @@ export class ControlServer {
       if (env.kind !== Kind.System) throw new InvalidArgumentError("kind", "a node's control subject takes system messages only");
       if (msg.reply && !replyTo) throw new InvalidMessageError(replySubjectProblem(msg.reply));
       const control = decodeControl(env.body);
-      checkLane(control, laneOf(msg.subject));
+      checkRoute(control, routeOf(this.subjects, msg.subject));
       const result = await this.handle(control, inReplyTo, sender);
       if (replyTo) this.messenger.reply(replyTo, inReplyTo, sender, result, null);
     } catch (err) {

@@ -6,7 +6,7 @@
 import { RestartType } from "../supervisors/strategy.js";
 import { InvalidArgumentError } from "./errors.js";
 import type { Takeover } from "./registry.js";
-import { parseAgentId, validateToken, type AgentId } from "./subjects.js";
+import { parseAgentId, validateToken, type AgentId, type Subjects } from "./subjects.js";
 
 /** A control request, checked. */
 export type Control =
@@ -36,13 +36,16 @@ export const MAX_LIST_LIMIT = 10_000;
 export const ControlOp = ["spawn", "activate", "stop", "kill", "fence", "list", "tree"] as const;
 
 /**
- * The subjects a node takes requests on (the last token of the subject), and
- * the operations each takes. They are apart so that a credential can be
- * granted one and not the others: every client may activate, an observer may
- * list, only nodes and admins may spawn, stop, kill or fence.
+ * The subjects a node takes requests on (each a lane: `ctl`, `info`, `spawn`,
+ * `activate`), and the operations each takes. They are apart so that a
+ * credential can be granted one and not the others: every client may
+ * activate, an observer may list, only nodes and admins may spawn, stop, kill
+ * or fence. Every lane but `info` names an agent type, and takes requests
+ * about agents of that type only, so that a credential narrowed to types may
+ * act only on its types' agents.
  */
 export const ControlLane = {
-  /** `troupe.<ns>.node.<id>.ctl`: what changes a node's agents. */
+  /** `troupe.<ns>.node.<id>.ctl.<type>`: what changes a node's agents of one type. */
   Control: "ctl",
   /** `troupe.<ns>.node.<id>.info`: reads. */
   Info: "info",
@@ -60,18 +63,53 @@ const LANE_OPS: Record<ControlLane, ReadonlySet<Control["op"]>> = {
   [ControlLane.Activate]: new Set(["activate"]),
 };
 
-/** The lane of a control or pool subject (its last token), or undefined for any other subject. */
-export function laneOf(subject: string): ControlLane | undefined {
-  const lane = subject.slice(subject.lastIndexOf(".") + 1);
-  return Object.hasOwn(LANE_OPS, lane) ? (lane as ControlLane) : undefined;
+/** Where a request came in: its lane and, on a subject that names one, the agent type it takes requests for. */
+export interface ControlRoute {
+  lane: ControlLane;
+  type?: string;
 }
 
-/** Throw InvalidArgumentError when `c` is not taken on `lane` (a kill sent to a read-only subject, say). */
-export function checkLane(c: Control, lane: ControlLane | undefined): void {
-  if (lane === undefined || !LANE_OPS[lane].has(c.op)) {
-    const where = lane === undefined ? "this subject" : `".${lane}" subjects`;
+/** The route of a node's control, info or pool subject, or undefined for any other subject. */
+export function routeOf(subjects: Subjects, subject: string): ControlRoute | undefined {
+  const parsed = subjects.parseNodeRequest(subject);
+  if (parsed === undefined || !Object.hasOwn(LANE_OPS, parsed.lane)) return undefined;
+  return parsed.type === undefined ? { lane: parsed.lane as ControlLane } : { lane: parsed.lane as ControlLane, type: parsed.type };
+}
+
+/** The agent type a request acts on; undefined for the requests about a whole node (list, tree). */
+export function typeOf(c: Control): string | undefined {
+  switch (c.op) {
+    case "spawn":
+    case "activate":
+      return c.type;
+    case "stop":
+    case "kill":
+    case "fence":
+      return parseAgentId(c.id).type;
+    case "list":
+    case "tree":
+      return undefined;
+  }
+}
+
+/**
+ * Throw InvalidArgumentError when `c` is not taken on `route`: an operation
+ * sent to a lane that does not take it (a kill sent to a read-only subject,
+ * say), or a request about an agent of another type than the subject names.
+ */
+export function checkRoute(c: Control, route: ControlRoute | undefined): void {
+  if (route === undefined || !LANE_OPS[route.lane].has(c.op)) {
+    const where = route === undefined ? "this subject" : `".${route.lane}" subjects`;
     const right = (Object.keys(LANE_OPS) as ControlLane[]).find((l) => LANE_OPS[l].has(c.op) && l !== ControlLane.Spawn);
     throw new InvalidArgumentError("op", `"${c.op}" is not taken on ${where}${right ? ` (send it to the ".${right}" subject)` : ""}`);
+  }
+  const type = typeOf(c);
+  if (route.type !== undefined && type !== route.type) {
+    const right = route.lane === ControlLane.Control ? `".${route.lane}.${type}"` : `"pool.${type}.${route.lane}"`;
+    throw new InvalidArgumentError(
+      "type",
+      `"${c.op}" of a ${JSON.stringify(type)} agent is not taken on a subject of agent type ${JSON.stringify(route.type)} (send it to the ${right} subject)`,
+    );
   }
 }
 

@@ -148,7 +148,7 @@ describe("handover", () => {
     try {
       await a.spawn("counter", { key: "held", node: "w-a" });
       const send = async (body: unknown) => {
-        const reply = await raw.request("troupe.ho-wire.node.w-b.ctl", encodeEnvelope(Kind.System, "m", null, null, body, 1 << 20), { timeout: 5000 });
+        const reply = await raw.request("troupe.ho-wire.node.w-b.ctl.counter", encodeEnvelope(Kind.System, "m", null, null, body, 1 << 20), { timeout: 5000 });
         return decodeEnvelope(reply.data, 1 << 20).error;
       };
       const claim = await (await new Kvm(raw).open("troupe_ho-wire_registry")).get("counter.held");

@@ -146,7 +146,7 @@ describe("garbage on every subject the node listens to", () => {
   const targets: Array<[string, () => string]> = [
     ["a sync agent", () => subjects.agent("echo", "e1")],
     ["a persisted agent", () => subjects.agent("counter", "c1")],
-    ["the control subject", () => subjects.nodeControl("victim")],
+    ["the control subject", () => subjects.nodeControl("victim", "echo")],
     ["a pool subject", () => subjects.poolSpawn("counter")],
   ];
   for (const [target, subject] of targets) {
@@ -182,7 +182,14 @@ describe("malformed control requests", () => {
     ["a stop sent to the read-only info subject", () => subjects.nodeInfo("victim"), { op: "stop", id: "echo/e1" }],
     ["a spawn sent to the activation subject", () => subjects.poolActivate("echo"), { op: "spawn", type: "echo", key: "sneaked" }],
     ["a fence sent to the spawn subject", () => subjects.poolSpawn("echo"), { op: "fence", id: "echo/e1" }],
-    ["a list sent to the control subject", () => subjects.nodeControl("victim"), { op: "list" }],
+    ["a list sent to the control subject", () => subjects.nodeControl("victim", "echo"), { op: "list" }],
+    // A subject that names an agent type takes requests about that type's agents only, so a
+    // credential granted one type's subjects cannot act on agents of another.
+    ["a stop of an echo agent sent to counter's control subject", () => subjects.nodeControl("victim", "counter"), { op: "stop", id: "echo/e1" }],
+    ["a fence of an echo agent sent to counter's control subject", () => subjects.nodeControl("victim", "counter"), { op: "fence", id: "echo/e1" }],
+    ["a spawn of an echo agent sent to counter's control subject", () => subjects.nodeControl("victim", "counter"), { op: "spawn", type: "echo", key: "sneaked" }],
+    ["a spawn of an echo agent sent to counter's pool", () => subjects.poolSpawn("counter"), { op: "spawn", type: "echo", key: "sneaked" }],
+    ["an activation of an echo agent sent to counter's pool", () => subjects.poolActivate("counter"), { op: "activate", type: "echo", key: "sneaked" }],
   ];
   it.each(misplaced)("%s is refused, and nothing happens", async (_what, subject, body) => {
     const reply = await requestRaw(subject(), encodeEnvelope(Kind.System, "c", null, null, body, MAX));
@@ -193,7 +200,7 @@ describe("malformed control requests", () => {
   });
 
   it.each(requests)("%s is answered with a typed error", async (_what, body, code) => {
-    const reply = await requestRaw(subjects.nodeControl("victim"), encodeEnvelope(Kind.System, "c", null, null, body, MAX));
+    const reply = await requestRaw(subjects.nodeControl("victim", "echo"), encodeEnvelope(Kind.System, "c", null, null, body, MAX));
     expect(reply.error?.code).toBe(code);
     await expectServing();
   });

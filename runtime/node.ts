@@ -34,6 +34,7 @@ import { validateNodeOptions, type NodeOptions, type SpawnOptions, type ValidOpt
 import { Registry } from "./registry.js";
 import { StateStore, type Retry } from "./state-store.js";
 import { formatAgentId, parseAgentId, Subjects, type AgentId } from "./subjects.js";
+import { checkNamespaceStreams } from "./namespace-streams.js";
 import { configureTracing, observeNode } from "./telemetry.js";
 import { TurnBudget } from "./turn-budget.js";
 
@@ -176,6 +177,8 @@ export class TroupeNode {
     const retry: Retry = (operation, fn) => withJetStreamRetry(operation, fn, { clock: o.clock, ...DEFAULT_RETRY });
     configureTracing(o.tracing);
     const invalid = new InvalidEntries();
+    // Streams of the namespace's names made by someone else are refused before anything is written.
+    await checkNamespaceStreams(nc, subjects, retry);
     const membership = await Membership.open(nc, subjects, o.name, o.clock, o.heartbeatMs, retry, invalid, o.replicas);
     // The name is claimed (compare-and-set) before anything else, and beats from then on.
     let announce = (): NodeAnnouncement => ({ id: o.name, types: [], startedAt: o.clock.now(), pid: process.pid, host: hostname(), agents: 0 });
@@ -455,7 +458,7 @@ export class TroupeNode {
 
   /** Ask node `node` to let go of `id` if the registry no longer names it (best effort: a node that is gone cannot answer). */
   private async fenceOn(node: string, id: AgentId): Promise<void> {
-    await this.calls.control(this.subjects.nodeControl(node), { op: "fence", id }, undefined, 1000).catch(() => {});
+    await this.calls.control(this.subjects.nodeControl(node, parseAgentId(id).type), { op: "fence", id }, undefined, 1000).catch(() => {});
   }
 
   private startFailover(): void {

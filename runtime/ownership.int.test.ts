@@ -110,7 +110,7 @@ describe("ownership", () => {
     const { encodeValue } = await import("./codec.js");
     const kv = await new Kvm(b.connection).open(new Subjects(ns).registryBucket());
     await kv.put(kvKey, encodeValue({ node: "b", since: Date.now(), supervisor: "root" }));
-    await (b as unknown as { calls: { control(s: string, body: unknown): Promise<unknown> } }).calls.control(new Subjects(ns).nodeControl("a"), { op: "fence", id: "tally/x" });
+    await (b as unknown as { calls: { control(s: string, body: unknown): Promise<unknown> } }).calls.control(new Subjects(ns).nodeControl("a", "tally"), { op: "fence", id: "tally/x" });
     await waitFor(async () => !(await a.list()).some((x) => x.id === "tally/x"), "a let go of tally/x");
   });
 

@@ -131,7 +131,7 @@ describe("names (property)", () => {
           s.poolActivate(type),
           s.poolQueue(type),
           s.topic(key),
-          s.nodeControl(node),
+          s.nodeControl(node, type),
           s.nodeInfo(node),
           s.event("child_restarted", type, key),
           s.deadLetter(type, key),

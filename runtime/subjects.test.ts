@@ -13,7 +13,8 @@ describe("subjects", () => {
     [s.poolActivate("counter"), "troupe.demo.pool.counter.activate"],
     [s.poolRequests("counter"), "troupe.demo.pool.counter.*"],
     [s.topic("news"), "troupe.demo.topic.news"],
-    [s.nodeControl("n1"), "troupe.demo.node.n1.ctl"],
+    [s.nodeControl("n1", "counter"), "troupe.demo.node.n1.ctl.counter"],
+    [s.nodeControlAll("n1"), "troupe.demo.node.n1.ctl.*"],
     [s.nodeInfo("n1"), "troupe.demo.node.n1.info"],
     [s.event("lifecycle", "counter", "c1"), "troupe.demo.events.lifecycle.counter.c1"],
     [s.events(), "troupe.demo.events.*.*.*"],
@@ -38,6 +39,24 @@ describe("subjects", () => {
     expect(s.parseDeadLetter("troupe.demo.dlq.counter.c1.extra")).toBeUndefined();
     expect(s.parseAgentKey("counter.c1")).toEqual({ type: "counter", key: "c1" });
     expect(parseAgentId("counter/c1")).toEqual({ type: "counter", key: "c1" });
+    expect(s.parseNodeRequest(s.nodeControl("n1", "counter"))).toEqual({ lane: "ctl", type: "counter" });
+    expect(s.parseNodeRequest(s.nodeInfo("n1"))).toEqual({ lane: "info" });
+    expect(s.parseNodeRequest(s.poolSpawn("counter"))).toEqual({ lane: "spawn", type: "counter" });
+    expect(s.parseNodeRequest(s.poolActivate("counter"))).toEqual({ lane: "activate", type: "counter" });
+    expect(s.parseNodeRequest("troupe.demo.node.n1.ctl")).toBeUndefined();
+    expect(s.parseNodeRequest("troupe.other.node.n1.ctl.counter")).toBeUndefined();
+  });
+
+  it("lists the namespace's streams with the subjects each captures", () => {
+    expect(s.streams()).toEqual([
+      { name: "KV_troupe_demo_state", subjects: ["$KV.troupe_demo_state.>"] },
+      { name: "KV_troupe_demo_registry", subjects: ["$KV.troupe_demo_registry.>"] },
+      { name: "KV_troupe_demo_types", subjects: ["$KV.troupe_demo_types.>"] },
+      { name: "KV_troupe_demo_nodes", subjects: ["$KV.troupe_demo_nodes.>"] },
+      { name: "KV_troupe_demo_mem", subjects: ["$KV.troupe_demo_mem.>"] },
+      { name: "TROUPE_DEMO_MBOX", subjects: ["troupe.demo.mbox.>"] },
+      { name: "TROUPE_DEMO_DLQ", subjects: ["troupe.demo.dlq.>"] },
+    ]);
   });
 
   it.each(["", "a.b", "a b", "a*", "a>", "x/y"])("refuses the token %j", (bad) => {

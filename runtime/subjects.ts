@@ -142,14 +142,39 @@ export class Subjects {
     return `${this.prefix}.topic.${name}`;
   }
 
-  /** Node control (spawn, stop, kill, fence): `troupe.<ns>.node.<nodeId>.ctl`. */
-  nodeControl(nodeId: string): string {
-    return `${this.prefix}.node.${nodeId}.ctl`;
+  /**
+   * Node control (spawn, stop, kill, fence) of agents of one type:
+   * `troupe.<ns>.node.<nodeId>.ctl.<type>`. The type is in the subject so that a
+   * credential narrowed to types may control only agents of its types.
+   */
+  nodeControl(nodeId: string, type: string): string {
+    return `${this.prefix}.node.${nodeId}.ctl.${type}`;
+  }
+
+  /** Every type's control subject of a node, `troupe.<ns>.node.<nodeId>.ctl.*`: what the node subscribes to. */
+  nodeControlAll(nodeId: string): string {
+    return this.nodeControl(nodeId, "*");
   }
 
   /** Read-only node requests (list, tree): `troupe.<ns>.node.<nodeId>.info`, which an observer may send. */
   nodeInfo(nodeId: string): string {
     return `${this.prefix}.node.${nodeId}.info`;
+  }
+
+  /**
+   * Parse a subject a node takes requests on into its lane (the token that says
+   * which requests it takes: `ctl`, `info`, `spawn`, `activate`) and, for the
+   * subjects that name one, the agent type: `node.<id>.ctl.<type>`,
+   * `node.<id>.info`, `pool.<type>.spawn`, `pool.<type>.activate`. Undefined for
+   * any other subject, or one of another namespace.
+   */
+  parseNodeRequest(subject: string): { lane: string; type?: string } | undefined {
+    const parts = subject.split(".");
+    if (parts[0] !== "troupe" || parts[1] !== this.ns) return undefined;
+    if (parts[2] === "node" && parts.length === 5 && parts[4] === "info") return { lane: "info" };
+    if (parts[2] === "node" && parts.length === 6 && parts[4] === "ctl") return { lane: "ctl", type: parts[5]! };
+    if (parts[2] === "pool" && parts.length === 5) return { lane: parts[4]!, type: parts[3]! };
+    return undefined;
   }
 
   /** A lifecycle or supervision event: `troupe.<ns>.events.<kind>.<type>.<key>`. */
@@ -240,12 +265,36 @@ export class Subjects {
   }
 
   /**
+   * The namespace's streams, each with the subjects Troupe gives it: the KV buckets
+   * of state, registry, types, membership and the default shared memory (see
+   * {@link bucketStream}), the durable mailboxes and the dead letters.
+   */
+  streams(): OwnedStream[] {
+    return [
+      ...[this.stateBucket(), this.registryBucket(), this.typesBucket(), this.nodesBucket(), this.memoryBucket()].map(bucketStream),
+      { name: this.mailboxStream(), subjects: [this.allMailboxes()] },
+      { name: this.deadLetterStream(), subjects: [this.allDeadLetters()] },
+    ];
+  }
+
+  /**
    * KV bucket of shared memory: `troupe_<ns>_mem`, or `troupe_<ns>_mem_<name>` for a named
    * bucket ({@link validateBucketName}: no `_`, so no two (namespace, name) pairs share a bucket).
    */
   memoryBucket(name?: string): string {
     return name === undefined ? `troupe_${this.ns}_mem` : `troupe_${this.ns}_mem_${validateBucketName(name)}`;
   }
+}
+
+/** A stream Troupe makes, and the subjects it captures. */
+export interface OwnedStream {
+  readonly name: string;
+  readonly subjects: readonly string[];
+}
+
+/** The stream of KV bucket `bucket` as the KV client makes it: `KV_<bucket>`, capturing `$KV.<bucket>.>`. */
+export function bucketStream(bucket: string): OwnedStream {
+  return { name: `KV_${bucket}`, subjects: [`$KV.${bucket}.>`] };
 }
 
 /** The prefix every reply subject the runtime answers on starts with. */

@@ -36,7 +36,8 @@ beforeAll(async () => {
   secure = await startSecureNatsServer();
   host = await startNode({ servers: secure.url, namespace: NS, name: "host", credentials: await secure.creds({ role: "node" }), agents: [guarded] });
   await host.spawn("guarded", { key: "g1" });
-  client = await connectClient({ servers: secure.url, namespace: NS, name: "alice", credentials: await secure.creds({ role: "client" }) });
+  // No name given: the client takes its credential's, the only one it may sign as.
+  client = await connectClient({ servers: secure.url, namespace: NS, credentials: await secure.creds({ role: "client", name: "alice" }) });
 }, 60_000);
 
 afterAll(async () => {
@@ -67,5 +68,36 @@ describe("requireVerifiedSender on a secured server", () => {
     } finally {
       await nc.close();
     }
+  });
+
+  it("ties the name a sender gives to its credential: a client speaks only as client:<its JWT's name>, a node credential bound to a name only as that node", async () => {
+    const subject = new Subjects(NS).agent("guarded", "g1");
+    const signerOf = async (path: string) => new SenderSigner(await credentialsFrom(await readFile(path)));
+    const ask = async (signer: SenderSigner, sender: string): Promise<unknown> => {
+      const data = encodeEnvelope(Kind.Ask, nextMessageId(), sender, null, { op: "who" }, MAX);
+      const reply = await client.connection.request(subject, data, { timeout: 5000, headers: signer.headers(subject, data) });
+      const env = decodeEnvelope(reply.data, MAX);
+      return env.error ? fromWireError(subject, env.error) : env.body;
+    };
+    const refused = (err: unknown, sender: string, reason: string) => {
+      expect(err).toBeInstanceOf(UnverifiedSenderError);
+      expect({ sender: (err as UnverifiedSenderError).sender, reason: (err as UnverifiedSenderError).reason }).toMatchObject({ sender, reason: expect.stringContaining(reason) });
+    };
+
+    // The standard client credential is named "client": it may not pass for an admin's client, or alice.
+    const plain = await signerOf(await secure.creds({ role: "client" }));
+    refused(await ask(plain, "client:admin"), "client:admin", 'a client credential named "client" speaks as client:client only');
+    refused(await ask(plain, "client:alice"), "client:alice", "speaks as client:client only");
+    expect(await ask(plain, "client:client")).toBe("client:client");
+
+    // A node credential bound to n9 may not sign as node n1; as n9, and for agents, it may.
+    const n9 = await signerOf(await secure.creds({ role: "node", node: "n9" }));
+    refused(await ask(n9, "node:n1"), "node:n1", 'a node credential bound to node "n9" speaks as node:n9 only');
+    expect(await ask(n9, "node:n9")).toBe("node:n9");
+    expect(await ask(n9, "guarded/g1")).toBe("guarded/g1");
+  });
+
+  it("names a client after its credential when no name is given", () => {
+    expect(client.name).toBe("alice");
   });
 });

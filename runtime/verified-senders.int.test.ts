@@ -112,7 +112,7 @@ beforeAll(async () => {
   await writeFile(join(dir, "server.conf"), authority.serverConfig());
   server = await startNatsServer({ configFile: join(dir, "server.conf") });
   creds.node = await authority.writeCreds(dir, "node.creds", { role: "node", namespace: NS });
-  creds.client = await authority.writeCreds(dir, "client.creds", { role: "client", namespace: NS });
+  creds.client = await authority.writeCreds(dir, "client.creds", { role: "client", namespace: NS, name: "alice" });
   creds.narrow = await authority.writeCreds(dir, "narrow.creds", { role: "node", namespace: NS, types: ["other"] });
   creds.observer = await authority.writeCreds(dir, "observer.creds", { role: "observer", namespace: NS });
   creds.otherNs = await authority.writeCreds(dir, "other-ns.creds", { role: "client", namespace: "elsewhere" });
@@ -194,12 +194,17 @@ describe("requireVerifiedSender", () => {
   });
 
   it("refuses a client credential claiming to be supervisor/root", async () => {
-    const signer = await signerFor({ role: "client", namespace: NS });
+    const signer = await signerFor({ role: "client", namespace: NS, name: "carol" });
     const subject = subjects.agent("guarded", "g2");
     const data = envelope(Kind.Ask, "supervisor/root", { op: "forged" });
     const err = await rawAsk(subject, data, signer.headers(subject, data)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnverifiedSenderError);
-    expect((err as UnverifiedSenderError).reason).toContain("client:<name> only");
+    expect((err as UnverifiedSenderError).reason).toContain('a client credential named "carol" speaks as client:carol only');
+    // Nor as another client.
+    const other = envelope(Kind.Ask, "client:alice", { op: "forged" });
+    const otherErr = await rawAsk(subject, other, signer.headers(subject, other)).catch((e: unknown) => e);
+    expect(otherErr).toBeInstanceOf(UnverifiedSenderError);
+    expect((otherErr as UnverifiedSenderError).reason).toContain("speaks as client:carol only");
     // The same credential speaking as a client is accepted.
     const ok = envelope(Kind.Ask, "client:carol", { op: "honest" });
     expect(await rawAsk(subject, ok, signer.headers(subject, ok))).toBe("client:carol");
@@ -219,7 +224,7 @@ describe("requireVerifiedSender", () => {
   });
 
   it("refuses a signature replayed on another subject, and one over a changed body", async () => {
-    const signer = await signerFor({ role: "client", namespace: NS });
+    const signer = await signerFor({ role: "client", namespace: NS, name: "carol" });
     const g1 = subjects.agent("guarded", "g1");
     const g2 = subjects.agent("guarded", "g2");
     const data = envelope(Kind.Ask, "client:carol", { op: "for-g1" });

@@ -132,7 +132,7 @@ async function setUp(ctx: ScenarioContext, url: string, random: Rng): Promise<Se
   const nodeCreds = join(dir, "node.creds");
   const clientCreds = join(dir, "client.creds");
   await writeFile(nodeCreds, (await authority.issue({ role: Role.Node })).creds, { mode: 0o600 });
-  await writeFile(clientCreds, (await authority.issue({ role: Role.Client })).creds, { mode: 0o600 });
+  await writeFile(clientCreds, (await authority.issue({ role: Role.Client, name: "bench-signer" })).creds, { mode: 0o600 });
 
   // The three responder processes start side by side.
   const started = await Promise.allSettled([
@@ -163,9 +163,10 @@ async function setUp(ctx: ScenarioContext, url: string, random: Rng): Promise<Se
     ctx.defer(() => broker.stop());
     await broker.waitForServices(["echo"], TIMEOUT_MS);
   }
-  const signer = await connectClient({ servers: url, namespace: "bench", name: "bench-signer", credentials: clientCreds });
+  // Named after its credential: a client signs as client:<its JWT's name> only.
+  const signer = await connectClient({ servers: url, namespace: "bench", credentials: clientCreds });
   ctx.defer(() => signer.close());
-  const proofCost = await measureProofCost((await authority.issue({ role: Role.Client })).creds, authority.account("bench"), ctx.quick ? 5_000 : 50_000);
+  const proofCost = await measureProofCost((await authority.issue({ role: Role.Client, name: "bench-signer" })).creds, authority.account("bench"), ctx.quick ? 5_000 : 50_000);
   return { client, rawNc, inbox, moleculer, moleculerWhyNot, rawPrefix, signer, proofCost };
 }
 

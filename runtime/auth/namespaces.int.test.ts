@@ -59,7 +59,7 @@ async function expectBUnchanged(): Promise<void> {
 
 describe("a node credential of namespace a", () => {
   it("cannot subscribe to b's subjects", async () => {
-    for (const subject of ["troupe.b.>", b.agent("counter", "c1"), b.allEvents(), b.nodeControl("nb"), b.poolRequests("counter")]) {
+    for (const subject of ["troupe.b.>", b.agent("counter", "c1"), b.allEvents(), b.nodeControlAll("nb"), b.poolRequests("counter")]) {
       const err = await nodeA.subscribe(subject);
       expect({ operation: err.operation, subject: err.subject }).toEqual({ operation: "subscription", subject });
     }
@@ -70,7 +70,7 @@ describe("a node credential of namespace a", () => {
     for (const subject of [
       b.agent("counter", "c1"),
       b.mailbox("counter", "c1"),
-      b.nodeControl("nb"),
+      b.nodeControl("nb", "counter"),
       b.poolSpawn("counter"),
       b.event("lifecycle", "counter", "c1"),
       `$KV.${b.stateBucket()}.counter.c1`,

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { counter, echo } from "../../actors/builtins.js";
 import { connectClient, type TroupeClient } from "../client.js";
 import { encodeValue } from "../codec.js";
+import { encodeEnvelope, Kind } from "../envelope.js";
 import { ActivationMode, defineAgent } from "../define-agent.js";
 import { ErrorCode } from "../errors.js";
 import { MailboxKind } from "../mailbox-kind.js";
@@ -115,6 +116,33 @@ describe("a node credential narrowed to types", () => {
     }
     expect(await main.whereIs("echo/e1")).toBe("main");
   });
+
+  it("controls agents of its types only: a stop, kill, spawn or fence of another type's agent is refused by the server", async () => {
+    const creds = await secure.creds({ role: Role.Node, types: ["counter"] });
+    const n = await node("counter-ctl", creds, [counter]);
+    const refused = async (what: string, call: () => Promise<unknown>, subject: string): Promise<void> => {
+      const seen = violations.get("counter-ctl")!;
+      const from = seen.length;
+      await expect(call(), what).rejects.toMatchObject({ name: "PermissionDeniedError", code: ErrorCode.PermissionDenied });
+      await waitFor(() => seen.slice(from).some((v) => v.operation === "publish" && v.subject === subject), `the server to refuse ${subject} (${what})`);
+    };
+    await refused("stop", () => n.stop("echo/e1"), s.nodeControl("main", "echo"));
+    await refused("kill", () => n.kill("echo/e1", "forged"), s.nodeControl("main", "echo"));
+    await refused("spawn on main", () => n.spawn("echo", { key: "e-sneaked", node: "main" }), s.nodeControl("main", "echo"));
+    await refused("spawn in the pool", () => n.spawn("echo", { key: "e-sneaked" }), s.poolSpawn("echo"));
+
+    const raw = await attacker(creds);
+    const fence = encodeEnvelope(Kind.System, "f1", "node:counter-ctl", null, { op: "fence", id: "echo/e1" }, 1 << 20);
+    expectViolation(await raw.publish(s.nodeControl("main", "echo"), fence), "publish", s.nodeControl("main", "echo"));
+
+    // Its own type's agents it controls on any node.
+    await n.spawn("counter", { key: "k-ctl", node: "main" });
+    await n.stop("counter/k-ctl");
+    expect(await main.whereIs("counter/k-ctl")).toBeUndefined();
+    expect(await main.whereIs("echo/e-sneaked")).toBeUndefined();
+    expect(await main.ref("echo", "e1").ask("still here")).toBe("still here");
+    expect(await main.whereIs("echo/e1")).toBe("main");
+  });
 });
 
 describe("a node credential", () => {
@@ -143,7 +171,7 @@ describe("a node credential pinned to a name", () => {
 
     const raw = await attacker(creds);
     expectViolation(await raw.publish(`$KV.${s.nodesBucket()}.main`, encodeValue({ id: "main" })), "publish", `$KV.${s.nodesBucket()}.main`);
-    expectViolation(await raw.subscribe(s.nodeControl("main")), "subscription", s.nodeControl("main"));
+    expectViolation(await raw.subscribe(s.nodeControlAll("main")), "subscription", s.nodeControlAll("main"));
     expectViolation(await raw.subscribe(s.nodeInfo("main")), "subscription", s.nodeInfo("main"));
   });
 
@@ -195,7 +223,7 @@ describe("an observer", () => {
 
   it("cannot kill, nor send to agents", async () => {
     await expect(observer.kill("counter/k0")).rejects.toThrow();
-    await waitFor(() => seen.some((v) => v.subject === s.nodeControl("main")), "the server to refuse the kill");
+    await waitFor(() => seen.some((v) => v.subject === s.nodeControl("main", "counter")), "the server to refuse the kill");
     await expect(observer.ref("counter", "k0").ask({ op: "inc" })).rejects.toThrow();
     await waitFor(() => seen.some((v) => v.subject === s.agent("counter", "k0")), "the server to refuse the ask");
     expect(await main.ref("counter", "k0").ask({ op: "get" })).toBe(0);

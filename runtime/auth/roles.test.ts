@@ -96,7 +96,7 @@ describe("client", () => {
     ],
     pubRefused: [
       ...adminOnly,
-      "troupe.shop.node.n1.ctl",
+      "troupe.shop.node.n1.ctl.counter",
       "troupe.shop.node.n1.info",
       "troupe.shop.pool.counter.spawn",
       "troupe.shop.events.lifecycle.counter.c1",
@@ -130,7 +130,7 @@ describe("client", () => {
       "troupe.shop.agent.counter.c1",
       "troupe.shop.agent.*.*",
       "troupe.shop.events.>",
-      "troupe.shop.node.n1.ctl",
+      "troupe.shop.node.n1.ctl.*",
       "troupe.shop.pool.counter.*",
       "$KV.troupe_shop_state.>",
     ],
@@ -171,7 +171,8 @@ describe("node", () => {
       "troupe.shop.mbox.journal.j1",
       "troupe.shop.pool.counter.spawn",
       "troupe.shop.pool.counter.activate",
-      "troupe.shop.node.n2.ctl",
+      "troupe.shop.node.n2.ctl.counter",
+      "troupe.shop.node.n2.ctl.echo",
       "troupe.shop.node.n2.info",
       "troupe.shop.events.lifecycle.counter.c1",
       "troupe.shop.dlq.counter.c1",
@@ -195,26 +196,45 @@ describe("node", () => {
       "$JS.API.STREAM.CREATE.CAPTURE",
       "$JS.API.STREAM.CREATE.KV_troupe_shop_mem_notes",
     ],
-    subAllowed: [`_INBOX.${USER}.x`, "troupe.shop.agent.counter.c1", "troupe.shop.agent.counter.*", "troupe.shop.pool.counter.*", "troupe.shop.node.n1.ctl", "troupe.shop.node.n1.info", "troupe.shop.events.>"],
+    subAllowed: [`_INBOX.${USER}.x`, "troupe.shop.agent.counter.c1", "troupe.shop.agent.counter.*", "troupe.shop.pool.counter.*", "troupe.shop.node.n1.ctl.*", "troupe.shop.node.n1.info", "troupe.shop.events.>"],
     subRefused: [">", "_INBOX.>", `_INBOX.${OTHER_USER}.x`, "troupe.shop.>", "troupe.other.agent.counter.c1", "$KV.troupe_shop_state.>"],
   });
 });
 
 describe("node narrowed to types", () => {
   checkTable(perms(Role.Node, { types: ["counter"] }), {
-    pubAllowed: ["$KV.troupe_shop_state.counter.c1", "$KV.troupe_shop_registry.counter.c1", "$KV.troupe_shop_types.counter", "troupe.shop.dlq.counter.c1"],
-    pubRefused: ["$KV.troupe_shop_state.echo.e1", "$KV.troupe_shop_registry.echo.e1", "$KV.troupe_shop_types.echo", "troupe.shop.dlq.echo.e1", ...adminOnly],
-    subAllowed: ["troupe.shop.agent.counter.c1", "troupe.shop.agent.counter.*", "troupe.shop.pool.counter.*"],
+    pubAllowed: [
+      "$KV.troupe_shop_state.counter.c1",
+      "$KV.troupe_shop_registry.counter.c1",
+      "$KV.troupe_shop_types.counter",
+      "troupe.shop.dlq.counter.c1",
+      "troupe.shop.node.n2.ctl.counter",
+      "troupe.shop.pool.counter.spawn",
+      // An agent's message activates an agent of any type.
+      "troupe.shop.pool.echo.activate",
+    ],
+    pubRefused: [
+      "$KV.troupe_shop_state.echo.e1",
+      "$KV.troupe_shop_registry.echo.e1",
+      "$KV.troupe_shop_types.echo",
+      "troupe.shop.dlq.echo.e1",
+      // Control and spawn placement of another type's agents.
+      "troupe.shop.node.n2.ctl.echo",
+      "troupe.shop.node.n2.ctl.*",
+      "troupe.shop.pool.echo.spawn",
+      ...adminOnly,
+    ],
+    subAllowed: ["troupe.shop.agent.counter.c1", "troupe.shop.agent.counter.*", "troupe.shop.pool.counter.*", "troupe.shop.node.n1.ctl.*"],
     subRefused: ["troupe.shop.agent.echo.e1", "troupe.shop.agent.*.*", "troupe.shop.pool.echo.*", "troupe.shop.pool.*.*"],
   });
 });
 
 describe("node pinned to a name", () => {
   checkTable(perms(Role.Node, { node: "n1" }), {
-    pubAllowed: ["$KV.troupe_shop_nodes.n1", "troupe.shop.node.n2.ctl"],
+    pubAllowed: ["$KV.troupe_shop_nodes.n1", "troupe.shop.node.n2.ctl.counter"],
     pubRefused: ["$KV.troupe_shop_nodes.n2"],
-    subAllowed: ["troupe.shop.node.n1.ctl", "troupe.shop.node.n1.info"],
-    subRefused: ["troupe.shop.node.n2.ctl", "troupe.shop.node.n2.info", "troupe.shop.node.*.ctl"],
+    subAllowed: ["troupe.shop.node.n1.ctl.*", "troupe.shop.node.n1.ctl.counter", "troupe.shop.node.n1.info"],
+    subRefused: ["troupe.shop.node.n2.ctl.*", "troupe.shop.node.n2.ctl.counter", "troupe.shop.node.n2.info", "troupe.shop.node.*.ctl.*"],
   });
 });
 
@@ -248,7 +268,7 @@ describe("observer", () => {
     pubAllowed: ["troupe.shop.node.n1.info", "$JS.API.STREAM.INFO.KV_troupe_shop_registry", "$JS.API.DIRECT.GET.KV_troupe_shop_nodes.$KV.troupe_shop_nodes.n1"],
     pubRefused: [
       ...adminOnly,
-      "troupe.shop.node.n1.ctl",
+      "troupe.shop.node.n1.ctl.counter",
       "troupe.shop.agent.counter.c1",
       "troupe.shop.mbox.counter.c1",
       "troupe.shop.pool.lazy.activate",
@@ -260,6 +280,6 @@ describe("observer", () => {
       "_INBOX.UANYONE.abc",
     ],
     subAllowed: ["troupe.shop.events.>", "troupe.shop.events.lifecycle.counter.c1", `_INBOX.${USER}.x`],
-    subRefused: [">", "_INBOX.>", "troupe.shop.agent.counter.c1", "troupe.shop.node.n1.ctl", "troupe.shop.>"],
+    subRefused: [">", "_INBOX.>", "troupe.shop.agent.counter.c1", "troupe.shop.node.n1.ctl.*", "troupe.shop.>"],
   });
 });

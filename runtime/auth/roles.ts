@@ -143,11 +143,11 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     "_R_.>",
     // Messages to agents (asks, tells, durable tells), within what its types may reach.
     ...reach.message,
-    // Activation and spawn placement (an agent's message activates; a handover places a spawn),
-    // peers' control and info (spawn under a supervisor elsewhere, fence, list), events.
-    s.poolSpawn("*"),
+    // Activation of any type (an agent's message activates), spawn placement and peers' control
+    // (spawn under a supervisor elsewhere, handover, fence) of its own types only, peers' info
+    // (list), events.
+    ...perType((t) => [s.poolSpawn(t), s.nodeControl("*", t)]),
     s.poolActivate("*"),
-    s.nodeControl("*"),
     s.nodeInfo("*"),
     s.allEvents(),
     // Dead letters, agent state, registry claims and routes of its types; its membership entry.
@@ -182,7 +182,7 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     ownInbox,
     // Its types' agents and pools (queue groups), its own control and info subjects, and events.
     ...perType((t) => [s.agent(t, key), s.poolRequests(t)]),
-    s.nodeControl(node),
+    s.nodeControlAll(node),
     s.nodeInfo(node),
     s.allEvents(),
   ];

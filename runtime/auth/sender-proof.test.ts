@@ -37,9 +37,9 @@ describe("sender proofs", () => {
     const { authority, verifier } = await setUp();
     const creds = await credentialsFrom(await authority.issue({ role: "client", namespace: NS }));
     const kp = fromSeed(creds.seed);
-    const data = body("client:a");
+    const data = body("client:client");
     const theirs = Buffer.from(kp.sign(signed(SUBJECT, data))).toString("base64url");
-    expect(verifier.problem(SUBJECT, data, creds.jwt, theirs, "client:a")).toBeUndefined();
+    expect(verifier.problem(SUBJECT, data, creds.jwt, theirs, "client:client")).toBeUndefined();
     const ours = new SenderSigner(creds).sign(SUBJECT, data);
     expect(kp.verify(signed(SUBJECT, data), Buffer.from(ours, "base64url"))).toBe(true);
     expect(ours).toBe(theirs); // ed25519 is deterministic
@@ -59,7 +59,10 @@ describe("sender proofs", () => {
     ["node", "counter/c1", "counter/c1", true],
     ["node", "counter/c1", "node:n1", true],
     ["node", "counter/c2", "counter/c1", false],
-    ["client", undefined, "client:alice", true],
+    // A client credential's JWT name is "client" here: it speaks as client:client only.
+    ["client", undefined, "client:client", true],
+    ["client", undefined, "client:alice", false],
+    ["client", undefined, "client:admin", false],
     ["client", undefined, "client:", false],
     ["client", undefined, "supervisor/root", false],
     ["client", undefined, "node:n1", false],
@@ -75,6 +78,35 @@ describe("sender proofs", () => {
     expect(problem === undefined).toBe(allowed);
   });
 
+  it.each([
+    // JWT name, tags besides role and namespace, sender, allowed
+    ["client", "client", [], "client:client", true],
+    ["client", "client", [], "client:admin", false],
+    ["client", "alice", [], "client:alice", true],
+    ["client", "alice", [], "client:bob", false],
+    ["node", "node", ["troupe-node:n9"], "node:n9", true],
+    ["node", "node", ["troupe-node:n9"], "node:n1", false],
+    ["node", "node", ["troupe-node:n9"], "counter/c1", true],
+    ["node", "node", [], "node:n1", true],
+    ["node", "node", ["troupe-node:n9", "troupe-node:n1"], "node:n1", false],
+  ] as const)("a %s credential named %s with tags %j speaking as %s: allowed %s", async (role, name, extra, sender, allowed) => {
+    const { verifier, signer } = await setUp();
+    const s = await signer({ role, namespace: NS, name, tags: [`troupe-role:${role}`, `troupe-ns:${NS}`, ...extra] });
+    const data = body(sender);
+    const problem = verifier.problem(SUBJECT, data, s.jwt, s.sign(SUBJECT, data), sender);
+    expect(problem === undefined, problem).toBe(allowed);
+  });
+
+  it("says which name a client or a bound node may speak as", async () => {
+    const { verifier, signer } = await setUp();
+    const client = await signer({ role: "client", namespace: NS });
+    const asAdmin = body("client:admin");
+    expect(verifier.problem(SUBJECT, asAdmin, client.jwt, client.sign(SUBJECT, asAdmin), "client:admin")).toBe('a client credential named "client" speaks as client:client only, not as "client:admin"');
+    const n9 = await signer({ role: "node", namespace: NS, tags: ["troupe-role:node", `troupe-ns:${NS}`, "troupe-node:n9"] });
+    const asN1 = body("node:n1");
+    expect(verifier.problem(SUBJECT, asN1, n9.jwt, n9.sign(SUBJECT, asN1), "node:n1")).toBe('a node credential bound to node "n9" speaks as node:n9 only, not as "node:n1"');
+  });
+
   it("refuses a message naming no sender, whatever the role", async () => {
     const { verifier, signer } = await setUp();
     const s = await signer({ role: "admin", namespace: NS });
@@ -85,7 +117,7 @@ describe("sender proofs", () => {
   it("refuses a JWT once it expired on the verifier's clock, though it was checked and cached before", async () => {
     const now = Date.UTC(2030, 0, 1);
     const { verifier, signer, clock } = await setUp(now);
-    const s = await signer({ role: "client", namespace: NS, expires: now / 1000 + 60 });
+    const s = await signer({ role: "client", namespace: NS, name: "a", expires: now / 1000 + 60 });
     const data = body("client:a");
     const sig = s.sign(SUBJECT, data);
     expect(verifier.problem(SUBJECT, data, s.jwt, sig, "client:a")).toBeUndefined();
@@ -111,7 +143,7 @@ describe("sender proofs", () => {
     const account = createAccount();
     const signingKey = createAccount();
     const user = createUser();
-    const jwt = await encodeUser("c", user, account, { tags: ["troupe-role:client", `troupe-ns:${NS}`] }, { signer: signingKey });
+    const jwt = await encodeUser("a", user, account, { tags: ["troupe-role:client", `troupe-ns:${NS}`] }, { signer: signingKey });
     const s = new SenderSigner(await credentialsFrom(fmtCreds(jwt, user)));
     const data = body("client:a");
     const clock = new FakeClock(Date.now());

@@ -4,7 +4,9 @@
 // by that user's nkey over the subject, a newline and the envelope's bytes.
 // The receiving node checks that the JWT was issued by its own account for
 // its namespace and has not expired, then the signature against the JWT's
-// key, then that the JWT's role may speak as the envelope's `sender`.
+// key, then that the JWT may speak as the envelope's `sender`: a client only
+// as `client:<the JWT's name>`, a node credential bound to a node name only as
+// that node (and, either way, as the agents of its types).
 //
 // Signing and checking use node:crypto's native ed25519 (the nkeys package's
 // pure-JS one is many times slower); a JWT, once checked, is remembered by
@@ -128,6 +130,10 @@ interface Signer {
   readonly types: ReadonlySet<string> | undefined;
   /** A credential narrowed to this one agent (`type/key`); undefined: not narrowed. */
   readonly agent: string | undefined;
+  /** The JWT's name: a client credential speaks as `client:<name>` only. */
+  readonly name: string | undefined;
+  /** A node credential bound to this node name; undefined: not bound. */
+  readonly node: string | undefined;
   /** Not valid before / after, in ms on the clock (0 / Infinity when unbounded). */
   readonly notBefore: number;
   readonly expires: number;
@@ -207,6 +213,7 @@ export class SenderVerifier {
     let claims: {
       iss?: unknown;
       sub?: unknown;
+      name?: unknown;
       exp?: unknown;
       nbf?: unknown;
       nats?: { type?: unknown; tags?: unknown; issuer_account?: unknown };
@@ -254,8 +261,11 @@ export class SenderVerifier {
     const types = typeTags.length === 0 ? undefined : new Set(typeTags.flatMap((t) => t.slice(ProofTag.Types.length).split(",")).filter((t) => t.length > 0));
     const agents = tags.filter((t) => t.startsWith(ProofTag.Agent)).map((t) => t.slice(ProofTag.Agent.length));
     if (agents.length > 1) return `names more than one agent (${ProofTag.Agent} tags)`;
+    const nodes = tags.filter((t) => t.startsWith(ProofTag.Node)).map((t) => t.slice(ProofTag.Node.length));
+    if (nodes.length > 1) return `names more than one node (${ProofTag.Node} tags)`;
+    const name = typeof claims.name === "string" && claims.name.length > 0 ? claims.name : undefined;
     const seconds = (v: unknown, dflt: number): number => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v * 1000 : dflt);
-    return { publicKey: claims.sub, key, role, types, agent: agents[0], notBefore: seconds(claims.nbf, 0), expires: seconds(claims.exp, Infinity) };
+    return { publicKey: claims.sub, key, role, types, agent: agents[0], name, node: nodes[0], notBefore: seconds(claims.nbf, 0), expires: seconds(claims.exp, Infinity) };
   }
 }
 
@@ -266,7 +276,11 @@ function mayClaim(signer: Signer, sender: string | null): string | undefined {
     case SignerRole.Admin:
       return undefined;
     case SignerRole.Node: {
-      if (sender.startsWith("node:") && sender.length > 5) return undefined;
+      if (sender.startsWith("node:") && sender.length > 5) {
+        // A credential bound to a node name speaks for that node only: one node cannot pass for another.
+        if (signer.node === undefined || sender === `node:${signer.node}`) return undefined;
+        return `a node credential bound to node ${JSON.stringify(signer.node)} speaks as node:${signer.node} only, not as ${JSON.stringify(sender)}`;
+      }
       let type: string;
       try {
         type = parseAgentId(sender).type;
@@ -280,7 +294,9 @@ function mayClaim(signer: Signer, sender: string | null): string | undefined {
       return undefined;
     }
     case SignerRole.Client:
-      return sender.startsWith("client:") && sender.length > 7 ? undefined : `a client credential speaks as client:<name> only, not as ${JSON.stringify(sender)}`;
+      // The name is the credential's, not the sender's choice: one client cannot pass for another.
+      if (signer.name === undefined) return `a client credential speaks as client:<the name in its JWT> only, and this one names none`;
+      return sender === `client:${signer.name}` ? undefined : `a client credential named ${JSON.stringify(signer.name)} speaks as client:${signer.name} only, not as ${JSON.stringify(sender)}`;
     case SignerRole.Observer:
       return "an observer credential sends no messages";
   }

@@ -30,6 +30,8 @@ import { BucketWatch } from "./bucket-watch.js";
 import { ChangeFeed, toMemoryChange } from "./change-feed.js";
 import { isMessageTooLarge, isWrongLastSequence } from "./jetstream-errors.js";
 import { openExistingKv } from "./kv-existing.js";
+import { checkStream } from "../namespace-streams.js";
+import { bucketStream } from "../subjects.js";
 import { openHistory } from "./kv-history.js";
 import { KV_WRITE_HEADER_BYTES, publishToKey } from "./kv-publish.js";
 import { validateKey, validatePattern } from "./keys.js";
@@ -371,6 +373,8 @@ export class MemoryBucketImpl implements MemoryBucket {
   private async openOnce(get: () => Promise<KV>): Promise<Bucket> {
     const kv = await this.retry("open", this.name, get);
     if (!(kv instanceof Bucket)) throw new TypeError(`@nats-io/kv returned an unexpected bucket type for ${this.name}`);
+    // A bucket made by someone else (capturing other subjects, or copying writes elsewhere) is not used.
+    checkStream((await this.retry("open", this.name, () => kv.status())).streamInfo.config, bucketStream(this.name));
     if (!this.ctx.closed()) {
       const { options } = this.ctx;
       this.bucketWatch = new BucketWatch({
