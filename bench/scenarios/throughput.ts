@@ -102,9 +102,9 @@ interface Setup {
 }
 
 /** Microseconds per signature and per check of a {@link PAYLOAD_BYTES}-byte ask (the JWT already checked and cached), over `n` of each. */
-async function measureProofCost(creds: Uint8Array, account: string, n: number): Promise<{ signUs: number; verifyUs: number }> {
+async function measureProofCost(creds: Uint8Array, trust: { account: string; clientsAccount: string }, n: number): Promise<{ signUs: number; verifyUs: number }> {
   const signer = new SenderSigner(await credentialsFrom(creds));
-  const verifier = new SenderVerifier({ account, namespace: "bench", clock: systemClock });
+  const verifier = new SenderVerifier({ ...trust, namespace: "bench", clock: systemClock });
   const subject = "troupe.bench.agent.bench-verified-echo.v1";
   const data = encodeEnvelope(Kind.Ask, "Xk3j9x0qZ2abc", "client:bench-signer", null, payload("echo", 1), 1 << 20);
   const sig = signer.sign(subject, data);
@@ -166,7 +166,7 @@ async function setUp(ctx: ScenarioContext, url: string, random: Rng): Promise<Se
   // Named after its credential: a client signs as client:<its JWT's name> only.
   const signer = await connectClient({ servers: url, namespace: "bench", credentials: clientCreds });
   ctx.defer(() => signer.close());
-  const proofCost = await measureProofCost((await authority.issue({ role: Role.Client, name: "bench-signer" })).creds, authority.account("bench"), ctx.quick ? 5_000 : 50_000);
+  const proofCost = await measureProofCost((await authority.issue({ role: Role.Client, name: "bench-signer" })).creds, { account: authority.account("bench"), clientsAccount: authority.clientsAccount("bench") }, ctx.quick ? 5_000 : 50_000);
   return { client, rawNc, inbox, moleculer, moleculerWhyNot, rawPrefix, signer, proofCost };
 }
 

@@ -153,6 +153,27 @@ describe("sender proofs", () => {
     expect(withKey.problem(SUBJECT, data, s.jwt, s.sign(SUBJECT, data), "client:a")).toBeUndefined();
   });
 
+  it("trusts the clients' account for client and observer credentials only", async () => {
+    const clock = new FakeClock(Date.now());
+    const own = createAccount();
+    const clients = createAccount();
+    const verifier = new SenderVerifier({ account: own.getPublicKey(), clientsAccount: clients.getPublicKey(), namespace: NS, clock });
+    const issued = async (role: string, name: string) => {
+      const user = createUser();
+      const jwt = await encodeUser(name, user, clients, { tags: [`troupe-role:${role}`, `troupe-ns:${NS}`] });
+      return new SenderSigner(await credentialsFrom(fmtCreds(jwt, user)));
+    };
+    const client = await issued("client", "web");
+    const data = body("client:web");
+    expect(verifier.problem(SUBJECT, data, client.jwt, client.sign(SUBJECT, data), "client:web")).toBeUndefined();
+    // A node or admin credential from the clients' account would let a client account holder speak for agents.
+    for (const role of ["node", "admin"]) {
+      const forged = await issued(role, "n1");
+      const claim = body("supervisor/root");
+      expect(verifier.problem(SUBJECT, claim, forged.jwt, forged.sign(SUBJECT, claim), "supervisor/root")).toMatch(/clients' account, which issues no (node|admin) credentials/);
+    }
+  });
+
   it("refuses a malformed signature or JWT without throwing", async () => {
     const { verifier, signer } = await setUp();
     const s = await signer({ role: "client", namespace: NS });
