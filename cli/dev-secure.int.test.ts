@@ -23,6 +23,7 @@ describe("agentctl dev --secure", { timeout: SLOW_MS }, () => {
     const env = { TROUPE_DEV_AUTH_DIR: auth, NATS_URL: url };
     const dev = new AgentctlProcess(["dev", "--secure"], env);
     let node: AgentctlProcess | undefined;
+    let other: AgentctlProcess | undefined;
     try {
       const out = await dev.waitFor(/NATS server running/);
       expect(out).toContain("credentials required");
@@ -57,7 +58,20 @@ describe("agentctl dev --secure", { timeout: SLOW_MS }, () => {
       expect(psAsClient.stderr).toMatch(/permission denied: .*\.info/);
       // The observer credential may list.
       expect((await agentctl(["ps"], { ...env, NATS_CREDS: join(auth, "observer.creds") })).stdout).toContain("counter/c1");
+
+      // Another namespace while the server runs: an account of its own, and the server reloads.
+      const second = await agentctl(["dev", "--secure", "-n", "other"], env);
+      expect(second.stderr).toContain("reloaded its configuration");
+      other = new AgentctlProcess(["node", "start", "-n", "other", "--name", "dev-o1"], env);
+      await other.waitFor(/ready in namespace other/);
+      expect((await agentctl(["spawn", "-n", "other", "counter", "--key", "o"], env)).code).toBe(0);
+      expect((await agentctl(["ask", "-n", "other", "counter/o", '{"op":"inc"}'], env)).stdout.trim()).toBe("1");
+      // The default namespace's client credential is of another account: it sees nothing of "other".
+      const across = await agentctl(["ask", "-n", "other", "counter/o", '{"op":"get"}'], asClient);
+      expect(across.code).toBe(2);
+      expect(across.stderr).toContain('for namespace "default", not "other"');
     } finally {
+      await other?.stop("SIGINT");
       await node?.stop("SIGINT");
       const end = await dev.stop("SIGINT");
       expect(end.stderr).toContain("NATS server stopped");

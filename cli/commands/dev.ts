@@ -40,25 +40,59 @@ function layout(root: string, port: number): { cwd: string; args: string[]; stor
  * for `port` that trusts only them. The store is apart from the unsecured server's.
  */
 async function secureLayout(root: string, port: number, namespace: string, note: (text: string) => void): Promise<{ cwd: string; args: string[]; store: string }> {
+  const { authority } = await devAuthority(namespace, note);
+  const { conf, store } = writeSecureConfig(authority, port);
+  return { cwd: root, args: ["-c", conf], store };
+}
+
+/** The development authority in `.nats/auth`: made on first use, given an account for `namespace` when it has none. */
+async function devAuthority(namespace: string, note: (text: string) => void): Promise<{ authority: Authority; added: boolean }> {
   const dir = devAuthDir();
-  let authority: Authority;
-  if (hasAuthority(dir)) {
-    authority = await Authority.load(dir);
-    if (!authority.namespaces.includes(namespace)) {
-      await authority.addNamespace(namespace);
-      await writeAuthDir(dir, authority, namespace);
-      note(`namespace ${namespace} added to the development credentials in ${relative(process.cwd(), dir) || "."}`);
-    }
-  } else {
-    authority = await Authority.create(namespace);
+  const where = relative(process.cwd(), dir) || ".";
+  if (!hasAuthority(dir)) {
+    const authority = await Authority.create(namespace);
     await writeAuthDir(dir, authority, namespace);
-    note(`development credentials written to ${relative(process.cwd(), dir) || "."} (admin, node, client, observer)`);
+    note(`development credentials written to ${where} (admin, node, client, observer)`);
+    return { authority, added: true };
   }
+  const authority = await Authority.load(dir);
+  if (authority.namespaces.includes(namespace)) return { authority, added: false };
+  await authority.addNamespace(namespace);
+  await writeAuthDir(dir, authority, namespace);
+  note(`namespace ${namespace} added to the development credentials in ${where}`);
+  return { authority, added: true };
+}
+
+/** The secured server's configuration for `port` (and its pid file, so a later run can make it reload). */
+function writeSecureConfig(authority: Authority, port: number): { conf: string; store: string; pidFile: string } {
+  const dir = devAuthDir();
   const own = port === DEFAULT_PORT;
   const store = join(dir, own ? "jetstream" : `jetstream-${port}`);
   const conf = join(dir, own ? "server.conf" : `server-${port}.conf`);
-  writeFileSync(conf, authority.serverConfig({ port, storeDir: store, httpPort: own ? 8222 : undefined, serverName: "troupe-dev" }), { mode: 0o600 });
-  return { cwd: root, args: ["-c", conf], store };
+  const pidFile = join(dir, `nats-server-${port}.pid`);
+  const extra = `pid_file: ${JSON.stringify(pidFile)}`;
+  writeFileSync(conf, authority.serverConfig({ port, storeDir: store, httpPort: own ? 8222 : undefined, serverName: "troupe-dev", extra }), { mode: 0o600 });
+  return { conf, store, pidFile };
+}
+
+/**
+ * `--secure` with a secured development server already running: a namespace it
+ * has no account for is added, and the server reloads its configuration
+ * (SIGHUP to the pid in its pid file), so its credentials work at once.
+ */
+async function addToRunning(port: number, namespace: string, f: Factory): Promise<void> {
+  const { authority, added } = await devAuthority(namespace, (t) => f.out.note(t));
+  if (!added) return;
+  const { pidFile } = writeSecureConfig(authority, port);
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, "utf8").trim());
+    process.kill(pid, "SIGHUP");
+  } catch {
+    f.out.note(`the running server was not started by agentctl dev --secure here: reload it yourself (nats-server --signal reload) to use namespace ${namespace}`);
+    return;
+  }
+  f.out.note(`the server (pid ${pid}) reloaded its configuration: namespace ${namespace}'s credentials work now`);
 }
 
 /** Resolves once a JetStream-enabled server answers at `url`; rejects when the child exits first or time runs out. */
@@ -146,6 +180,7 @@ export function register(program: Command, f: Factory): void {
           const secured = (running as { auth_required?: boolean }).auth_required === true;
           f.out.line(`a NATS server is already running at ${server}${secured ? " (it requires credentials)" : ""}`);
           if (opts.secure && !secured) f.out.note("it does not require credentials: stop it first to run one with --secure");
+          if (opts.secure && secured && LOOPBACK.has(host)) await addToRunning(port, namespace, f);
           return;
         }
         if (!LOOPBACK.has(host)) {
