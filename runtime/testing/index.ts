@@ -29,3 +29,26 @@ export { FakeClock, type Clock } from "../clock.js";
 export { waitFor } from "./wait.js";
 export { recordEvents, nextEvent, type EventFilter, type EventSource, type EventRecording } from "./events.js";
 export { measureElection, type Election, type ElectionOptions } from "./election-time.js";
+export {
+  startModelServer,
+  rateLimitError,
+  contextLengthError,
+  serverError,
+  lastUserText,
+  toolResults,
+  messageText,
+  FinishReason,
+  type ModelServer,
+  type ModelServerOptions,
+  type ModelScript,
+  type ModelStep,
+  type ModelResponder,
+  type ReplyStep,
+  type ErrorStep,
+  type DropStep,
+  type ScriptedError,
+  type ScriptedToolCall,
+  type ScriptedUsage,
+  type ChatMessage,
+  type ChatRequest,
+} from "./model-server.js";
