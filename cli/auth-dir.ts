@@ -24,15 +24,19 @@ export function hasAuthority(dir: string): boolean {
 }
 
 /**
- * Write `authority`, its server configuration (JetStream store in `DIR/jetstream`)
- * and the standard credentials of `namespace` (every role) into `dir`; the
- * paths written, in order.
+ * Write `authority`, its server configuration (JetStream store in `DIR/jetstream`;
+ * not with `{ serverConfig: false }`, for a caller that writes its own) and the
+ * standard credentials of `namespace` (every role) into `dir`; the paths
+ * written, in order.
  */
-export async function writeAuthDir(dir: string, authority: Authority, namespace: string, server: { port?: number; httpPort?: number } = {}): Promise<string[]> {
+export async function writeAuthDir(dir: string, authority: Authority, namespace: string, opts: { serverConfig?: boolean } = {}): Promise<string[]> {
   await authority.save(dir);
-  const conf = join(dir, SERVER_CONF_FILE);
-  await writeFile(conf, authority.serverConfig({ storeDir: join(dir, "jetstream"), port: server.port, httpPort: server.httpPort }), { mode: 0o600 });
-  const written = [join(dir, AUTHORITY_FILE), conf];
+  const written = [join(dir, AUTHORITY_FILE)];
+  if (opts.serverConfig !== false) {
+    const conf = join(dir, SERVER_CONF_FILE);
+    await writeFile(conf, authority.serverConfig({ storeDir: join(dir, "jetstream") }), { mode: 0o600 });
+    written.push(conf);
+  }
   for (const role of ROLES) {
     const path = credsPath(dir, authority, role, namespace);
     await mkdir(join(path, ".."), { recursive: true, mode: 0o700 });

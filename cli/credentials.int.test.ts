@@ -80,5 +80,6 @@ describe("agentctl on a secured server", { timeout: SLOW_MS }, () => {
     expect(r.code).toBe(3);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toMatch(/authorization violation/i);
+    expect(r.stderr).toMatch(/requires a credential it trusts/);
   });
 });

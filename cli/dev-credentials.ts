@@ -4,6 +4,7 @@
 
 import { accessSync, constants as fsConstants } from "node:fs";
 import { join } from "node:path";
+import { namespaceDir } from "./auth-dir.js";
 import { packageRoot } from "./package-root.js";
 
 /** Which credential a command needs from the development set. */
@@ -21,7 +22,7 @@ export function devAuthDir(): string {
  * the directory's own.
  */
 export function devAuthDirFor(namespace: string, dir: string = devAuthDir()): string {
-  const own = join(dir, "namespaces", namespace);
+  const own = namespaceDir(dir, namespace);
   return readable(join(own, "admin.creds")) ? own : dir;
 }
 

@@ -13,14 +13,6 @@ import { devAuthDirFor, DevRole } from "./dev-credentials.js";
 import { errorSentence, exitCodeOf, ExitCode } from "./exit-code.js";
 import { processOutput, type Output } from "./output.js";
 
-/** The options every command inherits from `agentctl`. */
-export interface Globals {
-  /** NATS server URL: `--server`, else `NATS_URL`, else the NATS context's, else `nats://127.0.0.1:4222`. */
-  server: string;
-  /** `--namespace`, else `TROUPE_NAMESPACE`, else `default`. */
-  namespace: string;
-}
-
 /** How long closing the client may take before agentctl exits anyway. */
 const CLOSE_TIMEOUT_MS = 3000;
 
@@ -52,11 +44,12 @@ export class Factory {
     readonly out: Output = processOutput(),
   ) {}
 
-  /** The global options, checked. */
-  globals(): Globals {
-    const o = this.program.opts<{ namespace: string }>();
-    validateNamespace(o.namespace);
-    return { server: this.connection().server, namespace: o.namespace };
+  /**
+   * The namespace: `--namespace`, else `TROUPE_NAMESPACE`, else `default`, checked.
+   * (Where to connect is {@link Factory.connection}, worked out only by commands that connect.)
+   */
+  namespace(): string {
+    return validateNamespace(this.program.opts<{ namespace: string }>().namespace);
   }
 
   /**
@@ -69,7 +62,7 @@ export class Factory {
     if (c === undefined) {
       const o = this.program.opts<ConnectionFlags>();
       const flags: ConnectionFlags = { server: o.server, creds: o.creds, context: o.context, tlsCa: o.tlsCa, tlsCert: o.tlsCert, tlsKey: o.tlsKey };
-      c = resolveConnection(flags, { env: process.env, role, devAuthDir: devAuthDirFor(this.program.opts<{ namespace: string }>().namespace) });
+      c = resolveConnection(flags, { env: process.env, role, devAuthDir: devAuthDirFor(this.namespace()) });
       this.resolved.set(role, c);
     }
     return c;
@@ -82,13 +75,12 @@ export class Factory {
    */
   client(): Promise<TroupeClient> {
     this.opened ??= (async () => {
-      const g = this.globals();
       const c = this.connection();
       return connectClient({
         servers: c.servers,
         credentials: c.credentials,
         tls: c.tls,
-        namespace: g.namespace,
+        namespace: this.namespace(),
         // With credentials, the client takes its JWT's name: the only one it may sign as.
         name: c.credentials === undefined ? `agentctl-${process.pid}-${randomBytes(2).toString("hex")}` : undefined,
       });

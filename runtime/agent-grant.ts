@@ -233,6 +233,15 @@ function parseMessageEntry(field: string, entry: unknown): { type: string; key?:
 }
 
 function addKeys(grant: KeyGrant, field: string, entry: unknown): void {
+  const { bucket, pattern } = keyGrant(field, entry);
+  grant.add(bucket, pattern);
+}
+
+/**
+ * A memory grant entry, checked: `facts.>` (a key pattern of the shared bucket)
+ * or `notes:todo.*` (of the named bucket `notes`); InvalidConfigError naming `field` otherwise.
+ */
+export function keyGrant(field: string, entry: unknown): { bucket?: string; pattern: string } {
   if (typeof entry !== "string") throw new InvalidConfigError(field, `must be a key pattern like "facts.>" or "bucket:notes.*", got ${JSON.stringify(entry)}`);
   const colon = entry.indexOf(":");
   const bucket = colon < 0 ? undefined : entry.slice(0, colon);
@@ -243,7 +252,7 @@ function addKeys(grant: KeyGrant, field: string, entry: unknown): void {
   } catch (err) {
     throw new InvalidConfigError(field, `${JSON.stringify(entry)}: ${(err as Error).message}`);
   }
-  grant.add(bucket, pattern);
+  return bucket === undefined ? { pattern } : { bucket, pattern };
 }
 
 function list(field: string, value: unknown): readonly unknown[] {

@@ -19,6 +19,7 @@ import { isReplySubject, replySubjectProblem, type AgentId } from "./subjects.js
 import { EnvelopeLimits, isMessageKey } from "./envelope.js";
 import type { DurableDelivery } from "./durable/durable-feed.js";
 import type { TurnBudget } from "./turn-budget.js";
+import { sharedFlush } from "./shared-flush.js";
 import { ProofHeader, type SenderVerifier } from "./auth/sender-proof.js";
 import { envelopeSender } from "./envelope-sender.js";
 
@@ -93,8 +94,8 @@ export class AgentInbox {
   private durableBytes = 0;
   /** The feed waiting for room (fewer than DURABLE_HIGH_WATER durable messages waiting). */
   private room: (() => void) | undefined;
-  /** Only for a type that accepts only verified senders: whether each message's sender is proven. */
-  private readonly verified: boolean;
+  /** Only for a type that accepts only verified senders: its durable mailbox's subject, which a durable message's proof covers. */
+  private readonly verifiedMailbox: string | undefined;
 
   constructor(
     private readonly id: AgentId,
@@ -106,7 +107,7 @@ export class AgentInbox {
   ) {
     this.mailbox = new Mailbox(def.mailboxCapacity, def.mailboxBytes, env.mailboxBudget);
     this.inbound = new Inbound(id, key, def, env);
-    this.verified = def.requireVerifiedSender;
+    this.verifiedMailbox = def.requireVerifiedSender ? env.messenger.subjects.mailbox(def.type, key) : undefined;
   }
 
   /**
@@ -174,9 +175,8 @@ export class AgentInbox {
     if (d.key !== undefined && !isMessageKey(d.key)) {
       problem ??= { error: new InvalidMessageError(`an idempotency key must be 1-${EnvelopeLimits.id} printable characters`), reply: undefined };
     }
-    if (this.verified && problem === undefined) {
-      const subject = this.env.messenger.subjects.mailbox(this.inbound.type, this.inbound.key);
-      const refused = this.unproven(subject, d.data, d.signer, d.signature);
+    if (this.verifiedMailbox !== undefined && problem === undefined) {
+      const refused = this.unproven(this.verifiedMailbox, d.data, d.signer, d.signature);
       if (refused !== undefined) problem = { error: refused, reply };
     }
     // The bytes may be a view of a larger read buffer: keep a copy of exactly them.
@@ -237,7 +237,7 @@ export class AgentInbox {
       this.inbound.reject(msg.data, undefined, new InvalidMessageError(replySubjectProblem(reply)));
       return;
     }
-    if (this.verified) {
+    if (this.verifiedMailbox !== undefined) {
       let headers: MsgHdrs | undefined;
       try {
         headers = msg.headers;
@@ -294,32 +294,4 @@ export class AgentInbox {
         return `the node's mailboxes hold ${this.env.mailboxBudget.used} bytes, its limit is ${this.env.mailboxBudget.limit}`;
     }
   }
-}
-
-/** Per connection, the flush in flight and the one the callers since then wait for. */
-const flushes = new WeakMap<NatsConnection, { inFlight?: Promise<void>; next?: Promise<void> }>();
-
-/**
- * Flush `nc`: resolves once the server has seen everything sent before the
- * call. While one flush is in flight, every caller shares the single next
- * one (sent when it lands), so many subscriptions made at once cost one
- * round trip each turn instead of one each.
- */
-function sharedFlush(nc: NatsConnection): Promise<void> {
-  let group = flushes.get(nc);
-  if (!group) flushes.set(nc, (group = {}));
-  const g = group;
-  const start = (): Promise<void> => {
-    const p: Promise<void> = nc.flush().finally(() => {
-      if (g.inFlight === p) g.inFlight = undefined;
-    });
-    g.inFlight = p;
-    return p;
-  };
-  if (!g.inFlight) return start();
-  const after = (): Promise<void> => {
-    g.next = undefined;
-    return start();
-  };
-  return (g.next ??= g.inFlight.then(after, after));
 }

@@ -207,6 +207,7 @@ export class TroupeClient {
    * @throws AgentNotFoundError when it is of a spawn-only type and not running, or no node hosts its type
    */
   activate(id: string): Promise<string> {
+    this.assertOpen();
     return this.calls.activate(id);
   }
 

@@ -11,7 +11,7 @@ import type { Clock } from "./clock.js";
 import { decodeValue } from "./codec.js";
 import type { Control, ListRequest } from "./control.js";
 import { decodeEnvelope } from "./envelope.js";
-import { AgentNotFoundError, InvalidArgumentError, InvalidMessageError, NoNodeForTypeError, PermissionDeniedError, SupervisorNotFoundError } from "./errors.js";
+import { AgentNotFoundError, AskTimeoutError, InvalidArgumentError, InvalidMessageError, NoNodeForTypeError, PermissionDeniedError, SupervisorNotFoundError } from "./errors.js";
 import type { EventKind, TroupeEvent } from "./events.js";
 import type { ListPage } from "./list-page.js";
 import type { Membership, NodeInfo } from "./membership.js";
@@ -162,7 +162,12 @@ export class ClusterCalls {
       const node = await this.whereIs(id);
       if (node !== undefined) return node;
       // Resolves once it runs, or after a pause while another node holds its claim.
-      await this.messenger.activator.activate(id as AgentId, type, key, deadline, attempt);
+      try {
+        await this.messenger.activator.activate(id as AgentId, type, key, deadline, attempt);
+      } catch (err) {
+        // The activator knows only the time left; the caller's error names the whole timeout.
+        throw err instanceof AskTimeoutError ? new AskTimeoutError(id, this.o.askTimeoutMs) : err;
+      }
     }
   }
 
@@ -264,7 +269,7 @@ export class ClusterCalls {
 
 /**
  * A list reply, checked: a page whose `next` sorts after the id it was asked
- * after (so listing ends), or the whole list as an array (a node that
+ * after and is its own last agent's id (so listing ends), or the whole list as an array (a node that
  * answers `list` without pages).
  */
 function checkedPage(node: string, after: AgentId | undefined, reply: unknown): ListPage {
@@ -276,6 +281,11 @@ function checkedPage(node: string, after: AgentId | undefined, reply: unknown): 
   if (page.next !== undefined && page.next !== null) {
     if (typeof page.next !== "string" || (after !== undefined && page.next <= after)) {
       throw new InvalidMessageError(`node ${node} answered a list page whose next id does not move past ${after ?? "the start"}`);
+    }
+    // A page that goes on names its own last agent: an empty page that only moves `next` would never end.
+    const last = page.agents[page.agents.length - 1] as Partial<AgentInfo> | undefined;
+    if (last?.id !== page.next) {
+      throw new InvalidMessageError(`node ${node} answered a list page whose next id is not its last agent's`);
     }
     return { agents: page.agents, next: page.next };
   }

@@ -4,7 +4,7 @@
 // `[1, kind, id, sender, ...` the way the encoder writes it; anything else is
 // decoded in full, so it names the sender the agent would see.
 
-import { decodeEnvelope } from "./envelope.js";
+import { decodeEnvelope, EnvelopeLimits } from "./envelope.js";
 import { InvalidMessageError } from "./errors.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -33,7 +33,8 @@ export function envelopeSender(bytes: Uint8Array, maxBytes: number): string | nu
       const at = id.start + id.length;
       if (bytes[at] === 0xc0) return null;
       const s = stringAt(bytes, at);
-      if (s !== undefined && s.start + s.length <= bytes.length) {
+      // A sender over its bound is left to the full decode, which refuses it as decodeEnvelope does everywhere.
+      if (s !== undefined && s.length <= EnvelopeLimits.sender && s.start + s.length <= bytes.length) {
         try {
           return utf8.decode(bytes.subarray(s.start, s.start + s.length));
         } catch {

@@ -49,15 +49,10 @@ export class Inbound {
 
   constructor(
     private readonly id: AgentId,
-    readonly key: string,
+    private readonly key: string,
     private readonly def: AgentType,
     private readonly env: InboundEnv,
   ) {}
-
-  /** The agent's type. */
-  get type(): string {
-    return this.def.type;
-  }
 
   /** Decode and check a message; one that fails is rejected and undefined returned. */
   decode(data: Uint8Array, reply: string | undefined): Item | undefined {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentInfo } from "./agent-host.js";
 import { connectClient, type TroupeClient } from "./client.js";
 import { defineAgent } from "./define-agent.js";
-import { decodeEnvelope, encodeEnvelope, Kind, type Envelope } from "./envelope.js";
+import { decodeEnvelope, encodeEnvelope, encodeReply, Kind, type Envelope } from "./envelope.js";
 import { ErrorCode } from "./errors.js";
 import type { ListPage } from "./list-page.js";
 import { startNode, type TroupeNode } from "./node.js";
@@ -130,5 +130,28 @@ describe("a malformed list request", () => {
     expect(reply.error?.code).toBe(ErrorCode.InvalidArgument);
     expect(reply.error?.fields).toMatchObject({ argument: field });
     expect(idsOf(await client.list("big"))).toHaveLength(COUNT);
+  });
+});
+
+describe("a node that answers list with pages that never end", () => {
+  it("is refused with InvalidMessageError after its first such page, not listed forever", async () => {
+    // A hostile "node" on its own info subject: empty pages whose `next` keeps moving on.
+    let pages = 0;
+    const sub = raw.subscribe(subjects.nodeInfo("endless"), {
+      callback: (_err, msg) => {
+        const ask = decodeEnvelope(msg.data, 1 << 20);
+        const page = { agents: [], next: `worker/z${String(++pages).padStart(6, "0")}` };
+        msg.respond(encodeReply(ask.id, "node:endless", page, null, 1 << 20));
+      },
+    });
+    await raw.flush();
+    try {
+      const err = await client.list("endless").then(() => undefined, (e: unknown) => e);
+      expect(err).toMatchObject({ code: ErrorCode.InvalidMessage });
+      expect((err as Error).message).toContain("not its last agent's");
+      expect(pages).toBe(1);
+    } finally {
+      sub.unsubscribe();
+    }
   });
 });

@@ -26,8 +26,9 @@ import { fromWireError } from "./wire-error.js";
 import { agentId, isReplySubject, type AgentId, type Subjects } from "./subjects.js";
 import { injectTrace } from "./telemetry.js";
 import { MailboxKind } from "./mailbox-kind.js";
-import type { TypeDirectory, TypeRoute } from "./durable/type-directory.js";
+import { CORE_ROUTE, type TypeDirectory, type TypeRoute } from "./durable/type-directory.js";
 import { Activator, BouncingTell } from "./activator.js";
+import { sharedFlush } from "./shared-flush.js";
 import type { DurableSender } from "./durable/durable-sender.js";
 import type { SenderSigner } from "./auth/sender-proof.js";
 
@@ -42,8 +43,6 @@ export interface MessengerOptions {
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
-/** Every type's route when the namespace has no type directory: the core mailbox, spawned agents only. */
-const CORE_ROUTE: TypeRoute = Object.freeze({ mailbox: MailboxKind.Core, onDemand: false, verified: false });
 
 /** Most tells queued before they are published without waiting for the end of the turn. */
 export const TELL_BATCH = 1024;
@@ -85,11 +84,6 @@ export class Messenger {
   /** Send to agents with durable mailboxes: `directory` says which types take one, `sender` stores their messages. */
   useDurableMailboxes(directory: TypeDirectory, sender: DurableSender): void {
     this.durable = { directory, sender };
-  }
-
-  /** The mailbox `type` takes when known here without I/O (every type takes the core mailbox when durable ones are not in use). */
-  mailboxOf(type: string): MailboxKind | undefined {
-    return this.routeOf(type)?.mailbox;
   }
 
   /** How messages reach agents of `type`, when known here without I/O. */
@@ -208,7 +202,7 @@ export class Messenger {
     } catch {
       // Closed under us: tells are at most once; the requester's close settles them.
     }
-    this.nc.flush().then(
+    sharedFlush(this.nc).then(
       () => {
         for (const tell of tells) this.requester.cancel(tell);
       },
@@ -251,8 +245,9 @@ export class Messenger {
    * The ask found nobody listening (or waits behind an activation): activate
    * the agent, send it again, and so on until answered or past `deadline`.
    * The message is the same each time (the agent never saw the ones that came back), with its proof.
+   *
+   * @internal
    */
-  /** @internal */
   async askAgain(
     subject: string,
     to: AgentId,

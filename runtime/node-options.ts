@@ -26,8 +26,8 @@ export const ROOT_DEFAULTS = { intensity: 10, periodMs: 10_000 };
 export interface NodeOptions {
   /** NATS server URL(s). Default: `NATS_URL`, else `nats://127.0.0.1:4222`. */
   servers?: string | string[];
-  /** A NATS credentials file (`.creds`, made by `agentctl auth`) to connect with. Default: `NATS_CREDS`, else none. */
-  credentials?: string;
+  /** A NATS credentials file (`.creds`, made by `agentctl auth`) to connect with. Default: `NATS_CREDS`, else none; `null`: none. */
+  credentials?: string | null;
   /** TLS files (PEM paths): the server's CA, and a client certificate and key when the server asks for one. */
   tls?: TlsFiles;
   /** The isolation unit. Default: `TROUPE_NAMESPACE`, else `default`. */

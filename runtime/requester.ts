@@ -98,8 +98,9 @@ export class Requester {
         if (s.type !== "error") continue;
         const v = violationOf(s.error);
         if (v === undefined) continue;
-        if (v.operation === "subscription" && this.prefix.startsWith(v.subject.slice(0, -1))) this.failAll(deniedByServer(v));
-        else if (v.operation === "publish") this.failSentTo(v.subject, deniedByServer(v));
+        // The inbox subscription is exactly `<prefix>*`.
+        if (v.operation === "subscription" && v.subject === `${this.prefix}*`) this.failAll(deniedByServer(v, s.error));
+        else if (v.operation === "publish") this.failSentTo(v.subject, deniedByServer(v, s.error));
       }
     })().catch(() => {});
   }

@@ -1,10 +1,11 @@
 // agentctl auth init: new keys, a server configuration that trusts them, and
 // a credentials file for each standard role.
 
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import { Authority } from "../../runtime/auth/authority.js";
-import { hasAuthority, writeAuthDir } from "../auth-dir.js";
+import { Authority, SERVER_CONF_FILE } from "../../runtime/auth/authority.js";
+import { Role } from "../../runtime/auth/roles.js";
+import { credsPath, hasAuthority, writeAuthDir } from "../auth-dir.js";
 import { UsageError } from "../exit-code.js";
 import type { Factory } from "../factory.js";
 
@@ -27,7 +28,7 @@ export function register(auth: Command, f: Factory): void {
     .option("--force", "replace the authority already in DIR with new keys (every credential it issued stops working)")
     .action(
       f.action(async (opts: { out: string; add?: boolean; force?: boolean }) => {
-        const { namespace } = f.globals();
+        const namespace = f.namespace();
         const dir = resolve(opts.out);
         let authority: Authority;
         if (hasAuthority(dir) && !opts.force) {
@@ -43,8 +44,8 @@ export function register(auth: Command, f: Factory): void {
         f.out.note(
           [
             `namespace ${namespace}: account ${authority.account(namespace)}`,
-            `start the server:   nats-server -c ${dir}/server.conf`,
-            `use a credential:   agentctl --creds ${written[written.length - 4]} ps   (or NATS_CREDS=...)`,
+            `start the server:   nats-server -c ${join(dir, SERVER_CONF_FILE)}`,
+            `use a credential:   agentctl --creds ${credsPath(dir, authority, Role.Admin, namespace)} ps   (or NATS_CREDS=...)`,
             "issue more:         agentctl auth issue --role client --types orders --out orders-client.creds",
           ].join("\n"),
         );

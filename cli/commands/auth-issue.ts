@@ -3,7 +3,7 @@
 // running server accepts it without a restart.
 
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { chmod, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { Option, type Command } from "commander";
 import { Authority } from "../../runtime/auth/authority.js";
@@ -59,7 +59,7 @@ export function register(auth: Command, f: Factory): void {
       f.action(async (opts: IssueFlags) => {
         const authority = await Authority.load(resolve(opts.dir));
         // Without -n, the namespace the authority was made for.
-        const namespace = f.namespaceChosen() ? f.globals().namespace : authority.namespace;
+        const namespace = f.namespaceChosen() ? f.namespace() : authority.namespace;
         if (opts.types && opts.agent) throw new UsageError("give --types or --agent, not both");
         if (opts.node !== undefined && opts.role !== "node") throw new UsageError("--node narrows a node credential: use it with --role node");
         if (opts.memoryRead && opts.role !== "client") throw new UsageError("--memory-read is for --role client (a node reads what its types' `can` allows)");
@@ -94,7 +94,9 @@ export function register(auth: Command, f: Factory): void {
         if (opts.out === undefined) {
           f.out.line(new TextDecoder().decode(issued.creds).trimEnd());
         } else {
-          await writeFile(opts.out, issued.creds, { mode: 0o600 });
+          // "wx" fails if the file appeared since the check; an overwritten file keeps its old mode, hence the chmod.
+          await writeFile(opts.out, issued.creds, { mode: 0o600, flag: opts.force ? "w" : "wx" });
+          await chmod(opts.out, 0o600);
           f.out.line(resolve(opts.out));
           f.out.note(`${opts.role} credential for namespace ${namespace}, user ${issued.publicKey}`);
         }

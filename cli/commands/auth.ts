@@ -12,9 +12,10 @@ export function register(program: Command, f: Factory): void {
     .command("auth")
     .summary("make credentials and a secured server configuration")
     .description(
-      "make credentials the NATS way: an operator, one account per namespace (namespaces cannot see each other), and\n" +
-        "users with subject permissions per role (admin, node, client, observer), as standard .creds files any NATS\n" +
-        "client can use. The server enforces the permissions; new credentials need no server restart.",
+      "make credentials the NATS way: an operator; per namespace an account for its nodes and admins and one for its\n" +
+        "clients and observers (namespaces cannot see each other); users with subject permissions per role (admin,\n" +
+        "node, client, observer), as standard .creds files any NATS client can use. The server enforces the\n" +
+        "permissions; new credentials need no server restart.",
     );
   for (const sub of [init, issue]) sub.register(auth, f);
 }

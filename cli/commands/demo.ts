@@ -138,7 +138,7 @@ export function register(program: Command, f: Factory): void {
       f.action(async () => {
         const started = Date.now();
         const say = (text = ""): void => f.out.line(text);
-        const { server } = f.globals();
+        const { server } = f.connection();
         say("Troupe demo: agents are actors on NATS, and supervisors restart the ones that fail.");
         say();
 
@@ -168,7 +168,8 @@ export function register(program: Command, f: Factory): void {
           });
           node = await startNode({
             connection: nc,
-            credentials: c?.credentials,
+            // Its own server is open: no credentials, whatever NATS_CREDS says.
+            credentials: c === undefined ? null : c.credentials ?? null,
             namespace,
             name: "demo-node",
             agents: [echo, counter, flakyWorker, team],

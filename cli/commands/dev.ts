@@ -51,14 +51,14 @@ async function devAuthority(namespace: string, note: (text: string) => void): Pr
   const where = relative(process.cwd(), dir) || ".";
   if (!hasAuthority(dir)) {
     const authority = await Authority.create(namespace);
-    await writeAuthDir(dir, authority, namespace);
+    await writeAuthDir(dir, authority, namespace, { serverConfig: false });
     note(`development credentials written to ${where} (admin, node, client, observer)`);
     return { authority, added: true };
   }
   const authority = await Authority.load(dir);
   if (authority.namespaces.includes(namespace)) return { authority, added: false };
   await authority.addNamespace(namespace);
-  await writeAuthDir(dir, authority, namespace);
+  await writeAuthDir(dir, authority, namespace, { serverConfig: false });
   note(`namespace ${namespace} added to the development credentials in ${where}`);
   return { authority, added: true };
 }
@@ -83,16 +83,30 @@ function writeSecureConfig(authority: Authority, port: number): { conf: string; 
 async function addToRunning(port: number, namespace: string, f: Factory): Promise<void> {
   const { authority, added } = await devAuthority(namespace, (t) => f.out.note(t));
   if (!added) return;
-  const { pidFile } = writeSecureConfig(authority, port);
-  let pid: number;
-  try {
-    pid = Number(readFileSync(pidFile, "utf8").trim());
-    process.kill(pid, "SIGHUP");
-  } catch {
+  const { conf, pidFile } = writeSecureConfig(authority, port);
+  const pid = serverPid(pidFile, conf);
+  if (pid === undefined) {
     f.out.note(`the running server was not started by agentctl dev --secure here: reload it yourself (nats-server --signal reload) to use namespace ${namespace}`);
     return;
   }
+  process.kill(pid, "SIGHUP");
   f.out.note(`the server (pid ${pid}) reloaded its configuration: namespace ${namespace}'s credentials work now`);
+}
+
+/**
+ * The pid in `pidFile` when it is a live nats-server running `conf` (its
+ * command line names the file); undefined otherwise: a pid file left behind
+ * may name another process by now, and an empty one would name the group.
+ */
+function serverPid(pidFile: string, conf: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(pidFile, "utf8").trim());
+    if (!Number.isSafeInteger(pid) || pid <= 1) return undefined;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    return cmdline.includes(conf) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Resolves once a JetStream-enabled server answers at `url`; rejects when the child exits first or time runs out. */
@@ -166,7 +180,8 @@ export function register(program: Command, f: Factory): void {
     .option("--port <port>", "with --cluster: the first server's client port (default: the --server port, 4222)", parsePort)
     .action(
       f.action(async (opts: { detach?: boolean; cluster?: boolean; port?: number; secure?: boolean }) => {
-        const { server, namespace } = f.globals();
+        const { server } = f.connection();
+        const namespace = f.namespace();
         const { host, port } = serverAddress(server);
         if (opts.cluster) {
           if (opts.detach) throw new UsageError("--cluster runs in the foreground: it cannot be combined with --detach");

@@ -33,14 +33,13 @@ export function register(node: Command, f: Factory): void {
     .action(
       f.action(async (opts: { agents?: string; name?: string; replicas?: number; handover: boolean }) => {
         const types = hostedTypes(opts.agents === undefined ? [] : await loadAgentModule(opts.agents));
-        const g = f.globals();
         const c = f.connection(DevRole.Node);
         const signal = untilSignal();
         const running = await startNode({
           servers: c.servers,
           credentials: c.credentials,
           tls: c.tls,
-          namespace: g.namespace,
+          namespace: f.namespace(),
           agents: types,
           name: opts.name,
           replicas: opts.replicas,

@@ -23,7 +23,7 @@ import { join, resolve } from "node:path";
 import { encodeAccount, encodeOperator, encodeUser, fmtCreds, type Export, type Import, type User } from "@nats-io/jwt";
 import { createAccount, createOperator, createUser, fromSeed, type KeyPair } from "@nats-io/nkeys";
 import { InvalidCredentialsError, InvalidConfigError } from "../errors.js";
-import { Subjects, validateNamespace } from "../subjects.js";
+import { INBOX_PREFIX, Subjects, validateNamespace } from "../subjects.js";
 import { permissionsFor, Role, type RoleScope } from "./roles.js";
 import { CredentialTag } from "./tags.js";
 
@@ -31,6 +31,12 @@ import { CredentialTag } from "./tags.js";
 export const AUTHORITY_FILE = "authority.json";
 /** The server configuration file of an auth directory. */
 export const SERVER_CONF_FILE = "server.conf";
+
+/**
+ * An account's limits, all lifted and JetStream on (a limit an account JWT leaves
+ * out counts as 0 at the server); the server's own limits still apply.
+ */
+export const UNLIMITED_ACCOUNT = { mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1, subs: -1, data: -1, payload: -1, conn: -1, leaf: -1, imports: -1, exports: -1, wildcards: true } as const;
 
 /** A signed key: its seed and its JWT. */
 interface SignedKey {
@@ -163,7 +169,6 @@ export class Authority {
     const operator = fromSeed(new TextEncoder().encode(this.file.operator.seed));
     const own = createAccount();
     const clients = createAccount();
-    const unlimited = { mem_storage: -1, disk_storage: -1, streams: -1, consumer: -1, subs: -1, data: -1, payload: -1, conn: -1, leaf: -1, imports: -1, exports: -1, wildcards: true };
     // What clients and observers reach, all of it still narrowed per user by subject permissions.
     // Asks and tells cross as a stream the namespace imports from the clients (no per-request
     // work in the server, and no server-side responder listens there: agents answer only to
@@ -173,17 +178,17 @@ export class Authority {
     // inboxes, exported as a stream, and flow control answers come back). Events, for observers.
     const fromClients = [s.agent("*", "*")];
     const services = [s.mailbox("*", "*"), s.poolActivate("*"), s.nodeInfo("*"), "$JS.API.>", "$JS.FC.>"];
-    const streams = [s.allEvents(), "_INBOX.>"];
+    const streams = [s.allEvents(), `${INBOX_PREFIX}>`];
     const stream = (subject: string): Export => ({ name: subject, subject, type: "stream" });
     const service = (subject: string): Export => ({ name: subject, subject, type: "service" });
     const from = (account: KeyPair, e: Export): Import => ({ name: e.name ?? e.subject, subject: e.subject, account: account.getPublicKey(), type: e.type });
     const exports = [...services.map(service), ...streams.map(stream)];
     const clientExports = fromClients.map(stream);
-    const jwt = await encodeAccount(namespace, own, { limits: unlimited, exports, imports: clientExports.map((e) => from(clients, e)) }, { signer: operator });
+    const jwt = await encodeAccount(namespace, own, { limits: UNLIMITED_ACCOUNT, exports, imports: clientExports.map((e) => from(clients, e)) }, { signer: operator });
     const clientsJwt = await encodeAccount(
       `${namespace} clients`,
       clients,
-      { limits: { ...unlimited, mem_storage: 0, disk_storage: 0, streams: 0, consumer: 0 }, exports: clientExports, imports: exports.map((e) => from(own, e)) },
+      { limits: { ...UNLIMITED_ACCOUNT, mem_storage: 0, disk_storage: 0, streams: 0, consumer: 0 }, exports: clientExports, imports: exports.map((e) => from(own, e)) },
       { signer: operator },
     );
     this.file.accounts[namespace] = { seed: seedText(own), jwt, clients: { seed: seedText(clients), jwt: clientsJwt } };

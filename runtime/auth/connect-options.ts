@@ -4,8 +4,9 @@
 import { InvalidConfigError } from "../errors.js";
 import type { TlsFiles } from "../connection.js";
 
-/** The credentials file to use: the option, else `NATS_CREDS`, else none. */
-export function credentialsPath(option: string | undefined): string | undefined {
+/** The credentials file to use: the option (`null`: none), else `NATS_CREDS`, else none. */
+export function credentialsPath(option: string | null | undefined): string | undefined {
+  if (option === null) return undefined;
   const path = option ?? (process.env.NATS_CREDS || undefined);
   if (path !== undefined && (typeof path !== "string" || path.length === 0)) {
     throw new InvalidConfigError("credentials", "must be the path of a .creds file");

@@ -4,7 +4,7 @@
 // verified senders with its seed.
 
 import { readFile } from "node:fs/promises";
-import { decode, parseCreds, type ClaimsData, type User } from "@nats-io/jwt";
+import { parseCreds, type ClaimsData, type User } from "@nats-io/jwt";
 import { fromSeed } from "@nats-io/nkeys";
 import { InvalidCredentialsError } from "../errors.js";
 import { CredentialTag } from "./tags.js";
@@ -74,11 +74,6 @@ export async function credentialsFrom(bytes: Uint8Array, path = "(in memory)"): 
     tags: claims.nats.tags ?? [],
     claims,
   };
-}
-
-/** The claims of a user JWT, decoded without verifying (the issuer's signature is checked by whoever relies on it). */
-export function userClaims(jwt: string): ClaimsData<User> {
-  return decode<User>(jwt);
 }
 
 /** The value of a credential's tag `<prefix><value>` (`troupe-ns:shop` → `shop`), if it has one. */

@@ -9,7 +9,9 @@
 // (`Permissions Violation`). Wildcards are whole tokens in NATS, so a stream
 // name cannot be matched by prefix: each stream of the namespace is named.
 
-import { Subjects } from "../subjects.js";
+import { keyGrant } from "../agent-grant.js";
+import { inboxPrefixOf } from "../connection.js";
+import { bucketStream, INBOX_PREFIX, SERVICE_REPLY_PREFIX, Subjects } from "../subjects.js";
 
 /** The standard roles. */
 export const Role = {
@@ -79,7 +81,7 @@ export interface SubjectPermissions {
  */
 export function permissionsFor(role: Role, scope: RoleScope, userKey: string): SubjectPermissions {
   const s = new Subjects(scope.namespace);
-  const ownInbox = `_INBOX.${userKey}.>`;
+  const ownInbox = `${inboxPrefixOf({ publicKey: userKey })}.>`;
   switch (role) {
     case Role.Admin:
       return { pub: { allow: [">"] }, sub: { allow: [">"] } };
@@ -94,7 +96,7 @@ export function permissionsFor(role: Role, scope: RoleScope, userKey: string): S
 
 /** The streams of a namespace (KV buckets are streams named `KV_<bucket>`). */
 function streams(s: Subjects) {
-  const kv = (bucket: string) => ({ bucket, stream: `KV_${bucket}` });
+  const kv = (bucket: string) => ({ bucket, stream: bucketStream(bucket).name });
   return {
     state: kv(s.stateBucket()),
     registry: kv(s.registryBucket()),
@@ -139,8 +141,8 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
   const pub = [
     // Replies go to inboxes only; a node answers any requester (a client's requests arrive
     // through its account's imports, with a reply subject the server made: `_R_.…`).
-    "_INBOX.>",
-    "_R_.>",
+    `${INBOX_PREFIX}>`,
+    `${SERVICE_REPLY_PREFIX}>`,
     // Messages to agents (asks, tells, durable tells), within what its types may reach.
     ...reach.message,
     // Activation of any type (an agent's message activates), spawn placement and peers' control
@@ -163,7 +165,7 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     // answer asks with JetStream acknowledgements in the agents' place); named memory buckets
     // only when the credential names them.
     ...[st.state, st.registry, st.types, st.nodes, st.memory].map((b) => `$JS.API.STREAM.CREATE.${b.stream}`),
-    ...(scope.buckets ?? []).map((b) => `$JS.API.STREAM.CREATE.KV_${s.memoryBucket(b)}`),
+    ...(scope.buckets ?? []).map((b) => `$JS.API.STREAM.CREATE.${bucketStream(s.memoryBucket(b)).name}`),
     `$JS.API.STREAM.CREATE.${st.mailbox}`,
     `$JS.API.STREAM.CREATE.${st.deadLetters}`,
     // The only stream the runtime updates is the mailbox stream (to the limits a node is started
@@ -221,7 +223,7 @@ function reachOf(s: Subjects, scope: RoleScope): { message: string[]; memoryWrit
     if (r.message === "*") message.push(s.agent("*", "*"), s.mailbox("*", "*"));
     else for (const m of r.message) message.push(s.agent(m.type, m.key ?? "*"), s.mailbox(m.type, m.key ?? "*"));
     // Reads are granted per bucket: a bucket's cache is kept by a watch of all of it (the runtime narrows reads by key).
-    for (const g of r.memoryRead) streamReads.push(...readBucket(`KV_${s.memoryBucket(g.bucket)}`));
+    for (const g of r.memoryRead) streamReads.push(...readBucket(bucketStream(s.memoryBucket(g.bucket)).name));
     for (const g of r.memoryWrite) memoryWrite.push(`$KV.${s.memoryBucket(g.bucket)}.${g.pattern}`);
   }
   return { message, memoryWrite, streamReads };
@@ -238,7 +240,7 @@ function clientPermissions(s: Subjects, scope: RoleScope, ownInbox: string): Sub
     // Reading routes, the registry and membership (how to reach a type, where an agent runs, whether its node lives), and the shared memory it is granted.
     "$JS.API.INFO",
     ...[st.types, st.registry, st.nodes].flatMap((b) => readBucket(b.stream)),
-    ...(scope.memoryRead ?? []).flatMap((grant) => readBucket(`KV_${s.memoryBucket(bucketPattern(grant).bucket)}`)),
+    ...(scope.memoryRead ?? []).flatMap((grant, i) => readBucket(bucketStream(s.memoryBucket(keyGrant(`memoryRead[${i}]`, grant).bucket)).name)),
     "$JS.FC.>",
   ];
   return { pub: { allow: unique(pub) }, sub: { allow: [ownInbox] } };
@@ -248,12 +250,6 @@ function observerPermissions(s: Subjects, ownInbox: string): SubjectPermissions 
   const st = streams(s);
   const pub = [s.nodeInfo("*"), "$JS.API.INFO", ...[st.registry, st.nodes, st.types].flatMap((b) => readBucket(b.stream)), "$JS.FC.>"];
   return { pub: { allow: unique(pub) }, sub: { allow: [ownInbox, s.allEvents()] } };
-}
-
-/** `facts.>` (the default bucket) or `notes:todo.*` (a named bucket's keys). */
-export function bucketPattern(grant: string): { bucket?: string; pattern: string } {
-  const colon = grant.indexOf(":");
-  return colon < 0 ? { pattern: grant } : { bucket: grant.slice(0, colon), pattern: grant.slice(colon + 1) };
 }
 
 function unique(list: string[]): string[] {

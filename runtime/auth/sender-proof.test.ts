@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { encodeUser, fmtCreds } from "@nats-io/jwt";
 import { createAccount, createUser, fromSeed } from "@nats-io/nkeys";
 import { FakeClock } from "../clock.js";
+import { encodeValue } from "../codec.js";
 import { encodeEnvelope, decodeEnvelope, Kind } from "../envelope.js";
 import { envelopeSender } from "../envelope-sender.js";
 import { InvalidMessageError } from "../errors.js";
@@ -197,6 +198,12 @@ describe("envelopeSender", () => {
       const bytes = encodeEnvelope(Kind.Tell, id, sender, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", { big: "x".repeat(70_000) }, MAX);
       expect(envelopeSender(bytes, MAX)).toBe(decodeEnvelope(bytes, MAX).sender);
     }
+  });
+
+  it("refuses a sender over the envelope's bound, as the full decode does", () => {
+    const bytes = encodeValue([1, Kind.Tell, "i", `t/${"k".repeat(5_000)}`, null, 1]);
+    expect(() => decodeEnvelope(bytes, MAX)).toThrow(InvalidMessageError);
+    expect(() => envelopeSender(bytes, MAX)).toThrow(InvalidMessageError);
   });
 
   it("refuses what is no envelope, or a sender that is not UTF-8", () => {

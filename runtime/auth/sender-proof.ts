@@ -19,8 +19,9 @@ import { fromPublic, fromSeed } from "@nats-io/nkeys";
 import { LRUCache } from "lru-cache";
 import type { Clock } from "../clock.js";
 import { parseAgentId } from "../subjects.js";
+import { tagValue, type Credentials } from "./credentials.js";
+import { Role } from "./roles.js";
 import { CredentialTag } from "./tags.js";
-import type { Credentials } from "./credentials.js";
 
 /** The NATS headers that prove who sent a message. */
 export const ProofHeader = {
@@ -30,20 +31,9 @@ export const ProofHeader = {
   Signature: "Troupe-Sig",
 } as const;
 
-/** The roles a credential's `troupe-role:` tag names. */
-export const SignerRole = {
-  Admin: "admin",
-  Node: "node",
-  Client: "client",
-  Observer: "observer",
-} as const;
-export type SignerRole = (typeof SignerRole)[keyof typeof SignerRole];
-
-/** Prefixes of the user JWT tags the verifier reads. */
-export const ProofTag = CredentialTag;
 
 /** Signers remembered by a verifier (each one checked JWT). */
-export const DEFAULT_SIGNER_CACHE = 4096;
+const DEFAULT_SIGNER_CACHE = 4096;
 
 const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
 const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
@@ -89,7 +79,7 @@ function privateKeyOf(seed: Uint8Array): KeyObject {
 }
 
 /** The native key of a public nkey (`U...`, `A...`), checked by nkeys first. */
-export function publicKeyOf(key: string): KeyObject {
+function publicKeyOf(key: string): KeyObject {
   fromPublic(key); // checks the prefix and checksum
   // One prefix byte, the 32-byte ed25519 public key, two checksum bytes.
   const raw = base32Decode(key).subarray(1, 33);
@@ -125,7 +115,7 @@ export class SenderSigner {
 interface Signer {
   readonly publicKey: string;
   readonly key: KeyObject;
-  readonly role: SignerRole;
+  readonly role: Role;
   /** A node credential narrowed to these agent types; undefined: not narrowed. */
   readonly types: ReadonlySet<string> | undefined;
   /** A credential narrowed to this one agent (`type/key`); undefined: not narrowed. */
@@ -175,7 +165,7 @@ export class SenderVerifier {
   static forCredentials(credentials: Credentials, namespace: string, clock: Clock): SenderVerifier {
     const iss = credentials.claims.iss;
     const signingKeys = iss !== credentials.account && credentials.claims.nats.issuer_account === credentials.account ? [iss] : [];
-    const clients = credentials.tags.find((t) => t.startsWith(ProofTag.Clients))?.slice(ProofTag.Clients.length);
+    const clients = tagValue(credentials, CredentialTag.Clients);
     return new SenderVerifier({ account: credentials.account, signingKeys, namespace, clock, clientsAccount: clients || undefined });
   }
 
@@ -251,18 +241,18 @@ export class SenderVerifier {
       return "names a user key that is not valid";
     }
     const tags = Array.isArray(claims.nats.tags) ? claims.nats.tags.filter((t): t is string => typeof t === "string") : [];
-    if (!tags.includes(`${ProofTag.Namespace}${this.trust.namespace}`)) return `is not for namespace ${JSON.stringify(this.trust.namespace)} (no ${ProofTag.Namespace}${this.trust.namespace} tag)`;
-    const roles = tags.filter((t) => t.startsWith(ProofTag.Role)).map((t) => t.slice(ProofTag.Role.length));
-    if (roles.length !== 1) return `names ${roles.length === 0 ? "no role" : "more than one role"} (one ${ProofTag.Role}<admin|node|client|observer> tag)`;
-    const role = roles[0] as SignerRole;
-    if (!Object.values(SignerRole).includes(role)) return `names an unknown role ${JSON.stringify(role)}`;
-    if (byClients && role !== SignerRole.Client && role !== SignerRole.Observer) return `was issued by the clients' account, which issues no ${role} credentials`;
-    const typeTags = tags.filter((t) => t.startsWith(ProofTag.Types));
-    const types = typeTags.length === 0 ? undefined : new Set(typeTags.flatMap((t) => t.slice(ProofTag.Types.length).split(",")).filter((t) => t.length > 0));
-    const agents = tags.filter((t) => t.startsWith(ProofTag.Agent)).map((t) => t.slice(ProofTag.Agent.length));
-    if (agents.length > 1) return `names more than one agent (${ProofTag.Agent} tags)`;
-    const nodes = tags.filter((t) => t.startsWith(ProofTag.Node)).map((t) => t.slice(ProofTag.Node.length));
-    if (nodes.length > 1) return `names more than one node (${ProofTag.Node} tags)`;
+    if (!tags.includes(`${CredentialTag.Namespace}${this.trust.namespace}`)) return `is not for namespace ${JSON.stringify(this.trust.namespace)} (no ${CredentialTag.Namespace}${this.trust.namespace} tag)`;
+    const roles = tags.filter((t) => t.startsWith(CredentialTag.Role)).map((t) => t.slice(CredentialTag.Role.length));
+    if (roles.length !== 1) return `names ${roles.length === 0 ? "no role" : "more than one role"} (one ${CredentialTag.Role}<admin|node|client|observer> tag)`;
+    const role = roles[0] as Role;
+    if (!Object.values(Role).includes(role)) return `names an unknown role ${JSON.stringify(role)}`;
+    if (byClients && role !== Role.Client && role !== Role.Observer) return `was issued by the clients' account, which issues no ${role} credentials`;
+    const typeTags = tags.filter((t) => t.startsWith(CredentialTag.Types));
+    const types = typeTags.length === 0 ? undefined : new Set(typeTags.flatMap((t) => t.slice(CredentialTag.Types.length).split(",")).filter((t) => t.length > 0));
+    const agents = tags.filter((t) => t.startsWith(CredentialTag.Agent)).map((t) => t.slice(CredentialTag.Agent.length));
+    if (agents.length > 1) return `names more than one agent (${CredentialTag.Agent} tags)`;
+    const nodes = tags.filter((t) => t.startsWith(CredentialTag.Node)).map((t) => t.slice(CredentialTag.Node.length));
+    if (nodes.length > 1) return `names more than one node (${CredentialTag.Node} tags)`;
     const name = typeof claims.name === "string" && claims.name.length > 0 ? claims.name : undefined;
     const seconds = (v: unknown, dflt: number): number => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v * 1000 : dflt);
     return { publicKey: claims.sub, key, role, types, agent: agents[0], name, node: nodes[0], notBefore: seconds(claims.nbf, 0), expires: seconds(claims.exp, Infinity) };
@@ -273,9 +263,9 @@ export class SenderVerifier {
 function mayClaim(signer: Signer, sender: string | null): string | undefined {
   if (sender === null) return "it names no sender";
   switch (signer.role) {
-    case SignerRole.Admin:
+    case Role.Admin:
       return undefined;
-    case SignerRole.Node: {
+    case Role.Node: {
       if (sender.startsWith("node:") && sender.length > 5) {
         // A credential bound to a node name speaks for that node only: one node cannot pass for another.
         if (signer.node === undefined || sender === `node:${signer.node}`) return undefined;
@@ -293,11 +283,11 @@ function mayClaim(signer: Signer, sender: string | null): string | undefined {
       if (signer.agent !== undefined && signer.agent !== sender) return `a node credential for agent ${signer.agent} cannot speak for ${sender}`;
       return undefined;
     }
-    case SignerRole.Client:
+    case Role.Client:
       // The name is the credential's, not the sender's choice: one client cannot pass for another.
       if (signer.name === undefined) return `a client credential speaks as client:<the name in its JWT> only, and this one names none`;
       return sender === `client:${signer.name}` ? undefined : `a client credential named ${JSON.stringify(signer.name)} speaks as client:${signer.name} only, not as ${JSON.stringify(sender)}`;
-    case SignerRole.Observer:
+    case Role.Observer:
       return "an observer credential sends no messages";
   }
 }

@@ -14,8 +14,8 @@ import type { TypeReach } from "./roles.js";
 export function typeReaches(types: ReadonlyArray<AgentType | SupervisorType>): Map<string, TypeReach> {
   const reaches = new Map<string, TypeReach>();
   for (const t of types) {
-    if (t.kind !== "agent" || t.can === undefined) continue;
-    const targets = grantedTargets(t.can);
+    if (t.kind !== "agent" || t.grant === undefined) continue;
+    const targets = grantedTargets(t.grant);
     reaches.set(t.type, {
       message: targets.messageTypes.includes("*") ? "*" : targets.messageTypes.filter((m) => m !== "*"),
       memoryRead: targets.memoryRead,

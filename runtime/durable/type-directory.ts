@@ -34,8 +34,8 @@ export interface TypeRoute {
   readonly verified: boolean;
 }
 
-/** A type nobody wrote: the core mailbox, activated by spawn only. */
-const CORE: TypeRoute = Object.freeze({ mailbox: MailboxKind.Core, onDemand: false, verified: false });
+/** A type nobody wrote: the core mailbox, activated by spawn only, no proof of senders. */
+export const CORE_ROUTE: TypeRoute = Object.freeze({ mailbox: MailboxKind.Core, onDemand: false, verified: false });
 
 function routeKey(r: TypeRoute): string {
   return `${r.mailbox}${r.onDemand ? "/on-demand" : ""}${r.verified ? "/verified" : ""}`;
@@ -97,11 +97,6 @@ export class TypeDirectory {
     }
   }
 
-  /** The mailbox of `type` when already known here (no I/O). */
-  mailboxOf(type: string): MailboxKind | undefined {
-    return this.known.get(type)?.mailbox;
-  }
-
   /** The route of `type` when already known here (no I/O): the hot path of every send. */
   routeOf(type: string): TypeRoute | undefined {
     return this.known.get(type);
@@ -131,11 +126,11 @@ export class TypeDirectory {
       this.opening ??= this.openAndFollow().finally(() => (this.opening = undefined));
       await this.opening;
       // No bucket yet (no node of this version ran here): core, and look again next time.
-      if (!this.kv) return CORE;
+      if (!this.kv) return CORE_ROUTE;
     }
     const kv = this.kv;
     const entry = await this.retry("read type", () => kv.get(type));
-    const route = entry && entry.operation === "PUT" ? this.check(entry) : CORE;
+    const route = entry && entry.operation === "PUT" ? this.check(entry) : CORE_ROUTE;
     // The watch may have told us meanwhile; what it said is newer.
     if (!this.known.has(type)) this.known.set(type, route);
     return this.known.get(type)!;
@@ -168,7 +163,7 @@ export class TypeDirectory {
       v = decodeValue(e.value);
     } catch {
       this.onInvalid(e.key, e.revision, "does not decode as MessagePack");
-      return CORE;
+      return CORE_ROUTE;
     }
     const { mailbox, activation, verified } = (v ?? {}) as { mailbox?: unknown; activation?: unknown; verified?: unknown };
     // Signing what needs no proof costs time only; not signing what needs one is refused: when in doubt, sign.
@@ -178,7 +173,7 @@ export class TypeDirectory {
     const signed = verified !== undefined && verified !== false;
     if (mailbox !== MailboxKind.Core && mailbox !== MailboxKind.Durable) {
       this.onInvalid(e.key, e.revision, `has mailbox ${JSON.stringify(mailbox)?.slice(0, 40)}, not "core" or "durable"`);
-      return signed ? { ...CORE, verified: true } : CORE;
+      return signed ? { ...CORE_ROUTE, verified: true } : CORE_ROUTE;
     }
     if (activation !== undefined && activation !== "on-demand") {
       this.onInvalid(e.key, e.revision, `has activation ${JSON.stringify(activation)?.slice(0, 40)}, not "on-demand"`);

@@ -10,9 +10,12 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { encodeAccount, encodeOperator, encodeUser, fmtCreds } from "@nats-io/jwt";
 import { createAccount, createOperator, createUser, type KeyPair } from "@nats-io/nkeys";
+import { UNLIMITED_ACCOUNT } from "../auth/authority.js";
+import type { Role } from "../auth/roles.js";
+import { CredentialTag } from "../auth/tags.js";
 
 /** The role tag a test credential carries. */
-export type TestRole = "admin" | "node" | "client" | "observer";
+export type TestRole = Role;
 
 /** What a test credential says about its holder. */
 export interface TestUser {
@@ -40,22 +43,6 @@ export interface TestAuthority {
   writeCreds(dir: string, file: string, user: TestUser): Promise<string>;
 }
 
-/** Every limit lifted, JetStream enabled (a limit the JWT leaves out counts as 0 at the server). */
-const UNLIMITED = {
-  subs: -1,
-  conn: -1,
-  leaf: -1,
-  imports: -1,
-  exports: -1,
-  data: -1,
-  payload: -1,
-  wildcards: true,
-  mem_storage: -1,
-  disk_storage: -1,
-  streams: -1,
-  consumer: -1,
-};
-
 /** A new operator with a system account and one account (JetStream enabled). */
 export async function createTestAuthority(): Promise<TestAuthority> {
   const operator = createOperator();
@@ -63,13 +50,13 @@ export async function createTestAuthority(): Promise<TestAuthority> {
   const account = createAccount();
   const operatorJwt = await encodeOperator("troupe-test", operator, { system_account: system.getPublicKey() });
   const systemJwt = await encodeAccount("SYS", system, {}, { signer: operator });
-  const accountJwt = await encodeAccount("troupe", account, { limits: UNLIMITED }, { signer: operator });
+  const accountJwt = await encodeAccount("troupe", account, { limits: UNLIMITED_ACCOUNT }, { signer: operator });
   const issue = async (user: TestUser): Promise<Uint8Array> => {
     const kp: KeyPair = createUser();
     const tags = user.tags ?? [
-      `troupe-role:${user.role}`,
-      `troupe-ns:${user.namespace}`,
-      ...(user.types && user.types.length > 0 ? [`troupe-types:${user.types.join(",")}`] : []),
+      `${CredentialTag.Role}${user.role}`,
+      `${CredentialTag.Namespace}${user.namespace}`,
+      ...(user.types && user.types.length > 0 ? [`${CredentialTag.Types}${user.types.join(",")}`] : []),
     ];
     const jwt = await encodeUser(user.name ?? user.role, kp, account, { tags: [...tags] }, user.expires === undefined ? {} : { exp: user.expires });
     return fmtCreds(jwt, kp);
