@@ -9,14 +9,14 @@
 // this module is what happens in between.
 
 import type { InboxTarget, Queued } from "./agent-inbox.js";
-import type { Behavior } from "./behavior.js";
+import { ANSWERED_LATER, type Behavior } from "./behavior.js";
 import type { ChildEnd } from "./child.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import type { AgentType } from "./define-agent.js";
-import { AgentKilledError, errorText, ReceiveTimeoutError } from "./errors.js";
+import { AgentKilledError, errorText, ReceiveTimeoutError, type WireError } from "./errors.js";
 import { outcomeOf, type DurableState } from "./durable/durable-state.js";
 import type { DurableFeed } from "./durable/durable-feed.js";
-import { HostContext, type ContextEnv, type ContextOwner } from "./host-context.js";
+import { HostContext, type AnswerChannel, type ContextEnv, type ContextOwner } from "./host-context.js";
 import { messageTypeOf, type Inbound, type Item } from "./inbound.js";
 import type { Lifecycle } from "./lifecycle.js";
 import type { Mailbox } from "./mailbox.js";
@@ -68,6 +68,8 @@ export class Activation implements ContextOwner, InboxTarget {
   behavior: Behavior | undefined;
   private ended = false;
   private stopRequested = false;
+  /** The agent asked to exit as failed once its message is handled (a model agent past its budget): why. */
+  private failureRequested: string | undefined;
   /** The message being handled. */
   private inflight: Item | undefined;
   /** Stop waiting for the async receive in flight (it was killed, or outlived its shutdown time). */
@@ -109,6 +111,47 @@ export class Activation implements ContextOwner, InboxTarget {
     this.stopRequested = true;
   }
 
+  requestFailure(reason: string): void {
+    this.failureRequested ??= reason;
+  }
+
+  async commit(): Promise<void> {
+    const committer = this.parts.committer;
+    if (committer && this.behavior && this.behavior.takeChange(this.ctx)) {
+      this.durable?.stateChange();
+      committer.changed();
+    }
+    await committer?.settle();
+    const ended = this.ctx.endedWith;
+    if (ended) throw ended;
+  }
+
+  answer(reply: string, id: string, value: unknown, error: WireError | null): void {
+    const committer = this.parts.committer;
+    if (committer) committer.answer(reply, id, value, error);
+    else this.parts.env.messenger.reply(reply, id, this.parts.id, value, error);
+  }
+
+  awaitingApproval(waiting: boolean): void {
+    if (!this.handling) return;
+    this.parts.lifecycle.send({ type: waiting ? "AWAIT_APPROVAL" : "APPROVAL_SETTLED" });
+  }
+
+  /** Exit now if the agent asked to (ctx.stop(), or a failure it asked for); true when it did. */
+  private exitIfAsked(): boolean {
+    if (this.failureRequested !== undefined) {
+      const reason = this.failureRequested;
+      this.parts.counts.failures++;
+      this.parts.exit({ kind: "failure", reason, messageType: null }, reason);
+      return true;
+    }
+    if (this.stopRequested) {
+      this.parts.exit({ kind: "normal" }, "stopped itself");
+      return true;
+    }
+    return false;
+  }
+
   /** Whether it has ended (its work from now on is ignored). */
   get isEnded(): boolean {
     return this.ended;
@@ -139,7 +182,7 @@ export class Activation implements ContextOwner, InboxTarget {
     if (item === undefined) return;
     const pending = this.process(item);
     if (pending !== undefined) this.track(pending.then(() => this.drain()));
-    else if (this.stopRequested && this.handling) this.parts.exit({ kind: "normal" }, "stopped itself");
+    else if (this.handling) this.exitIfAsked();
   }
 
   /** Drain the mailbox unless a drain is at work (or the activation does not handle). */
@@ -168,10 +211,7 @@ export class Activation implements ContextOwner, InboxTarget {
   private async drain(): Promise<void> {
     const { mailbox, committer, inbound, env } = this.parts;
     while (this.handling) {
-      if (this.stopRequested) {
-        this.parts.exit({ kind: "normal" }, "stopped itself");
-        return;
-      }
+      if (this.exitIfAsked()) return;
       if (mailbox.size === 0) return;
       if (committer?.mustWait) {
         await committer.backpressure();
@@ -252,6 +292,7 @@ export class Activation implements ContextOwner, InboxTarget {
     const ctx = this.ctx;
     const behavior = this.behavior!;
     ctx.sender = item.sender;
+    ctx.answering = item.reply === undefined ? undefined : (item as AnswerChannel);
     this.inflight = item;
     const span = startConsumerSpan(this.parts.id, this.parts.subject, item.trace);
     let result: unknown;
@@ -298,6 +339,16 @@ export class Activation implements ContextOwner, InboxTarget {
     const { env, counts, committer } = this.parts;
     this.inflight = undefined;
     counts.handled++;
+    if (value === ANSWERED_LATER) {
+      // The behaviour answers (or answered) the ask itself; what it changed is committed as after any message.
+      if (item.seq !== undefined) this.durable!.done(item.seq);
+      if (committer && this.behavior!.takeChange(this.ctx)) {
+        this.durable?.stateChange();
+        committer.changed();
+      }
+      committer?.flush();
+      return;
+    }
     if (!committer) {
       // Persists nothing: answered at once.
       if (item.reply) env.messenger.reply(item.reply, item.id, this.parts.id, value, null);

@@ -186,6 +186,11 @@ export class AgentHost implements Child {
     return this.lifecycle.state;
   }
 
+  /** Starting or running (also while it waits for an approval). */
+  get up(): boolean {
+    return this.lifecycle.running || this.state === LifecycleState.Starting;
+  }
+
   get activation(): number {
     return this.activations;
   }
@@ -257,7 +262,7 @@ export class AgentHost implements Child {
    */
   async start(options: { report?: boolean } = {}): Promise<void> {
     if (this.state === LifecycleState.Restarting) this.lifecycle.send({ type: "START" });
-    if (this.state === LifecycleState.Running) return;
+    if (this.lifecycle.running) return;
     if (this.state !== LifecycleState.Starting) throw new AgentStoppedError(this.id, `is ${this.state}, so it was not started`);
     const starting = this.activate(options);
     this.starting = starting;
@@ -406,7 +411,7 @@ export class AgentHost implements Child {
       void this.starting.then(then, then);
       return;
     }
-    if (this.state !== LifecycleState.Running && this.state !== LifecycleState.Starting) return;
+    if (!this.lifecycle.running && this.state !== LifecycleState.Starting) return;
     this.counts.failures++;
     const item = act.killInflight(reason);
     void this.exit({ kind: "failure", reason, messageType: item ? messageTypeOf(item.body) : null }, reason);
@@ -428,7 +433,7 @@ export class AgentHost implements Child {
       void this.starting.then(then, then);
       return;
     }
-    if (this.state !== LifecycleState.Running && this.state !== LifecycleState.Starting) return;
+    if (!this.lifecycle.running && this.state !== LifecycleState.Starting) return;
     this.env.events.publish(EventKind.Fenced, this.def.type, this.key, { revision: this.committer?.lastRevision ?? 0, by: "registry" });
     void this.exit({ kind: "fenced" }, "fenced");
   }
@@ -440,7 +445,7 @@ export class AgentHost implements Child {
    */
   async prepareRestart(shutdownMs: number): Promise<void> {
     await this.quiesce(shutdownMs);
-    if (this.state === LifecycleState.Running || this.state === LifecycleState.Failed) this.lifecycle.send({ type: "RESTART" });
+    if (this.lifecycle.running || this.state === LifecycleState.Failed) this.lifecycle.send({ type: "RESTART" });
   }
 
   /**
@@ -456,7 +461,7 @@ export class AgentHost implements Child {
 
   private async stopOnce(shutdownMs: number, why: string): Promise<void> {
     if (this.state === LifecycleState.Stopped) return;
-    const wasUp = this.state === LifecycleState.Running || this.state === LifecycleState.Starting;
+    const wasUp = this.lifecycle.running || this.state === LifecycleState.Starting;
     if (wasUp) this.lifecycle.send({ type: "STOP" });
     if (this.starting) await this.starting.catch(() => {});
     await this.quiesce(shutdownMs);

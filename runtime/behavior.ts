@@ -7,6 +7,12 @@ import { InvalidMessageError } from "./errors.js";
 import type { AgentType } from "./define-agent.js";
 import type { HostContext } from "./host-context.js";
 
+/**
+ * What `handle` returns when it answers the ask itself, later or already
+ * (through the activation's `answer`): the activation sends no reply.
+ */
+export const ANSWERED_LATER: unique symbol = Symbol("answered later");
+
 /** One activation's behaviour. */
 export interface Behavior {
   /** Set up the activation's state: from what was persisted (when `persisted.found`), else from the type's initial state. */

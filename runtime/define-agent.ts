@@ -5,6 +5,7 @@
 import type { AnyStateMachine } from "xstate";
 import { compileGrant, type AgentCan, type AgentGrant } from "./agent-grant.js";
 import type { AgentRef } from "./agent-ref.js";
+import type { Chunk } from "./chunk.js";
 import { InvalidConfigError } from "./errors.js";
 import type { AgentId } from "./subjects.js";
 import { validateToken } from "./subjects.js";
@@ -33,6 +34,16 @@ export interface AgentContext<S = unknown> {
   ref<M = unknown, R = unknown>(type: string, key: string): AgentRef<M, R>;
   /** Exit normally once the current message is handled (a `permanent` child is restarted, as in OTP). */
   stop(): void;
+  /**
+   * Send a chunk of the answer to the ask being handled, before the reply:
+   * a caller of `ref.stream(msg)` gets it as it is; a caller of `ask` takes it
+   * as a keep-alive (its timeout starts again, so a long receive that keeps
+   * emitting does not time out). For a tell it goes nowhere.
+   *
+   * @example
+   * for (const part of parts) ctx.emit({ type: "text", delta: part });
+   */
+  emit(chunk: Chunk): void;
   /**
    * Aborted when this activation ends: killed, past `receiveTimeoutMs`, fenced,
    * stopped or failed. Pass it to your own I/O (`fetch(url, { signal: ctx.signal })`);

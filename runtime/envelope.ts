@@ -2,11 +2,16 @@
 // MessagePack array, so decoding is one pass and strict:
 //
 //   [version, kind, id, sender, trace, body]             tell, ask, event, system
+//   [version, kind, id, sender, trace, body, stream]     an ask that takes chunks
+//                                                        (stream: the asker's inactivity timeout, ms)
+//   [version, kind, id, sender, null, chunk]             a chunk of the answer to an ask
 //   [version, kind, id, sender, trace, body, error]      reply (error null when ok,
 //                                                        else [name, code, message, fields?])
 //
-// `id` is the message id (for a reply, the id of the ask it answers), `sender`
-// an AgentId or a client name, `trace` a W3C traceparent or null.
+// `id` is the message id (for a reply or a chunk, the id of the ask it
+// answers), `sender` an AgentId or a client name, `trace` a W3C traceparent
+// or null. Chunks and the reply go to the ask's reply subject, in order; a
+// chunk keeps the ask alive (its deadline starts again) without ending it.
 
 import { getRandomValues } from "node:crypto";
 import { decodeValue, encodeValue } from "./codec.js";
@@ -68,6 +73,8 @@ export const Kind = {
   Event: 2,
   System: 3,
   Reply: 4,
+  /** Part of an answer, before the reply: streamed output, or a keep-alive. */
+  Chunk: 5,
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
@@ -80,6 +87,20 @@ export interface Envelope {
   body: unknown;
   /** Only on replies: the failure, when the ask failed. */
   error?: WireError | null;
+  /** Only on asks that take chunks: the asker's inactivity timeout, in milliseconds. */
+  stream?: number;
+}
+
+/** The longest inactivity timeout an ask may give (a day): past it, a stream is as good as dead. */
+export const MAX_STREAM_INACTIVITY_MS = 24 * 60 * 60_000;
+
+/**
+ * Whether the raw bytes on a reply subject are a chunk, not the reply: a
+ * chunk's envelope starts with a 6-element array, the version, then
+ * {@link Kind.Chunk}. Three byte reads, so the ask path does not decode twice.
+ */
+export function isChunk(bytes: Uint8Array): boolean {
+  return bytes.length > 2 && bytes[2] === Kind.Chunk && bytes[0] === 0x96 && bytes[1] === ENVELOPE_VERSION;
 }
 
 /** Encode an envelope; throws InvalidMessageError if the body cannot be encoded or is too large. */
@@ -90,10 +111,22 @@ export function encodeEnvelope(
   trace: string | null,
   body: unknown,
   maxBytes: number,
+  stream?: number,
 ): Uint8Array {
-  const bytes = encodeValue([ENVELOPE_VERSION, kind, id, sender, trace, body]);
+  const bytes = encodeValue(
+    stream === undefined ? [ENVELOPE_VERSION, kind, id, sender, trace, body] : [ENVELOPE_VERSION, kind, id, sender, trace, body, stream],
+  );
   if (bytes.length > maxBytes) {
     throw new InvalidMessageError(`message is ${bytes.length} bytes, over the ${maxBytes}-byte limit`);
+  }
+  return bytes;
+}
+
+/** Encode a chunk of the answer to the ask with id `inReplyTo`. */
+export function encodeChunk(inReplyTo: string, sender: string | null, chunk: unknown, maxBytes: number): Uint8Array {
+  const bytes = encodeValue([ENVELOPE_VERSION, Kind.Chunk, inReplyTo, sender, null, chunk]);
+  if (bytes.length > maxBytes) {
+    throw new InvalidMessageError(`chunk is ${bytes.length} bytes, over the ${maxBytes}-byte limit`);
   }
   return bytes;
 }
@@ -132,7 +165,7 @@ export function decodeEnvelope(bytes: Uint8Array, maxBytes: number): Envelope {
   if (version !== ENVELOPE_VERSION) {
     throw new InvalidMessageError(`unsupported envelope version ${String(version)} (expected ${ENVELOPE_VERSION})`);
   }
-  if (typeof kind !== "number" || kind < Kind.Tell || kind > Kind.Reply || !Number.isInteger(kind)) {
+  if (typeof kind !== "number" || kind < Kind.Tell || kind > Kind.Chunk || !Number.isInteger(kind)) {
     throw new InvalidMessageError(`unknown message kind ${String(kind)}`);
   }
   if (typeof id !== "string") throw new InvalidMessageError("message id is missing");
@@ -146,6 +179,13 @@ export function decodeEnvelope(bytes: Uint8Array, maxBytes: number): Envelope {
     throw new InvalidMessageError(`trace context is ${trace.length} characters, over the ${EnvelopeLimits.trace}-character limit`);
   }
   const env: Envelope = { kind: kind as Kind, id, sender, trace, body };
+  if (kind === Kind.Ask && raw.length > 6 && raw[6] !== null) {
+    const stream = raw[6];
+    if (typeof stream !== "number" || !Number.isInteger(stream) || stream < 1 || stream > MAX_STREAM_INACTIVITY_MS) {
+      throw new InvalidMessageError(`an ask's stream inactivity timeout must be 1 to ${MAX_STREAM_INACTIVITY_MS} ms`);
+    }
+    env.stream = stream;
+  }
   if (kind === Kind.Reply) {
     const error = raw[6];
     if (error !== null && error !== undefined) {

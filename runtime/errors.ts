@@ -40,6 +40,9 @@ export const ErrorCode = {
   PermissionDenied: "PERMISSION_DENIED",
   UnverifiedSender: "UNVERIFIED_SENDER",
   InvalidCredentials: "INVALID_CREDENTIALS",
+  StreamOverflow: "STREAM_OVERFLOW",
+  ApprovalNotFound: "APPROVAL_NOT_FOUND",
+  ConversationBusy: "CONVERSATION_BUSY",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -517,5 +520,42 @@ export class InvalidCredentialsError extends TroupeError {
     super(ErrorCode.InvalidCredentials, `credentials ${path}: ${reason}`, options);
     this.path = path;
     this.reason = reason;
+  }
+}
+
+/** A stream's consumer fell behind by more chunks than may wait for it: the stream ended. */
+export class StreamOverflowError extends TroupeError {
+  readonly agentId: string;
+  readonly limit: number;
+  constructor(agentId: string, limit: number) {
+    super(ErrorCode.StreamOverflow, `the stream from ${agentId} ended: more than ${limit} chunks waited for the consumer`);
+    this.agentId = agentId;
+    this.limit = limit;
+  }
+}
+
+/** An approve or deny named an approval the agent is not waiting for (never asked, already answered, or timed out). */
+export class ApprovalNotFoundError extends TroupeError {
+  readonly agentId: string;
+  readonly approvalId: string;
+  constructor(agentId: string, approvalId: string) {
+    super(ErrorCode.ApprovalNotFound, `${agentId} is not waiting for approval ${approvalId}`);
+    this.agentId = agentId;
+    this.approvalId = approvalId;
+  }
+}
+
+/**
+ * A model agent's conversation is in the middle of a request that waits for
+ * a person (an approval), so a new prompt cannot join it yet: approve or deny
+ * first, or talk to another agent id.
+ */
+export class ConversationBusyError extends TroupeError {
+  readonly agentId: string;
+  readonly approvalId: string;
+  constructor(agentId: string, approvalId: string) {
+    super(ErrorCode.ConversationBusy, `${agentId} waits for approval ${approvalId}; approve or deny it before the next prompt`);
+    this.agentId = agentId;
+    this.approvalId = approvalId;
   }
 }

@@ -60,6 +60,19 @@ export const EventKind = {
    * `memory.read` / `memory.write` and `bucket:key`).
    */
   PermissionDenied: "permission_denied",
+  /**
+   * A model agent refused a tool call of its model (an unknown tool, arguments that are not JSON or fail the
+   * tool's schema, a target its `can` does not grant): `{ request, tool, refusal, error }`. The model was told.
+   */
+  ToolRefused: "tool_refused",
+  /** A model agent's tool call waits for a person: `{ request, approval, tool, args, deadline }`. */
+  ApprovalRequested: "approval_requested",
+  /** A tool call's approval was answered: `{ request, approval, tool, decision, reason?, by }`. */
+  ApprovalDecided: "approval_decided",
+  /** Nobody answered an approval in time: the call was denied (`{ request, approval, tool, reason }`). */
+  ApprovalTimeout: "approval_timeout",
+  /** A model agent's request went past its budget and failed: `{ request, scope, limit, allowed, spent }`. */
+  BudgetExceeded: "budget_exceeded",
 } as const;
 export type EventKind = (typeof EventKind)[keyof typeof EventKind];
 

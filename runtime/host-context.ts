@@ -13,7 +13,12 @@
 
 import { GrantOperation, type AgentGrant } from "./agent-grant.js";
 import type { AgentContext } from "./define-agent.js";
-import type { AgentRef, AskOptions, TellOptions } from "./agent-ref.js";
+import { isEmittable, KEEP_ALIVE, type Chunk } from "./chunk.js";
+import type { Clock } from "./clock.js";
+import { InvalidArgumentError, type WireError } from "./errors.js";
+import type { EventPublisher } from "./events.js";
+import { approvalDecision, type AgentRef, type ApprovalAnswer, type AskOptions, type StreamOptions, type TellOptions } from "./agent-ref.js";
+import { ChunkStream } from "./chunk-stream.js";
 import { grantedMemory } from "./granted-memory.js";
 import { memoryAs, type Memory } from "./memory/index.js";
 import type { Messenger } from "./messenger.js";
@@ -29,7 +34,26 @@ export interface ContextOwner {
   readonly def: { readonly type: string; readonly persist: boolean; readonly grant?: AgentGrant };
   /** Exit normally once the current message is handled. */
   requestStop(): void;
+  /** Exit as failed once the current message is handled (its supervisor counts it, as a crash). */
+  requestFailure(reason: string): void;
+  /** Commit the state now, if it changed; resolves once it is stored (rejects with why the activation ended, if it did). */
+  commit(): Promise<void>;
+  /** Answer an ask later than its receive returned (after the commit of what was handled before). */
+  answer(reply: string, id: string, value: unknown, error: WireError | null): void;
+  /** Say whether a tool call waits for a person (the lifecycle's `awaitingApproval`). */
+  awaitingApproval(waiting: boolean): void;
 }
+
+/** Where the chunks and the answer of the ask being handled go. */
+export interface AnswerChannel {
+  readonly reply: string;
+  readonly id: string;
+  /** The asker takes chunks (a stream), with this inactivity timeout; undefined: a plain ask, which takes keep-alives only. */
+  readonly stream: number | undefined;
+}
+
+/** Keep-alives to a plain ask are sent at most this often, whatever the agent emits. */
+export const KEEP_ALIVE_GAP_MS = 250;
 
 /** What a context needs from its node. */
 export interface ContextEnv {
@@ -38,6 +62,8 @@ export interface ContextEnv {
   readonly memory: Memory;
   /** Counts and reports what agents' `can` declarations refuse. */
   readonly denials: PermissionDenials;
+  readonly clock: Clock;
+  readonly events: EventPublisher;
 }
 
 /** The `ctx` handed to receive: mutable state, refs, memory, stop, and the activation's signal. */
@@ -51,6 +77,10 @@ export class HostContext implements AgentContext<unknown> {
   /** Where `state` comes from when the behaviour owns it (an XState agent's persisted snapshot). */
   private stateSource: (() => unknown) | undefined;
   sender: string | null = null;
+  /** The ask being handled (its reply subject and id, whether it streams); undefined for a tell. */
+  answering: AnswerChannel | undefined = undefined;
+  /** When the last keep-alive went to a plain ask, on the clock. */
+  private lastKeepAlive = 0;
   readonly id: AgentId;
   readonly type: string;
   readonly key: string;
@@ -138,6 +168,34 @@ export class HostContext implements AgentContext<unknown> {
   }
 
   /**
+   * Send a chunk of the answer to the ask being handled: to a stream
+   * (`ref.stream`) it arrives as it is; to a plain ask it is a keep-alive
+   * (its deadline starts again; at most one each KEEP_ALIVE_GAP_MS); for a
+   * tell it goes nowhere. Throws InvalidArgumentError for what is not a chunk
+   * (an object with a string `type`, not `done`), InvalidMessageError when it
+   * is too large, and why the activation ended once it has.
+   */
+  emit(chunk: Chunk): void {
+    this.emitTo(this.answering, chunk);
+  }
+
+  /** {@link emit} to a channel kept from an earlier message (a model agent's request that outlives one receive). @internal */
+  emitTo(channel: AnswerChannel | undefined, chunk: Chunk): void {
+    const ended = this.endedWith;
+    if (ended) throw ended;
+    if (!isEmittable(chunk)) throw new InvalidArgumentError("chunk", 'a chunk is an object with a string "type" other than "done" (the reply is the done chunk)');
+    if (channel === undefined) return;
+    if (channel.stream !== undefined) {
+      this.env.messenger.chunk(channel.reply, channel.id, this.id, chunk);
+      return;
+    }
+    const now = this.env.clock.now();
+    if (now - this.lastKeepAlive < KEEP_ALIVE_GAP_MS) return;
+    this.lastKeepAlive = now;
+    this.env.messenger.chunk(channel.reply, channel.id, this.id, KEEP_ALIVE);
+  }
+
+  /**
    * End the activation's signal (once; later calls keep the first reason).
    * `reason` may be a function that makes the error, called only if someone
    * asks why (an Error's stack costs more than the rest of a stop).
@@ -178,6 +236,22 @@ class ActivationRef<M, R> implements AgentRef<M, R> {
     if (ended) return Promise.reject(ended);
     if (this.denied) return Promise.reject(this.ctx.refuse(GrantOperation.Message, this.id));
     return this.inner.ask<T>(msg, opts);
+  }
+
+  stream<T = R>(msg: M, opts?: StreamOptions): ChunkStream<T> {
+    const refused = this.ctx.endedWith ?? (this.denied ? this.ctx.refuse(GrantOperation.Message, this.id) : undefined);
+    if (refused === undefined) return this.inner.stream<T>(msg, opts);
+    const stream = new ChunkStream<T>(this.id, () => {});
+    stream.fail(refused);
+    return stream;
+  }
+
+  approve(approvalId: string, opts?: AskOptions): Promise<ApprovalAnswer> {
+    return this.ask(approvalDecision(approvalId, "approve") as M, opts) as Promise<ApprovalAnswer>;
+  }
+
+  deny(approvalId: string, reason?: string, opts?: AskOptions): Promise<ApprovalAnswer> {
+    return this.ask(approvalDecision(approvalId, "deny", reason) as M, opts) as Promise<ApprovalAnswer>;
   }
 
   toJSON(): string {

@@ -263,7 +263,7 @@ export class Hosting {
   async handOver(peerTimeoutMs: number): Promise<{ handedOver: number; passivated: number; stopped: number }> {
     const counts = { handedOver: 0, passivated: 0, stopped: 0 };
     await this.passivator?.stop();
-    const hosts = [...this.hosts.values()].filter((h) => h.parent === this.root && (h.state === "running" || h.state === "starting"));
+    const hosts = [...this.hosts.values()].filter((h) => h.parent === this.root && h.up);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < hosts.length) {
@@ -330,7 +330,7 @@ export class Hosting {
   /** Make an agent here fail as if its receive threw. */
   kill(id: AgentId, reason: string): void {
     const host = this.hosts.get(id);
-    if (!host || (host.state !== "running" && host.state !== "starting")) throw new AgentNotFoundError(id);
+    if (!host || !host.up) throw new AgentNotFoundError(id);
     host.kill(reason);
   }
 
@@ -340,7 +340,7 @@ export class Hosting {
    */
   async verifyClaim(id: AgentId): Promise<void> {
     const host = this.hosts.get(id);
-    if (!host || (host.state !== "running" && host.state !== "starting")) return;
+    if (!host || !host.up) return;
     const { type, key } = parseAgentId(id);
     const where = await this.env.registry.lookup(type, key).catch(() => "unknown" as const);
     if (where === "unknown") return;

@@ -24,6 +24,8 @@ export interface Item {
   body: unknown;
   /** The inbox to answer on; only for asks that came with one. */
   reply: string | undefined;
+  /** An ask whose asker takes chunks: its inactivity timeout (ms). */
+  stream?: number;
   /** From a durable mailbox: its stream sequence, and an ask's idempotency key. */
   seq?: number;
   key?: string;
@@ -72,7 +74,8 @@ export class Inbound {
           throw new InvalidMessageError(`rejected by the schema of ${this.def.type}: ${why}`, { cause: err });
         }
       }
-      return { kind: env.kind, id: env.id, sender: env.sender, trace: env.trace, body, reply: env.kind === Kind.Ask ? reply : undefined };
+      const answered = env.kind === Kind.Ask ? reply : undefined;
+      return { kind: env.kind, id: env.id, sender: env.sender, trace: env.trace, body, reply: answered, stream: answered === undefined ? undefined : env.stream };
     } catch (err) {
       this.reject(data, reply, err);
       return undefined;

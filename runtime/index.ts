@@ -4,7 +4,9 @@
 
 export { startNode, TroupeNode, type NodeOptions, type SpawnOptions, type NodeTree } from "./node.js";
 export { connectClient, TroupeClient, type ClientOptions } from "./client.js";
-export type { AgentRef, AskOptions, TellOptions } from "./agent-ref.js";
+export type { AgentRef, AskOptions, TellOptions, StreamOptions, ApprovalAnswer } from "./agent-ref.js";
+export { ChunkStream, MAX_WAITING_CHUNKS } from "./chunk-stream.js";
+export type { Chunk, TextChunk, ToolCallChunk, ToolResultChunk, StatusChunk, ApprovalChunk, DoneChunk, CustomChunk } from "./chunk.js";
 export { MailboxKind } from "./mailbox-kind.js";
 export { DEFAULT_MAILBOX_STREAM, type MailboxStreamLimits } from "./durable/mailbox-stream.js";
 export type { AgentInfo } from "./agent-host.js";
@@ -58,6 +60,9 @@ export {
   ReceiveTimeoutError,
   AgentKilledError,
   StateConflictError,
+  StreamOverflowError,
+  ApprovalNotFoundError,
+  ConversationBusyError,
   InternalError,
   PermissionDeniedError,
   UnverifiedSenderError,

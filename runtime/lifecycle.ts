@@ -4,11 +4,14 @@
 //   running  -> failed  -> restarting -> starting        (its supervisor restarts it)
 //   failed   -> stopped                                  (its supervisor gives up)
 //   running  -> restarting                               (a sibling failed: one_for_all, rest_for_one)
+//   running <-> awaitingApproval                         (a model agent's tool call waits for a person)
 //
 // `running` has two inner states: `handling` (it takes messages) and
 // `ending` (it stopped taking them: it failed, stopped itself, was fenced, or
 // its supervisor is restarting it; what it changed is committed and onStop
-// runs). The machine is the one source of truth for where an activation is:
+// runs). `awaitingApproval` is running too, with the same inner states: it
+// takes messages (the approval among them), and whatever ends a running
+// agent ends it. The machine is the one source of truth for where an activation is:
 // the host asks it whether to take a message. The top-level state is what
 // `agentctl ps` shows; every top-level transition is published as an event.
 //
@@ -27,6 +30,8 @@ export const LifecycleState = {
   Stopped: "stopped",
   Failed: "failed",
   Restarting: "restarting",
+  /** Running, with a tool call that waits for a person's approval (model agents). */
+  AwaitingApproval: "awaitingApproval",
 } as const;
 export type LifecycleState = (typeof LifecycleState)[keyof typeof LifecycleState];
 
@@ -39,7 +44,11 @@ export type LifecycleEvent =
   | { type: "RESTART" }
   | { type: "START" }
   | { type: "STOP" }
-  | { type: "STOPPED" };
+  | { type: "STOPPED" }
+  /** A tool call waits for a person (a model agent). */
+  | { type: "AWAIT_APPROVAL" }
+  /** Nothing waits for a person any more. */
+  | { type: "APPROVAL_SETTLED" };
 
 /** The lifecycle machine definition (one actor of it per agent). */
 export const lifecycleMachine = setup({
@@ -59,7 +68,19 @@ export const lifecycleMachine = setup({
     running: {
       initial: "handling",
       states: {
-        handling: { on: { END: { target: "ending" } } },
+        handling: { on: { END: { target: "ending" }, AWAIT_APPROVAL: { target: "#lifecycle.awaitingApproval" } } },
+        ending: {},
+      },
+      on: {
+        FAIL: { target: "failed", actions: assign({ reason: ({ event }) => event.reason }) },
+        STOP: { target: "stopping" },
+        RESTART: { target: "restarting" },
+      },
+    },
+    awaitingApproval: {
+      initial: "handling",
+      states: {
+        handling: { on: { END: { target: "ending" }, APPROVAL_SETTLED: { target: "#lifecycle.running" } } },
         ending: {},
       },
       on: {
@@ -103,7 +124,7 @@ interface PlaceInfo {
   readonly on: Partial<Record<LifecycleEvent["type"], Step>>;
 }
 
-const EVENT_TYPES: ReadonlyArray<LifecycleEvent["type"]> = ["STARTED", "END", "FAIL", "RESTART", "START", "STOP", "STOPPED"];
+const EVENT_TYPES: ReadonlyArray<LifecycleEvent["type"]> = ["STARTED", "END", "FAIL", "RESTART", "START", "STOP", "STOPPED", "AWAIT_APPROVAL", "APPROVAL_SETTLED"];
 
 function placeOf(value: StateValue): Place {
   if (typeof value === "string") return value;
@@ -124,7 +145,7 @@ function placesOf(machine: typeof lifecycleMachine, initial: LifecycleSnapshot):
     const place = placeOf(snapshot.value);
     if (places.has(place)) return;
     const on: PlaceInfo["on"] = {};
-    places.set(place, { state: topLevel(snapshot), handling: snapshot.matches({ running: "handling" }), final: snapshot.status !== "active", on });
+    places.set(place, { state: topLevel(snapshot), handling: snapshot.matches({ running: "handling" }) || snapshot.matches({ awaitingApproval: "handling" }), final: snapshot.status !== "active", on });
     if (snapshot.status !== "active") return;
     const marked = machine.resolveState({ value: snapshot.value, context: { reason: KEPT } });
     for (const type of EVENT_TYPES) {
@@ -170,6 +191,12 @@ export class Lifecycle {
   /** Running and taking messages (not yet ending). */
   get handling(): boolean {
     return PLACES.get(this.place)!.handling;
+  }
+
+  /** Up: `running`, or running and waiting for an approval. */
+  get running(): boolean {
+    const state = PLACES.get(this.place)!.state;
+    return state === LifecycleState.Running || state === LifecycleState.AwaitingApproval;
   }
 
   /** Whether it still takes events (not once the agent stopped, or {@link stop} was called). */

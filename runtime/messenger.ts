@@ -6,9 +6,11 @@
 // credentials to sign with; others carry none and cost nothing more.
 
 import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/nats-core";
-import type { AgentRef, AskOptions, TellOptions } from "./agent-ref.js";
+import { approvalDecision, type AgentRef, type ApprovalAnswer, type AskOptions, type StreamOptions, type TellOptions } from "./agent-ref.js";
+import type { Chunk } from "./chunk.js";
+import { ChunkStream } from "./chunk-stream.js";
 import type { Clock } from "./clock.js";
-import { decodeEnvelope, encodeEnvelope, encodeReply, EnvelopeLimits, isMessageKey, Kind, nextMessageId } from "./envelope.js";
+import { decodeEnvelope, encodeChunk, encodeEnvelope, encodeReply, EnvelopeLimits, isMessageKey, Kind, MAX_STREAM_INACTIVITY_MS, nextMessageId } from "./envelope.js";
 import {
   AgentNotFoundError,
   errorText,
@@ -216,22 +218,33 @@ export class Messenger {
    * agent is started; a spawned one that a live node claims, being handed
    * over, is waited for) and the ask is sent again, within its deadline.
    */
-  ask(subject: string, to: AgentId, type: string, key: string, msg: unknown, timeoutMs: number, sender: string | null, signed = false): Promise<unknown> {
+  ask(
+    subject: string,
+    to: AgentId,
+    type: string,
+    key: string,
+    msg: unknown,
+    timeoutMs: number,
+    sender: string | null,
+    signed = false,
+    id?: string,
+    sink?: ChunkSink,
+  ): Promise<unknown> {
     let payload: Uint8Array;
     let headers: MsgHdrs | undefined;
     try {
       if (this.closedWith) throw this.closedWith;
       checkTimeout(timeoutMs);
-      payload = encodeEnvelope(Kind.Ask, nextMessageId(), sender, injectTrace(subject), msg, this.options.maxMessageBytes);
+      payload = encodeEnvelope(Kind.Ask, id ?? nextMessageId(), sender, injectTrace(subject), msg, this.options.maxMessageBytes, sink?.inactivityMs);
       if (signed) headers = this.proof(subject, payload);
     } catch (err) {
       return Promise.reject(err);
     }
     // Tells from here that wait for the agent's activation go first.
-    if (this.activator.pending(to)) return this.askAgain(subject, to, type, key, payload, headers, this.clock.now() + timeoutMs, timeoutMs, -1);
+    if (this.activator.pending(to)) return this.askAgain(subject, to, type, key, payload, headers, this.clock.now() + timeoutMs, timeoutMs, -1, sink);
     if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
     return new Promise((resolve, reject) => {
-      const call = new AgentAskCall(this, subject, to, type, key, payload, headers, timeoutMs, resolve, reject);
+      const call = new AgentAskCall(this, subject, to, type, key, payload, headers, timeoutMs, resolve, reject, sink);
       try {
         if (headers === undefined) this.requester.request(subject, payload, timeoutMs, call);
         else this.requester.requestWithHeaders(subject, payload, headers, timeoutMs, call);
@@ -258,6 +271,7 @@ export class Messenger {
     deadline: number,
     timeoutMs: number,
     attempt: number,
+    sink?: ChunkSink,
   ): Promise<unknown> {
     try {
       for (; ; attempt++) {
@@ -265,7 +279,7 @@ export class Messenger {
         else await this.activator.pending(to);
         const left = deadline - this.clock.now();
         if (left <= 0) throw new AskTimeoutError(to, timeoutMs);
-        const answer = await this.askOnce(subject, to, payload, headers, left, timeoutMs);
+        const answer = await this.askOnce(subject, to, payload, headers, left, timeoutMs, sink);
         if (answer !== NOBODY) return answer;
       }
     } catch (err) {
@@ -274,10 +288,18 @@ export class Messenger {
   }
 
   /** Send an encoded ask once; {@link NOBODY} when nobody listens on `subject`. */
-  private askOnce(subject: string, to: AgentId, payload: Uint8Array, headers: MsgHdrs | undefined, leftMs: number, timeoutMs: number): Promise<unknown> {
+  private askOnce(
+    subject: string,
+    to: AgentId,
+    payload: Uint8Array,
+    headers: MsgHdrs | undefined,
+    leftMs: number,
+    timeoutMs: number,
+    sink: ChunkSink | undefined,
+  ): Promise<unknown> {
     if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
     return new Promise((resolve, reject) => {
-      const call = new AskCall(to, timeoutMs, this.options.maxMessageBytes, resolve, reject);
+      const call = new AskCall(to, timeoutMs, this.options.maxMessageBytes, resolve, reject, sink);
       call.noResponders = () => resolve(NOBODY);
       try {
         if (headers === undefined) this.requester.request(subject, payload, leftMs, call);
@@ -318,6 +340,7 @@ export class Messenger {
     sender: string | null,
     idempotencyKey: string | undefined,
     signed = false,
+    sink?: ChunkSink,
   ): Promise<unknown> {
     let payload: Uint8Array;
     let proof: { signer: string; signature: string } | undefined;
@@ -326,14 +349,14 @@ export class Messenger {
     try {
       if (this.closedWith) throw this.closedWith;
       checkTimeout(timeoutMs);
-      payload = encodeEnvelope(Kind.Ask, msgId, sender, injectTrace(subject), msg, this.options.maxMessageBytes);
+      payload = encodeEnvelope(Kind.Ask, msgId, sender, injectTrace(subject), msg, this.options.maxMessageBytes, sink?.inactivityMs);
       if (signed) proof = this.proofFields(subject, payload);
     } catch (err) {
       return Promise.reject(err);
     }
     if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
     return new Promise((resolve, reject) => {
-      const call = new AskCall(to, timeoutMs, this.options.maxMessageBytes, resolve, reject);
+      const call = new AskCall(to, timeoutMs, this.options.maxMessageBytes, resolve, reject, sink);
       const reply = this.requester.expect(timeoutMs, call);
       this.durable!.sender.store(to, subject, payload, msgId, { reply, key: idempotencyKey, proof }).catch((err: unknown) => {
         this.requester.cancel(call);
@@ -408,6 +431,22 @@ export class Messenger {
     }
   }
 
+  /**
+   * Send a chunk of the answer to an ask (`ctx.emit`). Throws
+   * InvalidMessageError when the chunk cannot be encoded or is too large; a
+   * chunk that cannot be published (connection gone) is dropped, as a reply would be.
+   */
+  chunk(replyTo: string, inReplyTo: string, sender: string | null, chunk: unknown): void {
+    if (!isReplySubject(replyTo)) return;
+    const payload = encodeChunk(inReplyTo, sender, chunk, this.options.maxMessageBytes);
+    if (this.queuedSubjects.length > 0 || this.queuedBouncing.length > 0) this.flushTells();
+    try {
+      this.nc.publish(replyTo, payload);
+    } catch {
+      // The asker's inactivity deadline answers it if the connection is gone.
+    }
+  }
+
   /** The proof headers of `payload` sent to `subject`; undefined without credentials (it goes unsigned, and is refused). */
   private proof(subject: string, payload: Uint8Array): MsgHdrs | undefined {
     return this.options.signer?.headers(subject, payload);
@@ -428,6 +467,12 @@ export class Messenger {
 /** What {@link Messenger.askOnce} answers when nobody listens. */
 const NOBODY: unique symbol = Symbol("nobody listens");
 
+/** Where the chunks of a streamed ask go, and how long the stream may be silent. */
+export interface ChunkSink {
+  readonly inactivityMs: number;
+  chunk(chunk: Chunk): void;
+}
+
 class AskCall extends PendingAsk {
   constructor(
     protected readonly id: AgentId,
@@ -435,8 +480,26 @@ class AskCall extends PendingAsk {
     private readonly maxBytes: number,
     protected readonly ok: (value: unknown) => void,
     protected readonly fail: (err: Error) => void,
+    protected readonly sink?: ChunkSink,
   ) {
     super();
+    // Each chunk gives it the whole timeout again, also when this send got only what was left of it.
+    this.window = timeoutMs;
+  }
+
+  override chunk(msg: Msg): void {
+    if (this.sink === undefined) return; // a plain ask: a keep-alive
+    let body: unknown;
+    try {
+      const env = decodeEnvelope(msg.data, this.maxBytes);
+      body = env.body;
+      if (body === null || typeof body !== "object" || typeof (body as { type?: unknown }).type !== "string") {
+        throw new InvalidMessageError("a chunk must be an object with a string type");
+      }
+    } catch {
+      return; // a malformed chunk is not the answer: the stream goes on, and the reply or the deadline ends it
+    }
+    this.sink.chunk(body as Chunk);
   }
 
   resolve(msg: Msg): void {
@@ -480,12 +543,15 @@ class AgentAskCall extends AskCall {
     timeoutMs: number,
     ok: (value: unknown) => void,
     fail: (err: Error) => void,
+    sink?: ChunkSink,
   ) {
-    super(id, timeoutMs, messenger.options.maxMessageBytes, ok, fail);
+    super(id, timeoutMs, messenger.options.maxMessageBytes, ok, fail, sink);
   }
 
   override noResponders(): void {
-    this.messenger.askAgain(this.subject, this.id, this.type, this.key, this.payload, this.headers, this.deadline, this.timeoutMs, 0).then(this.ok, this.fail);
+    this.messenger
+      .askAgain(this.subject, this.id, this.type, this.key, this.payload, this.headers, this.deadline, this.timeoutMs, 0, this.sink)
+      .then(this.ok, this.fail);
   }
 }
 
@@ -539,7 +605,52 @@ class Ref<M, R> implements AgentRef<M, R> {
       }
       return this.messenger.askDurable(this.id, this.type, this.key, msg, timeoutMs, this.sender, key, route.verified) as Promise<T>;
     }
-    return this.messenger.ask(this.subject, this.id, this.type, this.key, msg, timeoutMs, this.sender, route.verified) as Promise<T>;
+    let id: string | undefined;
+    try {
+      id = opts?.id === undefined ? undefined : checkMessageId(opts.id);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.messenger.ask(this.subject, this.id, this.type, this.key, msg, timeoutMs, this.sender, route.verified, id) as Promise<T>;
+  }
+
+  stream<T = R>(msg: M, opts?: StreamOptions): ChunkStream<T> {
+    const inactivityMs = opts?.inactivityMs ?? this.messenger.options.askTimeoutMs;
+    let call: Promise<unknown>;
+    let cancelled = false;
+    const stream = new ChunkStream<T>(this.id, () => (cancelled = true));
+    const sink: ChunkSink = { inactivityMs, chunk: (chunk) => void (cancelled || stream.push(chunk as Chunk<T>)) };
+    try {
+      if (!Number.isInteger(inactivityMs) || inactivityMs < 1 || inactivityMs > MAX_STREAM_INACTIVITY_MS) {
+        throw new InvalidArgumentError("inactivityMs", `a stream's inactivity timeout must be a whole number of milliseconds, 1 to ${MAX_STREAM_INACTIVITY_MS}, got ${inactivityMs}`);
+      }
+      const id = opts?.id === undefined ? undefined : checkMessageId(opts.id);
+      call = this.streamTo(this.messenger.routeOf(this.type), msg, inactivityMs, id, sink);
+    } catch (err) {
+      stream.fail(err as Error);
+      return stream;
+    }
+    call.then(
+      (value) => stream.end(value as T),
+      (err: Error) => stream.fail(err),
+    );
+    return stream;
+  }
+
+  approve(approvalId: string, opts?: AskOptions): Promise<ApprovalAnswer> {
+    return this.ask(approvalDecision(approvalId, "approve") as M, opts) as Promise<ApprovalAnswer>;
+  }
+
+  deny(approvalId: string, reason?: string, opts?: AskOptions): Promise<ApprovalAnswer> {
+    return this.ask(approvalDecision(approvalId, "deny", reason) as M, opts) as Promise<ApprovalAnswer>;
+  }
+
+  private streamTo(route: TypeRoute | undefined, msg: M, inactivityMs: number, id: string | undefined, sink: ChunkSink): Promise<unknown> {
+    if (route === undefined) return this.messenger.lookupRoute(this.type).then((found) => this.streamTo(found, msg, inactivityMs, id, sink));
+    if (route.mailbox === MailboxKind.Durable) {
+      return this.messenger.askDurable(this.id, this.type, this.key, msg, inactivityMs, this.sender, id, route.verified, sink);
+    }
+    return this.messenger.ask(this.subject, this.id, this.type, this.key, msg, inactivityMs, this.sender, route.verified, id, sink);
   }
 
   toJSON(): string {

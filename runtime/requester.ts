@@ -11,12 +11,17 @@
 // is armed again for the next one. An answered ask leaves its lane at once.
 // Callers use few distinct timeouts; past MAX_LANES of them an ask gets a
 // timer of its own.
+//
+// A chunk (envelope.ts) on an ask's reply subject does not settle it: its
+// deadline starts again from now, so a timeout is an inactivity timeout for
+// an agent that keeps sending (a stream, or a long answer with keep-alives).
 
 import type { Msg, MsgHdrs, NatsConnection, Status, Subscription } from "@nats-io/nats-core";
 import { deniedByServer, violationOf } from "./auth/permission-violation.js";
 import { createInbox } from "@nats-io/nats-core";
 import { connectionInboxPrefix } from "./connection.js";
 import type { Clock, TimerHandle } from "./clock.js";
+import { isChunk } from "./envelope.js";
 import { errorText, InvalidMessageError } from "./errors.js";
 
 /** Distinct ask timeouts that share the deadline timer; an ask with yet another timeout gets its own timer. */
@@ -36,7 +41,11 @@ export abstract class PendingAsk {
   abstract timeout(): void;
   /** The requester stopped (its node closed, or its inbox subscription failed) before a reply came. */
   abstract abort(err: Error): void;
+  /** A chunk of the answer arrived (its deadline has started again); a plain ask takes it as a keep-alive only. */
+  chunk(_msg: Msg): void {}
 
+  /** @internal How long it may wait with nothing arriving (ms); set on the first {@link Requester.expect} unless given. */
+  window = 0;
   /** @internal The correlation token (the last token of the reply subject). */
   token = "";
   /** @internal Where the request went (an ask the server refuses to publish there fails with PermissionDeniedError). */
@@ -156,6 +165,15 @@ export class Requester {
   expect(timeoutMs: number, ask: PendingAsk): string {
     const token = (this.next++).toString(36);
     ask.token = token;
+    if (ask.window === 0) ask.window = timeoutMs;
+    this.place(ask, timeoutMs);
+    this.pending.set(token, ask);
+    return this.prefix + token;
+  }
+
+  /** Give `ask` its deadline, `timeoutMs` from now, in the lane of that timeout (or a timer of its own). */
+  private place(ask: PendingAsk, timeoutMs: number): void {
+    const token = ask.token;
     const deadline = this.clock.now() + timeoutMs;
     ask.deadline = deadline;
     let lane = this.lanes.get(timeoutMs);
@@ -177,8 +195,12 @@ export class Requester {
         settle(ask, "timeout");
       }, timeoutMs);
     }
-    this.pending.set(token, ask);
-    return this.prefix + token;
+  }
+
+  /** Something arrived for `ask` that does not settle it: its deadline starts again, a whole window from now. */
+  private touch(ask: PendingAsk): void {
+    this.unplace(ask);
+    this.place(ask, ask.window);
   }
 
   /** Stop waiting for `ask` (its request could not be sent); it is not settled. */
@@ -189,6 +211,11 @@ export class Requester {
   /** Take an ask out of the map and out of its lane (or clear its own timer). */
   private forget(ask: PendingAsk): void {
     this.pending.delete(ask.token);
+    this.unplace(ask);
+  }
+
+  /** Take an ask out of its lane (or clear its own timer). */
+  private unplace(ask: PendingAsk): void {
     const lane = ask.lane;
     if (lane !== undefined) {
       if (ask.prev) ask.prev.next = ask.next;
@@ -252,6 +279,15 @@ export class Requester {
   private onReply(msg: Msg): void {
     const ask = this.pending.get(msg.subject.slice(this.prefix.length));
     if (ask === undefined) return; // late reply after a timeout: the ask already failed
+    if (isChunk(msg.data)) {
+      this.touch(ask);
+      try {
+        ask.chunk(msg);
+      } catch {
+        // A chunk handler that throws has settled its own ask; the subscription goes on.
+      }
+      return;
+    }
     this.forget(ask);
     let noResponders: boolean;
     try {
