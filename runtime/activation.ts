@@ -293,6 +293,7 @@ export class Activation implements ContextOwner, InboxTarget {
     const behavior = this.behavior!;
     ctx.sender = item.sender;
     ctx.answering = item.reply === undefined ? undefined : (item as AnswerChannel);
+    ctx.messageId = item.key ?? item.id;
     this.inflight = item;
     const span = startConsumerSpan(this.parts.id, this.parts.subject, item.trace);
     let result: unknown;

@@ -43,6 +43,7 @@ export const ErrorCode = {
   StreamOverflow: "STREAM_OVERFLOW",
   ApprovalNotFound: "APPROVAL_NOT_FOUND",
   ConversationBusy: "CONVERSATION_BUSY",
+  BudgetExceeded: "BUDGET_EXCEEDED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -557,5 +558,26 @@ export class ConversationBusyError extends TroupeError {
     super(ErrorCode.ConversationBusy, `${agentId} waits for approval ${approvalId}; approve or deny it before the next prompt`);
     this.agentId = agentId;
     this.approvalId = approvalId;
+  }
+}
+
+/**
+ * A model agent reached one of its budget's limits (tokens, model calls, wall
+ * time) for the request or for the conversation; the request ends with this.
+ */
+export class BudgetExceededError extends TroupeError {
+  /** Whose limit: `"request"` or `"conversation"`. */
+  readonly scope: string;
+  /** Which limit: `"tokens"`, `"modelCalls"` or `"wallMs"`. */
+  readonly limit: string;
+  readonly allowed: number;
+  readonly spent: number;
+  constructor(scope: "request" | "conversation", limit: "tokens" | "modelCalls" | "wallMs", allowed: number, spent: number) {
+    const what = limit === "tokens" ? "tokens" : limit === "modelCalls" ? "model calls" : "ms of wall time";
+    super(ErrorCode.BudgetExceeded, `budget exceeded: the ${scope} used ${spent} of its ${allowed} ${what}`);
+    this.scope = scope;
+    this.limit = limit;
+    this.allowed = allowed;
+    this.spent = spent;
   }
 }

@@ -79,6 +79,8 @@ export class HostContext implements AgentContext<unknown> {
   sender: string | null = null;
   /** The ask being handled (its reply subject and id, whether it streams); undefined for a tell. */
   answering: AnswerChannel | undefined = undefined;
+  /** The id of the message being handled: a durable message's idempotency key when it has one, else its envelope id. @internal */
+  messageId = "";
   /** When the last keep-alive went to a plain ask, on the clock. */
   private lastKeepAlive = 0;
   readonly id: AgentId;
@@ -177,6 +179,26 @@ export class HostContext implements AgentContext<unknown> {
    */
   emit(chunk: Chunk): void {
     this.emitTo(this.answering, chunk);
+  }
+
+  /** Commit the state now if it changed; rejects with why the activation ended, if it did. @internal */
+  commit(): Promise<void> {
+    return this.host.commit();
+  }
+
+  /** Answer an ask on `channel` after its receive returned (the behaviour returned ANSWERED_LATER). @internal */
+  answerLater(channel: AnswerChannel, value: unknown, error: WireError | null): void {
+    this.host.answer(channel.reply, channel.id, value, error);
+  }
+
+  /** Exit as failed once the current message is handled: the supervisor counts it like a crash. @internal */
+  failAfter(reason: string): void {
+    if (!this.reason) this.host.requestFailure(reason);
+  }
+
+  /** Enter or leave the lifecycle's `awaitingApproval`. @internal */
+  awaitingApproval(waiting: boolean): void {
+    if (!this.reason) this.host.awaitingApproval(waiting);
   }
 
   /** {@link emit} to a channel kept from an earlier message (a model agent's request that outlives one receive). @internal */

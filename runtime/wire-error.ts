@@ -14,6 +14,7 @@ import {
   ApprovalNotFoundError,
   AskTimeoutError,
   ConversationBusyError,
+  BudgetExceededError,
   ErrorCode,
   InternalError,
   InvalidArgumentError,
@@ -80,6 +81,7 @@ const CLASSES: Partial<Record<string, ErrorClass>> = {
   [ErrorCode.Internal]: InternalError,
   [ErrorCode.PermissionDenied]: PermissionDeniedError,
   [ErrorCode.UnverifiedSender]: UnverifiedSenderError,
+  [ErrorCode.BudgetExceeded]: BudgetExceededError,
 };
 
 /**
@@ -111,10 +113,10 @@ export function fromWireError(agentId: string, wire: WireError): Error {
  * The wire form of a failure inside an agent (its receive threw, timed out, or
  * was killed): the caller gets RemoteError, which remembers the original
  * error's code when it was one of ours; only Troupe's answers about the agent
- * itself (stopped, fenced) keep their class.
+ * itself (stopped, fenced, over its budget) keep their class.
  */
 export function agentFailure(err: unknown): WireError {
-  if (err instanceof AgentFencedError || err instanceof AgentStoppedError) return toWireError(err);
+  if (err instanceof AgentFencedError || err instanceof AgentStoppedError || err instanceof BudgetExceededError) return toWireError(err);
   const e = err instanceof Error ? err : new Error(String(err));
   return wireError(e.name || "Error", ErrorCode.Remote, e.message, e instanceof TroupeError ? { remoteCode: e.code } : undefined);
 }
