@@ -1,17 +1,13 @@
-// How an agent type turns messages into work, the same way for both kinds of
-// agent: a `receive` function over state, or an XState machine whose
-// persisted snapshot is the state. The agent host only speaks to a Behavior.
+// How an agent type turns messages into work, the same way for every kind of
+// agent: a `receive` function over state, an XState machine whose persisted
+// snapshot is the state, or a model loop whose journal is the state
+// (model/model-behavior.ts). The agent host only speaks to a Behavior.
 
 import { createActor, type AnyActor } from "xstate";
 import { InvalidMessageError } from "./errors.js";
 import type { AgentType } from "./define-agent.js";
 import type { HostContext } from "./host-context.js";
-
-/**
- * What `handle` returns when it answers the ask itself, later or already
- * (through the activation's `answer`): the activation sends no reply.
- */
-export const ANSWERED_LATER: unique symbol = Symbol("answered later");
+import { ModelBehavior } from "./model/model-behavior.js";
 
 /** One activation's behaviour. */
 export interface Behavior {
@@ -32,6 +28,7 @@ export interface Behavior {
 
 /** The Behavior of an agent type, fresh for each activation. */
 export function behaviorOf(def: AgentType): Behavior {
+  if (def.model) return new ModelBehavior(def, def.model);
   return def.machine ? new MachineBehavior(def) : new FunctionBehavior(def);
 }
 

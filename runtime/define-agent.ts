@@ -1,6 +1,7 @@
 // defineAgent: what an agent type is. A type has a name and either a `receive`
-// function over mutable state or an XState machine; everything else is
-// optional and validated once, here, with errors that name the field.
+// function over mutable state, an XState machine, or a `model` with tools (the
+// built-in model loop); everything else is optional and validated once, here,
+// with errors that name the field.
 
 import type { AnyStateMachine } from "xstate";
 import { compileGrant, type AgentCan, type AgentGrant } from "./agent-grant.js";
@@ -11,6 +12,11 @@ import type { AgentId } from "./subjects.js";
 import { validateToken } from "./subjects.js";
 import { MailboxKind } from "./mailbox-kind.js";
 import type { Memory } from "./memory/index.js";
+import { checkModelOptions, type ModelOptions } from "./model/model-client.js";
+import { checkModelAgent, type ModelAgentConfig } from "./model/model-config.js";
+import type { Budget } from "./model/budget.js";
+import type { ToolDefinition } from "./model/tool.js";
+import { parseModelInput, type ModelInput } from "./model/model-input.js";
 
 /** What `receive` (and the hooks) can see and do. */
 export interface AgentContext<S = unknown> {
@@ -169,6 +175,32 @@ export interface MachineAgentOptions<M> extends AgentOptions<M> {
   state?: undefined;
 }
 
+/**
+ * An agent whose behaviour is a language-model loop with tools: it takes a
+ * prompt (`"..."` or `{ prompt }`) and answers `{ text, usage, steps }`. The
+ * conversation is its persisted state, journaled step by step.
+ */
+export interface ModelAgentOptions extends Omit<AgentOptions<ModelInput>, "schema"> {
+  /** Any OpenAI-compatible chat completions endpoint: `{ baseURL, model, apiKey }`, plus timeouts and retries. */
+  model: ModelOptions;
+  /** The system message of every conversation. */
+  instructions?: string;
+  /** What the model may call: `tool({ ... })` for a local function, `{ agent, ... }` to ask another agent. */
+  tools?: Record<string, ToolDefinition>;
+  /** Limits per request and (`conversation`) per conversation: tokens, model calls, wall time. */
+  budget?: Budget;
+  /** A tool call that waits for approval longer than this is denied. Default 24 hours. */
+  approvalTimeoutMs?: number;
+  /** Model calls per request when `budget.modelCalls` is not set. Default 32. */
+  maxSteps?: number;
+  /** A keep-alive chunk goes to the asker this often while the model thinks or an approval waits. Default 1000. */
+  keepAliveMs?: number;
+  receive?: undefined;
+  machine?: undefined;
+  state?: undefined;
+  schema?: undefined;
+}
+
 /** A validated agent type, ready to be hosted by a node. */
 export interface AgentType {
   readonly kind: "agent";
@@ -176,6 +208,8 @@ export interface AgentType {
   readonly initialState: (args: unknown) => unknown;
   readonly receive?: (msg: unknown, ctx: AgentContext<unknown>) => unknown;
   readonly machine?: AnyStateMachine;
+  /** A model agent's configuration (its loop is runtime/model/model-behavior.ts). */
+  readonly model?: ModelAgentConfig<ModelOptions>;
   readonly snapshotVersion: number;
   readonly onStart?: (ctx: AgentContext<unknown>) => void | Promise<void>;
   readonly onStop?: (ctx: AgentContext<unknown>) => void | Promise<void>;
@@ -222,9 +256,11 @@ export const DEFAULT_MAILBOX_BYTES = 16 * 1024 * 1024;
  */
 export function defineAgent<S = unknown, M = any, R = unknown>(options: FunctionAgentOptions<S, M, R>): AgentType;
 export function defineAgent<M = any>(options: MachineAgentOptions<M>): AgentType;
-export function defineAgent(options: FunctionAgentOptions<unknown, unknown, unknown> | MachineAgentOptions<unknown>): AgentType {
+export function defineAgent(options: ModelAgentOptions): AgentType;
+export function defineAgent(options: FunctionAgentOptions<unknown, unknown, unknown> | MachineAgentOptions<unknown> | ModelAgentOptions): AgentType {
   if (options === null || typeof options !== "object") throw new InvalidConfigError("agent", "defineAgent takes an options object");
   const type = checkType(options.type);
+  if ((options as ModelAgentOptions).model !== undefined) return defineModelAgent(type, options as ModelAgentOptions);
   const common = {
     kind: "agent" as const,
     type,
@@ -263,6 +299,30 @@ export function defineAgent(options: FunctionAgentOptions<unknown, unknown, unkn
     snapshotVersion: 1,
     onStart: f.onStart,
     onStop: f.onStop,
+  });
+}
+
+function defineModelAgent(type: string, options: ModelAgentOptions): AgentType {
+  if ((options as { schema?: unknown }).schema !== undefined) {
+    throw new InvalidConfigError("schema", 'a model agent takes prompts ("..." or { prompt }) and checks them itself: remove `schema`');
+  }
+  if (options.persist === false) throw new InvalidConfigError("persist", "a model agent's conversation is its persisted state, journaled step by step: remove persist: false");
+  const model = checkModelAgent(options as unknown as Record<string, unknown>, (value) => checkModelOptions(value));
+  return Object.freeze({
+    kind: "agent" as const,
+    type,
+    parse: parseModelInput,
+    persist: true,
+    receiveTimeoutMs: checkPositive("receiveTimeoutMs", options.receiveTimeoutMs),
+    mailboxCapacity: checkPositive("mailboxCapacity", options.mailboxCapacity) ?? DEFAULT_MAILBOX_CAPACITY,
+    mailboxBytes: checkPositive("mailboxBytes", options.mailboxBytes) ?? DEFAULT_MAILBOX_BYTES,
+    ...checkMailbox(options.mailbox, options.maxDeliver, true),
+    ...checkActivation(options.activation, options.idleTimeoutMs, options.mailbox),
+    ...checkCan(options.can),
+    requireVerifiedSender: checkBoolean("requireVerifiedSender", options.requireVerifiedSender, false),
+    initialState: () => undefined,
+    model,
+    snapshotVersion: 1,
   });
 }
 

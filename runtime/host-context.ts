@@ -88,6 +88,8 @@ export class HostContext implements AgentContext<unknown> {
   readonly key: string;
   readonly args: unknown;
   readonly node: string;
+  /** What the node gives the activation (its clock, its event publisher, ...), for the runtime's own behaviours. @internal */
+  readonly context: ContextEnv;
   /** Why the activation ended, once it has: the error, or what makes it when first asked (most endings are never asked about). */
   private reason: Error | (() => Error) | undefined;
   /** Made on the first read of {@link signal}. */
@@ -100,6 +102,7 @@ export class HostContext implements AgentContext<unknown> {
     private readonly host: ContextOwner,
     private readonly env: ContextEnv,
   ) {
+    this.context = env;
     this.id = host.id;
     this.type = host.def.type;
     this.key = host.key;
