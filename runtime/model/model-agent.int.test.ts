@@ -1,0 +1,294 @@
+// Model agents against the scripted OpenAI-compatible model server and a real
+// NATS server: tool calls, arguments that fail their schema, unknown tools,
+// streaming, a long model call kept alive, approval across a restart, budget
+// exhaustion of a runaway loop, retry of a 429, a model error that is not
+// retried, and a prompt sent again with its id.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { useNatsServer } from "../testing/server.js";
+import { waitFor } from "../testing/wait.js";
+import { startModelServer, type ModelServer } from "../testing/model-server.js";
+import { lastUserText, rateLimitError, contextLengthError, toolResults, type ChatRequest, type ModelStep } from "../testing/model-script.js";
+import { startNode, type TroupeNode } from "../node.js";
+import { defineAgent } from "../define-agent.js";
+import { tool } from "./tool.js";
+import type { Chunk } from "../chunk.js";
+import type { TroupeEvent } from "../events.js";
+import { ApprovalNotFoundError, BudgetExceededError, ConversationBusyError, InvalidMessageError, TroupeError } from "../errors.js";
+import { ModelError } from "./model-error.js";
+import { decodeEnvelope, Kind } from "../envelope.js";
+import { encodeValue, DEFAULT_MAX_MESSAGE_BYTES } from "../codec.js";
+import { Subjects } from "../subjects.js";
+import type { Journal, ModelReply } from "./journal.js";
+
+const nats = useNatsServer();
+const NS = "models";
+
+/** What the scripted model says, by the conversation it is sent. */
+function respond(req: ChatRequest): ModelStep {
+  const results = toolResults(req);
+  const prompt = lastUserText(req) ?? "";
+  if (results.length > 0) return { text: `tools said: ${results.map((r) => r.content).join(", ")}` };
+  if (prompt.startsWith("add ")) {
+    const [a, b] = prompt.slice(4).split("+").map(Number);
+    return { toolCalls: [{ name: "add", args: { a, b } }] };
+  }
+  if (prompt === "bad args") return { toolCalls: [{ name: "add", args: { a: "two", b: 3 } }] };
+  if (prompt === "not json") return { toolCalls: [{ name: "add", arguments: "{a: 1" }] };
+  if (prompt === "unknown tool") return { toolCalls: [{ name: "rm_rf", args: {} }] };
+  if (prompt === "refund") return { toolCalls: [{ name: "refund", args: { order: "o-7", cents: 1250 } }] };
+  if (prompt === "loop") return { toolCalls: [{ name: "add", args: { a: 1, b: 1 } }] };
+  if (prompt === "slow") return { text: "slow answer", delayMs: 2_500 };
+  if (prompt === "long stream") return { text: Array.from({ length: 30 }, (_, i) => `w${i} `), chunkDelayMs: 100 };
+  if (prompt === "too long") return contextLengthError();
+  return { text: `you said: ${prompt}` };
+}
+
+let adds = 0;
+const refunds: Array<{ args: unknown; key: string }> = [];
+
+const add = tool({
+  description: "Add two numbers",
+  parameters: { type: "object", properties: { a: { type: "number" }, b: { type: "number" } }, required: ["a", "b"] },
+  execute: ({ a, b }: { a: number; b: number }) => {
+    adds++;
+    return a + b;
+  },
+});
+
+const refund = tool({
+  description: "Refund an order",
+  parameters: { type: "object", properties: { order: { type: "string" }, cents: { type: "integer" } }, required: ["order", "cents"] },
+  approval: true,
+  execute: (args: { order: string; cents: number }, ctx) => {
+    refunds.push({ args, key: ctx.idempotencyKey });
+    return { refunded: args.cents };
+  },
+});
+
+describe("model agents", () => {
+  let model: ModelServer;
+  let node: TroupeNode;
+  let raw: NatsConnection;
+  const events: TroupeEvent[] = [];
+
+  function assistant(type: string, extra: Record<string, unknown> = {}) {
+    return defineAgent({
+      type,
+      model: { baseURL: model.url, model: "scripted", apiKey: "test", maxRetries: 2 },
+      instructions: "You add numbers and refund orders.",
+      tools: { add, refund },
+      keepAliveMs: 200,
+      ...extra,
+    } as never);
+  }
+
+  beforeAll(async () => {
+    model = await startModelServer((req) => respond(req));
+    node = await startNode({
+      servers: nats.url,
+      namespace: NS,
+      name: "m1",
+      agents: [
+        assistant("assistant"),
+        assistant("thrifty", { budget: { modelCalls: 3 } }),
+        assistant("impatient", { approvalTimeoutMs: 300 }),
+      ],
+    });
+    node.onEvent((e) => events.push(e));
+    raw = await connect({ servers: nats.url });
+  });
+  afterAll(async () => {
+    await node?.close();
+    await raw?.close();
+    await model?.close();
+  });
+
+  it("answers a prompt that needs a tool: the model calls it, gets the result, and answers", async () => {
+    const before = adds;
+    const reply = await node.ref("assistant", "u1").ask<ModelReply>({ prompt: "add 2+3" });
+    expect(reply.text).toBe("tools said: 5");
+    expect(reply.steps).toBe(2);
+    expect(reply.usage.inputTokens).toBeGreaterThan(0);
+    expect(reply.usage.outputTokens).toBeGreaterThan(0);
+    expect(adds).toBe(before + 1);
+    // The conversation is the agent's persisted state: the next prompt sees the earlier turns.
+    const state = (await node.persistedState("assistant/u1"))?.value as Journal;
+    expect(state.messages.map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant"]);
+    await node.ref("assistant", "u1").ask("hello");
+    const last = model.requests[model.requests.length - 1]!;
+    expect(last.messages[0]).toEqual({ role: "system", content: "You add numbers and refund orders." });
+    expect(last.messages.length).toBe(6);
+  });
+
+  it("returns arguments that fail the schema, or are not JSON, to the model as tool errors, and publishes the refusal", async () => {
+    const before = adds;
+    const bad = await node.ref("assistant", "u2").ask<ModelReply>("bad args");
+    expect(bad.text).toContain('\\"a\\" must be number');
+    const notJson = await node.ref("assistant", "u3").ask<ModelReply>("not json");
+    expect(notJson.text).toContain("error");
+    const unknown = await node.ref("assistant", "u4").ask<ModelReply>("unknown tool");
+    expect(unknown.text).toContain("rm_rf");
+    expect(adds).toBe(before);
+    await waitFor(() => events.filter((e) => e.kind === "tool_refused").length >= 3);
+    const refusals = events.filter((e) => e.kind === "tool_refused").map((e) => e.refusal);
+    expect(refusals).toEqual(expect.arrayContaining(["invalid_args", "invalid_json", "unknown_tool"]));
+  });
+
+  it("streams text deltas, tool calls and results, then done", async () => {
+    const chunks: Chunk[] = [];
+    for await (const c of node.ref("assistant", "s1").stream({ prompt: "add 4+5" })) chunks.push(c);
+    const kinds = chunks.map((c) => c.type).filter((t) => t !== "status");
+    expect(kinds[0]).toBe("tool_call");
+    expect(chunks.find((c) => c.type === "tool_call")).toMatchObject({ name: "add", args: { a: 4, b: 5 } });
+    expect(chunks.find((c) => c.type === "tool_result")).toMatchObject({ name: "add", result: 9 });
+    const text = chunks.filter((c) => c.type === "text").map((c) => (c as { delta: string }).delta).join("");
+    expect(text).toBe("tools said: 9");
+    expect(chunks[chunks.length - 1]).toMatchObject({ type: "done", text: "tools said: 9", steps: 2 });
+  });
+
+  it("keeps an ask alive through a model call longer than its timeout, and a long stream through its inactivity timeout", async () => {
+    const reply = await node.ref("assistant", "slow").ask<ModelReply>("slow", { timeoutMs: 1_000 });
+    expect(reply.text).toBe("slow answer");
+    const deltas: string[] = [];
+    for await (const c of node.ref("assistant", "long").stream("long stream", { inactivityMs: 1_000 })) if (c.type === "text") deltas.push(c.delta);
+    expect(deltas.length).toBe(30);
+  });
+
+  it("pauses a tool call that needs approval, survives a restart while waiting, and runs it with the arguments shown", async () => {
+    const ref = node.ref("assistant", "r1");
+    const stream = ref.stream<ModelReply>("refund", { inactivityMs: 5_000 });
+    let approval: Chunk | undefined;
+    for await (const c of stream) {
+      if (c.type === "approval") {
+        approval = c;
+        break;
+      }
+    }
+    expect(approval).toMatchObject({ tool: "refund", args: { order: "o-7", cents: 1250 } });
+    const id = (approval as { id: string }).id;
+    await waitFor(async () => (await node.list()).find((a) => a.id === "assistant/r1")?.state === "awaitingApproval");
+    // A new prompt cannot join a conversation that waits.
+    await expect(ref.ask("hello")).rejects.toBeInstanceOf(ConversationBusyError);
+    await expect(ref.approve("no-such-approval")).rejects.toBeInstanceOf(ApprovalNotFoundError);
+    // The agent crashes while it waits: its supervisor restarts it, and it waits again, for the same approval.
+    await node.kill("assistant/r1", "test crash");
+    await waitFor(async () => {
+      const a = (await node.list()).find((x) => x.id === "assistant/r1");
+      return a?.state === "awaitingApproval" && a.restarts === 1;
+    });
+    expect(refunds).toEqual([]);
+    expect(await ref.approve(id)).toEqual({ approval: id, decision: "approved" });
+    await waitFor(() => refunds.length === 1);
+    expect(refunds[0]!.args).toEqual({ order: "o-7", cents: 1250 });
+    expect(refunds[0]!.key).toMatch(/^assistant\/r1\//);
+    await waitFor(async () => (await node.list()).find((a) => a.id === "assistant/r1")?.state === "running");
+    await expect(ref.approve(id)).rejects.toBeInstanceOf(ApprovalNotFoundError);
+    const journal = (await node.persistedState("assistant/r1"))?.value as Journal;
+    expect(journal.log.map((l) => l.event)).toEqual(["approval_requested", "approved"]);
+  });
+
+  it("denies an approval that times out, tells the model, and publishes approval_timeout", async () => {
+    const reply = await node.ref("impatient", "t1").ask<ModelReply>("refund", { timeoutMs: 5_000 });
+    expect(reply.text).toContain("a person denied this call");
+    await waitFor(() => events.some((e) => e.kind === "approval_timeout" && e.id === "impatient/t1"));
+  });
+
+  it("a deny goes to the model as the tool's error", async () => {
+    const ref = node.ref("assistant", "d1");
+    const asked = ref.ask<ModelReply>("refund", { timeoutMs: 5_000 });
+    let approvalId: string | undefined;
+    await waitFor(async () => {
+      const j = (await node.persistedState("assistant/d1"))?.value as Journal | undefined;
+      approvalId = j?.request?.approval?.id;
+      return approvalId !== undefined;
+    });
+    expect(await ref.deny(approvalId!, "not this one")).toEqual({ approval: approvalId, decision: "denied" });
+    expect((await asked).text).toContain("not this one");
+  });
+
+  it("stops a runaway loop at its budget with BudgetExceededError, counted as a failure by its supervisor", async () => {
+    const ref = node.ref("thrifty", "b1");
+    const calls = model.calls;
+    const err = await ref.ask("loop").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BudgetExceededError);
+    expect(err).toMatchObject({ scope: "request", limit: "modelCalls", allowed: 3, spent: 3 });
+    expect(model.calls - calls).toBe(3);
+    await waitFor(async () => (await node.list()).find((a) => a.id === "thrifty/b1")?.restarts === 1);
+    await waitFor(() => events.some((e) => e.kind === "budget_exceeded" && e.id === "thrifty/b1"));
+    // The failed exchange left the conversation; the agent answers the next prompt.
+    expect(((await ref.ask("hi")) as ModelReply).text).toBe("you said: hi");
+  });
+
+  it("fails a request with a model error that is not retried, typed and naming its class", async () => {
+    const err = await node.ref("assistant", "c1").ask("too long").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelError);
+    expect(err).toMatchObject({ kind: "context_length" });
+  });
+
+  it("answers a prompt sent again with the same id from the journal, without calling the model", async () => {
+    const ref = node.ref("assistant", "i1");
+    const first = await ref.ask<ModelReply>("add 1+1", { id: "req-42" });
+    const calls = model.calls;
+    const again = await ref.ask<ModelReply>("add 1+1", { id: "req-42" });
+    expect(again).toEqual(first);
+    expect(model.calls).toBe(calls);
+  });
+
+  it("refuses what is not a prompt at the door, from the API and from a raw client, and keeps working", async () => {
+    const ref = node.ref("assistant", "x1");
+    await expect(ref.ask({ nope: 1 })).rejects.toBeInstanceOf(InvalidMessageError);
+    await expect(ref.ask("")).rejects.toBeInstanceOf(InvalidMessageError);
+    await expect(ref.ask({ approval: "a", decision: "maybe" })).rejects.toBeInstanceOf(InvalidMessageError);
+    const subject = new Subjects(NS).agent("assistant", "x1");
+    for (const body of [42, null, ["prompt"], { prompt: 7 }, { resume: "" }]) {
+      const answer = decodeEnvelope((await raw.request(subject, encodeValue([1, Kind.Ask, "raw", "hostile", null, body]), { timeout: 2000 })).data, DEFAULT_MAX_MESSAGE_BYTES);
+      expect(answer.error?.code).toBe("INVALID_MESSAGE");
+    }
+    expect(((await ref.ask("still fine")) as ModelReply).text).toBe("you said: still fine");
+  });
+
+  it("retries a 429 inside the step and answers", async () => {
+    const limited = await startModelServer([rateLimitError(0), { text: "after the limit" }]);
+    const n = await startNode({
+      servers: nats.url,
+      namespace: `${NS}-429`,
+      name: "m2",
+      agents: [defineAgent({ type: "a", model: { baseURL: limited.url, model: "m", apiKey: "k" } })],
+    });
+    try {
+      expect(((await n.ref("a", "1").ask("hi")) as ModelReply).text).toBe("after the limit");
+      expect(limited.calls).toBe(2);
+    } finally {
+      await n.close();
+      await limited.close();
+    }
+  });
+
+  it("a stream to a model agent whose node is gone fails within its inactivity timeout", async () => {
+    const slowModel = await startModelServer(() => ({ text: "never", delayMs: 60_000 }));
+    const n = await startNode({
+      servers: nats.url,
+      namespace: `${NS}-dead`,
+      name: "m3",
+      agents: [defineAgent({ type: "a", keepAliveMs: 100, model: { baseURL: slowModel.url, model: "m", apiKey: "k" } })],
+    });
+    const client = await startNode({ servers: nats.url, namespace: `${NS}-dead`, name: "c", agents: [], failover: false });
+    try {
+      const stream = client.ref("a", "1").stream("hi", { inactivityMs: 800 });
+      const first = await stream.next();
+      expect(first.value).toMatchObject({ type: "status" });
+      await n.close(); // its agents stop; no more keep-alives
+      // Its activation is stopped with the call in flight (a typed error), or, had the process died, the inactivity timeout.
+      const err = await (async () => {
+        for (;;) if ((await stream.next()).done) return undefined;
+      })().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TroupeError);
+    } finally {
+      await client.close();
+      await n.close().catch(() => {});
+      await slowModel.close();
+    }
+  });
+});
