@@ -23,6 +23,7 @@ import {
   MailboxFullError,
   MailboxUnavailableError,
   MemoryUnavailableError,
+  ModelError,
   NoNodeForTypeError,
   NodeClosedError,
   NodeNameTakenError,
@@ -76,6 +77,7 @@ const CLASSES: Partial<Record<string, ErrorClass>> = {
   [ErrorCode.Internal]: InternalError,
   [ErrorCode.PermissionDenied]: PermissionDeniedError,
   [ErrorCode.UnverifiedSender]: UnverifiedSenderError,
+  [ErrorCode.Model]: ModelError,
 };
 
 /**
