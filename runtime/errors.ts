@@ -44,6 +44,7 @@ export const ErrorCode = {
   ApprovalNotFound: "APPROVAL_NOT_FOUND",
   ConversationBusy: "CONVERSATION_BUSY",
   BudgetExceeded: "BUDGET_EXCEEDED",
+  Model: "MODEL_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -579,5 +580,55 @@ export class BudgetExceededError extends TroupeError {
     this.limit = limit;
     this.allowed = allowed;
     this.spent = spent;
+  }
+}
+
+/** The classes of model-call failure a {@link ModelError} names. */
+export const ModelErrorKind = {
+  /** HTTP 429: the provider's rate limit or quota; retried after `retry-after`. */
+  RateLimit: "rate_limit",
+  /** The conversation does not fit the model's context window; never retried. */
+  ContextLength: "context_length",
+  /** A 5xx, or a response that could not be understood. */
+  Server: "server",
+  /** No byte from the model within the call's `timeoutMs`. */
+  Timeout: "timeout",
+  /** The connection failed or dropped (also mid-stream). */
+  Connection: "connection",
+  /** A 4xx other than the above: the request itself is wrong (unknown model, bad tool schema, ...). */
+  BadRequest: "bad_request",
+  /** HTTP 401 or 403: the API key is missing, wrong or not allowed. */
+  Auth: "auth",
+  /** The call was aborted by a signal whose reason is not an Error. */
+  Aborted: "aborted",
+} as const;
+export type ModelErrorKind = (typeof ModelErrorKind)[keyof typeof ModelErrorKind];
+
+/**
+ * A call to a language model failed for good: at once when retrying cannot
+ * help, or after its retries. `kind` names the class of failure, `retryable`
+ * says whether trying again later may succeed, `retryAfterMs` is what the
+ * provider asked for (429). The message names the class:
+ * `model call failed (rate_limit, HTTP 429): Rate limit reached...`.
+ */
+export class ModelError extends TroupeError {
+  readonly kind: ModelErrorKind;
+  readonly status?: number;
+  readonly retryable: boolean;
+  readonly retryAfterMs?: number;
+  /** What the provider (or the connection) said, without the class prefix. */
+  readonly detail: string;
+  constructor(
+    kind: ModelErrorKind,
+    detail: string,
+    info: { status?: number; retryable: boolean; retryAfterMs?: number; cause?: unknown },
+  ) {
+    const where = info.status === undefined ? kind : `${kind}, HTTP ${info.status}`;
+    super(ErrorCode.Model, `model call failed (${where}): ${detail}`, info.cause === undefined ? undefined : { cause: info.cause });
+    this.kind = kind;
+    if (info.status !== undefined) this.status = info.status;
+    this.retryable = info.retryable;
+    if (info.retryAfterMs !== undefined) this.retryAfterMs = info.retryAfterMs;
+    this.detail = detail;
   }
 }

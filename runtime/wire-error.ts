@@ -26,6 +26,7 @@ import {
   MailboxFullError,
   MailboxUnavailableError,
   MemoryUnavailableError,
+  ModelError,
   NoNodeForTypeError,
   NodeClosedError,
   NodeNameTakenError,
@@ -82,6 +83,7 @@ const CLASSES: Partial<Record<string, ErrorClass>> = {
   [ErrorCode.PermissionDenied]: PermissionDeniedError,
   [ErrorCode.UnverifiedSender]: UnverifiedSenderError,
   [ErrorCode.BudgetExceeded]: BudgetExceededError,
+  [ErrorCode.Model]: ModelError,
 };
 
 /**

@@ -53,7 +53,8 @@ import {
   type OpenRequest,
   type RequestChannel,
 } from "./journal.js";
-import { ModelClient, ModelError, type ModelMessage, type ModelOptions, type ModelToolCall } from "./model-client.js";
+import { ModelClient, type ModelMessage, type ModelOptions, type ModelToolCall } from "./model-client.js";
+import { ModelError } from "./model-error.js";
 import { requestLimits, type ModelAgentConfig } from "./model-config.js";
 import type { ModelInput } from "./model-input.js";
 import { toolCallKey, type ToolContext } from "./tool.js";
