@@ -9,8 +9,7 @@
 // this module is what happens in between.
 
 import type { InboxTarget, Queued } from "./agent-inbox.js";
-import { ANSWERED_LATER } from "./answered-later.js";
-import type { Behavior } from "./behavior.js";
+import { ANSWERED_LATER, type Behavior } from "./behavior-contract.js";
 import type { ChildEnd } from "./child.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import type { AgentType } from "./define-agent.js";

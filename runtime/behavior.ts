@@ -7,24 +7,11 @@ import { createActor, type AnyActor } from "xstate";
 import { InvalidMessageError } from "./errors.js";
 import type { AgentType } from "./define-agent.js";
 import type { HostContext } from "./host-context.js";
+import type { Behavior } from "./behavior-contract.js";
+
+export type { Behavior };
 import { ModelBehavior } from "./model/model-behavior.js";
 
-/** One activation's behaviour. */
-export interface Behavior {
-  /** Set up the activation's state: from what was persisted (when `persisted.found`), else from the type's initial state. */
-  start(ctx: HostContext, persisted: { found: boolean; value?: unknown }): void;
-  /** Handle one message; the value answers an ask. May return a promise. */
-  handle(msg: unknown, ctx: HostContext): unknown;
-  /**
-   * Whether the state may have changed since the last call, without encoding
-   * it: O(1) whatever the state's size.
-   */
-  takeChange(ctx: HostContext): boolean;
-  /** The value to persist as the agent's state (encoded once per commit). */
-  persistable(ctx: HostContext): unknown;
-  /** Release what the activation holds. */
-  stop(): void;
-}
 
 /** The Behavior of an agent type, fresh for each activation. */
 export function behaviorOf(def: AgentType): Behavior {

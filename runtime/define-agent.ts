@@ -5,58 +5,18 @@
 
 import type { AnyStateMachine } from "xstate";
 import { compileGrant, type AgentCan, type AgentGrant } from "./agent-grant.js";
-import type { AgentRef } from "./agent-ref.js";
-import type { Chunk } from "./chunk.js";
+import type { AgentContext } from "./agent-context.js";
+
+export type { AgentContext };
 import { InvalidConfigError } from "./errors.js";
-import type { AgentId } from "./subjects.js";
 import { validateToken } from "./subjects.js";
 import { MailboxKind } from "./mailbox-kind.js";
-import type { Memory } from "./memory/index.js";
 import { checkModelOptions, type ModelOptions } from "./model/model-client.js";
 import { checkModelAgent, type ModelAgentConfig } from "./model/model-config.js";
 import type { Budget } from "./model/budget.js";
 import type { ToolDefinition } from "./model/tool.js";
 import { parseModelInput, type ModelInput } from "./model/model-input.js";
 
-/** What `receive` (and the hooks) can see and do. */
-export interface AgentContext<S = unknown> {
-  /** `type/key` of this agent. */
-  readonly id: AgentId;
-  readonly type: string;
-  readonly key: string;
-  /** The agent's private state; mutate it or reassign it. */
-  state: S;
-  /** The args this agent was spawned with. */
-  readonly args: unknown;
-  /** A ref to this agent. */
-  readonly self: AgentRef;
-  /** Who sent the message being handled (an AgentId or a client name), if known. */
-  readonly sender: string | null;
-  /** The id of the node this activation runs on. */
-  readonly node: string;
-  /** The namespace's shared memory. */
-  readonly memory: Memory;
-  /** A ref to another agent in the namespace. */
-  ref<M = unknown, R = unknown>(type: string, key: string): AgentRef<M, R>;
-  /** Exit normally once the current message is handled (a `permanent` child is restarted, as in OTP). */
-  stop(): void;
-  /**
-   * Send a chunk of the answer to the ask being handled, before the reply:
-   * a caller of `ref.stream(msg)` gets it as it is; a caller of `ask` takes it
-   * as a keep-alive (its timeout starts again, so a long receive that keeps
-   * emitting does not time out). For a tell it goes nowhere.
-   *
-   * @example
-   * for (const part of parts) ctx.emit({ type: "text", delta: part });
-   */
-  emit(chunk: Chunk): void;
-  /**
-   * Aborted when this activation ends: killed, past `receiveTimeoutMs`, fenced,
-   * stopped or failed. Pass it to your own I/O (`fetch(url, { signal: ctx.signal })`);
-   * once it fired, sends through `ctx.self` and `ctx.ref(...)` reject with its reason.
-   */
-  readonly signal: AbortSignal;
-}
 
 /** Something that checks a message: a zod-like schema (`parse` throws) or a function that throws or returns the message. */
 export type MessageSchema<M> = { parse(msg: unknown): M } | ((msg: unknown) => M);
@@ -181,6 +141,7 @@ export interface MachineAgentOptions<M> extends AgentOptions<M> {
  * conversation is its persisted state, journaled step by step.
  */
 export interface ModelAgentOptions extends Omit<AgentOptions<ModelInput>, "schema"> {
+  // `activation` defaults to "on-demand" here: each agent id is a conversation, started by its first prompt.
   /** Any OpenAI-compatible chat completions endpoint: `{ baseURL, model, apiKey }`, plus timeouts and retries. */
   model: ModelOptions;
   /** The system message of every conversation. */
@@ -317,7 +278,8 @@ function defineModelAgent(type: string, options: ModelAgentOptions): AgentType {
     mailboxCapacity: checkPositive("mailboxCapacity", options.mailboxCapacity) ?? DEFAULT_MAILBOX_CAPACITY,
     mailboxBytes: checkPositive("mailboxBytes", options.mailboxBytes) ?? DEFAULT_MAILBOX_BYTES,
     ...checkMailbox(options.mailbox, options.maxDeliver, true),
-    ...checkActivation(options.activation, options.idleTimeoutMs, options.mailbox),
+    // A conversation per agent id, addressable without a spawn (a durable mailbox needs its agent spawned).
+    ...checkActivation(options.activation ?? (options.mailbox === MailboxKind.Durable ? ActivationMode.Spawn : ActivationMode.OnDemand), options.idleTimeoutMs, options.mailbox),
     ...checkCan(options.can),
     requireVerifiedSender: checkBoolean("requireVerifiedSender", options.requireVerifiedSender, false),
     initialState: () => undefined,

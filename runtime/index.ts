@@ -67,6 +67,9 @@ export {
   PermissionDeniedError,
   UnverifiedSenderError,
   InvalidCredentialsError,
+  BudgetExceededError,
+  ModelError,
+  ModelErrorKind,
 } from "./errors.js";
 export type { Memory, MemoryBucket, ReadonlyMemoryBucket, MemoryEntry, MemoryChange, MemoryOptions } from "./memory/index.js";
 export {
@@ -79,8 +82,13 @@ export {
   type AgentType,
   type FunctionAgentOptions,
   type MachineAgentOptions,
+  type ModelAgentOptions,
   type MessageSchema,
 } from "./define-agent.js";
+export { tool, type ToolDefinition, type FunctionTool, type AgentTool, type ToolContext, type JsonSchema } from "./model/tool.js";
+export type { ModelOptions, ModelMessage, ModelToolCall } from "./model/model-client.js";
+export type { Budget, BudgetLimits } from "./model/budget.js";
+export type { Journal, ModelReply, OpenRequest, PendingApproval, LogEntry } from "./model/journal.js";
 export { grantedTargets, type AgentCan, type GrantedTargets, type GrantedKeys } from "./agent-grant.js";
 export type { MachineReply } from "./behavior.js";
 export { LifecycleState, lifecycleMachine } from "./lifecycle.js";

@@ -29,6 +29,7 @@ const NS = "models";
 function respond(req: ChatRequest): ModelStep {
   const results = toolResults(req);
   const prompt = lastUserText(req) ?? "";
+  if (prompt === "loop") return { toolCalls: [{ name: "add", args: { a: 1, b: 1 } }] }; // a runaway: it never stops calling
   if (results.length > 0) return { text: `tools said: ${results.map((r) => r.content).join(", ")}` };
   if (prompt.startsWith("add ")) {
     const [a, b] = prompt.slice(4).split("+").map(Number);
@@ -38,7 +39,6 @@ function respond(req: ChatRequest): ModelStep {
   if (prompt === "not json") return { toolCalls: [{ name: "add", arguments: "{a: 1" }] };
   if (prompt === "unknown tool") return { toolCalls: [{ name: "rm_rf", args: {} }] };
   if (prompt === "refund") return { toolCalls: [{ name: "refund", args: { order: "o-7", cents: 1250 } }] };
-  if (prompt === "loop") return { toolCalls: [{ name: "add", args: { a: 1, b: 1 } }] };
   if (prompt === "slow") return { text: "slow answer", delayMs: 2_500 };
   if (prompt === "long stream") return { text: Array.from({ length: 30 }, (_, i) => `w${i} `), chunkDelayMs: 100 };
   if (prompt === "too long") return contextLengthError();

@@ -22,8 +22,7 @@
 // decides; if the agent dies, they stop, and the caller's inactivity timeout
 // says so.
 
-import { ANSWERED_LATER } from "../answered-later.js";
-import type { Behavior } from "../behavior.js";
+import { ANSWERED_LATER, type Behavior } from "../behavior-contract.js";
 import type { AgentType } from "../define-agent.js";
 import type { Chunk } from "../chunk.js";
 import type { TimerHandle } from "../clock.js";

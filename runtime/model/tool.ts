@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { Ajv2019 } from "ajv/dist/2019.js";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import type { AgentContext } from "../define-agent.js";
+import type { AgentContext } from "../agent-context.js";
 import { isMessageKey } from "../envelope.js";
 import { InvalidConfigError } from "../errors.js";
 import { validateToken } from "../subjects.js";
