@@ -249,6 +249,25 @@ describe("model agents", () => {
     expect(((await ref.ask("still fine")) as ModelReply).text).toBe("you said: still fine");
   });
 
+  it("runs with a durable mailbox too: the request is stored, applied once, and answered", async () => {
+    const n = await startNode({
+      servers: nats.url,
+      namespace: `${NS}-durable`,
+      name: "md",
+      agents: [defineAgent({ type: "keeper", mailbox: "durable", model: { baseURL: model.url, model: "m", apiKey: "k" }, tools: { add } })],
+    });
+    try {
+      const ref = await n.spawn("keeper", { key: "k1" });
+      const before = adds;
+      const reply = await ref.ask<ModelReply>("add 20+22", { id: "d-1" });
+      expect(reply.text).toBe("tools said: 42");
+      expect(await ref.ask<ModelReply>("add 20+22", { id: "d-1" })).toEqual(reply);
+      expect(adds).toBe(before + 1);
+    } finally {
+      await n.close();
+    }
+  });
+
   it("retries a 429 inside the step and answers", async () => {
     const limited = await startModelServer([rateLimitError(0), { text: "after the limit" }]);
     const n = await startNode({
