@@ -12,7 +12,7 @@ export function agentRows(agents: readonly AgentInfo[]): string[][] {
     a.id,
     a.node,
     a.state,
-    a.state === "running" ? formatDuration(a.uptimeMs) : "-",
+    a.state === "running" || a.state === "awaitingApproval" ? formatDuration(a.uptimeMs) : "-",
     String(a.handled),
     String(a.restarts),
   ]);
