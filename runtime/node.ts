@@ -359,14 +359,16 @@ export class TroupeNode {
    * inbox subject, or the connection was gone), and tells lost because their
    * on-demand agent could not be activated; and operations agents here tried
    * outside their type's `can` declaration (`permissionDenied`, each also a
-   * `permission_denied` event about the agent).
+   * `permission_denied` event about the agent), and tool calls model agents
+   * here refused (`toolRefusals`, each also a `tool_refused` event).
    */
-  stats(): { rejectedControl: number; droppedReplies: number; undeliveredTells: number; permissionDenied: number } {
+  stats(): { rejectedControl: number; droppedReplies: number; undeliveredTells: number; permissionDenied: number; toolRefusals: number } {
     return {
       rejectedControl: this.control.rejected,
       droppedReplies: this.messenger.droppedReplies,
       undeliveredTells: this.messenger.undeliveredTells,
       permissionDenied: this.denials.count,
+      toolRefusals: this.denials.toolRefusals,
     };
   }
 

@@ -39,6 +39,8 @@ function respond(req: ChatRequest): ModelStep {
   if (prompt === "not json") return { toolCalls: [{ name: "add", arguments: "{a: 1" }] };
   if (prompt === "unknown tool") return { toolCalls: [{ name: "rm_rf", args: {} }] };
   if (prompt === "refund") return { toolCalls: [{ name: "refund", args: { order: "o-7", cents: 1250 } }] };
+  if (prompt === "order o-1") return { toolCalls: [{ name: "lookupOrder", args: { id: "o-1" } }] };
+  if (prompt === "secrets") return { toolCalls: [{ name: "readSecret", args: { key: "root" } }] };
   if (prompt === "slow") return { text: "slow answer", delayMs: 2_500 };
   if (prompt === "long stream") return { text: Array.from({ length: 30 }, (_, i) => `w${i} `), chunkDelayMs: 100 };
   if (prompt === "too long") return contextLengthError();
@@ -67,6 +69,10 @@ const refund = tool({
   },
 });
 
+/** The agent the `lookupOrder` tool asks: it answers with the order its key names. */
+const orders = defineAgent({ type: "orders", activation: "on-demand", persist: false, receive: (_msg: unknown, ctx) => ({ order: ctx.key, status: "shipped" }) });
+const secrets = defineAgent({ type: "secrets", activation: "on-demand", persist: false, receive: () => "the root password" });
+
 describe("model agents", () => {
   let model: ModelServer;
   let node: TroupeNode;
@@ -94,6 +100,17 @@ describe("model agents", () => {
         assistant("assistant"),
         assistant("thrifty", { budget: { modelCalls: 3 } }),
         assistant("impatient", { approvalTimeoutMs: 300 }),
+        defineAgent({
+          type: "clerk",
+          model: { baseURL: model.url, model: "scripted", apiKey: "test" },
+          tools: {
+            lookupOrder: { agent: "orders", description: "Look up an order by id", parameters: { type: "object", properties: { id: { type: "string" } }, required: ["id"] } },
+            readSecret: { agent: "secrets", description: "Read a secret", parameters: { type: "object", properties: { key: { type: "string" } }, required: ["key"] } },
+          },
+          can: { message: ["orders"] },
+        }),
+        orders,
+        secrets,
       ],
     });
     node.onEvent((e) => events.push(e));
@@ -124,6 +141,7 @@ describe("model agents", () => {
 
   it("returns arguments that fail the schema, or are not JSON, to the model as tool errors, and publishes the refusal", async () => {
     const before = adds;
+    const refusedBefore = node.stats().toolRefusals;
     const bad = await node.ref("assistant", "u2").ask<ModelReply>("bad args");
     expect(bad.text).toContain('\\"a\\" must be number');
     const notJson = await node.ref("assistant", "u3").ask<ModelReply>("not json");
@@ -134,6 +152,17 @@ describe("model agents", () => {
     await waitFor(() => events.filter((e) => e.kind === "tool_refused").length >= 3);
     const refusals = events.filter((e) => e.kind === "tool_refused").map((e) => e.refusal);
     expect(refusals).toEqual(expect.arrayContaining(["invalid_args", "invalid_json", "unknown_tool"]));
+    expect(node.stats().toolRefusals).toBe(refusedBefore + 3);
+  });
+
+  it("asks another agent as a tool, with the key from the arguments; a target outside `can` is refused and the model told", async () => {
+    const reply = await node.ref("clerk", "c1").ask<ModelReply>("order o-1");
+    expect(reply.text).toBe('tools said: {"order":"o-1","status":"shipped"}');
+    const denied = await node.ref("clerk", "c2").ask<ModelReply>("secrets");
+    expect(denied.text).toContain("PERMISSION_DENIED");
+    expect(denied.text).not.toContain("the root password");
+    await waitFor(() => events.some((e) => e.kind === "tool_refused" && e.id === "clerk/c2" && e.refusal === "denied"));
+    await waitFor(() => events.some((e) => e.kind === "permission_denied" && e.id === "clerk/c2"));
   });
 
   it("streams text deltas, tool calls and results, then done", async () => {

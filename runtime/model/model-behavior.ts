@@ -296,8 +296,8 @@ export class ModelBehavior implements Behavior {
   private refused(open: OpenRequest, call: ModelToolCall, refusal: ToolRefusal, error: string, ctx: HostContext): void {
     const fields = { request: open.id, tool: call.function.name, refusal, error };
     logEvent(this.journal, { at: ctx.context.clock.now(), event: "tool_refused", ...fields });
-    // A `can` refusal was published by the grant check already (as permission_denied); it is a tool refusal too.
-    ctx.context.events.publish(EventKind.ToolRefused, ctx.type, ctx.key, fields);
+    // A `can` refusal was counted and published by the grant check already (as permission_denied); it is a tool refusal too.
+    ctx.context.denials.toolRefused(ctx.type, ctx.key, fields);
   }
 
   /** The request waits for a person: the lifecycle says so, the asker is shown the call, and the timeout is armed. */
