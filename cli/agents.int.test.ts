@@ -40,8 +40,19 @@ describe("agentctl with a node", { timeout: SLOW_MS }, () => {
   it("prints one ready line naming the node, namespace and every hosted type", () => {
     const line = node.stdout.split("\n")[0]!;
     expect(line).toContain(`node ${NODE} ready in namespace ${namespace}`);
-    for (const t of ["echo", "counter", "greeter", "crew", "napper", "shouter", "ledger"]) expect(line).toContain(t);
+    for (const t of ["echo", "counter", "greeter", "crew", "napper", "shouter", "ledger", "speaker"]) expect(line).toContain(t);
     expect(line).not.toContain("version");
+  });
+
+  it("asks with --stream: each chunk as a JSON line, the reply last as a done chunk", async () => {
+    expect((await run("spawn", "speaker", "--key", "s1")).code).toBe(0);
+    const r = await run("ask", "speaker/s1", '"one two"', "--stream");
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split("\n").map((l) => JSON.parse(l) as unknown)).toEqual([
+      { type: "text", delta: "one" },
+      { type: "text", delta: "two" },
+      { type: "done", value: 2 },
+    ]);
   });
 
   it("spawns, tells and asks a counter", async () => {
