@@ -5,6 +5,8 @@
 export interface Output {
   /** One line of results on stdout. */
   line(text?: string): void;
+  /** Part of a line on stdout, without a newline (text that streams in). */
+  write(text: string): void;
   /** A value as indented JSON on stdout. */
   json(value: unknown): void;
   /** A value as one line of JSON on stdout (for streams such as `kv watch --json`). */
@@ -19,6 +21,7 @@ export interface Output {
 export function processOutput(stdout: NodeJS.WritableStream = process.stdout, stderr: NodeJS.WritableStream = process.stderr): Output {
   return {
     line: (text = "") => void stdout.write(`${text}\n`),
+    write: (text) => void stdout.write(text),
     json: (value) => void stdout.write(`${toJson(value, 2)}\n`),
     jsonLine: (value) => void stdout.write(`${toJson(value)}\n`),
     table: (headers, rows) => void stdout.write(`${renderTable(headers, rows)}\n`),

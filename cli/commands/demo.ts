@@ -1,20 +1,27 @@
 // agentctl demo: a short guided run of Troupe for a newcomer. Uses the server
 // at --server, or starts a throwaway one; runs a node in this process in a
 // fresh namespace; shows asks, tells, a supervisor restarting a crashed
-// worker, shared memory, ps and tree; then removes everything it made.
+// worker, shared memory, ps and tree, then a team of model agents (a planner,
+// a pool of workers, a reviewer whose publish needs approval) against a
+// scripted model server it starts itself, or against a real endpoint given
+// with --model; then removes everything it made.
 
 import { randomBytes } from "node:crypto";
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { counter, echo, openConnection, startNode, type TroupeNode } from "../../actors/index.js";
+import { counter, echo, openConnection, startNode, type ModelOptions, type TroupeNode } from "../../actors/index.js";
 import { readCredentials } from "../../runtime/auth/credentials.js";
 import { startNatsServer, type NatsServer } from "../../runtime/testing/nats-server.js";
+import { startModelServer, type ModelServer } from "../../runtime/testing/model-server.js";
 import { Subjects } from "../../runtime/subjects.js";
 import { AGENT_TABLE_HEADERS, agentRows } from "../agent-table.js";
 import { flakyWorker, team, type Job } from "../demo-agents.js";
 import { EventLog } from "../demo-event-log.js";
+import { demoResponder } from "../demo-model-script.js";
+import { demoTeam } from "../demo-team.js";
+import { teamTour } from "../demo-team-tour.js";
 import type { Factory } from "../factory.js";
 import { natsServerBinary } from "../nats-binary.js";
 import { renderTable, toJson } from "../output.js";
@@ -22,6 +29,30 @@ import { serverAnswers } from "../server-probe.js";
 import { drawTrees } from "../tree-drawing.js";
 
 const TELLS = 100;
+
+/** The model name sent to a real endpoint when --model-name is not given. */
+const DEFAULT_MODEL_NAME = "gpt-4o-mini";
+
+/** The options of `agentctl demo`. */
+interface DemoOptions {
+  model?: string;
+  modelName: string;
+  apiKey?: string;
+}
+
+/** `--model http://localhost:11434/v1`: an http(s) URL. */
+function modelUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new InvalidArgumentError("expected the http(s) base URL of an OpenAI-compatible API, like http://localhost:11434/v1.");
+  }
+  return value;
+}
 
 const indent = (text: string, by: string): string =>
   text
@@ -128,14 +159,28 @@ export function register(program: Command, f: Factory): void {
   program
     .command("demo")
     .summary("a guided tour of Troupe (starts what it needs)")
-    .description("a short guided run of Troupe: agents, asks and tells, a supervisor restarting a crashed worker, ps and tree")
+    .description(
+      "a short guided run of Troupe: agents, asks and tells, a supervisor restarting a crashed worker, ps and tree, " +
+        "then a team of model agents (a planner, a pool of workers, a reviewer whose publish needs approval)",
+    )
+    .option("--model <url>", "run the model agents against this OpenAI-compatible endpoint instead of the scripted model", modelUrl)
+    .option("--model-name <name>", "the model to ask at --model", DEFAULT_MODEL_NAME)
+    .option("--api-key <key>", "the API key for --model (default: $OPENAI_API_KEY)")
     .addHelpText(
       "after",
       "\nUses the server at --server when one answers there, else starts a throwaway one on a free port.\n" +
-        "Runs in a fresh namespace (demo-XXXXXX) and removes everything it made when it ends.",
+        "Runs in a fresh namespace (demo-XXXXXX) and removes everything it made when it ends.\n" +
+        "\nThe model agents talk to a scripted OpenAI-compatible model server that the demo starts in this process\n" +
+        "(deterministic answers, no network). With --model URL they talk to that endpoint instead (Ollama, vLLM,\n" +
+        "llama.cpp, a hosted provider) and the story is whatever the model does. Either way the demo approves the\n" +
+        "reviewer's publish itself, as the demo operator, and says so.\n" +
+        "\nExamples:\n" +
+        "  agentctl demo\n" +
+        "  agentctl demo --model http://localhost:11434/v1 --model-name qwen2.5\n" +
+        "  OPENAI_API_KEY=sk-... agentctl demo --model https://api.openai.com/v1",
     )
     .action(
-      f.action(async () => {
+      f.action(async (opts: DemoOptions) => {
         const started = Date.now();
         const say = (text = ""): void => f.out.line(text);
         const { server } = f.connection();
@@ -156,8 +201,16 @@ export function register(program: Command, f: Factory): void {
         const log = new EventLog();
         let nc: NatsConnection | undefined;
         let node: TroupeNode | undefined;
+        let scripted: ModelServer | undefined;
         let problems: string[] = [];
         try {
+          let model: ModelOptions;
+          if (opts.model === undefined) {
+            scripted = await startModelServer(demoResponder);
+            model = { baseURL: scripted.url, model: "scripted", apiKey: "demo" };
+          } else {
+            model = { baseURL: opts.model, model: opts.modelName, apiKey: opts.apiKey ?? process.env.OPENAI_API_KEY ?? "none" };
+          }
           // A server the demo started is its own and open; one already running is reached as every command reaches it.
           const c = own ? undefined : f.connection();
           nc = await openConnection({
@@ -172,20 +225,30 @@ export function register(program: Command, f: Factory): void {
             credentials: c === undefined ? null : c.credentials ?? null,
             namespace,
             name: "demo-node",
-            agents: [echo, counter, flakyWorker, team],
+            agents: [echo, counter, flakyWorker, team, ...demoTeam(model)],
           });
           node.onEvent(log.add);
-          say(`node    ${node.id} in namespace ${namespace}, hosting echo, counter, flaky and team`);
+          say(`node    ${node.id} in namespace ${namespace}, hosting echo, counter, flaky, team and the model agents`);
           say();
           problems = await tour(node, log, say);
+          say();
+          say("7. Model agents: a planner delegates to a pool of workers; a reviewer's publish needs a person's approval");
+          say(
+            scripted
+              ? `   model   the scripted model server at ${scripted.url} (started by the demo: deterministic answers, no network)`
+              : `   model   ${opts.modelName} at ${opts.model} (what happens is up to the model)`,
+          );
+          say("   planner/p1, worker/w1..w3 and reviewer/p1 start on demand, at their first prompt");
+          problems.push(...(await teamTour(node, { line: say, write: (text) => f.out.write(text) }, scripted !== undefined)));
         } finally {
           await node?.close();
+          await scripted?.close();
           if (nc && !own) await removeNamespace(nc, namespace);
           await nc?.drain().catch(() => {});
           await own?.dispose();
           say();
           say(
-            `cleanup stopped the node${own ? " and the demo's server" : `, removed namespace ${namespace}`}; ` +
+            `cleanup stopped the node${scripted ? ", the scripted model" : ""}${own ? " and the demo's server" : `, removed namespace ${namespace}`}; ` +
               `done in ${((Date.now() - started) / 1000).toFixed(1)} s`,
           );
         }
@@ -194,6 +257,7 @@ export function register(program: Command, f: Factory): void {
         say("Next: agentctl dev --detach   (a local server)");
         say("      agentctl node start      (a node hosting echo and counter; --agents ./my-agents.ts for yours)");
         say("      agentctl spawn counter --key c1 && agentctl ask counter/c1 '{\"op\":\"inc\"}'");
+        say("      agentctl demo --model http://localhost:11434/v1 --model-name qwen2.5   (the model agents on a real model)");
       }),
     );
 }
