@@ -13,7 +13,7 @@ export const ExitCode = {
   Usage: 2,
   /** No NATS server answers at the URL. */
   NotConnected: 3,
-  /** The agent, agent type, supervisor, key, state, namespace, memory bucket or dead letter asked for does not exist. */
+  /** The agent, agent type, supervisor, key, state, namespace, memory bucket, dead letter or approval asked for does not exist. */
   NotFound: 4,
   /** An ask (or another request) got no answer in time. */
   Timeout: 5,
@@ -28,7 +28,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   1  runtime error (the command was valid but failed)
   2  usage error (bad argument, option or JSON; nothing was done)
   3  not connected (no NATS server answers at --server; start one with \`agentctl dev\`)
-  4  not found (agent, agent type, supervisor, key, persisted state, namespace, memory bucket or dead letter)
+  4  not found (agent, agent type, supervisor, key, persisted state, namespace, memory bucket, dead letter or approval)
   5  timeout (an ask got no reply in time)
   6  permission denied (the credential does not allow it, or the sender is not verified)`;
 
@@ -56,6 +56,7 @@ const BY_CODE: Record<string, ExitCode> = {
   [ErrorCode.NamespaceNotFound]: ExitCode.NotFound,
   [ErrorCode.BucketNotFound]: ExitCode.NotFound,
   [ErrorCode.DeadLetterNotFound]: ExitCode.NotFound,
+  [ErrorCode.ApprovalNotFound]: ExitCode.NotFound,
   [ErrorCode.AskTimeout]: ExitCode.Timeout,
   [ErrorCode.PermissionDenied]: ExitCode.PermissionDenied,
   [ErrorCode.UnverifiedSender]: ExitCode.PermissionDenied,

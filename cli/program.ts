@@ -2,6 +2,7 @@
 // and every command registered from its own file under commands/.
 
 import { Command, Option } from "commander";
+import * as approve from "./commands/approve.js";
 import * as ask from "./commands/ask.js";
 import * as auth from "./commands/auth.js";
 import * as bench from "./commands/bench.js";
@@ -16,6 +17,7 @@ import * as spawn from "./commands/spawn.js";
 import * as state from "./commands/state.js";
 import * as stop from "./commands/stop.js";
 import * as tell from "./commands/tell.js";
+import * as transcript from "./commands/transcript.js";
 import * as tree from "./commands/tree.js";
 import { EXIT_CODE_HELP } from "./exit-code.js";
 import { Factory, usageHint } from "./factory.js";
@@ -41,7 +43,7 @@ const EXAMPLES = `Examples:
   $ agentctl ps`;
 
 /** Every command module, in the order `agentctl --help` lists them. */
-const COMMANDS = [dev, node, spawn, ps, tell, ask, stop, kill, tree, state, kv, dlq, auth, demo, bench];
+const COMMANDS = [dev, node, spawn, ps, tell, ask, approve, stop, kill, tree, state, transcript, kv, dlq, auth, demo, bench];
 
 /** Show the command's usage after each usage error, for it and every subcommand. */
 function hintUsage(cmd: Command): void {
