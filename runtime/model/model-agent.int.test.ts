@@ -149,7 +149,7 @@ describe("model agents", () => {
     const unknown = await node.ref("assistant", "u4").ask<ModelReply>("unknown tool");
     expect(unknown.text).toContain("rm_rf");
     expect(adds).toBe(before);
-    await waitFor(() => events.filter((e) => e.kind === "tool_refused").length >= 3);
+    await waitFor(() => events.filter((e) => e.kind === "tool_refused").length >= 3, "three tool_refused events");
     const refusals = events.filter((e) => e.kind === "tool_refused").map((e) => e.refusal);
     expect(refusals).toEqual(expect.arrayContaining(["invalid_args", "invalid_json", "unknown_tool"]));
     expect(node.stats().toolRefusals).toBe(refusedBefore + 3);
@@ -161,8 +161,8 @@ describe("model agents", () => {
     const denied = await node.ref("clerk", "c2").ask<ModelReply>("secrets");
     expect(denied.text).toContain("PERMISSION_DENIED");
     expect(denied.text).not.toContain("the root password");
-    await waitFor(() => events.some((e) => e.kind === "tool_refused" && e.id === "clerk/c2" && e.refusal === "denied"));
-    await waitFor(() => events.some((e) => e.kind === "permission_denied" && e.id === "clerk/c2"));
+    await waitFor(() => events.some((e) => e.kind === "tool_refused" && e.id === "clerk/c2" && e.refusal === "denied"), "clerk/c2's tool_refused (denied)");
+    await waitFor(() => events.some((e) => e.kind === "permission_denied" && e.id === "clerk/c2"), "clerk/c2's permission_denied");
   });
 
   it("streams text deltas, tool calls and results, then done", async () => {
@@ -181,7 +181,7 @@ describe("model agents", () => {
     const reply = await node.ref("assistant", "slow").ask<ModelReply>("slow", { timeoutMs: 1_000 });
     expect(reply.text).toBe("slow answer");
     const deltas: string[] = [];
-    for await (const c of node.ref("assistant", "long").stream("long stream", { inactivityMs: 1_000 })) if (c.type === "text") deltas.push(c.delta);
+    for await (const c of node.ref("assistant", "long").stream("long stream", { inactivityMs: 1_000 })) if (c.type === "text") deltas.push((c as { delta: string }).delta);
     expect(deltas.length).toBe(30);
   });
 
@@ -197,7 +197,7 @@ describe("model agents", () => {
     }
     expect(approval).toMatchObject({ tool: "refund", args: { order: "o-7", cents: 1250 } });
     const id = (approval as { id: string }).id;
-    await waitFor(async () => (await node.list()).find((a) => a.id === "assistant/r1")?.state === "awaitingApproval");
+    await waitFor(async () => (await node.list()).find((a) => a.id === "assistant/r1")?.state === "awaitingApproval", "assistant/r1 awaiting approval");
     // A new prompt cannot join a conversation that waits.
     await expect(ref.ask("hello")).rejects.toBeInstanceOf(ConversationBusyError);
     await expect(ref.approve("no-such-approval")).rejects.toBeInstanceOf(ApprovalNotFoundError);
@@ -206,13 +206,13 @@ describe("model agents", () => {
     await waitFor(async () => {
       const a = (await node.list()).find((x) => x.id === "assistant/r1");
       return a?.state === "awaitingApproval" && a.restarts === 1;
-    });
+    }, "assistant/r1 restarted and waiting again");
     expect(refunds).toEqual([]);
     expect(await ref.approve(id)).toEqual({ approval: id, decision: "approved" });
-    await waitFor(() => refunds.length === 1);
+    await waitFor(() => refunds.length === 1, "the refund to run");
     expect(refunds[0]!.args).toEqual({ order: "o-7", cents: 1250 });
     expect(refunds[0]!.key).toMatch(/^assistant\/r1\//);
-    await waitFor(async () => (await node.list()).find((a) => a.id === "assistant/r1")?.state === "running");
+    await waitFor(async () => (await node.list()).find((a) => a.id === "assistant/r1")?.state === "running", "assistant/r1 running again");
     await expect(ref.approve(id)).rejects.toBeInstanceOf(ApprovalNotFoundError);
     const journal = (await node.persistedState("assistant/r1"))?.value as Journal;
     expect(journal.log.map((l) => l.event)).toEqual(["approval_requested", "approved"]);
@@ -221,7 +221,7 @@ describe("model agents", () => {
   it("denies an approval that times out, tells the model, and publishes approval_timeout", async () => {
     const reply = await node.ref("impatient", "t1").ask<ModelReply>("refund", { timeoutMs: 5_000 });
     expect(reply.text).toContain("a person denied this call");
-    await waitFor(() => events.some((e) => e.kind === "approval_timeout" && e.id === "impatient/t1"));
+    await waitFor(() => events.some((e) => e.kind === "approval_timeout" && e.id === "impatient/t1"), "impatient/t1's approval_timeout");
   });
 
   it("a deny goes to the model as the tool's error", async () => {
@@ -232,7 +232,7 @@ describe("model agents", () => {
       const j = (await node.persistedState("assistant/d1"))?.value as Journal | undefined;
       approvalId = j?.request?.approval?.id;
       return approvalId !== undefined;
-    });
+    }, "assistant/d1 to wait for an approval");
     expect(await ref.deny(approvalId!, "not this one")).toEqual({ approval: approvalId, decision: "denied" });
     expect((await asked).text).toContain("not this one");
   });
@@ -244,8 +244,8 @@ describe("model agents", () => {
     expect(err).toBeInstanceOf(BudgetExceededError);
     expect(err).toMatchObject({ scope: "request", limit: "modelCalls", allowed: 3, spent: 3 });
     expect(model.calls - calls).toBe(3);
-    await waitFor(async () => (await node.list()).find((a) => a.id === "thrifty/b1")?.restarts === 1);
-    await waitFor(() => events.some((e) => e.kind === "budget_exceeded" && e.id === "thrifty/b1"));
+    await waitFor(async () => (await node.list()).find((a) => a.id === "thrifty/b1")?.restarts === 1, "thrifty/b1 restarted once");
+    await waitFor(() => events.some((e) => e.kind === "budget_exceeded" && e.id === "thrifty/b1"), "thrifty/b1's budget_exceeded");
     // The failed exchange left the conversation; the agent answers the next prompt.
     expect(((await ref.ask("hi")) as ModelReply).text).toBe("you said: hi");
   });

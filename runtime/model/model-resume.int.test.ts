@@ -18,7 +18,7 @@ import type { ModelReply } from "./journal.js";
 const nats = useNatsServer();
 const closing: Array<ModelNode | TroupeNode | { close(): Promise<void> }> = [];
 afterEach(async () => {
-  for (const c of closing.splice(0).reverse()) await ("stop" in c ? c.stop() : c.close()).catch(() => {});
+  for (const c of closing.splice(0).reverse()) await ("kill" in c && "reports" in c ? c.stop() : (c as { close(): Promise<void> }).close()).catch(() => {});
 });
 
 describe("a model agent after its node is SIGKILLed mid-loop", () => {
@@ -38,12 +38,12 @@ describe("a model agent after its node is SIGKILLed mid-loop", () => {
     const ref = client.ref("looper", "job1");
     const first = ref.ask<ModelReply>("work", { id: "job-1", timeoutMs: 2_000 }).catch((e: unknown) => e);
     // SIGKILL while the 5th tool call runs: four finished, the fifth started.
-    await waitFor(() => doomed.reports.some((r) => "started" in r && r.started.endsWith("/call_5")), 20_000);
+    await waitFor(() => doomed.reports.some((r) => "started" in r && r.started.endsWith("/call_5")), "the 5th tool call to start", 20_000);
     await doomed.kill();
     await first; // the first ask ends with a typed error (its keep-alives stopped) or, had it been quick, the answer
 
     // The survivor adopts the agent, which resumes by itself; asking again with the request's id gets its answer.
-    await waitFor(async () => (await client.whereIs("looper/job1")) === survivor.id, 20_000);
+    await waitFor(async () => (await client.whereIs("looper/job1")) === survivor.id, "the survivor to adopt looper/job1", 20_000);
     const reply = await ref.ask<ModelReply>("work", { id: "job-1", timeoutMs: 2_000 });
     expect(reply.text).toBe("finished 9 steps");
     expect(reply.steps).toBe(10);
