@@ -32,7 +32,7 @@ describe("model, --quick", () => {
       return m!;
     };
 
-    for (const name of [ModelFigure.StepP50, ModelFigure.StepP99, ModelFigure.Request]) {
+    for (const name of [ModelFigure.StepP50, ModelFigure.StepP99, ModelFigure.Request, ModelFigure.RequestCpu]) {
       const m = metric(name);
       expect(m.troupe! > 0 && m.baseline! > 0 && Number.isFinite(m.ratio), `${name} has figures and a ratio`).toBe(true);
     }

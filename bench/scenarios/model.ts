@@ -44,6 +44,7 @@ import { runDirectLoop } from "../model/direct-loop.js";
 import { countToolRepeats, journaledCallLengths, repeatedModelCalls, stepIntervals } from "../model/repeat-count.js";
 import { rng, shuffled } from "../random.js";
 import { compare, errorText, type Metric, type Scenario, type ScenarioContext, type ScenarioResult } from "../scenario.js";
+import { processCpuMs } from "../process-cpu.js";
 import { percentiles } from "../stats.js";
 
 /** The names of the figures this scenario reports (tests read them by these). */
@@ -53,6 +54,7 @@ export const ModelFigure = {
   Overhead: "step overhead p50 (Troupe p50 − direct p50)",
   OverheadP99: "step overhead p99 (Troupe p99 − direct p99)",
   Request: "request of 10 model calls p50, Troupe ask (with activation) vs direct",
+  RequestCpu: "CPU per request of 10 model calls (benchmark process + nats-server), Troupe vs direct",
   RepeatedModelCalls: "after SIGKILL: completed model calls sent again",
   RepeatedToolCalls: "after SIGKILL: completed tool calls run again",
   InFlightRerun: "after SIGKILL: in-flight tool call run again with its key",
@@ -100,14 +102,18 @@ function check(ok: boolean, what: string): void {
 }
 
 /** Step overhead: the loop as a Troupe model agent and written directly, in a seeded order. */
-async function stepOverhead(ctx: ScenarioContext, sizes: Sizes, node: TroupeNode, model: ModelServer, bench: BenchModel) {
+async function stepOverhead(ctx: ScenarioContext, sizes: Sizes, node: TroupeNode, model: ModelServer, bench: BenchModel, serverPid: number) {
   const client = new ModelClient({ baseURL: model.url, model: "scripted", apiKey: "bench" }, systemClock);
   const steps: Record<Way, number[]> = { troupe: [], direct: [] };
   const requests: Record<Way, number[]> = { troupe: [], direct: [] };
+  /** CPU time (ms) of this process and the nats-server over the measured runs. */
+  const cpuMs: Record<Way, number> = { troupe: 0, direct: 0 };
+  const cpuNow = (): number => processCpuMs(process.pid) + processCpuMs(serverPid);
   let n = 0;
   const run = async (way: Way, measured: boolean): Promise<void> => {
     const key = `${way}-${n++}`;
     const prompt = Prompt.loop(key);
+    const cpu0 = cpuNow();
     const t0 = performance.now();
     let calls: number;
     if (way === Way.Troupe) {
@@ -117,11 +123,13 @@ async function stepOverhead(ctx: ScenarioContext, sizes: Sizes, node: TroupeNode
       calls = (await runDirectLoop(client, prompt)).steps;
     }
     const elapsed = performance.now() - t0;
+    const cpu = cpuNow() - cpu0;
     const intervals = stepIntervals(bench.take(prompt));
     check(calls === LOOP_STEPS && intervals.length === LOOP_STEPS - 1, `the ${way} loop ${key} made ${calls} model calls (${intervals.length + 1} seen by the model server), not ${LOOP_STEPS}`);
     if (!measured) return;
     steps[way].push(...intervals);
     requests[way].push(elapsed);
+    cpuMs[way] += cpu;
   };
   const random = rng(ctx.seed);
   const total = sizes.warmup + sizes.runs;
@@ -130,7 +138,11 @@ async function stepOverhead(ctx: ScenarioContext, sizes: Sizes, node: TroupeNode
     for (const way of shuffled([Way.Troupe, Way.Direct], random)) await run(way, i >= sizes.warmup);
     ctx.progress((0.6 * (i + 1)) / total, `step loop, run ${i + 1} of ${total} each way`);
   }
-  return { steps: { troupe: percentiles(steps.troupe), direct: percentiles(steps.direct) }, requests: { troupe: percentiles(requests.troupe), direct: percentiles(requests.direct) } };
+  return {
+    steps: { troupe: percentiles(steps.troupe), direct: percentiles(steps.direct) },
+    requests: { troupe: percentiles(requests.troupe), direct: percentiles(requests.direct) },
+    cpuPerRequest: { troupe: cpuMs.troupe / sizes.runs, direct: cpuMs.direct / sizes.runs },
+  };
 }
 
 /** Resume after SIGKILL: the loop's node process killed in its 5th tool call, the agent taken over by a node here. */
@@ -288,8 +300,11 @@ export const modelScenario: Scenario = {
     let node: TroupeNode;
     let model: ModelServer;
     let servers: string;
+    let serverPid: number;
     try {
-      servers = (await ctx.startServer()).url;
+      const server = await ctx.startServer();
+      servers = server.url;
+      serverPid = server.pid;
       model = await startModelServer(bench.respond);
       ctx.defer(() => model.close());
       node = await startNode({ servers, namespace: NAMESPACE, name: "bm-local", agents: [stepsAgent(model.url), runawayAgent(model.url), longAgent(model.url)] });
@@ -299,7 +314,7 @@ export const modelScenario: Scenario = {
     }
 
     try {
-      const overhead = await stepOverhead(ctx, sizes, node, model, bench);
+      const overhead = await stepOverhead(ctx, sizes, node, model, bench, serverPid);
       ctx.progress(0.6, "resume after SIGKILL");
       const resume = await resumeAfterKill(ctx, servers, model, bench);
       ctx.progress(0.8, "runaway loops");
@@ -308,7 +323,7 @@ export const modelScenario: Scenario = {
       ctx.progress(1, "done");
       const loadAtEnd = loadAverageNow();
 
-      const { steps, requests } = overhead;
+      const { steps, requests, cpuPerRequest } = overhead;
       const overheadP50 = steps.troupe.p50 - steps.direct.p50;
       const overheadP99 = steps.troupe.p99 - steps.direct.p99;
       const zero = (name: string, value: number, unit: string): Metric => ({ name, unit, better: "lower", troupe: value, goal: "0", pass: value === 0 });
@@ -318,6 +333,7 @@ export const modelScenario: Scenario = {
         { name: ModelFigure.Overhead, unit: "ms", better: "lower", troupe: overheadP50, goal: `≤ ${MODEL_STEP_OVERHEAD_GOAL_MS} ms`, pass: overheadP50 <= MODEL_STEP_OVERHEAD_GOAL_MS },
         { name: ModelFigure.OverheadP99, unit: "ms", better: "lower", troupe: overheadP99 },
         compare({ name: ModelFigure.Request, unit: "ms", better: "lower", troupe: requests.troupe.p50, baseline: requests.direct.p50 }),
+        compare({ name: ModelFigure.RequestCpu, unit: "ms", better: "lower", troupe: cpuPerRequest.troupe, baseline: cpuPerRequest.direct }),
         zero(ModelFigure.RepeatedModelCalls, resume.repeatedModelCalls, "calls"),
         zero(ModelFigure.RepeatedToolCalls, resume.repeatedToolCalls, "calls"),
         { name: ModelFigure.InFlightRerun, unit: "calls", troupe: resume.inFlightRerun },
@@ -350,7 +366,7 @@ export const modelScenario: Scenario = {
           },
         ],
         notes: [
-          `Step overhead: ${sizes.runs} measured runs each way after ${sizes.warmup} warm-up runs, Troupe and direct runs in an order drawn from the seed. A step is the time between two consecutive model calls of one conversation as the model server sees them arrive: the model's answer going back, the client reading it, the tool call, the next call going out; for Troupe also the journal (the model's answer committed, the tool call committed as started, its result committed) and the dispatch. The ask and the on-demand activation are outside the steps; the request row has them. The tool returns at once, so the step is all overhead on both sides.`,
+          `Step overhead: ${sizes.runs} measured runs each way after ${sizes.warmup} warm-up runs, Troupe and direct runs in an order drawn from the seed. A step is the time between two consecutive model calls of one conversation as the model server sees them arrive: the model's answer going back, the client reading it, the tool call, the next call going out; for Troupe also the journal (the model's answer committed, the tool call committed as started, its result committed) and the dispatch. The ask and the on-demand activation are outside the steps; the request row has them. The tool returns at once, so the step is all overhead on both sides. CPU per request: user and system time of the benchmark process (which runs the model server, the node and the direct loop) and the nats-server over the measured runs of each way, divided by the runs (from /proc, in clock ticks); it moves less than the wall time with other work on the machine.`,
           `Resume: the node process is killed with SIGKILL while tool call ${KILL_AT_TOOL_CALL} of ${LOOP_STEPS - 1} runs (the tool takes ${SLOW_STEP_MS} ms and prints its start and end with its idempotency key); the journal is read from the state bucket after the kill; a node in the benchmark process (heartbeat ${HEARTBEAT_MS} ms) hosts the type, and the prompt is sent again with the same ask id: it activates the agent there once the killed node's heartbeat has lapsed, and the new activation goes on from the journal. A completed model call repeated is a call after the kill whose conversation length the journal already had an answer for; a completed tool call repeated is an execution with an idempotency key whose earlier execution had finished. The in-flight call run again (expected 1) is the killed one, run again with the same key. The first asker's node died under it: it gets a typed error within its ${FIRST_ASK_TIMEOUT_MS / 1000} s keep-alive timeout, or the answer.`,
           `Runaway: ${sizes.runaways} requests to a model that calls its tool on every answer, with a budget of ${RUNAWAY_BUDGET} model calls a request; stopped at exactly the budget means BudgetExceededError (modelCalls, allowed ${RUNAWAY_BUDGET}, spent ${RUNAWAY_BUDGET}) with ${RUNAWAY_BUDGET} calls seen by the model server.`,
           `Long answer: the model streams for ${sizes.longMs / 1000} s, a chunk every ${CHUNK_EVERY_MS} ms; the stream's inactivity timeout is ${INACTIVITY_MS} ms and the model client's ${LONG_MODEL_TIMEOUT_MS / 1000} s, each reset by every chunk. The five-minute answer of the goal is played on a fake clock by the model server's tests (runtime/testing/model-server.int.test.ts); here it runs on the wall clock.`,
