@@ -17,6 +17,8 @@ export interface ChildProcessOptions {
   label: string;
   /** How long to wait for the ready line (default 30 s: tsx compiles the sources first). */
   readyTimeoutMs?: number;
+  /** Called with each line the child prints on stdout after its ready line. */
+  onLine?: (line: string) => void;
 }
 
 /** Which file a child runs, and from where. */
@@ -106,10 +108,13 @@ export async function startChildProcess(o: ChildProcessOptions): Promise<ChildHa
       void killAndWait("SIGKILL");
       reject(err);
     };
+    let isReady = false;
     lines.on("line", (line) => {
+      if (isReady) return o.onLine?.(line);
       try {
         const msg = JSON.parse(line) as Record<string, unknown> | null;
         if (msg !== null && typeof msg === "object" && "ready" in msg) {
+          isReady = true;
           clearTimeout(timer);
           resolve(msg);
         }

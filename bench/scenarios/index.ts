@@ -5,6 +5,7 @@ import { clusterScenario } from "./cluster.js";
 import { crashStormScenario } from "./crash-storm.js";
 import { durableScenario } from "./durable.js";
 import { memoryScenario } from "./memory.js";
+import { modelScenario } from "./model.js";
 import { nodeKillScenario } from "./node-kill.js";
 import { rawScenario } from "./raw.js";
 import { scaleScenario } from "./scale.js";
@@ -24,4 +25,5 @@ export const scenarios: Scenario[] = [
   durableScenario,
   scaleScenario,
   clusterScenario,
+  modelScenario,
 ];

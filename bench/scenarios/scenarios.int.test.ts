@@ -13,7 +13,7 @@ const outDir = mkdtempSync(join(tmpdir(), "troupe-bench-scenarios-"));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
 /** Scenarios whose own test file runs them in quick mode with stricter checks: not run twice. */
-const ownTests = new Set(["memory", "server-restart", "throughput", "security", "durable", "scale", "cluster"]);
+const ownTests = new Set(["memory", "server-restart", "throughput", "security", "durable", "scale", "cluster", "model"]);
 
 describe("registered scenarios, --quick", () => {
   it("have unique command-line names", () => {
