@@ -36,7 +36,7 @@ function journal(): Journal {
     { id: "r2", value: { text: "paid a, not b", usage: usage(10), steps: 3 } },
     { id: "r3", error: { name: "BudgetExceededError", code: "BUDGET_EXCEEDED", message: "over budget" } },
   );
-  j.request = { id: "r4", first: 8, startedAt: 0, inputTokens: 5, outputTokens: 1, modelCalls: 1, running: [], approved: [], approval: { id: "ap3", toolCallId: "c3", tool: "pay", args: { to: "c" }, deadline: 1_000 }, channel: null };
+  j.request = { id: "r4", first: 8, startedAt: 0, inputTokens: 5, outputTokens: 1, modelCalls: 1, approved: [], approval: { id: "ap3", toolCallId: "c3", tool: "pay", args: { to: "c" }, deadline: 1_000 }, channel: null };
   j.log.push(
     { at: 1, request: "r0", event: "tool_refused", tool: "rm", refusal: "unknown_tool", error: "no such tool" },
     { at: 2, request: "r1", event: "model_error", error: "context too long" },

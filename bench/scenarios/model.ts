@@ -23,6 +23,7 @@
 import { connectClient, startNode, BudgetExceededError, type Chunk, type Journal, type ModelReply, type TroupeNode } from "../../actors/index.js";
 import { systemClock } from "../../runtime/clock.js";
 import { ModelClient } from "../../runtime/model/model-client.js";
+import { nextStep } from "../../runtime/model/journal.js";
 import { lastUserText, startModelServer, type ModelServer } from "../../runtime/testing/model-server.js";
 import { childMain, startChildProcess, type ChildHandle } from "../child-process.js";
 import { loadAverageNow } from "../environment.js";
@@ -96,6 +97,12 @@ const REQUEST_ID = "bench-resume-1";
 
 const Way = { Troupe: "troupe", Direct: "direct" } as const;
 type Way = (typeof Way)[keyof typeof Way];
+
+/** The ids of the model's last tool calls that have no result in the journal: what a resume runs (again). */
+function unanswered(j: Journal): string[] {
+  const step = j.request ? nextStep(j, j.request) : undefined;
+  return step?.kind === "tools" ? step.calls.map((c) => c.id) : [];
+}
 
 function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(what);
@@ -197,7 +204,7 @@ async function resumeAfterKill(ctx: ScenarioContext, servers: string, model: Mod
   check(journal?.request?.id === REQUEST_ID, `the journal at the kill has no open request ${REQUEST_ID}`);
   const journaled = journaledCallLengths(journal!.messages, 1);
   ctx.log(
-    `resume: the journal at the kill holds ${journaled.size} model answers and ${journal!.messages.filter((m) => m.role === "tool").length} tool results; tool calls started and not finished: ${JSON.stringify(journal!.request!.running)}`,
+    `resume: the journal at the kill holds ${journaled.size} model answers and ${journal!.messages.filter((m) => m.role === "tool").length} tool results; the model's last tool calls without a result: ${JSON.stringify(unanswered(journal!))}`,
   );
 
   const survivor = await startNode({ servers, namespace: RESUME_NAMESPACE, name: "bm-b", heartbeatMs: HEARTBEAT_MS, agents: [resumeAgent(model.url, (r) => tools.push(r))] });

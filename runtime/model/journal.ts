@@ -57,8 +57,6 @@ export interface OpenRequest {
   inputTokens: number;
   outputTokens: number;
   modelCalls: number;
-  /** Tool calls started and not finished: run again, with the same idempotency key, on resume. */
-  running: string[];
   /** Tool calls a person approved (they run without asking again). */
   approved: string[];
   approval: PendingApproval | null;
@@ -122,7 +120,6 @@ export function openRequest(j: Journal, id: string, prompt: string, now: number,
     inputTokens: 0,
     outputTokens: 0,
     modelCalls: 0,
-    running: [],
     approved: [],
     approval: null,
     channel,

@@ -274,17 +274,11 @@ export class ModelBehavior implements Behavior {
       this.park(open, ctx);
       return true;
     }
-    // Journaled as started before it runs: a crash from here runs it again, with the same idempotency key.
-    if (!open.running.includes(call.id)) {
-      open.running.push(call.id);
-      this.changed();
-      await ctx.commit();
-    }
+    // A call without a result in the journal runs (again, after a crash) with the same idempotency key.
     const toolCtx: ToolContext = { idempotencyKey: toolCallKey(ctx.id, open.id, call.id), toolCallId: call.id, agent: ctx, signal: ctx.signal };
     const outcome = await toolSpan(name, call.id, ctx.id, () => toolbox.run(name, check.args, toolCtx, ctx.context.clock));
     if (ctx.endedWith) throw ctx.endedWith;
     if (!outcome.ok && outcome.refusal !== undefined) this.refused(open, call, outcome.refusal, outcome.error, ctx);
-    open.running = open.running.filter((c) => c !== call.id);
     j.messages.push({ role: "tool", tool_call_id: call.id, content: outcome.text });
     this.changed();
     await ctx.commit();
