@@ -132,6 +132,10 @@ export class Activation implements ContextOwner, InboxTarget {
     else this.parts.env.messenger.reply(reply, id, this.parts.id, value, error);
   }
 
+  deadLetter(reason: string): void {
+    if (this.inflight) this.parts.inbound.deadLetter(this.inflight, reason);
+  }
+
   awaitingApproval(waiting: boolean): void {
     if (!this.handling) return;
     this.parts.lifecycle.send({ type: waiting ? "AWAIT_APPROVAL" : "APPROVAL_SETTLED" });
@@ -339,6 +343,8 @@ export class Activation implements ContextOwner, InboxTarget {
   private onSuccess(item: Item, value: unknown): void {
     const { env, counts, committer } = this.parts;
     this.inflight = undefined;
+    // Work the receive left behind cannot emit into the next caller's answer.
+    this.ctx.answering = undefined;
     counts.handled++;
     if (value === ANSWERED_LATER) {
       // The behaviour answers (or answered) the ask itself; what it changed is committed as after any message.
@@ -378,6 +384,7 @@ export class Activation implements ContextOwner, InboxTarget {
 
   private onFailure(item: Item, err: unknown): void {
     this.inflight = undefined;
+    this.ctx.answering = undefined;
     this.parts.counts.failures++;
     const reason = errorText(err);
     if (item.seq !== undefined) {

@@ -33,7 +33,9 @@ export interface AgentContext<S = unknown> {
    * Send a chunk of the answer to the ask being handled, before the reply:
    * a caller of `ref.stream(msg)` gets it as it is; a caller of `ask` takes it
    * as a keep-alive (its timeout starts again, so a long receive that keeps
-   * emitting does not time out). For a tell it goes nowhere.
+   * emitting does not time out). For a tell it goes nowhere. Call it while
+   * `receive` runs (before it returns or its promise settles): the chunk goes
+   * to the message being handled at that moment.
    *
    * @example
    * for (const part of parts) ctx.emit({ type: "text", delta: part });

@@ -1,9 +1,10 @@
 // The caller's end of a stream: chunks as they arrive, then the reply as a
 // `done` chunk, or the ask's typed error thrown from the iterator. What the
-// consumer has not taken yet waits here, up to MAX_WAITING_CHUNKS; a consumer
-// that falls further behind ends the stream with StreamOverflowError rather
-// than holding an unbounded queue. Breaking out of the loop stops waiting
-// (the agent is not told; its remaining chunks are dropped on arrival).
+// consumer has not taken yet waits here, up to MAX_WAITING_CHUNKS chunks and
+// MAX_WAITING_BYTES bytes; a consumer that falls further behind ends the
+// stream with StreamOverflowError rather than holding an unbounded queue.
+// Breaking out of the loop stops waiting for the answer (the agent is not
+// told; what it still sends is dropped on arrival).
 
 import { doneChunk, type Chunk } from "./chunk.js";
 import { StreamOverflowError } from "./errors.js";
@@ -11,9 +12,13 @@ import { StreamOverflowError } from "./errors.js";
 /** Chunks that may wait for a slow consumer. */
 export const MAX_WAITING_CHUNKS = 10_000;
 
+/** Bytes (as they arrived) of the chunks that may wait for a slow consumer. */
+export const MAX_WAITING_BYTES = 16 * 1024 * 1024;
+
 /** An async iterator over one streamed answer. */
 export class ChunkStream<R = unknown> implements AsyncIterableIterator<Chunk<R>> {
-  private readonly waiting: Chunk<R>[] = [];
+  private readonly waiting: Array<{ chunk: Chunk<R>; bytes: number }> = [];
+  private waitingBytes = 0;
   /** The reader waiting for the next chunk, if any. */
   private reader: { resolve(r: IteratorResult<Chunk<R>>): void; reject(err: Error): void } | undefined;
   /** Settled: the reply (as its `done` chunk) or the error are queued or thrown; nothing more comes. */
@@ -26,8 +31,8 @@ export class ChunkStream<R = unknown> implements AsyncIterableIterator<Chunk<R>>
     private readonly cancel: () => void,
   ) {}
 
-  /** A chunk arrived. */
-  push(chunk: Chunk<R>): void {
+  /** A chunk arrived, `bytes` long on the wire. */
+  push(chunk: Chunk<R>, bytes = 0): void {
     if (this.finished) return;
     if (this.reader) {
       const r = this.reader;
@@ -35,12 +40,13 @@ export class ChunkStream<R = unknown> implements AsyncIterableIterator<Chunk<R>>
       r.resolve({ value: chunk, done: false });
       return;
     }
-    if (this.waiting.length >= MAX_WAITING_CHUNKS) {
+    if (this.waiting.length >= MAX_WAITING_CHUNKS || this.waitingBytes + bytes > MAX_WAITING_BYTES) {
       this.cancel();
-      this.fail(new StreamOverflowError(this.agent, MAX_WAITING_CHUNKS));
+      this.fail(new StreamOverflowError(this.agent, MAX_WAITING_CHUNKS, MAX_WAITING_BYTES));
       return;
     }
-    this.waiting.push(chunk);
+    this.waiting.push({ chunk, bytes });
+    this.waitingBytes += bytes;
   }
 
   /** The reply arrived: it is the last chunk. */
@@ -63,8 +69,11 @@ export class ChunkStream<R = unknown> implements AsyncIterableIterator<Chunk<R>>
   }
 
   next(): Promise<IteratorResult<Chunk<R>>> {
-    const chunk = this.waiting.shift();
-    if (chunk !== undefined) return Promise.resolve({ value: chunk, done: false });
+    const first = this.waiting.shift();
+    if (first !== undefined) {
+      this.waitingBytes -= first.bytes;
+      return Promise.resolve({ value: first.chunk, done: false });
+    }
     if (this.error) {
       const err = this.error;
       this.error = undefined;
@@ -81,6 +90,7 @@ export class ChunkStream<R = unknown> implements AsyncIterableIterator<Chunk<R>>
       this.cancel();
     }
     this.waiting.length = 0;
+    this.waitingBytes = 0;
     this.error = undefined;
     return Promise.resolve({ value: undefined, done: true });
   }

@@ -529,10 +529,12 @@ export class InvalidCredentialsError extends TroupeError {
 export class StreamOverflowError extends TroupeError {
   readonly agentId: string;
   readonly limit: number;
-  constructor(agentId: string, limit: number) {
-    super(ErrorCode.StreamOverflow, `the stream from ${agentId} ended: more than ${limit} chunks waited for the consumer`);
+  readonly limitBytes: number;
+  constructor(agentId: string, limit: number, limitBytes: number) {
+    super(ErrorCode.StreamOverflow, `the stream from ${agentId} ended: more than ${limit} chunks or ${limitBytes} bytes waited for the consumer`);
     this.agentId = agentId;
     this.limit = limit;
+    this.limitBytes = limitBytes;
   }
 }
 

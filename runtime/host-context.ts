@@ -42,14 +42,16 @@ export interface ContextOwner {
   answer(reply: string, id: string, value: unknown, error: WireError | null): void;
   /** Say whether a tool call waits for a person (the lifecycle's `awaitingApproval`). */
   awaitingApproval(waiting: boolean): void;
+  /** Dead-letter the message being handled with `reason` (a behaviour that answers itself refused it). */
+  deadLetter(reason: string): void;
 }
 
 /** Where the chunks and the answer of the ask being handled go. */
 export interface AnswerChannel {
   readonly reply: string;
   readonly id: string;
-  /** The asker takes chunks (a stream), with this inactivity timeout; undefined: a plain ask, which takes keep-alives only. */
-  readonly stream: number | undefined;
+  /** The asker takes chunks (a stream), with this inactivity timeout; undefined or null: a plain ask, which takes keep-alives only. */
+  readonly stream: number | null | undefined;
 }
 
 /** Keep-alives to a plain ask are sent at most this often, whatever the agent emits. */
@@ -64,6 +66,8 @@ export interface ContextEnv {
   readonly denials: PermissionDenials;
   readonly clock: Clock;
   readonly events: EventPublisher;
+  /** The largest message, and agent state, the node sends or stores (bytes). */
+  readonly maxMessageBytes: number;
 }
 
 /** The `ctx` handed to receive: mutable state, refs, memory, stop, and the activation's signal. */
@@ -199,6 +203,11 @@ export class HostContext implements AgentContext<unknown> {
     if (!this.reason) this.host.requestFailure(reason);
   }
 
+  /** Dead-letter the message being handled (a tell the behaviour refuses: nobody to answer). @internal */
+  deadLetter(reason: string): void {
+    this.host.deadLetter(reason);
+  }
+
   /** Enter or leave the lifecycle's `awaitingApproval`. @internal */
   awaitingApproval(waiting: boolean): void {
     if (!this.reason) this.host.awaitingApproval(waiting);
@@ -210,7 +219,7 @@ export class HostContext implements AgentContext<unknown> {
     if (ended) throw ended;
     if (!isEmittable(chunk)) throw new InvalidArgumentError("chunk", 'a chunk is an object with a string "type" other than "done" (the reply is the done chunk)');
     if (channel === undefined) return;
-    if (channel.stream !== undefined) {
+    if (channel.stream != null) {
       this.env.messenger.chunk(channel.reply, channel.id, this.id, chunk);
       return;
     }

@@ -470,7 +470,10 @@ const NOBODY: unique symbol = Symbol("nobody listens");
 /** Where the chunks of a streamed ask go, and how long the stream may be silent. */
 export interface ChunkSink {
   readonly inactivityMs: number;
-  chunk(chunk: Chunk): void;
+  /** A chunk arrived, `bytes` long on the wire. */
+  chunk(chunk: Chunk, bytes: number): void;
+  /** The send of the ask that waits now (an ask sent again after an activation is a new one), so a consumer that stops can stop it. */
+  current?: PendingAsk;
 }
 
 class AskCall extends PendingAsk {
@@ -485,6 +488,7 @@ class AskCall extends PendingAsk {
     super();
     // Each chunk gives it the whole timeout again, also when this send got only what was left of it.
     this.window = timeoutMs;
+    if (sink) sink.current = this;
   }
 
   override chunk(msg: Msg): void {
@@ -499,7 +503,7 @@ class AskCall extends PendingAsk {
     } catch {
       return; // a malformed chunk is not the answer: the stream goes on, and the reply or the deadline ends it
     }
-    this.sink.chunk(body as Chunk);
+    this.sink.chunk(body as Chunk, msg.data.length);
   }
 
   resolve(msg: Msg): void {
@@ -617,9 +621,9 @@ class Ref<M, R> implements AgentRef<M, R> {
   stream<T = R>(msg: M, opts?: StreamOptions): ChunkStream<T> {
     const inactivityMs = opts?.inactivityMs ?? this.messenger.options.askTimeoutMs;
     let call: Promise<unknown>;
-    let cancelled = false;
-    const stream = new ChunkStream<T>(this.id, () => (cancelled = true));
-    const sink: ChunkSink = { inactivityMs, chunk: (chunk) => void (cancelled || stream.push(chunk as Chunk<T>)) };
+    const sink: ChunkSink = { inactivityMs, chunk: (chunk, bytes) => stream.push(chunk as Chunk<T>, bytes) };
+    // The consumer stopped: the ask waits no more (its promise is left unsettled; the stream is done with it).
+    const stream = new ChunkStream<T>(this.id, () => sink.current && this.messenger.requester.cancel(sink.current));
     try {
       if (!Number.isInteger(inactivityMs) || inactivityMs < 1 || inactivityMs > MAX_STREAM_INACTIVITY_MS) {
         throw new InvalidArgumentError("inactivityMs", `a stream's inactivity timeout must be a whole number of milliseconds, 1 to ${MAX_STREAM_INACTIVITY_MS}, got ${inactivityMs}`);

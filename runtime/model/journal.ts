@@ -105,10 +105,19 @@ export function isJournal(value: unknown): value is Journal {
     Array.isArray(j.messages) &&
     j.spent !== null &&
     typeof j.spent === "object" &&
-    (j.request === null || (typeof j.request === "object" && typeof j.request.id === "string")) &&
+    (j.request === null || isOpenRequest(j.request)) &&
     Array.isArray(j.outcomes) &&
     Array.isArray(j.log)
   );
+}
+
+function isOpenRequest(value: unknown): value is OpenRequest {
+  if (value === null || typeof value !== "object") return false;
+  const r = value as Partial<OpenRequest>;
+  const counts = [r.first, r.startedAt, r.inputTokens, r.outputTokens, r.modelCalls].every((n) => typeof n === "number" && Number.isFinite(n));
+  const approval = r.approval === null || (typeof r.approval === "object" && typeof r.approval?.id === "string" && typeof r.approval.toolCallId === "string");
+  const channel = r.channel === null || (typeof r.channel === "object" && typeof r.channel?.reply === "string" && typeof r.channel.id === "string");
+  return typeof r.id === "string" && counts && Array.isArray(r.approved) && approval && channel;
 }
 
 /** Open a request: its user message joins the conversation. */
@@ -136,28 +145,53 @@ export type NextStep =
   | { kind: "done"; text: string };
 
 /**
- * The next step of the request: the tool calls of the last model answer that
- * have no result yet; else the final answer when the model answered without
- * tool calls; else a model call.
+ * The next step of the request, from the journal alone: the tool calls of
+ * the request's last model answer that have no result yet; else the final
+ * answer, when that answer called no tool; else a model call (also when
+ * every tool call of the last answer has its result).
  */
 export function nextStep(j: Journal, request: OpenRequest): NextStep {
-  const last = j.messages[j.messages.length - 1];
-  if (last === undefined || last.role !== "assistant" || j.messages.length - 1 < request.first) return { kind: "model" };
-  const calls = last.tool_calls ?? [];
-  if (calls.length === 0) return { kind: "done", text: last.content ?? "" };
+  let last = j.messages.length - 1;
+  while (last > request.first && j.messages[last]!.role === "tool") last--;
+  const answer = j.messages[last];
+  if (last <= request.first || answer === undefined || answer.role !== "assistant") return { kind: "model" };
+  const calls = answer.tool_calls ?? [];
+  if (calls.length === 0) return { kind: "done", text: answer.content ?? "" };
   const answered = new Set<string>();
-  for (let i = j.messages.length - 1; i > request.first; i--) {
+  for (let i = last + 1; i < j.messages.length; i++) {
     const m = j.messages[i]!;
     if (m.role === "tool") answered.add(m.tool_call_id);
   }
-  return { kind: "tools", calls: calls.filter((c) => !answered.has(c.id)) };
+  const open = calls.filter((c) => !answered.has(c.id));
+  return open.length === 0 ? { kind: "model" } : { kind: "tools", calls: open };
 }
 
-/** The tool calls of the last model answer that got results: none pending means the model is called next. */
-export function toolResultCount(j: Journal, request: OpenRequest): number {
-  let n = 0;
-  for (let i = j.messages.length - 1; i > request.first && j.messages[i]!.role === "tool"; i--) n++;
-  return n;
+/** The ids of the tool calls the request's model answers made so far (each id names one call: see model-behavior.ts). */
+export function toolCallIds(j: Journal, request: OpenRequest): Set<string> {
+  const ids = new Set<string>();
+  for (let i = request.first + 1; i < j.messages.length; i++) {
+    const m = j.messages[i]!;
+    if (m.role === "assistant") for (const c of m.tool_calls ?? []) ids.add(c.id);
+  }
+  return ids;
+}
+
+/**
+ * Drop the oldest exchanges of the conversation (whole requests, before the
+ * open one) until the journal's encoding, as `size` measures it, is within
+ * `limit`. False when it is still over: the open request alone does not fit.
+ */
+export function fitJournal(j: Journal, limit: number, size: (j: Journal) => number): boolean {
+  while (size(j) > limit) {
+    const end = j.request ? j.request.first : j.messages.length;
+    if (end === 0) return false; // nothing left before the open request
+    // The oldest exchange: from the first message to the next prompt (or to the open request).
+    let next = 1;
+    while (next < end && j.messages[next]!.role !== "user") next++;
+    j.messages.splice(0, next);
+    if (j.request) j.request.first -= next;
+  }
+  return true;
 }
 
 /** Remember how a request ended (the oldest outcome goes past KEPT_OUTCOMES). */

@@ -11,6 +11,7 @@ import { waitFor } from "../testing/wait.js";
 import { startModelServer, type ModelServer } from "../testing/model-server.js";
 import { lastUserText, rateLimitError, contextLengthError, toolResults, type ChatRequest, type ModelStep } from "../testing/model-script.js";
 import { startNode, type TroupeNode } from "../node.js";
+import { connectClient, type TroupeClient } from "../client.js";
 import { defineAgent } from "../define-agent.js";
 import { tool } from "./tool.js";
 import type { Chunk } from "../chunk.js";
@@ -30,6 +31,17 @@ function respond(req: ChatRequest): ModelStep {
   const results = toolResults(req);
   const prompt = lastUserText(req) ?? "";
   if (prompt === "loop") return { toolCalls: [{ name: "add", args: { a: 1, b: 1 } }] }; // a runaway: it never stops calling
+  if (prompt === "add then refund" && results.length === 0) {
+    return { toolCalls: [{ name: "add", args: { a: 1, b: 2 } }, { name: "refund", args: { order: "o-9", cents: 5 } }] };
+  }
+  if (prompt.startsWith("same ids")) {
+    // A server that reuses its tool call ids: `call_0` on every answer, twice in one.
+    const n = req.messages.filter((m) => m.role === "tool").length;
+    if (n >= 3) return { text: `ran ${n} calls` };
+    return { toolCalls: n === 0 ? [{ name: "add", args: { a: 1, b: 1 }, id: "call_0" }, { name: "add", args: { a: 2, b: 2 }, id: "call_0" }] : [{ name: "add", args: { a: 3, b: 3 }, id: "call_0" }] };
+  }
+  if (prompt === "huge") return { toolCalls: [{ name: "blob", args: { kb: 30 } }] }; // never stops: the state fills up
+  if (prompt.startsWith("big ")) return results.length > 0 ? { text: "noted" } : { toolCalls: [{ name: "blob", args: { kb: Number(prompt.slice(4)) } }] };
   if (results.length > 0) return { text: `tools said: ${results.map((r) => r.content).join(", ")}` };
   if (prompt.startsWith("add ")) {
     const [a, b] = prompt.slice(4).split("+").map(Number);
@@ -77,6 +89,7 @@ describe("model agents", () => {
   let model: ModelServer;
   let node: TroupeNode;
   let raw: NatsConnection;
+  let client: TroupeClient;
   const events: TroupeEvent[] = [];
 
   function assistant(type: string, extra: Record<string, unknown> = {}) {
@@ -115,10 +128,12 @@ describe("model agents", () => {
     });
     node.onEvent((e) => events.push(e));
     raw = await connect({ servers: nats.url });
+    client = await connectClient({ servers: nats.url, namespace: NS });
   });
   afterAll(async () => {
     await node?.close();
     await raw?.close();
+    await client?.close();
     await model?.close();
   });
 
@@ -218,6 +233,66 @@ describe("model agents", () => {
     expect(journal.log.map((l) => l.event)).toEqual(["approval_requested", "approved"]);
   });
 
+  it("runs a call that needed approval after the other calls of the same answer, once approved", async () => {
+    const ref = node.ref("assistant", "r2");
+    const before = adds;
+    const asked = ref.ask<ModelReply>("add then refund", { timeoutMs: 5_000 });
+    let approvalId: string | undefined;
+    await waitFor(async () => {
+      approvalId = ((await node.persistedState("assistant/r2"))?.value as Journal | undefined)?.request?.approval?.id;
+      return approvalId !== undefined;
+    }, "assistant/r2 to wait for an approval");
+    expect(adds).toBe(before + 1);
+    await ref.approve(approvalId!);
+    const reply = await asked;
+    expect(reply.text).toBe('tools said: 3, {"refunded":5}');
+    expect(refunds.at(-1)!.args).toEqual({ order: "o-9", cents: 5 });
+  });
+
+  it("a prompt told (not asked) to a conversation that waits is dead-lettered", async () => {
+    const ref = node.ref("assistant", "r3");
+    const asked = ref.ask<ModelReply>("refund", { timeoutMs: 5_000 });
+    let approvalId: string | undefined;
+    await waitFor(async () => {
+      approvalId = ((await node.persistedState("assistant/r3"))?.value as Journal | undefined)?.request?.approval?.id;
+      return approvalId !== undefined;
+    }, "assistant/r3 to wait for an approval");
+    const dead = await client.deadLetters.list({ agent: "assistant/r3" });
+    await ref.tell("hello while you wait");
+    await waitFor(async () => (await client.deadLetters.list({ agent: "assistant/r3" })).letters.length > dead.letters.length, "the told prompt in the dead letters");
+    const letters = (await client.deadLetters.list({ agent: "assistant/r3" })).letters;
+    expect(JSON.stringify(letters.at(-1))).toContain("waits for approval");
+    await ref.deny(approvalId!, "no");
+    expect((await asked).text).toContain("no");
+  });
+
+  it("keeps tool calls apart when the model server reuses their ids", async () => {
+    const before = adds;
+    const reply = await node.ref("assistant", "ids").ask<ModelReply>("same ids", { timeoutMs: 5_000 });
+    expect(reply.text).toBe("ran 3 calls");
+    expect(adds).toBe(before + 3);
+    const j = (await node.persistedState("assistant/ids"))?.value as Journal;
+    const ids = j.messages.flatMap((m) => (m.role === "assistant" ? (m.tool_calls ?? []).map((c) => c.id) : []));
+    expect(new Set(ids).size).toBe(3);
+  });
+
+  it("sends a plain ask keep-alives only, not the chunks of a stream", async () => {
+    const subject = new Subjects(NS).agent("assistant", "plain");
+    // Activate it first (an on-demand agent), so the raw ask below finds it listening.
+    await node.ref("assistant", "plain").ask("hello");
+    const inbox = raw.subscribe("_INBOX.plainask.*");
+    raw.publish(subject, encodeValue([1, Kind.Ask, "plain-1", "raw", null, { prompt: "add 2+3" }]), { reply: "_INBOX.plainask.1" });
+    const kinds: number[] = [];
+    for await (const m of inbox) {
+      const env = decodeEnvelope(m.data, DEFAULT_MAX_MESSAGE_BYTES);
+      kinds.push(env.kind);
+      if (env.kind === Kind.Reply) break;
+    }
+    // Two tool chunks and a text would go to a stream; a plain ask gets at most one keep-alive in a quarter second.
+    expect(kinds.filter((k) => k === Kind.Chunk).length).toBeLessThanOrEqual(1);
+    expect(kinds.at(-1)).toBe(Kind.Reply);
+  });
+
   it("denies an approval that times out, tells the model, and publishes approval_timeout", async () => {
     const reply = await node.ref("impatient", "t1").ask<ModelReply>("refund", { timeoutMs: 5_000 });
     expect(reply.text).toContain("a person denied this call");
@@ -292,6 +367,38 @@ describe("model agents", () => {
       expect(reply.text).toBe("tools said: 42");
       expect(await ref.ask<ModelReply>("add 20+22", { id: "d-1" })).toEqual(reply);
       expect(adds).toBe(before + 1);
+    } finally {
+      await n.close();
+    }
+  });
+
+  it("drops the oldest exchanges when the conversation outgrows the agent's state, and fails a request that alone does not fit", async () => {
+    const blob = tool({
+      description: "Make a blob",
+      parameters: { type: "object", properties: { kb: { type: "integer" } }, required: ["kb"] },
+      execute: ({ kb }: { kb: number }) => "b".repeat(kb * 1024),
+    });
+    const n = await startNode({
+      servers: nats.url,
+      namespace: `${NS}-big`,
+      name: "mb",
+      maxMessageBytes: 128 * 1024,
+      agents: [defineAgent({ type: "hoarder", model: { baseURL: model.url, model: "m", apiKey: "k" }, tools: { blob: tool({ ...blob, execute: ({ kb }: { kb: number }) => "b".repeat(kb * 1024) }) } })],
+    });
+    try {
+      const ref = n.ref("hoarder", "h1");
+      // Each exchange keeps 24 KiB of tool result (within the 32 KiB a result is cut to); eight of them do not fit 128 KiB.
+      for (let i = 0; i < 8; i++) expect((await ref.ask<ModelReply>(`big 24`)).text).toBe("noted");
+      const j = (await n.persistedState("hoarder/h1"))?.value as Journal;
+      const prompts = j.messages.filter((m) => m.role === "user").length;
+      expect(prompts).toBeGreaterThan(0);
+      expect(prompts).toBeLessThan(8);
+      expect(encodeValue(j).length).toBeLessThan(128 * 1024);
+      // One request whose own exchange outgrows the state fails, typed; the conversation goes on without it.
+      const err = await ref.ask("huge").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ModelError);
+      expect(err).toMatchObject({ kind: "context_length" });
+      expect((await ref.ask<ModelReply>("big 1")).text).toBe("noted");
     } finally {
       await n.close();
     }

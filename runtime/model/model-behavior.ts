@@ -26,6 +26,8 @@ import { ANSWERED_LATER, type Behavior } from "../behavior-contract.js";
 import type { AgentType } from "../define-agent.js";
 import type { Chunk } from "../chunk.js";
 import type { TimerHandle } from "../clock.js";
+import { randomUUID } from "node:crypto";
+import { encodeValue } from "../codec.js";
 import { nextMessageId } from "../envelope.js";
 import {
   ApprovalNotFoundError,
@@ -40,6 +42,7 @@ import type { AnswerChannel, HostContext } from "../host-context.js";
 import { addSpent, budgetExceeded, type Spent } from "./budget.js";
 import { toolSpan } from "./genai-span.js";
 import {
+  fitJournal,
   isJournal,
   keepOutcome,
   logEvent,
@@ -50,10 +53,11 @@ import {
   type Journal,
   type ModelReply,
   type OpenRequest,
+  toolCallIds,
   type RequestChannel,
 } from "./journal.js";
-import { ModelClient, type ModelMessage, type ModelOptions, type ModelToolCall } from "./model-client.js";
-import { ModelError } from "./model-error.js";
+import { ModelClient, type ModelMessage, type ModelOptions, type ModelToolCall, type ModelTurn } from "./model-client.js";
+import { ModelError, ModelErrorKind } from "./model-error.js";
 import { requestLimits, type ModelAgentConfig } from "./model-config.js";
 import type { ModelInput } from "./model-input.js";
 import { toolCallKey, type ToolContext } from "./tool.js";
@@ -129,20 +133,22 @@ export class ModelBehavior implements Behavior {
       // Sent again while it runs or waits (its first asker gave up, or the agent restarted): this asker takes over.
       return this.rejoin(open, channel, ctx);
     }
-    if (open?.approval) {
-      if (ctx.answering) ctx.answerLater(ctx.answering, null, toWireError(new ConversationBusyError(ctx.id, open.approval.id)));
-      return ANSWERED_LATER;
-    }
+    if (open?.approval) return this.busy(open.approval.id, ctx);
     // One the journal left open (its resume has not come yet): finish it first, for its own asker.
     if (open) await this.run(ctx);
-    if (j.request) {
-      // It parked for an approval meanwhile.
-      if (ctx.answering) ctx.answerLater(ctx.answering, null, toWireError(new ConversationBusyError(ctx.id, j.request.approval!.id)));
-      return ANSWERED_LATER;
-    }
+    // It parked for an approval meanwhile.
+    if (j.request?.approval) return this.busy(j.request.approval.id, ctx);
     openRequest(j, id, prompt, ctx.context.clock.now(), channel);
     this.changed();
     return this.run(ctx);
+  }
+
+  /** A prompt to a conversation that waits for a person: refused (an ask is told why; a tell is dead-lettered). */
+  private busy(approvalId: string, ctx: HostContext): typeof ANSWERED_LATER {
+    const err = new ConversationBusyError(ctx.id, approvalId);
+    if (ctx.answering) ctx.answerLater(ctx.answering, null, toWireError(err));
+    else ctx.deadLetter(err.message);
+    return ANSWERED_LATER;
   }
 
   private resume(id: string, ctx: HostContext): Promise<typeof ANSWERED_LATER> | typeof ANSWERED_LATER {
@@ -173,7 +179,8 @@ export class ModelBehavior implements Behavior {
       return ANSWERED_LATER;
     }
     const now = ctx.context.clock.now();
-    const timedOut = now >= approval.deadline;
+    // Past its deadline whoever answers; the agent's own deny is its timer's (which may fire a moment early).
+    const timedOut = now >= approval.deadline || (decision === "deny" && ctx.sender === ctx.id);
     const approved = decision === "approve" && !timedOut;
     const why = timedOut ? `no answer within ${this.config.approvalTimeoutMs} ms` : (reason ?? "denied");
     if (approved) open.approved.push(approval.toolCallId);
@@ -225,8 +232,9 @@ export class ModelBehavior implements Behavior {
         open.outputTokens += turn.usage.outputTokens;
         open.modelCalls++;
         j.spent = addSpent(j.spent, { tokens, modelCalls: 1 });
-        j.messages.push(turn.message);
+        j.messages.push(uniqueCallIds(turn.message, toolCallIds(j, open)));
         this.changed();
+        if (!this.fits()) return await this.fail(open, this.tooLarge(), ctx);
         await ctx.commit();
       }
     } finally {
@@ -281,6 +289,10 @@ export class ModelBehavior implements Behavior {
     if (!outcome.ok && outcome.refusal !== undefined) this.refused(open, call, outcome.refusal, outcome.error, ctx);
     j.messages.push({ role: "tool", tool_call_id: call.id, content: outcome.text });
     this.changed();
+    if (!this.fits()) {
+      await this.fail(open, this.tooLarge(), ctx);
+      return true;
+    }
     await ctx.commit();
     this.send(open, outcome.ok ? { type: "tool_result", id: call.id, name, result: outcome.result } : { type: "tool_result", id: call.id, name, error: outcome.error });
     return false;
@@ -301,12 +313,28 @@ export class ModelBehavior implements Behavior {
     this.send(open, { type: "approval", id: approval.id, tool: approval.tool, args: approval.args });
     this.startKeepAlive(ctx);
     if (this.approvalTimer !== undefined) ctx.context.clock.clearTimeout(this.approvalTimer);
-    const inMs = Math.max(0, approval.deadline - ctx.context.clock.now());
+    const inMs = Math.max(0, approval.deadline - ctx.context.clock.now()) + 1;
     this.approvalTimer = ctx.context.clock.setTimeout(() => {
       this.approvalTimer = undefined;
       // Through the mailbox, like any decision: the deny finds the deadline passed.
       if (!this.stopped) void ctx.self.tell({ approval: approval.id, decision: "deny", reason: "timed out" }).catch(() => {});
     }, inMs);
+  }
+
+  /**
+   * Whether the journal fits the agent's state (the node's largest message,
+   * less room for the record around it), after dropping the oldest exchanges
+   * if it must: a conversation grows with every request, and a state that
+   * cannot be stored would fail every activation that tried.
+   */
+  private fits(): boolean {
+    const limit = this.ctx!.context.maxMessageBytes - STATE_HEADROOM_BYTES;
+    return fitJournal(this.journal, limit, (j) => encodeValue(j).length);
+  }
+
+  private tooLarge(): ModelError {
+    const limit = this.ctx!.context.maxMessageBytes - STATE_HEADROOM_BYTES;
+    return new ModelError(ModelErrorKind.ContextLength, `this request's conversation no longer fits the agent's state (at most ${limit} bytes)`, { retryable: false });
   }
 
   private overBudget(open: OpenRequest, ctx: HostContext): BudgetExceededError | undefined {
@@ -390,6 +418,32 @@ export class ModelBehavior implements Behavior {
   private changed(): void {
     this.dirty = true;
   }
+}
+
+/** Bytes of the largest message kept for what is stored around the journal (the state record, a durable mailbox's place). */
+const STATE_HEADROOM_BYTES = 16 * 1024;
+
+/**
+ * The model's answer with every tool call id unique in its request: a
+ * server that reuses ids (`call_0` each time) would make two calls one for
+ * the journal, the approvals and the idempotency keys.
+ */
+function uniqueCallIds(message: ModelTurn["message"], seen: ReadonlySet<string>): ModelTurn["message"] {
+  const calls = message.tool_calls;
+  if (!calls) return message;
+  const taken = new Set(seen);
+  let renamed = false;
+  const unique = calls.map((c) => {
+    if (!taken.has(c.id)) {
+      taken.add(c.id);
+      return c;
+    }
+    renamed = true;
+    const id = `call_${randomUUID()}`;
+    taken.add(id);
+    return { ...c, id };
+  });
+  return renamed ? { ...message, tool_calls: unique } : message;
 }
 
 /** The journal's form of an ask's channel. */

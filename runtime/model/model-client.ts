@@ -361,6 +361,10 @@ export class ModelClient {
         }
         for (const part of delta?.tool_calls ?? []) {
           const at = typeof part.index === "number" ? part.index : part.id && !calls.some((c) => c?.id === part.id) ? calls.length : calls.length - 1;
+          // The index comes from the server: a whole number below the cap, or the answer is not one we take.
+          if (!Number.isInteger(at) || at < -1 || at >= MAX_TOOL_CALLS) {
+            throw new ModelError(ModelErrorKind.Server, `the model's answer names tool call ${String(part.index)}; at most ${MAX_TOOL_CALLS} calls are taken`, { retryable: false });
+          }
           const slot = (calls[Math.max(0, at)] ??= { id: "", name: "", arguments: "" });
           if (part.id) slot.id = part.id;
           if (part.function?.name) slot.name = part.function.name;
@@ -400,6 +404,9 @@ export class ModelClient {
     return turn;
   }
 }
+
+/** Tool calls one model answer may make (a streamed call's `index` is checked against it). */
+export const MAX_TOOL_CALLS = 128;
 
 /** An exception of the caller's own callback (`onDelta`): passed through as it is, never retried. */
 class CallerError extends Error {

@@ -120,11 +120,6 @@ export class Toolbox {
     }
   }
 
-  /** Whether a tool pauses for approval; false for an unknown name. */
-  needsApproval(name: string): boolean {
-    return this.tools.get(name)?.approval === true;
-  }
-
   /**
    * Run one checked call (its arguments are validated again: one that does
    * not match is refused as `invalid_args`). A function tool runs with a signal aborted at its
