@@ -29,7 +29,6 @@ describe("memory, --quick", () => {
     const result = r.results[0]!;
     expect(result.error, text).toBeUndefined();
     expect(result.ok).toBe(true);
-    expect(result.durationMs!).toBeLessThan(60_000);
 
     const compared = [
       MemoryFigure.CachedGet,

@@ -38,6 +38,5 @@ describe("registered scenarios, --quick", () => {
       expect(Number.isFinite(figure), `${m.name} has a figure`).toBe(true);
       if (m.troupe !== undefined && m.baseline !== undefined) expect(Number.isFinite(m.ratio), `${m.name} has a ratio`).toBe(true);
     }
-    expect(result.durationMs!).toBeLessThan(60_000);
   });
 });

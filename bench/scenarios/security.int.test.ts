@@ -24,7 +24,6 @@ describe("security, --quick", () => {
     const result = r.results[0]!;
     expect(result.error, text).toBeUndefined();
     expect(result.ok).toBe(true);
-    expect(result.durationMs!).toBeLessThan(60_000);
 
     // "On" was measured against a server that enforces credentials.
     expect(result.log.some((l) => l.startsWith("secured server: an anonymous connection is refused")), text).toBe(true);

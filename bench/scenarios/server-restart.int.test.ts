@@ -31,7 +31,6 @@ describe("server-restart, --quick", () => {
     const result = r.results[0]!;
     expect(result.error, text).toBeUndefined();
     expect(result.ok).toBe(true);
-    expect(result.durationMs!).toBeLessThan(60_000);
 
     expect(figure(result, ServerRestartFigure.Hung)).toBe(0);
     expect(figure(result, ServerRestartFigure.UntypedErrors)).toBe(0);

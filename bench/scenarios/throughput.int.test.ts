@@ -23,7 +23,6 @@ describe("throughput, --quick", () => {
     const result = r.results[0]!;
     expect(result.error, text).toBeUndefined();
     expect(result.ok).toBe(true);
-    expect(result.durationMs!).toBeLessThan(60_000);
 
     const names = result.metrics.map((m) => m.name);
     for (const name of [
