@@ -10,7 +10,7 @@
 // may have changed; replies wait while a change is uncommitted; each commit
 // encodes the state once and writes it with compare-and-set.
 
-import { InvalidArgumentError as NatsInvalidArgumentError, type NatsConnection } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { AgentType } from "./define-agent.js";
 import { Activation, type AgentParts, type HandlingCounts } from "./activation.js";
@@ -21,7 +21,7 @@ import { Lifecycle, LifecycleState } from "./lifecycle.js";
 import type { Clock } from "./clock.js";
 import { decodeValue, encodeValue } from "./codec.js";
 import type { DeadLetters } from "./dead-letters.js";
-import { AgentFencedError, AgentStoppedError, errorText, InvalidConfigError, InvalidMessageError } from "./errors.js";
+import { AgentFencedError, AgentStoppedError, errorText, InvalidConfigError } from "./errors.js";
 import { agentFailure } from "./wire-error.js";
 import { MailboxKind } from "./mailbox-kind.js";
 import { decodeDurableRecord } from "./durable/durable-record.js";
@@ -33,7 +33,7 @@ import type { TurnBudget } from "./turn-budget.js";
 import type { Messenger } from "./messenger.js";
 import type { Memory } from "./memory/index.js";
 import type { PermissionDenials } from "./permission-denials.js";
-import { StateCommitter } from "./state-committer.js";
+import { neverStored, StateCommitter } from "./state-committer.js";
 import type { StateStore } from "./state-store.js";
 import { formatAgentId, type AgentId } from "./subjects.js";
 import { messageTypeOf } from "./inbound.js";
@@ -536,9 +536,4 @@ export class AgentHost implements Child {
   private runOnStop(act: Activation): Promise<void> {
     return act.runOnStop((err) => this.reportError("onStop", err));
   }
-}
-
-/** A state write refused for what it holds (it cannot be encoded, or is over the server's max_payload): trying it again cannot help. */
-function neverStored(err: unknown): boolean {
-  return err instanceof InvalidMessageError || err instanceof NatsInvalidArgumentError;
 }

@@ -44,6 +44,7 @@ export const ErrorCode = {
   ApprovalNotFound: "APPROVAL_NOT_FOUND",
   ConversationBusy: "CONVERSATION_BUSY",
   BudgetExceeded: "BUDGET_EXCEEDED",
+  OutcomeUnknown: "OUTCOME_UNKNOWN",
   Model: "MODEL_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -632,5 +633,22 @@ export class ModelError extends TroupeError {
     this.retryable = info.retryable;
     if (info.retryAfterMs !== undefined) this.retryAfterMs = info.retryAfterMs;
     this.detail = detail;
+  }
+}
+
+/**
+ * The ask was handled, but whether the state change it made is stored is not
+ * known: the state write got no answer it could trust (a timeout or a lost
+ * connection during a leader election, say), so it may have landed. Ask what
+ * the agent holds before you repeat a change that must not happen twice (or
+ * send it with an id to a durable agent, which applies it once).
+ */
+export class OutcomeUnknownError extends TroupeError {
+  readonly agentId: string;
+  readonly reason: string;
+  constructor(agentId: string, reason: string) {
+    super(ErrorCode.OutcomeUnknown, `${agentId} handled the ask, but its state write got no answer, so the change may or may not be stored: ${reason}`);
+    this.agentId = agentId;
+    this.reason = reason;
   }
 }

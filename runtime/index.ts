@@ -63,6 +63,7 @@ export {
   StreamOverflowError,
   ApprovalNotFoundError,
   ConversationBusyError,
+  OutcomeUnknownError,
   InternalError,
   PermissionDeniedError,
   UnverifiedSenderError,

@@ -4,7 +4,7 @@
 // with AgentFencedError (never a failed write), and writes nothing more.
 
 import { describe, expect, it } from "vitest";
-import { AgentFencedError, ErrorCode, type WireError } from "./errors.js";
+import { AgentFencedError, ErrorCode, InvalidMessageError, OutcomeUnknownError, type WireError } from "./errors.js";
 import { StateCommitter, type CommitterHost } from "./state-committer.js";
 import type { StateStore } from "./state-store.js";
 
@@ -13,9 +13,14 @@ class GatedStore {
   readonly saves: Uint8Array[] = [];
   private gates: Array<() => void> = [];
   private revision = 1;
+  /** The next save throws this (once released), instead of storing. */
+  failWith: Error | undefined;
 
   async save(_type: string, _key: string, bytes: Uint8Array): Promise<number> {
     await new Promise<void>((resolve) => this.gates.push(resolve));
+    const err = this.failWith;
+    this.failWith = undefined;
+    if (err) throw err;
     this.saves.push(bytes);
     return ++this.revision;
   }
@@ -102,5 +107,39 @@ describe("StateCommitter", () => {
     expect(store.saves.map((b) => b[0])).toEqual([1]);
     expect(store.waiting).toBe(0);
     expect(events).toEqual([]);
+  });
+
+  it("tells the asks a write covered that its outcome is unknown when it got no answer, and the later asks that they failed", async () => {
+    const store = new GatedStore();
+    const state = { n: 0 };
+    const { committer, answers, events } = committerOver(store, state);
+    state.n = 1;
+    committer.changed();
+    committer.answer("_INBOX.a", "covered", 1);
+    await flushed();
+    // Handled while the write is in flight: in no write.
+    state.n = 2;
+    committer.changed();
+    committer.answer("_INBOX.a", "later", 2);
+    store.failWith = Object.assign(new Error("TIMEOUT"), { name: "TimeoutError" });
+    store.release();
+    await flushed();
+    expect(answers.find((a) => a.id === "covered")!.error).toMatchObject({ code: ErrorCode.OutcomeUnknown, name: OutcomeUnknownError.name });
+    expect(answers.find((a) => a.id === "later")!.error).toMatchObject({ code: ErrorCode.Remote });
+    expect(events).toEqual(["failed: state write failed: TIMEOUT"]);
+  });
+
+  it("tells the asks a write covered that they failed when the write was refused for what it holds (never stored)", async () => {
+    const store = new GatedStore();
+    const state = { n: 0 };
+    const { committer, answers } = committerOver(store, state);
+    state.n = 1;
+    committer.changed();
+    committer.answer("_INBOX.a", "covered", 1);
+    await flushed();
+    store.failWith = new InvalidMessageError("too large");
+    store.release();
+    await flushed();
+    expect(answers[0]!.error).toMatchObject({ code: ErrorCode.Remote, name: "InvalidMessageError" });
   });
 });

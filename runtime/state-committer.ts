@@ -6,7 +6,8 @@
 // equals what is stored), then releases the answers that reveal it. A write
 // that loses compare-and-set means a newer activation owns the state: fenced.
 
-import { AgentFencedError, errorText, InvalidMessageError, StateConflictError, type WireError } from "./errors.js";
+import { InvalidArgumentError as NatsInvalidArgumentError } from "@nats-io/nats-core";
+import { AgentFencedError, errorText, InvalidMessageError, OutcomeUnknownError, StateConflictError, type WireError } from "./errors.js";
 import type { StateStore } from "./state-store.js";
 import { agentFailure } from "./wire-error.js";
 
@@ -214,17 +215,33 @@ export class StateCommitter {
     }
   }
 
+  /**
+   * The write of `answers`' changes failed. Lost compare-and-set: fenced. A
+   * write refused for what it holds was never stored: they failed. Anything
+   * else (no acknowledgement) may have landed: they are told the outcome is
+   * unknown, not that it failed. What was handled after that write began was
+   * in no write: it failed.
+   */
   private fail(err: unknown, answers: PendingAnswer[]): void {
     const fenced = err instanceof StateConflictError;
     const failure = agentFailure(fenced ? new AgentFencedError(this.host.id) : err);
-    const all = answers.concat(this.waiting);
+    const covered = fenced || neverStored(err) ? failure : agentFailure(new OutcomeUnknownError(this.host.id, errorText(err)));
+    const later = this.waiting;
     this.waiting = [];
     this.dirty = false;
-    if (fenced) this.refuse(all);
-    else for (const a of all) this.host.answer(a.reply, a.id, null, failure);
+    if (fenced) this.refuse(answers.concat(later));
+    else {
+      for (const a of answers) this.host.answer(a.reply, a.id, null, covered);
+      for (const a of later) this.host.answer(a.reply, a.id, null, failure);
+    }
     if (fenced) this.host.fenced(this.revision);
     else this.host.failed(`state write failed: ${errorText(err)}`, err);
   }
+}
+
+/** A state write refused for what it holds (it cannot be encoded, or is over the server's max_payload): never stored, and trying it again cannot help. */
+export function neverStored(err: unknown): boolean {
+  return err instanceof InvalidMessageError || err instanceof NatsInvalidArgumentError;
 }
 
 function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {

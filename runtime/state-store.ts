@@ -79,7 +79,13 @@ export class StateStore {
       if (!isWrongLastSequence(err)) throw err;
       // A try whose acknowledgement was lost (a leader election) may have landed, and a retry of it, if the
       // server did not take it for a duplicate, then fails compare-and-set against our own write. That write is ours.
-      const landed = await this.landedRevision(k, msgID).catch(() => undefined);
+      let landed: number | undefined;
+      try {
+        landed = await this.landedRevision(k, msgID);
+      } catch {
+        // Whether our write is the one stored cannot be read now: the outcome is not known, which is not a conflict.
+        throw err;
+      }
       if (landed !== undefined) return landed;
       throw new StateConflictError(formatAgentId(type, key), expectedRevision);
     }

@@ -14,6 +14,7 @@ import {
   ApprovalNotFoundError,
   AskTimeoutError,
   ConversationBusyError,
+  OutcomeUnknownError,
   BudgetExceededError,
   ErrorCode,
   InternalError,
@@ -64,6 +65,7 @@ const CLASSES: Partial<Record<string, ErrorClass>> = {
   [ErrorCode.AgentStopped]: AgentStoppedError,
   [ErrorCode.ApprovalNotFound]: ApprovalNotFoundError,
   [ErrorCode.ConversationBusy]: ConversationBusyError,
+  [ErrorCode.OutcomeUnknown]: OutcomeUnknownError,
   [ErrorCode.AgentFenced]: AgentFencedError,
   [ErrorCode.NodeClosed]: NodeClosedError,
   [ErrorCode.InvalidConfig]: InvalidConfigError,
@@ -118,7 +120,9 @@ export function fromWireError(agentId: string, wire: WireError): Error {
  * itself (stopped, fenced, over its budget) keep their class.
  */
 export function agentFailure(err: unknown): WireError {
-  if (err instanceof AgentFencedError || err instanceof AgentStoppedError || err instanceof BudgetExceededError) return toWireError(err);
+  if (err instanceof AgentFencedError || err instanceof AgentStoppedError || err instanceof BudgetExceededError || err instanceof OutcomeUnknownError) {
+    return toWireError(err);
+  }
   const e = err instanceof Error ? err : new Error(String(err));
   return wireError(e.name || "Error", ErrorCode.Remote, e.message, e instanceof TroupeError ? { remoteCode: e.code } : undefined);
 }
