@@ -372,10 +372,17 @@ export class AgentKilledError extends TroupeError {
 export class StateConflictError extends TroupeError {
   readonly agentId: string;
   readonly expectedRevision: number;
-  constructor(agentId: string, expectedRevision: number) {
+  /**
+   * An earlier try of the same write got no answer, so it may have landed
+   * before the other activation's (which then read it): what it carried may
+   * be stored, though this activation lost.
+   */
+  readonly maybeLanded: boolean;
+  constructor(agentId: string, expectedRevision: number, maybeLanded = false) {
     super(ErrorCode.StateConflict, `state of ${agentId} was written by another activation (expected revision ${expectedRevision})`);
     this.agentId = agentId;
     this.expectedRevision = expectedRevision;
+    this.maybeLanded = maybeLanded;
   }
 }
 

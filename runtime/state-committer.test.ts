@@ -4,7 +4,7 @@
 // with AgentFencedError (never a failed write), and writes nothing more.
 
 import { describe, expect, it } from "vitest";
-import { AgentFencedError, ErrorCode, InvalidMessageError, OutcomeUnknownError, type WireError } from "./errors.js";
+import { AgentFencedError, ErrorCode, InvalidMessageError, OutcomeUnknownError, StateConflictError, type WireError } from "./errors.js";
 import { StateCommitter, type CommitterHost } from "./state-committer.js";
 import type { StateStore } from "./state-store.js";
 
@@ -141,5 +141,22 @@ describe("StateCommitter", () => {
     store.release();
     await flushed();
     expect(answers[0]!.error).toMatchObject({ code: ErrorCode.Remote, name: "InvalidMessageError" });
+  });
+
+  it("after a lost compare-and-set, tells the covered asks their outcome is unknown when an earlier try may have landed, else that they were fenced", async () => {
+    for (const maybeLanded of [true, false]) {
+      const store = new GatedStore();
+      const state = { n: 0 };
+      const { committer, answers, events } = committerOver(store, state);
+      state.n = 1;
+      committer.changed();
+      committer.answer("_INBOX.a", "covered", 1);
+      await flushed();
+      store.failWith = new StateConflictError("tally/x", 1, maybeLanded);
+      store.release();
+      await flushed();
+      expect(answers[0]!.error).toMatchObject({ code: maybeLanded ? ErrorCode.OutcomeUnknown : ErrorCode.AgentFenced });
+      expect(events).toEqual(["fenced"]);
+    }
   });
 });

@@ -216,26 +216,32 @@ export class StateCommitter {
   }
 
   /**
-   * The write of `answers`' changes failed. Lost compare-and-set: fenced. A
-   * write refused for what it holds was never stored: they failed. Anything
-   * else (no acknowledgement) may have landed: they are told the outcome is
-   * unknown, not that it failed. What was handled after that write began was
-   * in no write: it failed.
+   * The write of `answers`' changes failed. Lost compare-and-set: fenced,
+   * and they learn so, unless an earlier try of that write may have landed
+   * (then, as for a write that got no answer at all, they are told the
+   * outcome is unknown, not that it failed). A write refused for what it
+   * holds was never stored: they failed. What was handled after that write
+   * began was in no write: it failed.
    */
   private fail(err: unknown, answers: PendingAnswer[]): void {
-    const fenced = err instanceof StateConflictError;
-    const failure = agentFailure(fenced ? new AgentFencedError(this.host.id) : err);
-    const covered = fenced || neverStored(err) ? failure : agentFailure(new OutcomeUnknownError(this.host.id, errorText(err)));
     const later = this.waiting;
     this.waiting = [];
     this.dirty = false;
-    if (fenced) this.refuse(answers.concat(later));
-    else {
-      for (const a of answers) this.host.answer(a.reply, a.id, null, covered);
-      for (const a of later) this.host.answer(a.reply, a.id, null, failure);
+    if (err instanceof StateConflictError) {
+      if (err.maybeLanded) {
+        const unknown = agentFailure(new OutcomeUnknownError(this.host.id, "an earlier try of the state write got no answer before another activation wrote"));
+        // A durable ask comes again to the activation that owns the state, as in refuse.
+        for (const a of answers) if (!a.durable) this.host.answer(a.reply, a.id, null, unknown);
+      }
+      this.refuse(err.maybeLanded ? later : answers.concat(later));
+      this.host.fenced(this.revision);
+      return;
     }
-    if (fenced) this.host.fenced(this.revision);
-    else this.host.failed(`state write failed: ${errorText(err)}`, err);
+    const failure = agentFailure(err);
+    const covered = neverStored(err) ? failure : agentFailure(new OutcomeUnknownError(this.host.id, errorText(err)));
+    for (const a of answers) this.host.answer(a.reply, a.id, null, covered);
+    for (const a of later) this.host.answer(a.reply, a.id, null, failure);
+    this.host.failed(`state write failed: ${errorText(err)}`, err);
   }
 }
 

@@ -25,6 +25,9 @@ export interface StoredState {
  */
 export const STATE_WRITE_TIMEOUT_MS = 1000;
 
+/** What the check of a write's own revision gives when it cannot be read. */
+const UNREADABLE: unique symbol = Symbol("unreadable");
+
 /** Runs a JetStream operation with retries on transient errors. */
 export type Retry = <T>(operation: string, fn: () => Promise<T>) => Promise<T>;
 
@@ -71,23 +74,21 @@ export class StateStore {
   async save(type: string, key: string, bytes: Uint8Array, expectedRevision: number): Promise<number> {
     const k = this.subjects.stateKey(type, key);
     const msgID = nuid.next();
+    let tries = 0;
     try {
-      return await this.retry("save state", () =>
-        publishToKey(this.kv, k, bytes, { msgID, expectRevision: expectedRevision, timeoutMs: STATE_WRITE_TIMEOUT_MS }),
-      );
+      return await this.retry("save state", () => {
+        tries++;
+        return publishToKey(this.kv, k, bytes, { msgID, expectRevision: expectedRevision, timeoutMs: STATE_WRITE_TIMEOUT_MS });
+      });
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
       // A try whose acknowledgement was lost (a leader election) may have landed, and a retry of it, if the
       // server did not take it for a duplicate, then fails compare-and-set against our own write. That write is ours.
-      let landed: number | undefined;
-      try {
-        landed = await this.landedRevision(k, msgID);
-      } catch {
-        // Whether our write is the one stored cannot be read now: the outcome is not known, which is not a conflict.
-        throw err;
-      }
-      if (landed !== undefined) return landed;
-      throw new StateConflictError(formatAgentId(type, key), expectedRevision);
+      // Whether our write is the one stored may not be readable now (an election): then we cannot tell either.
+      const landed = await this.landedRevision(k, msgID).catch(() => UNREADABLE);
+      if (typeof landed === "number") return landed;
+      // Another write is the last one. An earlier try that got no answer may still have landed before it (and been read).
+      throw new StateConflictError(formatAgentId(type, key), expectedRevision, tries > 1 || landed === UNREADABLE);
     }
   }
 
