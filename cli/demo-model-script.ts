@@ -4,8 +4,7 @@
 // The planner delegates three tasks, then asks for a review, then answers; a
 // worker answers its task; the reviewer publishes, then says what it did.
 
-import type { ChatRequest, ModelStep } from "../runtime/testing/model-server.js";
-import { lastUserText, toolResults } from "../runtime/testing/model-server.js";
+import { lastUserText, toolResults, type ChatRequest, type ModelStep } from "../runtime/testing/model-script.js";
 import { TeamTool, WORKERS, type DelegateArgs, type PublishArgs } from "./demo-team.js";
 
 /** What the demo asks the planner. */

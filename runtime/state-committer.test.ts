@@ -109,53 +109,43 @@ describe("StateCommitter", () => {
     expect(events).toEqual([]);
   });
 
-  it("tells the asks a write covered that its outcome is unknown when it got no answer, and the later asks that they failed", async () => {
+  /** A committer whose first write, covering the ask "covered" (and, with `later`, one handled while it is in flight), fails with `err`. */
+  async function failedWrite(err: Error, later = false) {
     const store = new GatedStore();
-    const state = { n: 0 };
-    const { committer, answers, events } = committerOver(store, state);
-    state.n = 1;
-    committer.changed();
-    committer.answer("_INBOX.a", "covered", 1);
+    const state = { n: 1 };
+    const run = committerOver(store, state);
+    run.committer.changed();
+    run.committer.answer("_INBOX.a", "covered", 1);
     await flushed();
-    // Handled while the write is in flight: in no write.
-    state.n = 2;
-    committer.changed();
-    committer.answer("_INBOX.a", "later", 2);
-    store.failWith = Object.assign(new Error("TIMEOUT"), { name: "TimeoutError" });
+    if (later) {
+      // Handled while the write is in flight: in no write.
+      state.n = 2;
+      run.committer.changed();
+      run.committer.answer("_INBOX.a", "later", 2);
+    }
+    store.failWith = err;
     store.release();
     await flushed();
-    expect(answers.find((a) => a.id === "covered")!.error).toMatchObject({ code: ErrorCode.OutcomeUnknown, name: OutcomeUnknownError.name });
-    expect(answers.find((a) => a.id === "later")!.error).toMatchObject({ code: ErrorCode.Remote });
+    const errorOf = (id: string) => run.answers.find((a) => a.id === id)!.error;
+    return { errorOf, events: run.events };
+  }
+
+  it("tells the asks a write covered that its outcome is unknown when it got no answer, and the later asks that they failed", async () => {
+    const { errorOf, events } = await failedWrite(Object.assign(new Error("TIMEOUT"), { name: "TimeoutError" }), true);
+    expect(errorOf("covered")).toMatchObject({ code: ErrorCode.OutcomeUnknown, name: OutcomeUnknownError.name });
+    expect(errorOf("later")).toMatchObject({ code: ErrorCode.Remote });
     expect(events).toEqual(["failed: state write failed: TIMEOUT"]);
   });
 
   it("tells the asks a write covered that they failed when the write was refused for what it holds (never stored)", async () => {
-    const store = new GatedStore();
-    const state = { n: 0 };
-    const { committer, answers } = committerOver(store, state);
-    state.n = 1;
-    committer.changed();
-    committer.answer("_INBOX.a", "covered", 1);
-    await flushed();
-    store.failWith = new InvalidMessageError("too large");
-    store.release();
-    await flushed();
-    expect(answers[0]!.error).toMatchObject({ code: ErrorCode.Remote, name: "InvalidMessageError" });
+    const { errorOf } = await failedWrite(new InvalidMessageError("too large"));
+    expect(errorOf("covered")).toMatchObject({ code: ErrorCode.Remote, name: "InvalidMessageError" });
   });
 
   it("after a lost compare-and-set, tells the covered asks their outcome is unknown when an earlier try may have landed, else that they were fenced", async () => {
     for (const maybeLanded of [true, false]) {
-      const store = new GatedStore();
-      const state = { n: 0 };
-      const { committer, answers, events } = committerOver(store, state);
-      state.n = 1;
-      committer.changed();
-      committer.answer("_INBOX.a", "covered", 1);
-      await flushed();
-      store.failWith = new StateConflictError("tally/x", 1, maybeLanded);
-      store.release();
-      await flushed();
-      expect(answers[0]!.error).toMatchObject({ code: maybeLanded ? ErrorCode.OutcomeUnknown : ErrorCode.AgentFenced });
+      const { errorOf, events } = await failedWrite(new StateConflictError("tally/x", 1, maybeLanded));
+      expect(errorOf("covered")).toMatchObject({ code: maybeLanded ? ErrorCode.OutcomeUnknown : ErrorCode.AgentFenced });
       expect(events).toEqual(["fenced"]);
     }
   });

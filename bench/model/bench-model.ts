@@ -5,8 +5,7 @@
 // (model-node-main.ts), so both ends of a failover run the same agent.
 
 import { defineAgent, tool, type AgentType, type FunctionTool } from "../../actors/index.js";
-import type { ChatRequest, ModelStep } from "../../runtime/testing/model-server.js";
-import { lastUserText } from "../../runtime/testing/model-server.js";
+import { lastUserText, type ChatRequest, type ModelStep } from "../../runtime/testing/model-script.js";
 
 /** Model calls in one request of the step loop: 9 tool calls, then the answer. */
 export const LOOP_STEPS = 10;

@@ -24,7 +24,8 @@ import { connectClient, startNode, BudgetExceededError, type Chunk, type Journal
 import { systemClock } from "../../runtime/clock.js";
 import { ModelClient } from "../../runtime/model/model-client.js";
 import { nextStep } from "../../runtime/model/journal.js";
-import { lastUserText, startModelServer, type ModelServer } from "../../runtime/testing/model-server.js";
+import { lastUserText } from "../../runtime/testing/model-script.js";
+import { startModelServer, type ModelServer } from "../../runtime/testing/model-server.js";
 import { childMain, startChildProcess, type ChildHandle } from "../child-process.js";
 import { loadAverageNow } from "../environment.js";
 import {

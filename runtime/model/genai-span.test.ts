@@ -9,7 +9,8 @@ import { context, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, t
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { FakeClock } from "../clock.js";
 import { configureTracing } from "../telemetry.js";
-import { contextLengthError, startModelServer, type ModelServer } from "../testing/model-server.js";
+import { contextLengthError } from "../testing/model-script.js";
+import { startModelServer, type ModelServer } from "../testing/model-server.js";
 import { waitFor } from "../testing/wait.js";
 import { chatSpan, toolSpan } from "./genai-span.js";
 import { ModelClient } from "./model-client.js";

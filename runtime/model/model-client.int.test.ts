@@ -12,12 +12,10 @@ import {
   contextLengthError,
   rateLimitError,
   serverError,
-  startModelServer,
   toolResults,
   type ModelScript,
-  type ModelServer,
-  type ModelServerOptions,
-} from "../testing/model-server.js";
+} from "../testing/model-script.js";
+import { startModelServer, type ModelServer, type ModelServerOptions } from "../testing/model-server.js";
 import { waitFor } from "../testing/wait.js";
 import { checkModelOptions, ModelClient, type ModelMessage, type ModelOptions, type ToolSpec } from "./model-client.js";
 

@@ -29,8 +29,8 @@ export { FakeClock, type Clock } from "../clock.js";
 export { waitFor } from "./wait.js";
 export { recordEvents, nextEvent, type EventFilter, type EventSource, type EventRecording } from "./events.js";
 export { measureElection, type Election, type ElectionOptions } from "./election-time.js";
+export { startModelServer, type ModelServer, type ModelServerOptions } from "./model-server.js";
 export {
-  startModelServer,
   rateLimitError,
   contextLengthError,
   serverError,
@@ -38,8 +38,6 @@ export {
   toolResults,
   messageText,
   FinishReason,
-  type ModelServer,
-  type ModelServerOptions,
   type ModelScript,
   type ModelStep,
   type ModelResponder,
@@ -51,4 +49,4 @@ export {
   type ScriptedUsage,
   type ChatMessage,
   type ChatRequest,
-} from "./model-server.js";
+} from "./model-script.js";

@@ -14,12 +14,10 @@ import {
   lastUserText,
   rateLimitError,
   serverError,
-  startModelServer,
   toolResults,
   type ModelScript,
-  type ModelServer,
-  type ModelServerOptions,
-} from "./model-server.js";
+} from "./model-script.js";
+import { startModelServer, type ModelServer, type ModelServerOptions } from "./model-server.js";
 import { waitFor } from "./wait.js";
 
 const servers: ModelServer[] = [];

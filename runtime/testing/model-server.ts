@@ -27,27 +27,6 @@ import {
   type ReplyStep,
 } from "./model-script.js";
 
-export {
-  FinishReason,
-  rateLimitError,
-  contextLengthError,
-  serverError,
-  lastUserText,
-  toolResults,
-  messageText,
-  type ChatMessage,
-  type ChatRequest,
-  type ModelScript,
-  type ModelStep,
-  type ModelResponder,
-  type ReplyStep,
-  type ErrorStep,
-  type DropStep,
-  type ScriptedError,
-  type ScriptedToolCall,
-  type ScriptedUsage,
-} from "./model-script.js";
-
 const HOST = "127.0.0.1";
 /** Request bodies larger than this are refused with 413. */
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
