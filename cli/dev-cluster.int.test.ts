@@ -44,7 +44,7 @@ describe("agentctl dev --cluster", { timeout: SLOW_MS }, () => {
       const out = await dev.waitFor(/NATS cluster running/);
       const urls = [0, 1, 2].map((i) => `nats://127.0.0.1:${port + i}`);
       for (const u of urls) expect(out).toContain(u);
-      expect(dev.stderr).toContain("--replicas 3");
+      expect(await dev.waitFor(/--replicas 3/, 10_000, "stderr")).toContain("--replicas 3");
 
       const nc = await connect({ servers: urls[0] });
       try {

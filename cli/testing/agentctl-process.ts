@@ -61,13 +61,18 @@ export class AgentctlProcess {
     return this.child.pid;
   }
 
-  /** Resolves with stdout once it matches `pattern`; rejects if the process ends first or time runs out. */
-  async waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+  /**
+   * Resolves with stdout (or, with `stream` "stderr", stderr) once it matches
+   * `pattern`; rejects if the process ends first or time runs out. The two
+   * are separate pipes: a line on one says nothing of what reached the other.
+   */
+  async waitFor(pattern: RegExp, timeoutMs = 60_000, stream: "stdout" | "stderr" = "stdout"): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     let ended = false;
     void this.exited.then(() => (ended = true));
     for (;;) {
-      if (pattern.test(this.stdout)) return this.stdout;
+      const text = stream === "stdout" ? this.stdout : this.stderr;
+      if (pattern.test(text)) return text;
       if (ended) throw new Error(`agentctl exited before printing ${pattern}: ${this.stdout}${this.stderr}`);
       if (Date.now() > deadline) throw new Error(`agentctl did not print ${pattern} within ${timeoutMs} ms: ${this.stdout}${this.stderr}`);
       await new Promise((r) => setTimeout(r, 25));
