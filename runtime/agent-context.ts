@@ -5,6 +5,8 @@
 import type { AgentRef } from "./agent-ref.js";
 import type { Chunk } from "./chunk.js";
 import type { Memory } from "./memory/index.js";
+import type { Pool } from "./pool.js";
+import type { PoolOptions } from "./pool-options.js";
 import type { AgentId } from "./subjects.js";
 
 /** What `receive` (and the hooks) can see and do. */
@@ -27,6 +29,12 @@ export interface AgentContext<S = unknown> {
   readonly memory: Memory;
   /** A ref to another agent in the namespace. */
   ref<M = unknown, R = unknown>(type: string, key: string): AgentRef<M, R>;
+  /**
+   * A pool of agents of `type` (members `<type>/<name>-<i>`), sending as this agent:
+   * `await ctx.pool("worker", { policy: "least_loaded", min: 2, max: 8 }).ask(job)`.
+   * Pools of one type and name share their members and, within a node, their load.
+   */
+  pool<M = unknown, R = unknown>(type: string, options?: PoolOptions<M>): Pool<M, R>;
   /** Exit normally once the current message is handled (a `permanent` child is restarted, as in OTP). */
   stop(): void;
   /**

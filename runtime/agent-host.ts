@@ -33,6 +33,7 @@ import type { TurnBudget } from "./turn-budget.js";
 import type { Messenger } from "./messenger.js";
 import type { Memory } from "./memory/index.js";
 import type { PermissionDenials } from "./permission-denials.js";
+import type { PoolBoard } from "./pool-board.js";
 import { neverStored, StateCommitter } from "./state-committer.js";
 import type { StateStore } from "./state-store.js";
 import { formatAgentId, type AgentId } from "./subjects.js";
@@ -62,6 +63,8 @@ export interface HostEnv {
   durable?: { js: JetStreamClient; jsm: JetStreamManager; stream: string };
   /** Checks senders' proofs for agents that accept only verified senders (absent when the node has no credentials). */
   verifier?: SenderVerifier;
+  /** The node's pools, for ctx.pool. */
+  pools?: PoolBoard;
 }
 
 /** A row of `node.list()` / `agentctl ps`. */

@@ -31,6 +31,9 @@ import { MailboxKind } from "./mailbox-kind.js";
 import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
 import type { Retry } from "./state-store.js";
 import type { SpawnOptions } from "./node-options.js";
+import type { Pool } from "./pool.js";
+import { PoolBoard } from "./pool-board.js";
+import type { PoolOptions } from "./pool-options.js";
 import { parseAgentId, Subjects, validateToken, type AgentId } from "./subjects.js";
 
 export type { ClientOptions };
@@ -77,6 +80,8 @@ export class TroupeClient {
   /** Which agent types take durable mailboxes (read from the namespace, never created). */
   private readonly directory: TypeDirectory;
   private readonly sender: string;
+  /** The pools used from this client. */
+  private readonly pools: PoolBoard;
   private closing: Promise<void> | undefined;
 
   /** @internal Use {@link connectClient}. */
@@ -117,6 +122,22 @@ export class TroupeClient {
     });
     this.messenger.useDurableMailboxes(this.directory, new DurableSender(jetstream(nc), o.clock));
     this.memory = openMemory(nc, subjects, { clock: o.clock, ...o.memory }, { readsCreate: false, writer: `client:${o.name}` });
+    this.pools = new PoolBoard({
+      clock: o.clock,
+      random: Math.random,
+      onDemand: async (type) => (await this.messenger.lookupRoute(type)).onDemand,
+      activate: (id) => this.activate(id),
+      spawn: (type, key) => this.spawn(type, { key }),
+      subscribe: (subject, callback) => {
+        const sub = nc.subscribe(subject, {
+          callback: (err, msg) => {
+            if (!err) callback(msg.data);
+          },
+        });
+        return () => sub.unsubscribe();
+      },
+      loadSubject: (type, name) => subjects.poolLoad(type, name),
+    });
     this.deadLetters = new DeadLetterQueue(nc, subjects, o.clock, servers, (to, body) => this.resend(to, body), () => this.assertOpen());
   }
 
@@ -125,6 +146,18 @@ export class TroupeClient {
     if (key !== undefined) return this.messenger.ref<M, R>(typeOrId, key, this.sender);
     const p = parseAgentId(typeOrId);
     return this.messenger.ref<M, R>(p.type, p.key, this.sender);
+  }
+
+  /**
+   * A pool of agents of `type`, as `node.pool`: each ask or tell goes to one
+   * member (`<type>/<name>-<i>`) chosen by the policy. A client's credential
+   * may activate on-demand members; spawned members need one that may spawn.
+   *
+   * @throws InvalidConfigError naming a bad option
+   */
+  pool<M = unknown, R = unknown>(type: string, options?: PoolOptions<M>): Pool<M, R> {
+    this.assertOpen();
+    return this.pools.pool<M, R>(type, options, (t, k) => this.messenger.ref(t, k, this.sender));
   }
 
   /**
@@ -235,6 +268,7 @@ export class TroupeClient {
   /** Fail waiting asks, stop memory watches, and close the connection if the client opened it. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.pools.close();
       this.messenger.close(new ClientClosedError(this.name));
       this.directory.close();
       await this.memory.close().catch(() => {});

@@ -23,6 +23,9 @@ import { grantedMemory } from "./granted-memory.js";
 import { memoryAs, type Memory } from "./memory/index.js";
 import type { Messenger } from "./messenger.js";
 import type { PermissionDenials } from "./permission-denials.js";
+import type { Pool } from "./pool.js";
+import type { PoolBoard } from "./pool-board.js";
+import type { PoolOptions } from "./pool-options.js";
 import { PlainState, StateTracker, type StateHolder } from "./state-tracker.js";
 import type { AgentId } from "./subjects.js";
 
@@ -68,6 +71,8 @@ export interface ContextEnv {
   readonly events: EventPublisher;
   /** The largest message, and agent state, the node sends or stores (bytes). */
   readonly maxMessageBytes: number;
+  /** The node's pools (ctx.pool). */
+  readonly pools?: PoolBoard;
 }
 
 /** The `ctx` handed to receive: mutable state, refs, memory, stop, and the activation's signal. */
@@ -159,6 +164,11 @@ export class HostContext implements AgentContext<unknown> {
     const grant = this.host.def.grant;
     const denied = grant !== undefined && !(type === this.type && key === this.key) && !grant.mayMessage(type, inner.id);
     return new ActivationRef(inner, this, denied);
+  }
+
+  pool<M = unknown, R = unknown>(type: string, options?: PoolOptions<M>): Pool<M, R> {
+    if (!this.env.pools) throw new InvalidArgumentError("pool", "this context has no pools");
+    return this.env.pools.pool<M, R>(type, options, (t, k) => this.ref(t, k));
   }
 
   /** Record a refusal of `operation` on `target` (counted, an event) and return the error to throw. */

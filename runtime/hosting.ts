@@ -23,6 +23,7 @@ import {
 } from "./errors.js";
 import { EventKind } from "./events.js";
 import { Passivator } from "./passivation.js";
+import { parsePoolMember } from "./pool-member.js";
 import type { Registry, Takeover } from "./registry.js";
 import { childSpec } from "./specs.js";
 import { ListingOrder } from "./listing-order.js";
@@ -72,6 +73,8 @@ export class Hosting {
   private readonly passivator: Passivator | undefined;
   /** The sorted ids a listing pages through. */
   private readonly listing: ListingOrder;
+  /** The hosts whose key is a pool member's (`<name>-<i>`): their load is reported. Kept with {@link hosts}. */
+  private readonly poolMembers = new Map<AgentId, AgentHost>();
 
   constructor(
     agents: ReadonlyArray<AgentType | SupervisorType>,
@@ -142,6 +145,11 @@ export class Hosting {
       const info = this.hosts.get(id)?.info() ?? givenUp.get(id);
       if (info) yield info;
     }
+  }
+
+  /** The agents here whose key is a pool member's, for load reports. */
+  poolMemberHosts(): Iterable<AgentHost> {
+    return this.poolMembers.values();
   }
 
   /** The root supervisor's tree. */
@@ -392,12 +400,16 @@ export class Hosting {
     }
     const host = new AgentHost(def, spec.key, spec.args, parent, this.env.host);
     this.hosts.set(id, host);
+    if (parsePoolMember(spec.key)) this.poolMembers.set(id, host);
     return host;
   }
 
   private async releaseHost(child: Child): Promise<void> {
     // Stopped, or failed for good (given up on): its supervisor forgot it, so does the node.
-    if (this.hosts.get(child.id) === child && (child.state === "stopped" || child.state === "failed")) this.hosts.delete(child.id);
+    if (this.hosts.get(child.id) === child && (child.state === "stopped" || child.state === "failed")) {
+      this.hosts.delete(child.id);
+      this.poolMembers.delete(child.id as AgentId);
+    }
     // Handed over: the claim is the peer's to take over.
     if (this.handingOver.has(child.id as AgentId)) return;
     await this.env.registry.release(child.type, child.key, this.env.nodeId);

@@ -5,6 +5,7 @@
 export { startNode, TroupeNode, type NodeOptions, type SpawnOptions, type NodeTree } from "./node.js";
 export { connectClient, TroupeClient, type ClientOptions } from "./client.js";
 export type { AgentRef, AskOptions, TellOptions, StreamOptions, ApprovalAnswer } from "./agent-ref.js";
+export { PoolPolicy, type Pool, type PoolOptions } from "./pool.js";
 export { ChunkStream, MAX_WAITING_CHUNKS } from "./chunk-stream.js";
 export type { Chunk, TextChunk, ToolCallChunk, ToolResultChunk, StatusChunk, ApprovalChunk, DoneChunk, CustomChunk } from "./chunk.js";
 export { MailboxKind } from "./mailbox-kind.js";

@@ -30,6 +30,10 @@ import { openMemory, type Memory } from "./memory/index.js";
 import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
 import { Messenger } from "./messenger.js";
 import { PermissionDenials } from "./permission-denials.js";
+import type { Pool } from "./pool.js";
+import { PoolBoard } from "./pool-board.js";
+import { PoolLoadReporter } from "./pool-load-reporter.js";
+import type { PoolOptions } from "./pool-options.js";
 import { validateNodeOptions, type NodeOptions, type SpawnOptions, type ValidOptions } from "./node-options.js";
 import { Registry } from "./registry.js";
 import { StateStore, type Retry } from "./state-store.js";
@@ -89,6 +93,9 @@ export class TroupeNode {
   private readonly events: EventPublisher;
   /** What agents' `can` declarations refused here. */
   private readonly denials: PermissionDenials;
+  /** The pools used from here (node.pool, ctx.pool), and the load reports of pool members hosted here. */
+  private readonly pools: PoolBoard;
+  private readonly poolLoad: PoolLoadReporter;
   private readonly sender: string;
   private closing: Promise<void> | undefined;
   /** Why the node closed: undefined for close(), set first by a node that closes on its own. */
@@ -139,7 +146,24 @@ export class TroupeNode {
     );
     this.events = new EventPublisher(nc, this.subjects, o.name, o.clock, maxMessageBytes);
     this.denials = new PermissionDenials(this.events);
+    this.pools = new PoolBoard({
+      clock: o.clock,
+      random: o.random,
+      onDemand: async (type) => (await this.messenger.lookupRoute(type)).onDemand,
+      activate: (id) => this.calls.activate(id),
+      spawn: (type, key) => this.spawn(type, { key }),
+      subscribe: (subject, callback) => {
+        const sub = nc.subscribe(subject, {
+          callback: (err, msg) => {
+            if (!err) callback(msg.data);
+          },
+        });
+        return () => sub.unsubscribe();
+      },
+      loadSubject: (type, name) => this.subjects.poolLoad(type, name),
+    });
     const host: HostEnv = {
+      pools: this.pools,
       nodeId: o.name,
       nc,
       clock: o.clock,
@@ -165,6 +189,7 @@ export class TroupeNode {
       closing: () => this.closing !== undefined,
       fenceOn: (node, id) => this.fenceOn(node, id),
     });
+    this.poolLoad = new PoolLoadReporter(o.name, nc, this.subjects, o.clock, () => this.hosting.poolMemberHosts());
     this.control = new ControlServer(o.name, nc, this.subjects, this.messenger, this.events, this.hosting, maxMessageBytes);
   }
 
@@ -209,6 +234,7 @@ export class TroupeNode {
     node.watchReconnects();
     if (o.failover && node.hosting.typeNames().length > 0) node.startFailover();
     node.hosting.startPassivation();
+    node.poolLoad.start();
     node.unobserve = observeNode(node.id, () => node!.hosting.agentStats());
     return node;
   }
@@ -244,6 +270,21 @@ export class TroupeNode {
       return this.messenger.ref<M, R>(p.type, p.key, this.sender);
     }
     return this.messenger.ref<M, R>(typeOrId, key, this.sender);
+  }
+
+  /**
+   * A pool of agents of `type`: each ask or tell goes to one member, chosen by
+   * the policy (default least loaded). Members are `<type>/<name>-<i>`; `min`
+   * are brought up on first use, more (up to `max`) when all are busy.
+   *
+   * @example
+   * const workers = node.pool("worker", { policy: "least_loaded", min: 4, max: 16 });
+   * await workers.ask({ job: 1 });
+   * @throws InvalidConfigError naming a bad option
+   */
+  pool<M = unknown, R = unknown>(type: string, options?: PoolOptions<M>): Pool<M, R> {
+    this.assertOpen();
+    return this.pools.pool<M, R>(type, options, (t, k) => this.messenger.ref(t, k, this.sender));
   }
 
   /** The agents on this node, then the few its root supervisor gave up on lately (`failed`). */
@@ -398,6 +439,8 @@ export class TroupeNode {
   /** Stop listening, stop every agent, leave the cluster, close the connection if it is ours. */
   private async closeAll(handover: boolean): Promise<void> {
     this.control.close();
+    this.poolLoad.stop();
+    this.pools.close();
     await this.failover?.stop();
     this.unobserve?.();
     this.statuses?.stop();

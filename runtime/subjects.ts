@@ -132,6 +132,15 @@ export class Subjects {
     return `${this.prefix}.pool.${type}.*`;
   }
 
+  /**
+   * Load reports of the members of pool `name` of a type, published by the nodes that
+   * host them: `troupe.<ns>.pool.<type>.<name>.load`. Six tokens, so the nodes' pool
+   * lane subscription (`troupe.<ns>.pool.<type>.*`) never takes them.
+   */
+  poolLoad(type: string, name: string): string {
+    return `${this.prefix}.pool.${type}.${name}.load`;
+  }
+
   /** Queue group name for a pool. */
   poolQueue(type: string): string {
     return `troupe-pool-${type}`;

@@ -150,6 +150,8 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     // (list), events.
     ...perType((t) => [s.poolSpawn(t), s.nodeControl("*", t)]),
     s.poolActivate("*"),
+    // Load reports of the pool members of its types (least-loaded routing).
+    ...perType((t) => [s.poolLoad(t, "*")]),
     s.nodeInfo("*"),
     s.allEvents(),
     // Dead letters, agent state, registry claims and routes of its types; its membership entry.
@@ -184,6 +186,8 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     ownInbox,
     // Its types' agents and pools (queue groups), its own control and info subjects, and events.
     ...perType((t) => [s.agent(t, key), s.poolRequests(t)]),
+    // Load reports of any pool its agents send to (ctx.pool).
+    s.poolLoad("*", "*"),
     s.nodeControlAll(node),
     s.nodeInfo(node),
     s.allEvents(),
@@ -243,7 +247,9 @@ function clientPermissions(s: Subjects, scope: RoleScope, ownInbox: string): Sub
     ...(scope.memoryRead ?? []).flatMap((grant, i) => readBucket(bucketStream(s.memoryBucket(keyGrant(`memoryRead[${i}]`, grant).bucket)).name)),
     "$JS.FC.>",
   ];
-  return { pub: { allow: unique(pub) }, sub: { allow: [ownInbox] } };
+  // Load reports of the pools of the types it may reach (client.pool).
+  const sub = [ownInbox, ...(types ? types.map((t) => s.poolLoad(t, "*")) : [s.poolLoad("*", "*")])];
+  return { pub: { allow: unique(pub) }, sub: { allow: sub } };
 }
 
 function observerPermissions(s: Subjects, ownInbox: string): SubjectPermissions {
