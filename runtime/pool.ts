@@ -76,7 +76,12 @@ export class Pool<Msg = unknown, Reply = unknown> {
     const up = this.members.ready(this.o.min, this.o.max);
     if (up) await up;
     const grown = this.members.grow(this.o.max);
-    if (grown) await grown;
+    if (grown) {
+      // Every member was busy: the one just brought up takes this message (a hashed key stays where it maps).
+      const index = this.members.size - 1;
+      await grown;
+      if (this.o.policy !== PoolPolicy.ConsistentHash && index < this.o.max) return index;
+    }
     const n = this.size;
     switch (this.o.policy) {
       case PoolPolicy.RoundRobin:
