@@ -152,7 +152,10 @@ describe("client reading shared memory (memoryRead)", () => {
 describe("client narrowed to types", () => {
   checkTable(perms(Role.Client, { types: ["counter"] }), {
     pubAllowed: ["troupe.shop.agent.counter.c1", "troupe.shop.mbox.counter.c1", "troupe.shop.pool.counter.activate"],
-    pubRefused: ["troupe.shop.agent.echo.e1", "troupe.shop.mbox.echo.e1", "troupe.shop.pool.echo.activate"],
+    pubRefused: ["troupe.shop.agent.echo.e1", "troupe.shop.mbox.echo.e1", "troupe.shop.pool.echo.activate", "troupe.shop.pool.counter.w.load"],
+    // Load reports of its types' pools (least-loaded routing), and no other pool's.
+    subAllowed: [`_INBOX.${USER}.x`, "troupe.shop.pool.counter.w.load", "troupe.shop.pool.counter.*.load"],
+    subRefused: ["troupe.shop.pool.echo.w.load", "troupe.shop.pool.*.*.load", "troupe.shop.pool.counter.activate"],
   });
 });
 
@@ -212,6 +215,8 @@ describe("node narrowed to types", () => {
       "troupe.shop.pool.counter.spawn",
       // An agent's message activates an agent of any type.
       "troupe.shop.pool.echo.activate",
+      // Load reports of its types' pool members.
+      "troupe.shop.pool.counter.w.load",
     ],
     pubRefused: [
       "$KV.troupe_shop_state.echo.e1",
@@ -222,9 +227,11 @@ describe("node narrowed to types", () => {
       "troupe.shop.node.n2.ctl.echo",
       "troupe.shop.node.n2.ctl.*",
       "troupe.shop.pool.echo.spawn",
+      "troupe.shop.pool.echo.w.load",
       ...adminOnly,
     ],
-    subAllowed: ["troupe.shop.agent.counter.c1", "troupe.shop.agent.counter.*", "troupe.shop.pool.counter.*", "troupe.shop.node.n1.ctl.*"],
+    // Its agents may use pools of any type (ctx.pool): they hear every pool's load reports.
+    subAllowed: ["troupe.shop.agent.counter.c1", "troupe.shop.agent.counter.*", "troupe.shop.pool.counter.*", "troupe.shop.node.n1.ctl.*", "troupe.shop.pool.echo.w.load"],
     subRefused: ["troupe.shop.agent.echo.e1", "troupe.shop.agent.*.*", "troupe.shop.pool.echo.*", "troupe.shop.pool.*.*"],
   });
 });
