@@ -63,6 +63,13 @@ export class PoolMembers {
   private readonly loads: MemberLoad[] = [];
   /** Members brought up (or being brought up) by this process. Deleted on failure, so a later use tries again. */
   private readonly ensured = new Map<number, Promise<void>>();
+  /** Members being brought up now: a message for one waits for it. */
+  private readonly coming = new Map<number, Promise<void>>();
+  /** The largest `min` whose members are all up. */
+  private readyFor = 0;
+  /** The bringing up of the first `readyingFor` members, while it lasts. */
+  private readying: Promise<void> | undefined;
+  private readyingFor = 0;
   private onDemand: Promise<boolean> | undefined;
   private unsubscribe: (() => void) | undefined;
   /** Largest `max` of the pools using these members: reports never make the pool larger. */
@@ -93,12 +100,30 @@ export class PoolMembers {
    */
   ready(min: number, max: number): Promise<void> | undefined {
     if (max > this.maxDeclared) this.maxDeclared = max;
-    if (this.size >= min && this.unsubscribe) return undefined;
+    if (min <= this.readyFor) return undefined;
+    if (this.readying && min <= this.readyingFor) return this.readying;
     this.unsubscribe ??= this.env.subscribe(this.env.loadSubject(this.type, this.name), (data) => this.onReport(data));
     const ups: Promise<void>[] = [];
     for (let i = 0; i < min; i++) ups.push(this.ensure(i));
     if (this.size < min) this.size = min;
-    return Promise.all(ups).then(() => undefined);
+    const readying: Promise<void> = Promise.all(ups).then(
+      () => {
+        if (this.readying === readying) this.readying = undefined;
+        this.readyFor = Math.max(this.readyFor, min);
+      },
+      (err: unknown) => {
+        if (this.readying === readying) this.readying = undefined;
+        throw err;
+      },
+    );
+    this.readying = readying;
+    this.readyingFor = min;
+    return readying;
+  }
+
+  /** While member `index` is being brought up: resolves once it is (a message for it waits). */
+  whenUp(index: number): Promise<void> | undefined {
+    return this.coming.get(index);
   }
 
   /** When every member in use (of at most `max`) is busy, bring up the next one; resolves once it takes messages. */
@@ -106,7 +131,11 @@ export class PoolMembers {
     if (this.size >= max) return undefined;
     for (let i = 0; i < this.size; i++) if (this.load(i).queue() === 0) return undefined;
     const index = this.size++;
-    return this.ensure(index);
+    return this.ensure(index).catch((err: unknown) => {
+      // It did not come up: the pool stays as large as it was (a later busy moment tries again).
+      if (this.size === index + 1) this.size = index;
+      throw err;
+    });
   }
 
   /** Note an ask sent to member `index`; call the returned function when it settles. */
@@ -153,9 +182,17 @@ export class PoolMembers {
   private ensure(index: number): Promise<void> {
     let up = this.ensured.get(index);
     if (!up) {
-      up = this.bringUp(index);
-      this.ensured.set(index, up);
-      up.catch(() => this.ensured.delete(index));
+      const coming = this.bringUp(index);
+      up = coming;
+      this.ensured.set(index, coming);
+      this.coming.set(index, coming);
+      coming.then(
+        () => this.coming.delete(index),
+        () => {
+          this.coming.delete(index);
+          this.ensured.delete(index);
+        },
+      );
     }
     return up;
   }

@@ -70,8 +70,16 @@ export class Pool<Msg = unknown, Reply = unknown> {
     await this.ref(index).tell(msg, opts);
   }
 
-  /** The member a message goes to now, by the policy (members brought up first). */
+  /** The member a message goes to now, by the policy, once it is up. */
   private async route(msg: Msg): Promise<number> {
+    const index = await this.choose(msg);
+    const coming = this.members.whenUp(index);
+    if (coming) await coming;
+    return index;
+  }
+
+  /** The member a message goes to now, by the policy (members brought up first). */
+  private async choose(msg: Msg): Promise<number> {
     const key = this.o.policy === PoolPolicy.ConsistentHash ? this.o.key!(msg) : undefined;
     const up = this.members.ready(this.o.min, this.o.max);
     if (up) await up;
