@@ -333,6 +333,7 @@ export class Hosting {
       await this.releaseHost(host);
     }
     this.hosts.delete(id);
+    this.poolMembers.delete(id);
   }
 
   /** Make an agent here fail as if its receive threw. */
