@@ -9,7 +9,6 @@ import { nuid } from "@nats-io/nats-core";
 import { RestartType } from "../supervisors/strategy.js";
 import type { AgentInfo } from "./agent-host.js";
 import type { Clock } from "./clock.js";
-import { decodeValue } from "./codec.js";
 import type { Control, ListRequest } from "./control.js";
 import { decodeEnvelope } from "./envelope.js";
 import { AgentNotFoundError, AskTimeoutError, InvalidArgumentError, InvalidMessageError, NoNodeForTypeError, PermissionDeniedError, SupervisorNotFoundError } from "./errors.js";
