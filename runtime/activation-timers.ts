@@ -200,14 +200,21 @@ export class ActivationTimers {
     for (const t of this.live.values()) if (earliest === undefined || t.due < earliest.due) earliest = t;
     this.earliest = earliest;
     if (this.stopped) return;
-    if (this.handle !== undefined) this.owner.clock.clearTimeout(this.handle);
-    this.handle = undefined;
-    if (earliest !== undefined) {
-      this.handle = this.owner.clock.setTimeout(() => {
-        this.handle = undefined;
-        this.owner.kick();
-      }, Math.max(0, earliest.due - this.owner.clock.now()));
-    }
+    this.arm();
     if (earliest?.due !== before) this.owner.earliestChanged(earliest?.due);
+  }
+
+  /** Arm the clock for the earliest timer. A timer that fires before the clock reads its due time (Node's timers and Date.now() may disagree by a millisecond) arms again. */
+  private arm(): void {
+    const clock = this.owner.clock;
+    if (this.handle !== undefined) clock.clearTimeout(this.handle);
+    this.handle = undefined;
+    const earliest = this.earliest;
+    if (earliest === undefined || this.stopped) return;
+    this.handle = clock.setTimeout(() => {
+      this.handle = undefined;
+      if (this.earliest !== undefined && this.earliest.due > clock.now()) this.arm();
+      else this.owner.kick();
+    }, Math.max(0, earliest.due - clock.now()));
   }
 }
