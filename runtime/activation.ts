@@ -89,6 +89,8 @@ export class Activation implements ContextOwner, InboxTarget {
   timers: ActivationTimers | undefined;
   /** A timer's message failed (or was killed): the exit commit writes the last committed state with the timers as they are now (an attempt counted). */
   failedTimer = false;
+  /** The drain's last turn went to a timer: the next goes to the mailbox if a message waits. */
+  private timerWent = false;
 
   constructor(
     /** 1 for an agent's first activation, then one more for each. */
@@ -267,9 +269,14 @@ export class Activation implements ContextOwner, InboxTarget {
     while (this.handling) {
       if (this.exitIfAsked()) return;
       const timers = this.timers;
-      if (timers !== undefined && timers.ready) {
-        await this.fireTimer(timers);
-        continue;
+      // A due timer goes first, but never twice in a row while messages wait (a short `every` cannot starve the mailbox).
+      if (timers !== undefined) {
+        if (timers.ready && (!this.timerWent || mailbox.size === 0)) {
+          this.timerWent = true;
+          await this.fireTimer(timers);
+          continue;
+        }
+        this.timerWent = false;
       }
       if (mailbox.size === 0) return;
       if (committer?.mustWait) {

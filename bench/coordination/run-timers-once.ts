@@ -1,11 +1,12 @@
-// Runs the timers bench once on a throwaway server and prints its figures (a helper for the lead's scenario).
-//   npx tsx bench/coordination/run-timers-once.ts [nodes]
+// Runs the timers bench once on a throwaway server and prints its figures (a helper until the lead's scenario calls it).
+//   npx tsx bench/coordination/run-timers-once.ts [nodes] [--kill]
 import { startNatsServer } from "../../runtime/testing/nats-server.js";
-import { timersBench } from "./timers.js";
+import { timersBench, timersKillBench } from "./timers.js";
 
 const server = await startNatsServer();
 try {
-  const r = await timersBench({ servers: server.url, nodes: Number(process.argv[2] ?? 2) });
+  const nodes = process.argv[2] && !process.argv[2].startsWith("--") ? Number(process.argv[2]) : undefined;
+  const r = process.argv.includes("--kill") ? await timersKillBench({ servers: server.url, nodes }) : await timersBench({ servers: server.url, nodes });
   console.log(JSON.stringify(r));
 } finally {
   await server.dispose();
