@@ -13,6 +13,10 @@
 // SIGKILLed while they fire; the others adopt its agents. Counted from the
 // persisted state only (what survives): fired more than once, never fired.
 //
+// timersServerRestartBench: nodes in this process, the nats-server SIGKILLed
+// while the timers fire and restarted a second later; counted from the
+// persisted state.
+//
 //   const r = await timersBench({ servers: "nats://127.0.0.1:4222" });
 //   const k = await timersKillBench({ servers: "nats://127.0.0.1:4222" });
 
@@ -157,6 +161,50 @@ export async function timersKillBench(o: TimersBenchOptions & { heartbeatMs?: nu
   } finally {
     await client.close().catch(() => {});
     await Promise.all(children.map((c) => c.stop().catch(() => {})));
+  }
+}
+
+/**
+ * The same timers on nodes in this process while the nats-server is killed
+ * (SIGKILL) a third of the way through the firing span and restarted
+ * `downMs` later (the caller's server: its kill and restart). Counted from the
+ * persisted state: delays of the committed firings, timers recorded twice,
+ * timers never recorded.
+ */
+export async function timersServerRestartBench(
+  o: TimersBenchOptions & { server: { kill(): Promise<void>; restart(): Promise<void> }; downMs?: number },
+): Promise<TimersBenchResult & { downMs: number }> {
+  const plan = planOf(o, 2);
+  const downMs = o.downMs ?? 1_000;
+  const nodes: TroupeNode[] = [];
+  try {
+    for (let i = 0; i < plan.nodes; i++) {
+      nodes.push(await startNode({ servers: o.servers, namespace: plan.namespace, name: `timers-rs-${i}`, agents: [timerBenchAgent] }));
+    }
+    await inBatches(plan.keys, 64, (key, i) => nodes[i % plan.nodes]!.spawn(TIMER_BENCH_TYPE, { key }).then(() => {}));
+    const { start, armMs } = await arm(plan, (key, msg) => nodes[0]!.ref<TimerBenchMsg>(TIMER_BENCH_TYPE, key).ask(msg, { timeoutMs: 30_000 }));
+    await sleep(Math.max(0, start + Math.floor(plan.spreadMs / 3) - Date.now()));
+    await o.server.kill();
+    await sleep(downMs);
+    await o.server.restart();
+    await sleep(Math.max(0, start + plan.spreadMs + plan.waitMs - Date.now()));
+    const stored = await storedFirings(plan, (id) => nodes[0]!.persistedState(id));
+    const delay = percentiles(stored.delays);
+    return {
+      timers: plan.total,
+      agents: plan.agents,
+      nodes: plan.nodes,
+      armMs,
+      delay,
+      firedTwice: 0,
+      firedTwiceInState: stored.twice,
+      notFired: stored.missing,
+      goalP99Ms: TIMERS_GOAL_P99_MS,
+      metGoal: stored.twice === 0 && stored.missing === 0,
+      downMs,
+    };
+  } finally {
+    for (const n of nodes) await n.close().catch(() => {});
   }
 }
 
