@@ -69,7 +69,8 @@ export class WakeEntry {
 
   /** The earliest due time is now `due` (at `now`): write it when the entry would wake the agent too late, or not at all. */
   earliest(due: number | undefined, now: number): void {
-    if (due === undefined) return;
+    // Nothing to wake for: none left, or due now (this activation fires it; the next due time is written then).
+    if (due === undefined || due <= now) return;
     if (this.indexed !== undefined && this.indexed <= due && this.indexed > now) return;
     this.indexed = due;
     this.index.put(this.type, this.key, due).catch(this.report);

@@ -38,7 +38,8 @@ function timerAgent(type: string, extra: Record<string, unknown>) {
       }
       if (msg.op === "get") return { fired: [...ctx.state.fired], timers: ctx.timers() };
       runs.set(ctx.id, (runs.get(ctx.id) ?? 0) + 1);
-      ctx.state.fired.push(`${ctx.timer}@${clock.now() - T0}`);
+      // The name only: when the receive runs depends on how far the fake clock moved meanwhile.
+      ctx.state.fired.push(String(ctx.timer));
       if (holdOn === ctx.node) return new Promise<null>((resolve) => held.push(() => resolve(null)));
       return null;
     },
@@ -101,13 +102,13 @@ describe("durable timers of agents that are not running", () => {
 
     // Due: a node of its pool wakes it, its activation fires the timer; then it passivates again.
     await advanceUntil(5_000, 100, async () => (await persisted(b, "napper/n1")).length > 0);
-    expect(await persisted(b, "napper/n1")).toEqual(["later@5000"]);
+    expect(await persisted(b, "napper/n1")).toEqual(["later"]);
     await advanceUntil(3_000, 100, async () => (await a.whereIs("napper/n1")) === undefined && (await kv.get("napper.n1"))?.operation !== "PUT");
     expect(await a.whereIs("napper/n1")).toBeUndefined();
     // No timers left: the index entry is gone, and nothing wakes it again.
     expect((await kv.get("napper.n1"))?.operation).not.toBe("PUT");
     await advanceUntil(2_000, 200);
-    expect(await persisted(a, "napper/n1")).toEqual(["later@5000"]);
+    expect(await persisted(a, "napper/n1")).toEqual(["later"]);
     expect(runs.get("napper/n1")).toBe(1);
   });
 
@@ -118,9 +119,9 @@ describe("durable timers of agents that are not running", () => {
     await kill(doomed);
     await advanceUntil(10_000, 100, async () => (await peer.whereIs("keeper/k1")) === "fp" && (await persisted(peer, "keeper/k1")).length > 0);
     expect(await peer.whereIs("keeper/k1")).toBe("fp");
-    expect(await persisted(peer, "keeper/k1")).toEqual(["t@3000"]);
+    expect(await persisted(peer, "keeper/k1")).toEqual(["t"]);
     await advanceUntil(2_000, 200);
-    expect(await persisted(peer, "keeper/k1")).toEqual(["t@3000"]);
+    expect(await persisted(peer, "keeper/k1")).toEqual(["t"]);
   });
 
   it("fires a timer again on the adopting peer when the dead node handled its message but never committed it: once in the state", async () => {
@@ -151,7 +152,7 @@ describe("durable timers of agents that are not running", () => {
     const fired = async () => (decodeValue((await record())[2] as Uint8Array) as { fired: string[] }).fired;
     await advanceUntil(1_000, 100);
     await waitFor(async () => (await fired()).length === 1, "fired once");
-    expect(await fired()).toEqual(["x@1000"]);
+    expect(await fired()).toEqual(["x"]);
     const stored = await record();
     expect(stored[0]).toBe("troupe/durable");
     expect(stored).toHaveLength(7);
