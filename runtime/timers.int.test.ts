@@ -6,7 +6,10 @@
 // keeps throwing is dead-lettered after maxDeliver tries instead of looping.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { defineAgent, startNode, type TroupeNode } from "../actors/index.js";
+import { Kvm } from "@nats-io/kv";
+import { connectClient, defineAgent, startNode, type TroupeNode } from "../actors/index.js";
+import { encodeValue } from "./codec.js";
+import { Subjects } from "./subjects.js";
 import { FakeClock, waitFor } from "./testing/index.js";
 import { useNatsServer } from "./testing/vitest.js";
 import { DEFAULT_MAX_DELIVER } from "./define-agent.js";
@@ -251,5 +254,24 @@ describe("durable timers", () => {
     await ref.ask({ op: "cancel", name: "bad" });
     await clock.advance(1000);
     expect(boomRuns).toBe(DEFAULT_MAX_DELIVER);
+    // Its message is in the dead letters, from the timer, with the tries it took.
+    const client = await connectClient({ servers: nats.url, namespace: n.namespace, clock });
+    try {
+      const { letters } = await client.deadLetters.list({ agent: "alarm/a8" });
+      expect(letters).toHaveLength(1);
+      expect(letters[0]).toMatchObject({ kind: "letter", sender: "timer:bad", deliveries: DEFAULT_MAX_DELIVER, body: { op: "boom" } });
+      expect((letters[0] as { reason: string }).reason).toMatch(/gave up after 5 tries: .*boom/);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("refuses malformed timers in the state bucket: the start fails with InvalidMessageError, the node serves on", async () => {
+    const n = await start();
+    const kv = await new Kvm(n.connection).open(new Subjects(n.namespace).stateBucket());
+    await kv.put("alarm.a9", encodeValue(["troupe/timers", 1, encodeValue({ fired: [] }), [["x", "at", -1, null, null, null, encodeValue(1), 0]]]));
+    await expect(n.spawn("alarm", { key: "a9" })).rejects.toThrow(/stored timers hold a bad due time/);
+    const ref = await n.spawn("alarm", { key: "a10" });
+    expect((await ref.ask<View>({ op: "get" })).fired).toEqual([]);
   });
 });
