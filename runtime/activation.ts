@@ -13,7 +13,9 @@ import { ANSWERED_LATER, type Behavior } from "./behavior-contract.js";
 import type { ChildEnd } from "./child.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import type { AgentType } from "./define-agent.js";
-import { AgentKilledError, errorText, ReceiveTimeoutError, type WireError } from "./errors.js";
+import { AgentKilledError, errorText, InvalidConfigError, ReceiveTimeoutError, type WireError } from "./errors.js";
+import { ActivationTimers } from "./activation-timers.js";
+import { makeTimer, type Timer, type TimerInfo, type TimerWhen } from "./timer-table.js";
 import { outcomeOf, type DurableState } from "./durable/durable-state.js";
 import type { DurableFeed } from "./durable/durable-feed.js";
 import { HostContext, type AnswerChannel, type ContextEnv, type ContextOwner } from "./host-context.js";
@@ -55,6 +57,8 @@ export interface AgentParts {
   readonly counts: HandlingCounts;
   /** A durable message left the mailbox. */
   tookDurable(bytes: number): void;
+  /** The earliest timer's due time changed (undefined: none left): the host keeps the wake index of an on-demand agent. */
+  earliestTimer?(due: number | undefined): void;
   /** The activation ends on its own: it failed, or it stopped itself. */
   exit(end: ChildEnd, reason: string): void;
   /** A bug in the host, not in the agent: report it, fail the agent, keep the node. */
@@ -81,6 +85,12 @@ export class Activation implements ContextOwner, InboxTarget {
   feed: DurableFeed | undefined;
   /** The durable message whose failure ended this activation: the state goes back to the last commit, and it is tried again. */
   failedDurable: { seq: number; reason: string } | undefined;
+  /** Its durable timers; made when the stored record has some, or on the first ctx.schedule. */
+  timers: ActivationTimers | undefined;
+  /** A timer's message failed (or was killed): the exit commit writes the last committed state with the timers as they are now (an attempt counted). */
+  failedTimer = false;
+  /** The drain's last turn went to a timer: the next goes to the mailbox if a message waits. */
+  private timerWent = false;
 
   constructor(
     /** 1 for an agent's first activation, then one more for each. */
@@ -132,6 +142,47 @@ export class Activation implements ContextOwner, InboxTarget {
     else this.parts.env.messenger.reply(reply, id, this.parts.id, value, error);
   }
 
+  // ---- timers --------------------------------------------------------------
+
+  /** ctx.schedule: add or replace a durable timer (applied with the message being handled, when it succeeds). */
+  schedule(name: string, when: TimerWhen, msg: unknown): void {
+    if (!this.parts.committer) throw new InvalidConfigError("persist", `agent type ${this.def.type} persists no state, and timers live in its persisted state: remove persist: false`);
+    const { clock, maxMessageBytes } = this.parts.env;
+    const timer = makeTimer(name, when, msg, clock.now(), maxMessageBytes);
+    this.loadTimers([]).schedule(timer, this.inflight !== undefined);
+  }
+
+  /** ctx.cancel: true when there was such a timer. */
+  cancel(name: string): boolean {
+    return this.timers?.cancel(name, this.inflight !== undefined) ?? false;
+  }
+
+  /** ctx.timers(). */
+  listTimers(): TimerInfo[] {
+    return this.timers?.list() ?? [];
+  }
+
+  /** The timers, made (from `loaded`, the stored ones) unless they are already. */
+  loadTimers(loaded: readonly Timer[]): ActivationTimers {
+    if (this.timers) return this.timers;
+    const committer = this.parts.committer!;
+    this.timers = new ActivationTimers(
+      {
+        clock: this.parts.env.clock,
+        maxDeliver: this.def.maxDeliver,
+        kick: () => this.kick(),
+        changedOutside: () => {
+          committer.changed();
+          if (this.handling) committer.flush();
+        },
+        earliestChanged: (due) => this.parts.earliestTimer?.(due),
+      },
+      loaded,
+    );
+    if (this.ended) this.timers.stop();
+    return this.timers;
+  }
+
   deadLetter(reason: string): void {
     if (this.inflight) this.parts.inbound.deadLetter(this.inflight, reason);
   }
@@ -168,7 +219,7 @@ export class Activation implements ContextOwner, InboxTarget {
 
   /** Handling, with nothing in flight and nothing waiting: a message that arrives may be handled at once. */
   get idle(): boolean {
-    return this.handling && this.draining === undefined && this.parts.mailbox.size === 0;
+    return this.handling && this.draining === undefined && this.parts.mailbox.size === 0 && !this.timers?.ready;
   }
 
   /** End it: its signal fires with `reason` (or the error it makes), and whatever its receive still does is ignored. */
@@ -176,6 +227,7 @@ export class Activation implements ContextOwner, InboxTarget {
     this.ended = true;
     this.ctx.end(reason);
     this.feed?.stop();
+    this.timers?.stop();
   }
 
   // ---- handling messages ---------------------------------------------------
@@ -202,7 +254,7 @@ export class Activation implements ContextOwner, InboxTarget {
       .catch((err: unknown) => this.parts.internalError("drain", err))
       .finally(() => {
         this.draining = undefined;
-        if (this.handling && this.parts.mailbox.size > 0) this.kick();
+        if (this.handling && (this.parts.mailbox.size > 0 || this.timers?.ready)) this.kick();
       });
   }
 
@@ -216,6 +268,16 @@ export class Activation implements ContextOwner, InboxTarget {
     const { mailbox, committer, inbound, env } = this.parts;
     while (this.handling) {
       if (this.exitIfAsked()) return;
+      const timers = this.timers;
+      // A due timer goes first, but never twice in a row while messages wait (a short `every` cannot starve the mailbox).
+      if (timers !== undefined) {
+        if (timers.ready && (!this.timerWent || mailbox.size === 0)) {
+          this.timerWent = true;
+          await this.fireTimer(timers);
+          continue;
+        }
+        this.timerWent = false;
+      }
       if (mailbox.size === 0) return;
       if (committer?.mustWait) {
         await committer.backpressure();
@@ -236,6 +298,28 @@ export class Activation implements ContextOwner, InboxTarget {
       const pending = this.process(item);
       if (pending !== undefined) await pending;
     }
+  }
+
+  /**
+   * Handle the message of the timer due first. It waits for the commit of
+   * what was handled before it, so that, if it fails, what the exit commits
+   * is that commit with the timer's attempt counted (not what the failing
+   * receive half-changed).
+   */
+  private async fireTimer(timers: ActivationTimers): Promise<void> {
+    const committer = this.parts.committer!;
+    if (committer.pending) {
+      await committer.settle();
+      return;
+    }
+    if (!this.parts.env.turns.take()) {
+      await nextTurn();
+      return;
+    }
+    const item = timers.take();
+    if (item === undefined) return;
+    const pending = this.process(item);
+    if (pending !== undefined) await pending;
   }
 
   /** A message from the durable mailbox: applied once, answered from a stored outcome, tried again later, or given up. */
@@ -296,6 +380,7 @@ export class Activation implements ContextOwner, InboxTarget {
     const ctx = this.ctx;
     const behavior = this.behavior!;
     ctx.sender = item.sender;
+    ctx.timer = item.timer;
     ctx.answering = item.reply === undefined ? undefined : (item as AnswerChannel);
     ctx.messageId = item.key ?? item.id;
     this.inflight = item;
@@ -346,6 +431,8 @@ export class Activation implements ContextOwner, InboxTarget {
     // Work the receive left behind cannot emit into the next caller's answer.
     this.ctx.answering = undefined;
     counts.handled++;
+    // What the message did to the timers (and a timer's own firing) commits with the state it produced.
+    if (this.timers !== undefined && this.timers.succeeded(item)) committer?.changed();
     if (value === ANSWERED_LATER) {
       // The behaviour answers (or answered) the ask itself; what it changed is committed as after any message.
       if (item.seq !== undefined) this.durable!.done(item.seq);
@@ -387,6 +474,10 @@ export class Activation implements ContextOwner, InboxTarget {
     this.ctx.answering = undefined;
     this.parts.counts.failures++;
     const reason = errorText(err);
+    if (this.timers !== undefined && this.timerFailed(item, reason)) {
+      this.parts.exit({ kind: "failure", reason, messageType: messageTypeOf(item.body) }, reason);
+      return;
+    }
     if (item.seq !== undefined) {
       // Tried again by the next activation, after the state went back to the last commit.
       this.failedDurable = { seq: item.seq, reason };
@@ -396,6 +487,20 @@ export class Activation implements ContextOwner, InboxTarget {
     if (item.reply) this.parts.env.messenger.reply(item.reply, item.id, this.parts.id, null, agentFailure(err));
     this.parts.inbound.deadLetter(item, reason);
     this.parts.exit({ kind: "failure", reason, messageType: messageTypeOf(item.body) }, reason);
+  }
+
+  /**
+   * A message failed: what it changed in the timers is dropped. When it was a
+   * timer's, its attempt is counted (at maxDeliver the message is
+   * dead-lettered and the timer moves on) and the exit commit writes that;
+   * true then.
+   */
+  private timerFailed(item: Item, reason: string): boolean {
+    const outcome = this.timers!.failed(item);
+    if (outcome === undefined) return false;
+    if (outcome === "give_up") this.parts.inbound.deadLetter(item, `gave up after ${this.def.maxDeliver} tries: ${reason}`, this.def.maxDeliver);
+    this.failedTimer = true;
+    return true;
   }
 
   // ---- ending --------------------------------------------------------------
@@ -409,6 +514,7 @@ export class Activation implements ContextOwner, InboxTarget {
     const item = this.inflight;
     if (item === undefined) return undefined;
     this.inflight = undefined;
+    if (this.timers !== undefined && this.timerFailed(item, reason)) return item;
     if (item.seq !== undefined) {
       // A durable message is tried again, not answered or dead-lettered now.
       this.failedDurable = { seq: item.seq, reason };

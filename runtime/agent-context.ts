@@ -8,6 +8,7 @@ import type { Memory } from "./memory/index.js";
 import type { Pool } from "./pool.js";
 import type { PoolOptions } from "./pool-options.js";
 import type { AgentId } from "./subjects.js";
+import type { TimerInfo, TimerWhen } from "./timer-table.js";
 
 /** What `receive` (and the hooks) can see and do. */
 export interface AgentContext<S = unknown> {
@@ -55,4 +56,25 @@ export interface AgentContext<S = unknown> {
    * once it fired, sends through `ctx.self` and `ctx.ref(...)` reject with its reason.
    */
   readonly signal: AbortSignal;
+  /**
+   * Schedule a durable timer: when it is due, `msg` arrives in this agent's
+   * own mailbox like any message, with `ctx.timer` set to `name` (and
+   * `ctx.sender` to `timer:<name>`). Scheduling a name again replaces it.
+   * `when`: `{ at: Date | epochMs }`, `{ afterMs }`, `{ every: ms, startAt?, afterMs? }`
+   * or `{ cron: "*\/5 * * * *", tz? }`. Timers live in the persisted state (the
+   * type needs `persist`) and survive restarts, passivation, failover and a
+   * server restart; made while handling a message, they apply only if its
+   * receive succeeds, in the same commit. Throws InvalidArgumentError for a bad
+   * name, `when`, cron expression or message, InvalidConfigError without persist.
+   *
+   * @example
+   * ctx.schedule("remind", { afterMs: 24 * 3600_000 }, { type: "remind" });
+   */
+  schedule(name: string, when: TimerWhen, msg: unknown): void;
+  /** Cancel timer `name` (with the message being handled, when it succeeds); true when there was one. */
+  cancel(name: string): boolean;
+  /** This agent's timers, earliest first: name, kind, next due time (epoch ms), failed attempts. */
+  timers(): TimerInfo[];
+  /** The name of the timer whose message is being handled; undefined for any other message (this, not `sender`, proves it is a timer). */
+  readonly timer: string | undefined;
 }

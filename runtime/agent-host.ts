@@ -19,12 +19,15 @@ import type { SenderVerifier } from "./auth/sender-proof.js";
 import { behaviorOf } from "./behavior.js";
 import { Lifecycle, LifecycleState } from "./lifecycle.js";
 import type { Clock } from "./clock.js";
-import { decodeValue, encodeValue } from "./codec.js";
+import { encodeValue } from "./codec.js";
 import type { DeadLetters } from "./dead-letters.js";
 import { AgentFencedError, AgentStoppedError, errorText, InvalidConfigError } from "./errors.js";
 import { agentFailure } from "./wire-error.js";
 import { MailboxKind } from "./mailbox-kind.js";
 import { decodeDurableRecord } from "./durable/durable-record.js";
+import { ActivationMode } from "./define-agent.js";
+import { decodeTimerRecord, encodeTimerRecord, storedStateBytes } from "./timer-record.js";
+import { WakeEntry, type TimerIndex } from "./timer-index.js";
 import { DurableState } from "./durable/durable-state.js";
 import { DurableFeed } from "./durable/durable-feed.js";
 import { EventKind, type EventPublisher } from "./events.js";
@@ -65,6 +68,8 @@ export interface HostEnv {
   verifier?: SenderVerifier;
   /** The node's pools, for ctx.pool. */
   pools?: PoolBoard;
+  /** The timer wake index, for on-demand agents with durable timers (absent when the node hosts no on-demand type). */
+  timerIndex?: TimerIndex;
 }
 
 /** A row of `node.list()` / `agentctl ps`. */
@@ -103,6 +108,8 @@ export class AgentHost implements Child {
   private stopping: Promise<void> | undefined;
   /** The ending activation's commit lost compare-and-set: it leaves fenced, whatever ended it. */
   private fencedWhileEnding = false;
+  /** Its entry in the timer wake index (an on-demand agent that persists, on a node with the index). */
+  private readonly wake: WakeEntry | undefined;
 
   constructor(
     readonly def: AgentType,
@@ -125,6 +132,10 @@ export class AgentHost implements Child {
     });
     this.lifecycle = new Lifecycle((from, to, reason) => env.events.publish(EventKind.Lifecycle, def.type, key, { from, to, reason }));
     this.committer = def.persist ? this.newCommitter() : undefined;
+    this.wake =
+      def.persist && def.activation === ActivationMode.OnDemand && env.timerIndex
+        ? new WakeEntry(env.timerIndex, def.type, key, (err) => this.reportError("timer index", err))
+        : undefined;
     this.parts = {
       id: this.id,
       key,
@@ -140,6 +151,7 @@ export class AgentHost implements Child {
       tookDurable: (bytes) => this.inbox.tookDurable(bytes),
       exit: (end, reason) => void this.exit(end, reason),
       internalError: (where, err) => this.internalError(where, err),
+      earliestTimer: this.wake ? (due) => this.wake!.earliest(due, env.clock.now()) : undefined,
     };
   }
 
@@ -154,7 +166,9 @@ export class AgentHost implements Child {
       encodeState: () => {
         const act = this.current!;
         const persistable = (): unknown => act.behavior!.persistable(act.ctx);
-        return act.durable ? act.durable.encode(persistable) : encodeValue(persistable());
+        const timers = act.timers;
+        if (act.durable) return act.durable.encode(persistable, timers?.snapshot());
+        return timers ? encodeTimerRecord(encodeValue(persistable()), timers.snapshot()) : encodeValue(persistable());
       },
       landed: () => {
         // What the commit covers leaves the durable mailbox.
@@ -292,13 +306,16 @@ export class AgentHost implements Child {
         const record = stored.bytes ? decodeDurableRecord(stored.bytes) : undefined;
         behavior.start(ctx, record ? { found: true, value: record.state } : { found: false });
         act.durable = new DurableState(record, this.def.maxDeliver);
+        if (record && record.timers.length > 0) act.loadTimers(record.timers);
         // The baseline, as if committed: the stored bytes, or the initial state at sequence 0.
-        const baseline = act.durable.encode(() => behavior.persistable(ctx));
+        const baseline = act.durable.encode(() => behavior.persistable(ctx), act.timers?.snapshot());
         act.durable.landed();
         committer!.reset(stored.revision, stored.bytes ?? baseline);
       } else if (committer) {
         const stored = await this.env.stateStore.load(this.def.type, this.key);
-        behavior.start(ctx, stored.bytes ? { found: true, value: decodeValue(stored.bytes) } : { found: false });
+        const record = stored.bytes ? decodeTimerRecord(stored.bytes) : undefined;
+        behavior.start(ctx, record ? { found: true, value: record.state } : { found: false });
+        if (record && record.timers.length > 0) act.loadTimers(record.timers);
         // What is stored (or, for a new agent, its initial state) is the baseline: only a change is written.
         committer.reset(stored.revision, stored.bytes ?? encodeValue(behavior.persistable(ctx)));
       } else {
@@ -468,6 +485,9 @@ export class AgentHost implements Child {
     if (wasUp) this.lifecycle.send({ type: "STOP" });
     if (this.starting) await this.starting.catch(() => {});
     await this.quiesce(shutdownMs);
+    // Passivated or stopped: the wake index says exactly when its next timer is due (a stopped spawned agent's fire when it is spawned again).
+    const timers = this.current?.timers;
+    if (this.wake && timers) await this.wake.settle(timers.earliestDue);
     await this.inbox.close(why);
     if (this.lifecycle.live) {
       // A concurrent stop may have finished the machine meanwhile.
@@ -528,6 +548,14 @@ export class AgentHost implements Child {
       if (failed && act.durable) {
         const gone = agentFailure(new AgentStoppedError(this.id, "failed before its answer was committed"));
         await committer.replace(() => act.durable!.rollback(failed.seq, failed.reason), gone);
+      } else if (act.failedTimer && act.timers) {
+        // A timer's message failed: the last commit stands (its receive changed nothing), with the attempt counted.
+        const timers = act.timers;
+        const gone = agentFailure(new AgentStoppedError(this.id, "failed before its answer was committed"));
+        await committer.replace(
+          () => (act.durable ? act.durable.committedWith(timers.snapshot()) : encodeTimerRecord(storedStateBytes(committer.lastCommitted!), timers.snapshot())),
+          gone,
+        );
       } else {
         await committer.settle();
       }

@@ -4,11 +4,11 @@
 // membership, persisted state, and the event stream. Hosting stays in node.ts.
 // A node's agents are listed page by page, each page its own request.
 
+import { storedStateValue } from "./timer-record.js";
 import { nuid } from "@nats-io/nats-core";
 import { RestartType } from "../supervisors/strategy.js";
 import type { AgentInfo } from "./agent-host.js";
 import type { Clock } from "./clock.js";
-import { decodeValue } from "./codec.js";
 import type { Control, ListRequest } from "./control.js";
 import { decodeEnvelope } from "./envelope.js";
 import { AgentNotFoundError, AskTimeoutError, InvalidArgumentError, InvalidMessageError, NoNodeForTypeError, PermissionDeniedError, SupervisorNotFoundError } from "./errors.js";
@@ -245,7 +245,8 @@ export class ClusterCalls {
   async persistedState(id: string): Promise<{ value: unknown; revision: number } | undefined> {
     const { type, key } = parseAgentId(id);
     const stored = await (await this.buckets.stateStore()).load(type, key);
-    return stored.bytes ? { value: decodeValue(stored.bytes), revision: stored.revision } : undefined;
+    // A core agent with timers stores its state inside a timer record: the state is what it holds.
+    return stored.bytes ? { value: storedStateValue(stored.bytes), revision: stored.revision } : undefined;
   }
 
   /**

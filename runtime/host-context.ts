@@ -28,6 +28,7 @@ import type { PoolBoard } from "./pool-board.js";
 import type { PoolOptions } from "./pool-options.js";
 import { PlainState, StateTracker, type StateHolder } from "./state-tracker.js";
 import type { AgentId } from "./subjects.js";
+import type { TimerInfo, TimerWhen } from "./timer-table.js";
 
 /** The activation a context belongs to (its agent host). */
 export interface ContextOwner {
@@ -47,6 +48,10 @@ export interface ContextOwner {
   awaitingApproval(waiting: boolean): void;
   /** Dead-letter the message being handled with `reason` (a behaviour that answers itself refused it). */
   deadLetter(reason: string): void;
+  /** Durable timers (runtime/activation-timers.ts). */
+  schedule(name: string, when: TimerWhen, msg: unknown): void;
+  cancel(name: string): boolean;
+  listTimers(): TimerInfo[];
 }
 
 /** Where the chunks and the answer of the ask being handled go. */
@@ -86,6 +91,8 @@ export class HostContext implements AgentContext<unknown> {
   /** Where `state` comes from when the behaviour owns it (an XState agent's persisted snapshot). */
   private stateSource: (() => unknown) | undefined;
   sender: string | null = null;
+  /** The timer whose message is being handled (set by the activation only, never from the wire). */
+  timer: string | undefined = undefined;
   /** The ask being handled (its reply subject and id, whether it streams); undefined for a tell. */
   answering: AnswerChannel | undefined = undefined;
   /** The id of the message being handled: a durable message's idempotency key when it has one, else its envelope id. @internal */
@@ -196,6 +203,22 @@ export class HostContext implements AgentContext<unknown> {
    */
   emit(chunk: Chunk): void {
     this.emitTo(this.answering, chunk);
+  }
+
+  schedule(name: string, when: TimerWhen, msg: unknown): void {
+    const ended = this.endedWith;
+    if (ended) throw ended;
+    this.host.schedule(name, when, msg);
+  }
+
+  cancel(name: string): boolean {
+    const ended = this.endedWith;
+    if (ended) throw ended;
+    return this.host.cancel(name);
+  }
+
+  timers(): TimerInfo[] {
+    return this.host.listTimers();
   }
 
   /** Commit the state now if it changed; rejects with why the activation ended, if it did. @internal */

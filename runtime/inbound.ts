@@ -29,6 +29,8 @@ export interface Item {
   /** From a durable mailbox: its stream sequence, and an ask's idempotency key. */
   seq?: number;
   key?: string;
+  /** A timer's message (made by the activation, never from the wire): the timer's name. */
+  timer?: string;
 }
 
 /** Bytes of a rejected message's raw body kept in its dead letter. */

@@ -93,6 +93,7 @@ export type { Budget, BudgetLimits } from "./model/budget.js";
 export type { Journal, ModelReply, OpenRequest, PendingApproval, LogEntry } from "./model/journal.js";
 export { grantedTargets, type AgentCan, type GrantedTargets, type GrantedKeys } from "./agent-grant.js";
 export type { MachineReply } from "./behavior.js";
+export { TimerKind, type TimerWhen, type TimerInfo } from "./timer-table.js";
 export { LifecycleState, lifecycleMachine } from "./lifecycle.js";
 export { defineSupervisor, type SupervisorType } from "./define-supervisor.js";
 export type { TreeNode } from "./supervisor.js";

@@ -41,6 +41,8 @@ import { formatAgentId, parseAgentId, Subjects, type AgentId } from "./subjects.
 import { checkNamespaceStreams } from "./namespace-streams.js";
 import { configureTracing, observeNode } from "./telemetry.js";
 import { TurnBudget } from "./turn-budget.js";
+import { TimerIndex, wakeableTypes } from "./timer-index.js";
+import { TimerWakeups } from "./timer-wakeups.js";
 
 export type { NodeOptions, SpawnOptions, NodeTree };
 
@@ -110,6 +112,8 @@ export class TroupeNode {
   private statuses: { stop(): void } | undefined;
   /** The credential this node connected with, if any: it signs for, and checks the senders of, agents that accept only verified senders. */
   private readonly credentials: Credentials | undefined;
+  /** Wakes this node's passivated on-demand agents when their timers are due (absent when it hosts none that persist). */
+  private wakeups: TimerWakeups | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -121,6 +125,7 @@ export class TroupeNode {
     memory: Memory,
     private readonly durable: DurableParts,
     credentials: Credentials | undefined,
+    private readonly timerIndex: TimerIndex | undefined,
   ) {
     this.id = o.name;
     this.credentials = credentials;
@@ -178,6 +183,7 @@ export class TroupeNode {
       turns: new TurnBudget(o.clock),
       durable: durable.hostsDurable ? { js: durable.js, jsm: durable.jsm, stream: this.subjects.mailboxStream() } : undefined,
       verifier: credentials ? SenderVerifier.forCredentials(credentials, o.namespace, o.clock) : undefined,
+      timerIndex,
     };
     this.messenger.useDurableMailboxes(durable.directory, new DurableSender(durable.js, o.clock));
     this.hosting = new Hosting(o.agents, {
@@ -217,7 +223,8 @@ export class TroupeNode {
         ensureDeadLetterStream(nc, subjects, o.replicas),
       ]);
       const durable = await openDurable(nc, subjects, o, retry, invalid);
-      node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory, durable, credentials);
+      const timerIndex = wakeableTypes(o.agents).length > 0 ? await TimerIndex.open(nc, subjects, retry, o.replicas) : undefined;
+      node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory, durable, credentials, timerIndex);
       const events = node.events;
       invalid.sink = (entry) => events.publish(EventKindValues.InvalidEntry, "node", o.name, { ...entry });
       announce = () => node!.nodeInfo();
@@ -235,6 +242,7 @@ export class TroupeNode {
     if (o.failover && node.hosting.typeNames().length > 0) node.startFailover();
     node.hosting.startPassivation();
     node.poolLoad.start();
+    await node.startTimerWakeups();
     node.unobserve = observeNode(node.id, () => node!.hosting.agentStats());
     return node;
   }
@@ -436,11 +444,26 @@ export class TroupeNode {
     this.closeReason = reason;
   }
 
+  /** Watch the timer wake index for this node's on-demand types (see runtime/timer-wakeups.ts). */
+  private async startTimerWakeups(): Promise<void> {
+    if (!this.timerIndex) return;
+    this.wakeups = new TimerWakeups({
+      clock: this.o.clock,
+      subjects: this.subjects,
+      index: this.timerIndex,
+      types: wakeableTypes(this.o.agents),
+      activate: (type, key) => this.hosting.activate(type, key),
+      trouble: (where, err) => this.events.publish(EventKindValues.AgentError, "node", this.id, { where, reason: err instanceof Error ? err.message : String(err) }),
+    });
+    await this.wakeups.start();
+  }
+
   /** Stop listening, stop every agent, leave the cluster, close the connection if it is ours. */
   private async closeAll(handover: boolean): Promise<void> {
     this.control.close();
     this.poolLoad.stop();
     this.pools.close();
+    await this.wakeups?.stop();
     await this.failover?.stop();
     this.unobserve?.();
     this.statuses?.stop();

@@ -69,6 +69,11 @@ export class StateCommitter {
     this.fencedOff = false;
   }
 
+  /** The bytes last committed (or loaded as the baseline). */
+  get lastCommitted(): Uint8Array | undefined {
+    return this.committed;
+  }
+
   /** The revision last read or written. */
   get lastRevision(): number {
     return this.revision;

@@ -54,6 +54,7 @@ describe("subjects", () => {
       { name: "KV_troupe_demo_types", subjects: ["$KV.troupe_demo_types.>"] },
       { name: "KV_troupe_demo_nodes", subjects: ["$KV.troupe_demo_nodes.>"] },
       { name: "KV_troupe_demo_mem", subjects: ["$KV.troupe_demo_mem.>"] },
+      { name: "KV_troupe_demo_timers", subjects: ["$KV.troupe_demo_timers.>"] },
       { name: "TROUPE_DEMO_MBOX", subjects: ["troupe.demo.mbox.>"] },
       { name: "TROUPE_DEMO_DLQ", subjects: ["troupe.demo.dlq.>"] },
     ]);

@@ -268,6 +268,16 @@ export class Subjects {
     return `troupe_${this.ns}_types`;
   }
 
+  /** KV bucket of the timer wake index (when each passivated on-demand agent's earliest timer is due): `troupe_<ns>_timers`. */
+  timersBucket(): string {
+    return `troupe_${this.ns}_timers`;
+  }
+
+  /** Key of an agent in the timer wake index: `<type>.<key>`. */
+  timerKey(type: string, key: string): string {
+    return `${type}.${key}`;
+  }
+
   /** KV bucket of cluster membership (node heartbeats): `troupe_<ns>_nodes`. */
   nodesBucket(): string {
     return `troupe_${this.ns}_nodes`;
@@ -280,7 +290,7 @@ export class Subjects {
    */
   streams(): OwnedStream[] {
     return [
-      ...[this.stateBucket(), this.registryBucket(), this.typesBucket(), this.nodesBucket(), this.memoryBucket()].map(bucketStream),
+      ...[this.stateBucket(), this.registryBucket(), this.typesBucket(), this.nodesBucket(), this.memoryBucket(), this.timersBucket()].map(bucketStream),
       { name: this.mailboxStream(), subjects: [this.allMailboxes()] },
       { name: this.deadLetterStream(), subjects: [this.allDeadLetters()] },
     ];

@@ -39,7 +39,11 @@ const session = defineAgent({
   activation: ActivationMode.OnDemand,
   idleTimeoutMs: 200,
   state: () => ({ n: 0 }),
-  receive: (_m: unknown, ctx) => ++(ctx.state as { n: number }).n,
+  receive: (m: unknown, ctx) => {
+    // A durable timer: kept in the state, and in the wake index while the agent is passivated.
+    if ((m as { remind?: boolean } | null)?.remind) ctx.schedule("remind", { afterMs: 400 }, {});
+    return ++(ctx.state as { n: number }).n;
+  },
 });
 
 /** What the `writer` agent is told to try. */
@@ -300,6 +304,9 @@ describe("a full run with node credentials", () => {
     expect(await client.ref("session", "s1").ask({})).toBe(1);
     await waitFor(async () => (await client.whereIs("session/s1")) === undefined, "session/s1 passivated");
     expect(await client.ref("session", "s1").ask({})).toBe(2);
+    // A timer that comes due while it is passivated: a node wakes it through the wake index, and it fires.
+    expect(await client.ref("session", "s1").ask({ remind: true })).toBe(3);
+    await waitFor(async () => ((await f2.persistedState("session/s1"))?.value as { n?: number } | undefined)?.n === 4, "the timer fired");
 
     await f1.memory.put("facts.x", 1);
     expect((await f2.memory.get("facts.x"))?.value).toBe(1);

@@ -103,6 +103,7 @@ function streams(s: Subjects) {
     types: kv(s.typesBucket()),
     nodes: kv(s.nodesBucket()),
     memory: kv(s.memoryBucket()),
+    timers: kv(s.timersBucket()),
     mailbox: s.mailboxStream(),
     deadLetters: s.deadLetterStream(),
   };
@@ -157,6 +158,8 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     // Dead letters, agent state, registry claims and routes of its types; its membership entry.
     ...perType((t) => [s.deadLetter(t, key), `$KV.${st.state.bucket}.${s.stateKey(t, key)}`, `$KV.${st.registry.bucket}.${s.registryKey(t, key)}`, `$KV.${st.types.bucket}.${t}`]),
     `$KV.${st.nodes.bucket}.${node}`,
+    // The timer wake index of its types' agents (durable timers of passivated on-demand agents).
+    ...perType((t) => [`$KV.${st.timers.bucket}.${s.timerKey(t, key)}`]),
     // Shared memory, within what its types may write.
     ...reach.memoryWrite,
     // JetStream: make the namespace's streams exist and read them; consume and acknowledge
@@ -166,7 +169,7 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     // Only the namespace's own streams may be created (a stream capturing agent subjects would
     // answer asks with JetStream acknowledgements in the agents' place); named memory buckets
     // only when the credential names them.
-    ...[st.state, st.registry, st.types, st.nodes, st.memory].map((b) => `$JS.API.STREAM.CREATE.${b.stream}`),
+    ...[st.state, st.registry, st.types, st.nodes, st.memory, st.timers].map((b) => `$JS.API.STREAM.CREATE.${b.stream}`),
     ...(scope.buckets ?? []).map((b) => `$JS.API.STREAM.CREATE.${bucketStream(s.memoryBucket(b)).name}`),
     `$JS.API.STREAM.CREATE.${st.mailbox}`,
     `$JS.API.STREAM.CREATE.${st.deadLetters}`,
@@ -214,7 +217,7 @@ function reachOf(s: Subjects, scope: RoleScope): { message: string[]; memoryWrit
   const memoryWrite: string[] = [];
   // The runtime's own buckets and the mailbox stream, read whole; shared memory only where granted.
   const streamReads = [
-    ...[st.state, st.registry, st.types, st.nodes].flatMap((b) => readBucket(b.stream)),
+    ...[st.state, st.registry, st.types, st.nodes, st.timers].flatMap((b) => readBucket(b.stream)),
     `$JS.API.CONSUMER.CREATE.${st.mailbox}.>`,
     `$JS.API.CONSUMER.DURABLE.CREATE.${st.mailbox}.>`,
     `$JS.API.CONSUMER.INFO.${st.mailbox}.>`,

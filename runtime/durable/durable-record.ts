@@ -5,9 +5,10 @@
 // came with a key, a caller's id (so a retried ask is answered and a retried
 // tell skipped, not applied again, even after the stream forgot the id).
 //
-//   ["troupe/durable", 1, state (MessagePack bytes), seq, failing, outcomes]
+//   ["troupe/durable", 1, state (MessagePack bytes), seq, failing, outcomes, timers?]
 //   failing:  [seq, attempts, reason] | null
 //   outcomes: [[key, value, error], ...], oldest first; error null when it succeeded
+//   timers:   the agent's durable timers (runtime/timer-table.ts), only when it has some
 //
 // The state is kept as the bytes it was encoded to, so a commit that did not
 // change it copies them instead of encoding it again. A stored value that is
@@ -17,6 +18,7 @@
 
 import { decodeValue, encodeValue } from "../codec.js";
 import { ErrorCode, InvalidMessageError, wireError, wireFields, type WireError } from "../errors.js";
+import { decodeTimers, encodeTimers, type Timer } from "../timer-table.js";
 
 const MARK = "troupe/durable";
 const VERSION = 1;
@@ -98,13 +100,15 @@ export class MailboxCursor {
   }
 }
 
-/** Encode a durable record: the state's bytes and the cursor. */
-export function encodeDurableRecord(state: Uint8Array, cursor: MailboxCursor): Uint8Array {
+/** Encode a durable record: the state's bytes, the cursor, and the timers when there are any. */
+export function encodeDurableRecord(state: Uint8Array, cursor: MailboxCursor, timers?: readonly Timer[]): Uint8Array {
   const outcomes: unknown[] = [];
   for (const [key, o] of cursor.entries()) {
     outcomes.push([key, o.error ? null : o.value, o.error ? [o.error.name, o.error.code, o.error.message, o.error.fields ?? null] : null]);
   }
-  return encodeValue([MARK, VERSION, state, cursor.seq, cursor.failing ? [cursor.failing.seq, cursor.failing.attempts, cursor.failing.reason] : null, outcomes]);
+  const failing = cursor.failing ? [cursor.failing.seq, cursor.failing.attempts, cursor.failing.reason] : null;
+  if (timers !== undefined && timers.length > 0) return encodeValue([MARK, VERSION, state, cursor.seq, failing, outcomes, encodeTimers(timers)]);
+  return encodeValue([MARK, VERSION, state, cursor.seq, failing, outcomes]);
 }
 
 /** What was stored: the state (decoded) and the cursor. */
@@ -113,18 +117,21 @@ export interface DurableRecord {
   /** The state's bytes as stored (undefined for a value written before the type was durable). */
   stateBytes: Uint8Array | undefined;
   cursor: MailboxCursor;
+  /** The agent's timers (none when the record has no timers element). */
+  timers: Timer[];
 }
 
 /** Decode what the state bucket holds for a durable agent; throws InvalidMessageError when it is a malformed record. */
 export function decodeDurableRecord(bytes: Uint8Array): DurableRecord {
   const raw = decodeValue(bytes);
   const cursor = new MailboxCursor();
-  if (!Array.isArray(raw) || raw[0] !== MARK) return { state: raw, stateBytes: undefined, cursor };
+  if (!Array.isArray(raw) || raw[0] !== MARK) return { state: raw, stateBytes: undefined, cursor, timers: [] };
   const bad = (what: string): never => {
     throw new InvalidMessageError(`the stored durable record ${what}`);
   };
   if (raw[1] !== VERSION) bad(`has version ${String(raw[1])}, not ${VERSION}`);
-  const [, , state, seq, failing, outcomes] = raw as unknown[];
+  if (raw.length !== 6 && raw.length !== 7) bad(`has ${raw.length} fields, not 6 or 7`);
+  const [, , state, seq, failing, outcomes, timers] = raw as unknown[];
   if (!(state instanceof Uint8Array)) bad("has no state bytes");
   if (!isSeq(seq)) bad("has no valid sequence");
   cursor.seq = seq as number;
@@ -139,7 +146,7 @@ export function decodeDurableRecord(bytes: Uint8Array): DurableRecord {
     const [key, value, error] = o as [string, unknown, unknown];
     cursor.remember(key, { value, error: error === null ? null : checkError(error, bad) });
   }
-  return { state: decodeValue(state as Uint8Array), stateBytes: state as Uint8Array, cursor };
+  return { state: decodeValue(state as Uint8Array), stateBytes: state as Uint8Array, cursor, timers: timers === undefined ? [] : decodeTimers(timers) };
 }
 
 /** Bytes an outcome takes in the record (Infinity when its value cannot be encoded). */

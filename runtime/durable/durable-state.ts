@@ -7,6 +7,7 @@
 import { encodeValue } from "../codec.js";
 import type { WireError } from "../errors.js";
 import { encodeDurableRecord, MailboxCursor, MAX_REASON, type DurableRecord, type Outcome } from "./durable-record.js";
+import type { Timer } from "../timer-table.js";
 
 /** First wait before a message that failed is tried again; doubled per try, at most {@link RETRY_MAX_MS}. */
 export const RETRY_MIN_MS = 100;
@@ -32,8 +33,8 @@ export class DurableState {
   private stateBytes: Uint8Array | undefined;
   private stateChanged = true;
   /** What the last landed commit wrote, and what the commit in flight is writing. */
-  private committed: { stateBytes: Uint8Array | undefined; cursor: MailboxCursor };
-  private writing: { stateBytes: Uint8Array; cursor: MailboxCursor } | undefined;
+  private committed: { stateBytes: Uint8Array | undefined; cursor: MailboxCursor; timers: readonly Timer[] };
+  private writing: { stateBytes: Uint8Array; cursor: MailboxCursor; timers: readonly Timer[] } | undefined;
   /** The first message done with since the last encode, and the first one the commit in flight covers. */
   private firstDone: number | undefined;
   private writingFirst: number | undefined;
@@ -46,7 +47,7 @@ export class DurableState {
     // A value stored before the type was durable is the state itself: its bytes are what a rollback goes back to.
     this.stateBytes = stored ? (stored.stateBytes ?? encodeValue(stored.state)) : undefined;
     this.stateChanged = this.stateBytes === undefined;
-    this.committed = { stateBytes: this.stateBytes, cursor: this.cursor.clone() };
+    this.committed = { stateBytes: this.stateBytes, cursor: this.cursor.clone(), timers: stored ? stored.timers : [] };
   }
 
   /** The sequence of the last message applied and committed: the feed starts after it. */
@@ -82,16 +83,16 @@ export class DurableState {
     this.stateChanged = true;
   }
 
-  /** The record to commit now: the state (encoded only if it changed) and a copy of the cursor. */
-  encode(persistable: () => unknown): Uint8Array {
+  /** The record to commit now: the state (encoded only if it changed), a copy of the cursor, and the timers (a snapshot). */
+  encode(persistable: () => unknown, timers: readonly Timer[] = []): Uint8Array {
     if (this.stateChanged || this.stateBytes === undefined) {
       this.stateBytes = encodeValue(persistable());
       this.stateChanged = false;
     }
-    this.writing = { stateBytes: this.stateBytes, cursor: this.cursor.clone() };
+    this.writing = { stateBytes: this.stateBytes, cursor: this.cursor.clone(), timers };
     this.writingFirst = this.firstDone;
     this.firstDone = undefined;
-    return encodeDurableRecord(this.writing.stateBytes, this.writing.cursor);
+    return encodeDurableRecord(this.writing.stateBytes, this.writing.cursor, timers);
   }
 
   /** The commit of the last {@link encode} landed: returns the sequence it covers (the mailbox may drop what is at or below it). */
@@ -111,17 +112,23 @@ export class DurableState {
     return this.writingFirst ?? this.firstDone;
   }
 
+  /** The last landed commit with `timers` instead of its own (a timer's message failed: its attempt is counted, nothing else kept). */
+  committedWith(timers: readonly Timer[]): Uint8Array {
+    return encodeDurableRecord(this.committed.stateBytes!, this.committed.cursor.clone(), timers);
+  }
+
   /**
    * The record that goes back to the last landed commit, with message `seq`
    * marked as failed once more: what a failing message may have half-changed
    * is not kept, and the messages applied since that commit come again.
+   * The timers go back to that commit too (a timer fired since then fires again).
    */
   rollback(seq: number, reason: string): Uint8Array {
     const cursor = this.committed.cursor.clone();
     const before = cursor.failing && cursor.failing.seq === seq ? cursor.failing.attempts : 0;
     cursor.failing = { seq, attempts: before + 1, reason: reason.slice(0, MAX_REASON) };
     // The activation's start made a baseline (see the host), so there always are committed bytes.
-    return encodeDurableRecord(this.committed.stateBytes!, cursor);
+    return encodeDurableRecord(this.committed.stateBytes!, cursor, this.committed.timers);
   }
 }
 
