@@ -38,6 +38,12 @@ import type { StateStore } from "./state-store.js";
 import { formatAgentId, type AgentId } from "./subjects.js";
 import { messageTypeOf } from "./inbound.js";
 import type { Child, ChildEnd, ChildExit, ChildInfo, Parent } from "./child.js";
+import { AgentTopics } from "./agent-topics.js";
+import { DurableTopicFeed } from "./durable-topic-feed.js";
+import { DurableSender } from "./durable/durable-sender.js";
+import type { TopicRouter } from "./topic-router.js";
+import type { TopicPublisher } from "./topic-publisher.js";
+import type { SubscriptionStore } from "./subscription-store.js";
 
 export type { ChildExit, Parent };
 
@@ -62,6 +68,10 @@ export interface HostEnv {
   durable?: { js: JetStreamClient; jsm: JetStreamManager; stream: string };
   /** Checks senders' proofs for agents that accept only verified senders (absent when the node has no credentials). */
   verifier?: SenderVerifier;
+  /** The node's core topic subscriptions, its topic publisher, and where run-time subscriptions are kept. */
+  topics?: TopicRouter;
+  topicPublisher?: TopicPublisher;
+  subscriptions?: SubscriptionStore;
 }
 
 /** A row of `node.list()` / `agentctl ps`. */
@@ -83,6 +93,10 @@ export class AgentHost implements Child {
   private readonly lifecycle: Lifecycle;
   /** Its subscription, intake checks and mailbox, kept across activations. */
   private readonly inbox: AgentInbox;
+  /** Its topic subscriptions, kept across activations. */
+  private readonly topics: AgentTopics;
+  /** Stores its durable topics' messages in its durable mailbox (made when first needed). */
+  private topicSender: DurableSender | undefined;
   /** Group commit of the persisted state, and the answers that wait for it; only for an agent that persists. */
   private readonly committer: StateCommitter | undefined;
   /** What every activation of this agent shares with the host. */
@@ -120,6 +134,7 @@ export class AgentHost implements Child {
         this.failNow(`subscription failed: ${errorText(err)}`);
       },
     });
+    this.topics = new AgentTopics(def, key, this.inbox, env.subscriptions);
     this.lifecycle = new Lifecycle((from, to, reason) => env.events.publish(EventKind.Lifecycle, def.type, key, { from, to, reason }));
     this.committer = def.persist ? this.newCommitter() : undefined;
     this.parts = {
@@ -135,6 +150,7 @@ export class AgentHost implements Child {
       committer: this.committer,
       counts: this.counts,
       tookDurable: (bytes) => this.inbox.tookDurable(bytes),
+      changeTopic: (topic, on) => (on ? this.topics.subscribe(topic) : this.topics.unsubscribe(topic)),
       exit: (end, reason) => void this.exit(end, reason),
       internalError: (where, err) => this.internalError(where, err),
     };
@@ -280,6 +296,9 @@ export class AgentHost implements Child {
     const ctx = act.ctx;
     const behavior = behaviorOf(this.def);
     try {
+      // Read once per host (a restart keeps them), beside the subscription's flush and the state's load.
+      const topicsLoaded = this.topics.load();
+      topicsLoaded.catch(() => {});
       await this.inbox.open();
       const committer = this.committer;
       committer?.reset(0, undefined);
@@ -302,6 +321,7 @@ export class AgentHost implements Child {
         behavior.start(ctx, { found: false });
       }
       act.behavior = behavior;
+      await topicsLoaded;
       if (this.def.onStart) await this.def.onStart(ctx);
       // Stopped, restarted, killed or fenced while onStart ran: never running; whoever did it ends the activation.
       if (ctx.endedWith) throw ctx.endedWith;
@@ -326,7 +346,10 @@ export class AgentHost implements Child {
     }
     this.lifecycle.send({ type: "STARTED" });
     this.committer?.flush();
-    if (act.durable) this.openFeed(act);
+    if (act.durable) {
+      this.openFeed(act);
+      this.openTopicFeed(act);
+    }
     act.kick();
   }
 
@@ -346,6 +369,26 @@ export class AgentHost implements Child {
       act.durable!.committedSeq,
     );
     act.feed.start();
+  }
+
+  /** Forward the durable topics it takes into its durable mailbox while this activation runs. */
+  private openTopicFeed(act: Activation): void {
+    const durable = this.env.durable!;
+    const feed = new DurableTopicFeed({
+      js: durable.js,
+      jsm: durable.jsm,
+      clock: this.env.clock,
+      subjects: this.env.messenger.subjects,
+      sender: (this.topicSender ??= new DurableSender(durable.js, this.env.clock)),
+      id: this.id,
+      type: this.def.type,
+      key: this.key,
+      trouble: (where, err) => this.reportError(where, err),
+    });
+    act.topicFeed = feed;
+    this.topics.durable = feed;
+    const patterns = this.topics.durablePatterns();
+    if (patterns.length > 0) feed.set(patterns).catch((err: unknown) => this.reportError("topic consumer", err));
   }
 
   /**

@@ -32,6 +32,8 @@ import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
 import type { Retry } from "./state-store.js";
 import type { SpawnOptions } from "./node-options.js";
 import { parseAgentId, Subjects, validateToken, type AgentId } from "./subjects.js";
+import { TopicPublisher } from "./topic-publisher.js";
+import type { Topic } from "./define-topic.js";
 
 export type { ClientOptions };
 
@@ -78,6 +80,8 @@ export class TroupeClient {
   private readonly directory: TypeDirectory;
   private readonly sender: string;
   private closing: Promise<void> | undefined;
+  /** Publishes on topics as this client. */
+  private readonly topicPublisher: TopicPublisher;
 
   /** @internal Use {@link connectClient}. */
   static create(nc: NatsConnection, o: ValidClientOptions, ownsConnection: boolean, credentials?: Credentials): TroupeClient {
@@ -116,6 +120,7 @@ export class TroupeClient {
       // A malformed entry counts as core; nodes report it as an invalid_entry event.
     });
     this.messenger.useDurableMailboxes(this.directory, new DurableSender(jetstream(nc), o.clock));
+    this.topicPublisher = new TopicPublisher(this.messenger, subjects, Math.min(o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, serverMax), jetstream(nc), o.clock);
     this.memory = openMemory(nc, subjects, { clock: o.clock, ...o.memory }, { readsCreate: false, writer: `client:${o.name}` });
     this.deadLetters = new DeadLetterQueue(nc, subjects, o.clock, servers, (to, body) => this.resend(to, body), () => this.assertOpen());
   }
@@ -125,6 +130,17 @@ export class TroupeClient {
     if (key !== undefined) return this.messenger.ref<M, R>(typeOrId, key, this.sender);
     const p = parseAgentId(typeOrId);
     return this.messenger.ref<M, R>(p.type, p.key, this.sender);
+  }
+
+  /**
+   * Publish `msg` on a topic, as this client (`client:<name>` is the subscribers' `ctx.sender`).
+   * A core topic resolves once handed to NATS; a durable one (`defineTopic({ name, durable: true })`) once stored.
+   *
+   * @throws InvalidArgumentError for a bad topic name, InvalidMessageError, TopicUnavailableError
+   */
+  async publish(topic: Topic, msg: unknown): Promise<void> {
+    this.assertOpen();
+    await this.topicPublisher.publish(topic, msg, this.sender);
   }
 
   /**

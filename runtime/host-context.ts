@@ -25,6 +25,8 @@ import type { Messenger } from "./messenger.js";
 import type { PermissionDenials } from "./permission-denials.js";
 import { PlainState, StateTracker, type StateHolder } from "./state-tracker.js";
 import type { AgentId } from "./subjects.js";
+import type { Topic } from "./define-topic.js";
+import type { TopicPublisher } from "./topic-publisher.js";
 
 /** The activation a context belongs to (its agent host). */
 export interface ContextOwner {
@@ -44,6 +46,8 @@ export interface ContextOwner {
   awaitingApproval(waiting: boolean): void;
   /** Dead-letter the message being handled with `reason` (a behaviour that answers itself refused it). */
   deadLetter(reason: string): void;
+  /** ctx.subscribe (`on`) and ctx.unsubscribe. */
+  changeTopic(topic: Topic, on: boolean): Promise<void>;
 }
 
 /** Where the chunks and the answer of the ask being handled go. */
@@ -68,6 +72,8 @@ export interface ContextEnv {
   readonly events: EventPublisher;
   /** The largest message, and agent state, the node sends or stores (bytes). */
   readonly maxMessageBytes: number;
+  /** Publishes on topics (absent: ctx.publish is refused). */
+  readonly topicPublisher?: TopicPublisher;
 }
 
 /** The `ctx` handed to receive: mutable state, refs, memory, stop, and the activation's signal. */
@@ -85,6 +91,8 @@ export class HostContext implements AgentContext<unknown> {
   answering: AnswerChannel | undefined = undefined;
   /** The id of the message being handled: a durable message's idempotency key when it has one, else its envelope id. @internal */
   messageId = "";
+  /** The topic of the message being handled, if it came on one. */
+  topic: string | undefined = undefined;
   /** When the last keep-alive went to a plain ask, on the clock. */
   private lastKeepAlive = 0;
   readonly id: AgentId;
@@ -174,6 +182,29 @@ export class HostContext implements AgentContext<unknown> {
 
   stop(): void {
     if (!this.reason) this.host.requestStop();
+  }
+
+  /** Publish on a topic as this agent; refused once the activation ended. */
+  async publish(topic: Topic, msg: unknown): Promise<void> {
+    const ended = this.endedWith;
+    if (ended) throw ended;
+    const publisher = this.env.topicPublisher;
+    if (!publisher) throw new InvalidArgumentError("topic", "this node publishes no topics");
+    await publisher.publish(topic, msg, this.id);
+  }
+
+  /** Take a topic or pattern from now on, kept across restarts and failover. */
+  async subscribe(topic: Topic): Promise<void> {
+    const ended = this.endedWith;
+    if (ended) throw ended;
+    await this.host.changeTopic(topic, true);
+  }
+
+  /** No longer take a topic or pattern. */
+  async unsubscribe(topic: Topic): Promise<void> {
+    const ended = this.endedWith;
+    if (ended) throw ended;
+    await this.host.changeTopic(topic, false);
   }
 
   /**

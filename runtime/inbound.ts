@@ -29,6 +29,8 @@ export interface Item {
   /** From a durable mailbox: its stream sequence, and an ask's idempotency key. */
   seq?: number;
   key?: string;
+  /** From a topic: its name (the agent's `ctx.topic`). */
+  topic?: string;
 }
 
 /** Bytes of a rejected message's raw body kept in its dead letter. */
@@ -92,6 +94,14 @@ export class Inbound {
       body: item.body,
       ...(deliveries === undefined ? {} : { deliveries }),
     });
+  }
+
+  /** A decoded message refused before it reached `receive` (a topic message finding the mailbox full): counted, reported, dead-lettered. */
+  refuseItem(item: Item, err: unknown): void {
+    this.rejected++;
+    const reason = errorText(err);
+    this.env.events.publish(EventKind.InvalidMessage, this.def.type, this.key, { reason });
+    this.deadLetter(item, reason);
   }
 
   /** Dead-letter a message that waited in the mailbox and was never handled: decoded when it decodes, else its first bytes. */

@@ -37,6 +37,11 @@ import { formatAgentId, parseAgentId, Subjects, type AgentId } from "./subjects.
 import { checkNamespaceStreams } from "./namespace-streams.js";
 import { configureTracing, observeNode } from "./telemetry.js";
 import { TurnBudget } from "./turn-budget.js";
+import { TopicRouter } from "./topic-router.js";
+import { TopicPublisher } from "./topic-publisher.js";
+import { SubscriptionStore } from "./subscription-store.js";
+import { ensureTopicsStream } from "./topics-stream.js";
+import type { Topic } from "./define-topic.js";
 
 export type { NodeOptions, SpawnOptions, NodeTree };
 
@@ -103,6 +108,9 @@ export class TroupeNode {
   private statuses: { stop(): void } | undefined;
   /** The credential this node connected with, if any: it signs for, and checks the senders of, agents that accept only verified senders. */
   private readonly credentials: Credentials | undefined;
+  /** The core topic subscriptions of the agents here (one NATS subscription per pattern), and publishing on topics. */
+  private readonly topicRouter: TopicRouter;
+  private readonly topicPublisher: TopicPublisher;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -114,6 +122,7 @@ export class TroupeNode {
     memory: Memory,
     private readonly durable: DurableParts,
     credentials: Credentials | undefined,
+    subscriptions: SubscriptionStore,
   ) {
     this.id = o.name;
     this.credentials = credentials;
@@ -139,6 +148,8 @@ export class TroupeNode {
     );
     this.events = new EventPublisher(nc, this.subjects, o.name, o.clock, maxMessageBytes);
     this.denials = new PermissionDenials(this.events);
+    this.topicRouter = new TopicRouter(nc, this.subjects, maxMessageBytes);
+    this.topicPublisher = new TopicPublisher(this.messenger, this.subjects, maxMessageBytes, durable.js, o.clock);
     const host: HostEnv = {
       nodeId: o.name,
       nc,
@@ -154,6 +165,9 @@ export class TroupeNode {
       turns: new TurnBudget(o.clock),
       durable: durable.hostsDurable ? { js: durable.js, jsm: durable.jsm, stream: this.subjects.mailboxStream() } : undefined,
       verifier: credentials ? SenderVerifier.forCredentials(credentials, o.namespace, o.clock) : undefined,
+      topics: this.topicRouter,
+      topicPublisher: this.topicPublisher,
+      subscriptions,
     };
     this.messenger.useDurableMailboxes(durable.directory, new DurableSender(durable.js, o.clock));
     this.hosting = new Hosting(o.agents, {
@@ -185,14 +199,16 @@ export class TroupeNode {
     await membership.claim(() => announce());
     let node: TroupeNode | undefined;
     try {
-      const [stateStore, registry, memory] = await Promise.all([
+      const [stateStore, registry, memory, subscriptions] = await Promise.all([
         StateStore.open(nc, subjects, retry, o.replicas),
         Registry.open(nc, subjects, membership, o.clock, retry, invalid, o.replicas),
         Promise.resolve(openMemory(nc, subjects, { clock: o.clock, ...o.memory }, { writer: `node:${o.name}` })),
+        SubscriptionStore.open(nc, subjects, retry, o.replicas),
         ensureDeadLetterStream(nc, subjects, o.replicas),
+        ensureTopicsStream(nc, subjects, o.replicas),
       ]);
       const durable = await openDurable(nc, subjects, o, retry, invalid);
-      node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory, durable, credentials);
+      node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory, durable, credentials, subscriptions);
       const events = node.events;
       invalid.sink = (entry) => events.publish(EventKindValues.InvalidEntry, "node", o.name, { ...entry });
       announce = () => node!.nodeInfo();
@@ -244,6 +260,18 @@ export class TroupeNode {
       return this.messenger.ref<M, R>(p.type, p.key, this.sender);
     }
     return this.messenger.ref<M, R>(typeOrId, key, this.sender);
+  }
+
+  /**
+   * Publish `msg` on a topic, as this node (`node:<id>` is the subscribers' `ctx.sender`).
+   * A core topic (a name, `"orders.placed"`): resolves once handed to NATS, at most once.
+   * A durable one (`defineTopic({ name, durable: true })`): resolves once JetStream stored it.
+   *
+   * @throws InvalidArgumentError for a bad topic name, InvalidMessageError, TopicUnavailableError
+   */
+  async publish(topic: Topic, msg: unknown): Promise<void> {
+    this.assertOpen();
+    await this.topicPublisher.publish(topic, msg, this.sender);
   }
 
   /** The agents on this node, then the few its root supervisor gave up on lately (`failed`). */
@@ -403,6 +431,7 @@ export class TroupeNode {
     this.statuses?.stop();
     if (handover && !this.nc.isClosed()) await this.hosting.handOver(this.o.askTimeoutMs).catch(() => {});
     await this.hosting.shutdown();
+    this.topicRouter.close();
     this.registry.close();
     await this.membership.leave();
     await this.memory.close().catch(() => {});
