@@ -348,7 +348,8 @@ export class AgentHost implements Child {
     this.committer?.flush();
     if (act.durable) {
       this.openFeed(act);
-      this.openTopicFeed(act);
+      // Its topics consumer exists before the start resolves: what is published from then on waits for it.
+      await this.openTopicFeed(act);
     }
     act.kick();
   }
@@ -372,7 +373,7 @@ export class AgentHost implements Child {
   }
 
   /** Forward the durable topics it takes into its durable mailbox while this activation runs. */
-  private openTopicFeed(act: Activation): void {
+  private async openTopicFeed(act: Activation): Promise<void> {
     const durable = this.env.durable!;
     const feed = new DurableTopicFeed({
       js: durable.js,
@@ -388,7 +389,7 @@ export class AgentHost implements Child {
     act.topicFeed = feed;
     this.topics.durable = feed;
     const patterns = this.topics.durablePatterns();
-    if (patterns.length > 0) feed.set(patterns).catch((err: unknown) => this.reportError("topic consumer", err));
+    if (patterns.length > 0) await feed.set(patterns).catch((err: unknown) => this.reportError("topic consumer", err));
   }
 
   /**
