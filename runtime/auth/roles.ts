@@ -105,6 +105,8 @@ function streams(s: Subjects) {
     memory: kv(s.memoryBucket()),
     mailbox: s.mailboxStream(),
     deadLetters: s.deadLetterStream(),
+    subs: kv(s.subsBucket()),
+    topics: s.topicsStream(),
   };
 }
 
@@ -152,8 +154,17 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     s.poolActivate("*"),
     s.nodeInfo("*"),
     s.allEvents(),
+    // Topics, core and durable: its agents publish on any (topics are not per type).
+    s.topic(">"),
+    s.durableTopic(">"),
     // Dead letters, agent state, registry claims and routes of its types; its membership entry.
-    ...perType((t) => [s.deadLetter(t, key), `$KV.${st.state.bucket}.${s.stateKey(t, key)}`, `$KV.${st.registry.bucket}.${s.registryKey(t, key)}`, `$KV.${st.types.bucket}.${t}`]),
+    ...perType((t) => [
+      s.deadLetter(t, key),
+      `$KV.${st.state.bucket}.${s.stateKey(t, key)}`,
+      `$KV.${st.registry.bucket}.${s.registryKey(t, key)}`,
+      `$KV.${st.types.bucket}.${t}`,
+      `$KV.${st.subs.bucket}.${s.subsKey(t, key)}`,
+    ]),
     `$KV.${st.nodes.bucket}.${node}`,
     // Shared memory, within what its types may write.
     ...reach.memoryWrite,
@@ -164,10 +175,11 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     // Only the namespace's own streams may be created (a stream capturing agent subjects would
     // answer asks with JetStream acknowledgements in the agents' place); named memory buckets
     // only when the credential names them.
-    ...[st.state, st.registry, st.types, st.nodes, st.memory].map((b) => `$JS.API.STREAM.CREATE.${b.stream}`),
+    ...[st.state, st.registry, st.types, st.nodes, st.memory, st.subs].map((b) => `$JS.API.STREAM.CREATE.${b.stream}`),
     ...(scope.buckets ?? []).map((b) => `$JS.API.STREAM.CREATE.${bucketStream(s.memoryBucket(b)).name}`),
     `$JS.API.STREAM.CREATE.${st.mailbox}`,
     `$JS.API.STREAM.CREATE.${st.deadLetters}`,
+    `$JS.API.STREAM.CREATE.${st.topics}`,
     // The only stream the runtime updates is the mailbox stream (to the limits a node is started
     // with). Any other update is refused: shrinking a stream's limits purges it in effect (the
     // state, registry or dead letters), and widening its subjects makes it capture messages.
@@ -184,6 +196,8 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     ownInbox,
     // Its types' agents and pools (queue groups), its own control and info subjects, and events.
     ...perType((t) => [s.agent(t, key), s.poolRequests(t)]),
+    // Core topics its agents subscribe to (one subscription per pattern).
+    s.topic(">"),
     s.nodeControlAll(node),
     s.nodeInfo(node),
     s.allEvents(),
@@ -210,7 +224,13 @@ function reachOf(s: Subjects, scope: RoleScope): { message: string[]; memoryWrit
   const memoryWrite: string[] = [];
   // The runtime's own buckets and the mailbox stream, read whole; shared memory only where granted.
   const streamReads = [
-    ...[st.state, st.registry, st.types, st.nodes].flatMap((b) => readBucket(b.stream)),
+    ...[st.state, st.registry, st.types, st.nodes, st.subs].flatMap((b) => readBucket(b.stream)),
+    // Its durable subscribers' consumers on the topics stream (made, changed, read, acked).
+    `$JS.API.CONSUMER.CREATE.${st.topics}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${st.topics}.>`,
+    `$JS.API.CONSUMER.INFO.${st.topics}.>`,
+    `$JS.API.CONSUMER.DELETE.${st.topics}.>`,
+    `$JS.API.CONSUMER.MSG.NEXT.${st.topics}.>`,
     `$JS.API.CONSUMER.CREATE.${st.mailbox}.>`,
     `$JS.API.CONSUMER.DURABLE.CREATE.${st.mailbox}.>`,
     `$JS.API.CONSUMER.INFO.${st.mailbox}.>`,
@@ -237,6 +257,9 @@ function clientPermissions(s: Subjects, scope: RoleScope, ownInbox: string): Sub
     ...agentSubjects(s, scope, "agent"),
     ...agentSubjects(s, scope, "mbox"),
     ...(types ? types.map((t) => s.poolActivate(t)) : [s.poolActivate("*")]),
+    // Publishing on topics, core and durable (a durable publish is acknowledged to its own inbox).
+    s.topic(">"),
+    s.durableTopic(">"),
     // Reading routes, the registry and membership (how to reach a type, where an agent runs, whether its node lives), and the shared memory it is granted.
     "$JS.API.INFO",
     ...[st.types, st.registry, st.nodes].flatMap((b) => readBucket(b.stream)),
@@ -249,7 +272,8 @@ function clientPermissions(s: Subjects, scope: RoleScope, ownInbox: string): Sub
 function observerPermissions(s: Subjects, ownInbox: string): SubjectPermissions {
   const st = streams(s);
   const pub = [s.nodeInfo("*"), "$JS.API.INFO", ...[st.registry, st.nodes, st.types].flatMap((b) => readBucket(b.stream)), "$JS.FC.>"];
-  return { pub: { allow: unique(pub) }, sub: { allow: [ownInbox, s.allEvents()] } };
+  // It may listen to topics (core, and durable ones as they are published), never publish.
+  return { pub: { allow: unique(pub) }, sub: { allow: [ownInbox, s.allEvents(), s.topic(">"), s.durableTopic(">")] } };
 }
 
 function unique(list: string[]): string[] {
