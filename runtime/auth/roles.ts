@@ -272,8 +272,7 @@ function clientPermissions(s: Subjects, scope: RoleScope, ownInbox: string): Sub
 function observerPermissions(s: Subjects, ownInbox: string): SubjectPermissions {
   const st = streams(s);
   const pub = [s.nodeInfo("*"), "$JS.API.INFO", ...[st.registry, st.nodes, st.types].flatMap((b) => readBucket(b.stream)), "$JS.FC.>"];
-  // It may listen to topics (core, and durable ones as they are published), never publish.
-  return { pub: { allow: unique(pub) }, sub: { allow: [ownInbox, s.allEvents(), s.topic(">"), s.durableTopic(">")] } };
+  return { pub: { allow: unique(pub) }, sub: { allow: [ownInbox, s.allEvents()] } };
 }
 
 function unique(list: string[]): string[] {
