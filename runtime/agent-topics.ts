@@ -41,7 +41,11 @@ export class AgentTopics {
 
   /** Once per host: the type's subscriptions and the stored run-time ones, taken. */
   load(): Promise<void> {
-    return (this.loading ??= this.loadOnce());
+    // A failed read (JetStream away) is tried again by the next start.
+    return (this.loading ??= this.loadOnce().catch((err: unknown) => {
+      this.loading = undefined;
+      throw err;
+    }));
   }
 
   private async loadOnce(): Promise<void> {
