@@ -18,12 +18,17 @@ import { backoffDelay } from "./memory/retry.js";
 import type { AgentId, Subjects } from "./subjects.js";
 import type { DurablePatterns } from "./agent-topics.js";
 
-/** Topic messages pulled ahead of the mailbox at most. */
-const PULL_AHEAD = 64;
+/**
+ * Topic messages asked for at once. The consumer hands out one unacknowledged
+ * message at a time (max_ack_pending 1): one left unacknowledged by a crash
+ * comes again before any later one, so the order per publisher holds across
+ * restarts and failover, at the price of one mailbox store per round trip.
+ */
+const PULL_AHEAD = 8;
 /** How long one pull request lives. */
 const PULL_EXPIRES_MS = 5_000;
-/** A topic message pulled but neither stored nor refused within this long comes again. */
-const ACK_WAIT_MS = 30_000;
+/** A topic message pulled but neither stored nor refused within this long (its forwarder died) comes again. */
+const ACK_WAIT_MS = 10_000;
 /** Wait before a message whose mailbox is full is offered again. */
 const FULL_MAILBOX_DELAY_MS = 1_000;
 
@@ -70,7 +75,7 @@ export class DurableTopicFeed implements DurablePatterns {
       filter_subjects: filters,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.New,
-      max_ack_pending: PULL_AHEAD * 4,
+      max_ack_pending: 1,
       ack_wait: ACK_WAIT_MS * 1_000_000,
     };
     await jsm.consumers.add(this.stream, config).catch(async (err: unknown) => {
@@ -101,7 +106,11 @@ export class DurableTopicFeed implements DurablePatterns {
         }
         attempt = 0;
         for await (const m of messages) {
-          if (this.stopped) return;
+          if (this.stopped) {
+            // Not forwarded: it comes again at once to the next activation, wherever it runs.
+            m.nak();
+            return;
+          }
           await this.forward(m);
         }
       } catch (err) {
