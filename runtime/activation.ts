@@ -21,6 +21,7 @@ import type { DurableFeed } from "./durable/durable-feed.js";
 import { HostContext, type AnswerChannel, type ContextEnv, type ContextOwner } from "./host-context.js";
 import { messageTypeOf, type Inbound, type Item } from "./inbound.js";
 import type { Lifecycle } from "./lifecycle.js";
+import type { Topic } from "./define-topic.js";
 import type { Mailbox } from "./mailbox.js";
 import type { StateCommitter } from "./state-committer.js";
 import type { AgentId } from "./subjects.js";
@@ -59,6 +60,8 @@ export interface AgentParts {
   tookDurable(bytes: number): void;
   /** The earliest timer's due time changed (undefined: none left): the host keeps the wake index of an on-demand agent. */
   earliestTimer?(due: number | undefined): void;
+  /** ctx.subscribe and ctx.unsubscribe. */
+  changeTopic(topic: Topic, on: boolean): Promise<void>;
   /** The activation ends on its own: it failed, or it stopped itself. */
   exit(end: ChildEnd, reason: string): void;
   /** A bug in the host, not in the agent: report it, fail the agent, keep the node. */
@@ -83,6 +86,8 @@ export class Activation implements ContextOwner, InboxTarget {
   /** A durable agent's place in its mailbox, and the reader of its mailbox. */
   durable: DurableState | undefined;
   feed: DurableFeed | undefined;
+  /** The forwarder of its durable topics into its durable mailbox, when it takes any. */
+  topicFeed: { stop(): void } | undefined;
   /** The durable message whose failure ended this activation: the state goes back to the last commit, and it is tried again. */
   failedDurable: { seq: number; reason: string } | undefined;
   /** Its durable timers; made when the stored record has some, or on the first ctx.schedule. */
@@ -187,6 +192,10 @@ export class Activation implements ContextOwner, InboxTarget {
     if (this.inflight) this.parts.inbound.deadLetter(this.inflight, reason);
   }
 
+  changeTopic(topic: Topic, on: boolean): Promise<void> {
+    return this.parts.changeTopic(topic, on);
+  }
+
   awaitingApproval(waiting: boolean): void {
     if (!this.handling) return;
     this.parts.lifecycle.send({ type: waiting ? "AWAIT_APPROVAL" : "APPROVAL_SETTLED" });
@@ -228,6 +237,7 @@ export class Activation implements ContextOwner, InboxTarget {
     this.ctx.end(reason);
     this.feed?.stop();
     this.timers?.stop();
+    this.topicFeed?.stop();
   }
 
   // ---- handling messages ---------------------------------------------------
@@ -236,6 +246,11 @@ export class Activation implements ContextOwner, InboxTarget {
   handleNow(data: Uint8Array, reply: string | undefined): void {
     const item = this.parts.inbound.decode(data, reply);
     if (item === undefined) return;
+    this.handleItem(item);
+  }
+
+  /** Handle a message decoded already (a topic message) that arrived while {@link idle}. */
+  handleItem(item: Item): void {
     const pending = this.process(item);
     if (pending !== undefined) this.track(pending.then(() => this.drain()));
     else if (this.handling) this.exitIfAsked();
@@ -293,7 +308,7 @@ export class Activation implements ContextOwner, InboxTarget {
         await this.handleDurable(queued);
         continue;
       }
-      const item = inbound.decode(queued.data, queued.reply);
+      const item = queued.item ?? inbound.decode(queued.data, queued.reply);
       if (item === undefined) continue;
       const pending = this.process(item);
       if (pending !== undefined) await pending;
@@ -336,6 +351,7 @@ export class Activation implements ContextOwner, InboxTarget {
     if (item === undefined) return this.moveOn(seq); // refused (and dead-lettered) at the door
     item.seq = seq;
     item.key = queued.key;
+    item.topic = queued.topic;
     let admission = durable.admit(seq, item.key);
     if (admission.action === "retry") {
       await this.parts.env.clock.sleep(admission.delayMs);
@@ -383,6 +399,7 @@ export class Activation implements ContextOwner, InboxTarget {
     ctx.timer = item.timer;
     ctx.answering = item.reply === undefined ? undefined : (item as AnswerChannel);
     ctx.messageId = item.key ?? item.id;
+    ctx.topic = item.topic;
     this.inflight = item;
     const span = startConsumerSpan(this.parts.id, this.parts.subject, item.trace);
     let result: unknown;

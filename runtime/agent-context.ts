@@ -4,6 +4,7 @@
 
 import type { AgentRef } from "./agent-ref.js";
 import type { Chunk } from "./chunk.js";
+import type { Topic } from "./define-topic.js";
 import type { Memory } from "./memory/index.js";
 import type { Pool } from "./pool.js";
 import type { PoolOptions } from "./pool-options.js";
@@ -77,4 +78,16 @@ export interface AgentContext<S = unknown> {
   timers(): TimerInfo[];
   /** The name of the timer whose message is being handled; undefined for any other message (this, not `sender`, proves it is a timer). */
   readonly timer: string | undefined;
+  /** The topic the message being handled was published on; undefined for a message sent to the agent itself. */
+  readonly topic: string | undefined;
+  /**
+   * Publish `msg` on a topic, as this agent (subscribers see it as `ctx.sender`).
+   * A core topic (a name): resolves once handed to NATS, at most once. A
+   * durable one (`defineTopic({ name, durable: true })`): resolves once stored.
+   */
+  publish(topic: Topic, msg: unknown): Promise<void>;
+  /** Take a topic or pattern (`"orders.*"`) from now on, also after restarts and failover; resolves once stored and subscribed. */
+  subscribe(topic: Topic): Promise<void>;
+  /** No longer take a topic or pattern (also one the type declares, for this agent); resolves once stored. */
+  unsubscribe(topic: Topic): Promise<void>;
 }

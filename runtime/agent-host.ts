@@ -42,6 +42,12 @@ import type { StateStore } from "./state-store.js";
 import { formatAgentId, type AgentId } from "./subjects.js";
 import { messageTypeOf } from "./inbound.js";
 import type { Child, ChildEnd, ChildExit, ChildInfo, Parent } from "./child.js";
+import { AgentTopics } from "./agent-topics.js";
+import { DurableTopicFeed } from "./durable-topic-feed.js";
+import { DurableSender } from "./durable/durable-sender.js";
+import type { TopicRouter } from "./topic-router.js";
+import type { TopicPublisher } from "./topic-publisher.js";
+import type { SubscriptionStore } from "./subscription-store.js";
 
 export type { ChildExit, Parent };
 
@@ -70,6 +76,10 @@ export interface HostEnv {
   pools?: PoolBoard;
   /** The timer wake index, for on-demand agents with durable timers (absent when the node hosts no on-demand type). */
   timerIndex?: TimerIndex;
+  /** The node's core topic subscriptions, its topic publisher, and where run-time subscriptions are kept. */
+  topics?: TopicRouter;
+  topicPublisher?: TopicPublisher;
+  subscriptions?: SubscriptionStore;
 }
 
 /** A row of `node.list()` / `agentctl ps`. */
@@ -91,6 +101,10 @@ export class AgentHost implements Child {
   private readonly lifecycle: Lifecycle;
   /** Its subscription, intake checks and mailbox, kept across activations. */
   private readonly inbox: AgentInbox;
+  /** Its topic subscriptions, kept across activations. */
+  private readonly topics: AgentTopics;
+  /** Stores its durable topics' messages in its durable mailbox (made when first needed). */
+  private topicSender: DurableSender | undefined;
   /** Group commit of the persisted state, and the answers that wait for it; only for an agent that persists. */
   private readonly committer: StateCommitter | undefined;
   /** What every activation of this agent shares with the host. */
@@ -130,6 +144,7 @@ export class AgentHost implements Child {
         this.failNow(`subscription failed: ${errorText(err)}`);
       },
     });
+    this.topics = new AgentTopics(def, key, this.inbox, env.subscriptions);
     this.lifecycle = new Lifecycle((from, to, reason) => env.events.publish(EventKind.Lifecycle, def.type, key, { from, to, reason }));
     this.committer = def.persist ? this.newCommitter() : undefined;
     this.wake =
@@ -149,6 +164,7 @@ export class AgentHost implements Child {
       committer: this.committer,
       counts: this.counts,
       tookDurable: (bytes) => this.inbox.tookDurable(bytes),
+      changeTopic: (topic, on) => (on ? this.topics.subscribe(topic) : this.topics.unsubscribe(topic)),
       exit: (end, reason) => void this.exit(end, reason),
       internalError: (where, err) => this.internalError(where, err),
       earliestTimer: this.wake ? (due) => this.wake!.earliest(due, env.clock.now()) : undefined,
@@ -297,6 +313,9 @@ export class AgentHost implements Child {
     const ctx = act.ctx;
     const behavior = behaviorOf(this.def);
     try {
+      // Read once per host (a restart keeps them), beside the subscription's flush and the state's load.
+      const topicsLoaded = this.topics.load();
+      topicsLoaded.catch(() => {});
       await this.inbox.open();
       const committer = this.committer;
       committer?.reset(0, undefined);
@@ -322,6 +341,7 @@ export class AgentHost implements Child {
         behavior.start(ctx, { found: false });
       }
       act.behavior = behavior;
+      await topicsLoaded;
       if (this.def.onStart) await this.def.onStart(ctx);
       // Stopped, restarted, killed or fenced while onStart ran: never running; whoever did it ends the activation.
       if (ctx.endedWith) throw ctx.endedWith;
@@ -346,7 +366,11 @@ export class AgentHost implements Child {
     }
     this.lifecycle.send({ type: "STARTED" });
     this.committer?.flush();
-    if (act.durable) this.openFeed(act);
+    if (act.durable) {
+      this.openFeed(act);
+      // Its topics consumer exists before the start resolves: what is published from then on waits for it.
+      await this.openTopicFeed(act);
+    }
     act.kick();
   }
 
@@ -366,6 +390,26 @@ export class AgentHost implements Child {
       act.durable!.committedSeq,
     );
     act.feed.start();
+  }
+
+  /** Forward the durable topics it takes into its durable mailbox while this activation runs. */
+  private async openTopicFeed(act: Activation): Promise<void> {
+    const durable = this.env.durable!;
+    const feed = new DurableTopicFeed({
+      js: durable.js,
+      jsm: durable.jsm,
+      clock: this.env.clock,
+      subjects: this.env.messenger.subjects,
+      sender: (this.topicSender ??= new DurableSender(durable.js, this.env.clock)),
+      id: this.id,
+      type: this.def.type,
+      key: this.key,
+      trouble: (where, err) => this.reportError(where, err),
+    });
+    act.topicFeed = feed;
+    this.topics.durable = feed;
+    const patterns = this.topics.durablePatterns();
+    if (patterns.length > 0) await feed.set(patterns).catch((err: unknown) => this.reportError("topic consumer", err));
   }
 
   /**

@@ -22,6 +22,9 @@ import type { TurnBudget } from "./turn-budget.js";
 import { sharedFlush } from "./shared-flush.js";
 import { ProofHeader, type SenderVerifier } from "./auth/sender-proof.js";
 import { envelopeSender } from "./envelope-sender.js";
+import type { Item } from "./inbound.js";
+import { MAX_TOPIC_LENGTH } from "./topic-name.js";
+import type { TopicRouter, TopicSubscriber } from "./topic-router.js";
 
 /**
  * A message waiting in the mailbox: its bytes, decoded only when its turn
@@ -40,7 +43,13 @@ export interface Queued {
    * mailbox moves past it.
    */
   problem?: { error: TroupeError; reply: string | undefined };
+  /** A topic message, decoded once by the node for all its subscribers (`data` is then empty). */
+  item?: Item;
+  /** A durable message forwarded from a durable topic: the topic's name. */
+  topic?: string;
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 /** Durable messages waiting in the mailbox before the feed waits for the agent to catch up. */
 export const DURABLE_HIGH_WATER = 512;
@@ -54,6 +63,8 @@ export interface InboxTarget {
   readonly idle: boolean;
   /** Handle a message now (only when idle). */
   handleNow(data: Uint8Array, reply: string | undefined): void;
+  /** Handle a message decoded already (a topic message) now (only when idle). */
+  handleItem(item: Item): void;
   /** Drain the mailbox, unless a drain is at work or it does not handle now. */
   kick(): void;
 }
@@ -71,6 +82,8 @@ export interface InboxEnv {
   turns: TurnBudget;
   /** Checks senders' proofs for types that accept only verified senders (absent: the node has no credentials, and refuses them all). */
   verifier?: SenderVerifier;
+  /** The node's core topic subscriptions (absent: topics are not used here, as in some tests). */
+  topics?: TopicRouter;
 }
 
 /** What the inbox reports to its host. */
@@ -84,7 +97,7 @@ export interface InboxOwner {
 }
 
 /** One agent's subscription, intake checks and mailbox. */
-export class AgentInbox {
+export class AgentInbox implements TopicSubscriber {
   readonly mailbox: Mailbox<Queued>;
   /** Decodes and checks what arrives; counts and reports what it refuses. */
   readonly inbound: Inbound;
@@ -96,11 +109,13 @@ export class AgentInbox {
   private room: (() => void) | undefined;
   /** Only for a type that accepts only verified senders: its durable mailbox's subject, which a durable message's proof covers. */
   private readonly verifiedMailbox: string | undefined;
+  /** The core topic patterns it takes; registered with the node's router while the inbox listens. Made on first use. */
+  private topics: Set<string> | undefined;
 
   constructor(
     private readonly id: AgentId,
     key: string,
-    def: AgentType,
+    readonly def: AgentType,
     private readonly subject: string,
     private readonly env: InboxEnv,
     private readonly owner: InboxOwner,
@@ -120,7 +135,64 @@ export class AgentInbox {
       callback: (err, msg) => (err ? this.failed(sub, err) : this.onMessage(msg)),
     });
     this.sub = sub;
+    if (this.topics !== undefined && this.topics.size > 0) await this.listenTopics();
     await sharedFlush(this.env.nc);
+  }
+
+  // ---- topics ----------------------------------------------------------------
+
+  /** The core topic patterns it takes now. */
+  topicPatterns(): string[] {
+    return this.topics === undefined ? [] : [...this.topics];
+  }
+
+  /** Take core topic `pattern` (checked) from now on, and after restarts; resolves once the server knows (when listening). */
+  async addTopic(pattern: string): Promise<void> {
+    this.topics ??= new Set();
+    if (this.topics.has(pattern)) return;
+    this.topics.add(pattern);
+    if (this.sub && this.env.topics) await this.env.topics.add(pattern, this);
+  }
+
+  /** No longer take core topic `pattern`. */
+  removeTopic(pattern: string): void {
+    if (!this.topics?.delete(pattern)) return;
+    this.env.topics?.remove(pattern, this);
+  }
+
+  private async listenTopics(): Promise<void> {
+    const router = this.env.topics;
+    if (router && this.topics) await Promise.all([...this.topics].map((p) => router.add(p, this)));
+  }
+
+  private unlistenTopics(): void {
+    const router = this.env.topics;
+    if (router && this.topics) for (const p of this.topics) router.remove(p, this);
+  }
+
+  /** A topic message, decoded and checked once by the node: handled now when idle, else it waits in the mailbox. */
+  deliverTopic(item: Item, bytes: number): void {
+    const target = this.owner.target();
+    if (target === undefined) return;
+    if (target.idle && this.env.turns.take()) {
+      target.handleItem(item);
+      return;
+    }
+    const refused = this.mailbox.offer({ data: NO_BYTES, reply: undefined, item }, bytes);
+    if (refused) {
+      this.inbound.refuseItem(item, new MailboxFullError(this.id, this.refusal(refused), refused));
+      return;
+    }
+    target.kick();
+  }
+
+  /** A topic message the node refused for this agent: counted, reported, dead-lettered. */
+  rejectTopic(data: Uint8Array, err: unknown, sender: string | null): void {
+    this.inbound.reject(data, undefined, err, sender);
+  }
+
+  topicError(err: unknown): void {
+    this.owner.internalError("topic", err);
   }
 
   /** Stop listening, but take every message already on its way (the subscription is drained, not dropped). */
@@ -128,6 +200,7 @@ export class AgentInbox {
     const sub = this.sub;
     if (!sub) return;
     this.sub = undefined;
+    this.unlistenTopics();
     try {
       await sub.drain();
     } catch {
@@ -144,6 +217,7 @@ export class AgentInbox {
     if (this.sub) {
       this.sub.unsubscribe();
       this.sub = undefined;
+      this.unlistenTopics();
       try {
         await sharedFlush(this.env.nc);
       } catch {
@@ -156,6 +230,7 @@ export class AgentInbox {
     const gone = new AgentStoppedError(this.id, why);
     for (const queued of this.mailbox.takeAll()) {
       if (queued.reply !== undefined) this.env.messenger.reply(queued.reply, "", this.id, null, toWireError(gone));
+      else if (queued.item !== undefined) this.inbound.deadLetter(queued.item, `agent ${why} before handling it`);
       else this.inbound.deadLetterWaiting(queued.data, `agent ${why} before handling it`);
     }
   }
@@ -180,7 +255,8 @@ export class AgentInbox {
       if (refused !== undefined) problem = { error: refused, reply };
     }
     // The bytes may be a view of a larger read buffer: keep a copy of exactly them.
-    this.mailbox.push({ data: d.data.slice(), reply, seq: d.seq, key: problem ? undefined : d.key, problem }, d.data.length);
+    const topic = d.topic !== undefined && d.topic.length <= MAX_TOPIC_LENGTH ? d.topic : undefined;
+    this.mailbox.push({ data: d.data.slice(), reply, seq: d.seq, key: problem ? undefined : d.key, problem, topic }, d.data.length);
     this.durableWaiting++;
     this.durableBytes += d.data.length;
     this.owner.target()?.kick();

@@ -35,6 +35,8 @@ import type { Pool } from "./pool.js";
 import { PoolBoard } from "./pool-board.js";
 import type { PoolOptions } from "./pool-options.js";
 import { parseAgentId, Subjects, validateToken, type AgentId } from "./subjects.js";
+import { TopicPublisher } from "./topic-publisher.js";
+import type { Topic } from "./define-topic.js";
 
 export type { ClientOptions };
 
@@ -83,6 +85,8 @@ export class TroupeClient {
   /** The pools used from this client. */
   private readonly pools: PoolBoard;
   private closing: Promise<void> | undefined;
+  /** Publishes on topics as this client. */
+  private readonly topicPublisher: TopicPublisher;
 
   /** @internal Use {@link connectClient}. */
   static create(nc: NatsConnection, o: ValidClientOptions, ownsConnection: boolean, credentials?: Credentials): TroupeClient {
@@ -121,6 +125,7 @@ export class TroupeClient {
       // A malformed entry counts as core; nodes report it as an invalid_entry event.
     });
     this.messenger.useDurableMailboxes(this.directory, new DurableSender(jetstream(nc), o.clock));
+    this.topicPublisher = new TopicPublisher(this.messenger, subjects, Math.min(o.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, serverMax), jetstream(nc), o.clock);
     this.memory = openMemory(nc, subjects, { clock: o.clock, ...o.memory }, { readsCreate: false, writer: `client:${o.name}` });
     this.pools = new PoolBoard({
       clock: o.clock,
@@ -158,6 +163,17 @@ export class TroupeClient {
   pool<M = unknown, R = unknown>(type: string, options?: PoolOptions<M>): Pool<M, R> {
     this.assertOpen();
     return this.pools.pool<M, R>(type, options, (t, k) => this.messenger.ref(t, k, this.sender));
+  }
+
+  /**
+   * Publish `msg` on a topic, as this client (`client:<name>` is the subscribers' `ctx.sender`).
+   * A core topic resolves once handed to NATS; a durable one (`defineTopic({ name, durable: true })`) once stored.
+   *
+   * @throws InvalidArgumentError for a bad topic name, InvalidMessageError, TopicUnavailableError
+   */
+  async publish(topic: Topic, msg: unknown): Promise<void> {
+    this.assertOpen();
+    await this.topicPublisher.publish(topic, msg, this.sender);
   }
 
   /**

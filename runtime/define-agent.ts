@@ -16,6 +16,7 @@ import { checkModelAgent, type ModelAgentConfig } from "./model/model-config.js"
 import type { Budget } from "./model/budget.js";
 import type { ToolDefinition } from "./model/tool.js";
 import { parseModelInput, type ModelInput } from "./model/model-input.js";
+import { checkSubscribe, type Topic, type TopicSubscription } from "./define-topic.js";
 
 
 /** Something that checks a message: a zod-like schema (`parse` throws) or a function that throws or returns the message. */
@@ -99,6 +100,13 @@ interface AgentOptions<M> {
    * only for types that ask for it. The node needs credentials. Default false.
    */
   requireVerifiedSender?: boolean;
+  /**
+   * Topics every running agent of the type takes: names or NATS-style patterns
+   * (`"orders.*"`, `"orders.>"`), or topics from `defineTopic` (a durable one
+   * needs `mailbox: "durable"`). A topic message arrives in the mailbox like a
+   * tell; `ctx.topic` names its topic. `ctx.subscribe` adds more at run time.
+   */
+  subscribe?: Topic[];
 }
 
 /** How the agents of a type come to run (defineAgent's `activation`). */
@@ -191,6 +199,8 @@ export interface AgentType {
   readonly grant?: AgentGrant;
   /** Accepts only messages whose sender is proven (see defineAgent's `requireVerifiedSender`). */
   readonly requireVerifiedSender: boolean;
+  /** The topics every agent of the type takes (undefined: none). */
+  readonly subscribe?: readonly TopicSubscription[];
 }
 
 /** Default tries of a durable message before it is dead-lettered. */
@@ -234,6 +244,7 @@ export function defineAgent(options: FunctionAgentOptions<unknown, unknown, unkn
     ...checkActivation(options.activation, options.idleTimeoutMs, options.mailbox),
     ...checkCan(options.can),
     requireVerifiedSender: checkBoolean("requireVerifiedSender", options.requireVerifiedSender, false),
+    ...checkSubscribe(options.subscribe, options.mailbox ?? MailboxKind.Core),
   };
   if (options.machine !== undefined) {
     const m = options as MachineAgentOptions<unknown>;
@@ -282,6 +293,7 @@ function defineModelAgent(type: string, options: ModelAgentOptions): AgentType {
     ...checkActivation(options.activation ?? (options.mailbox === MailboxKind.Durable ? ActivationMode.Spawn : ActivationMode.OnDemand), options.idleTimeoutMs, options.mailbox),
     ...checkCan(options.can),
     requireVerifiedSender: checkBoolean("requireVerifiedSender", options.requireVerifiedSender, false),
+    ...checkSubscribe(options.subscribe, options.mailbox ?? MailboxKind.Core),
     initialState: () => undefined,
     model,
     snapshotVersion: 1,

@@ -37,6 +37,7 @@ export const ErrorCode = {
   DeadLetterNotFound: "DEAD_LETTER_NOT_FOUND",
   DeadLetterNotReplayable: "DEAD_LETTER_NOT_REPLAYABLE",
   MailboxUnavailable: "MAILBOX_UNAVAILABLE",
+  TopicUnavailable: "TOPIC_UNAVAILABLE",
   PermissionDenied: "PERMISSION_DENIED",
   UnverifiedSender: "UNVERIFIED_SENDER",
   InvalidCredentials: "INVALID_CREDENTIALS",
@@ -474,6 +475,17 @@ export class DeadLetterNotReplayableError extends TroupeError {
     super(ErrorCode.DeadLetterNotReplayable, `dead letter ${seq} cannot be replayed: ${why}`);
     this.seq = seq;
     this.why = why;
+  }
+}
+
+/** A message for a durable topic could not be stored (JetStream did not answer, or the topics stream is missing). */
+export class TopicUnavailableError extends TroupeError {
+  readonly topic: string;
+  readonly reason: string;
+  constructor(topic: string, reason: string, options?: { cause?: unknown }) {
+    super(ErrorCode.TopicUnavailable, `durable topic ${topic} could not store the message: ${reason}`, options);
+    this.topic = topic;
+    this.reason = reason;
   }
 }
 

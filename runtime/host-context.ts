@@ -29,6 +29,8 @@ import type { PoolOptions } from "./pool-options.js";
 import { PlainState, StateTracker, type StateHolder } from "./state-tracker.js";
 import type { AgentId } from "./subjects.js";
 import type { TimerInfo, TimerWhen } from "./timer-table.js";
+import type { Topic } from "./define-topic.js";
+import type { TopicPublisher } from "./topic-publisher.js";
 
 /** The activation a context belongs to (its agent host). */
 export interface ContextOwner {
@@ -52,6 +54,8 @@ export interface ContextOwner {
   schedule(name: string, when: TimerWhen, msg: unknown): void;
   cancel(name: string): boolean;
   listTimers(): TimerInfo[];
+  /** ctx.subscribe (`on`) and ctx.unsubscribe. */
+  changeTopic(topic: Topic, on: boolean): Promise<void>;
 }
 
 /** Where the chunks and the answer of the ask being handled go. */
@@ -78,6 +82,8 @@ export interface ContextEnv {
   readonly maxMessageBytes: number;
   /** The node's pools (ctx.pool). */
   readonly pools?: PoolBoard;
+  /** Publishes on topics (absent: ctx.publish is refused). */
+  readonly topicPublisher?: TopicPublisher;
 }
 
 /** The `ctx` handed to receive: mutable state, refs, memory, stop, and the activation's signal. */
@@ -97,6 +103,8 @@ export class HostContext implements AgentContext<unknown> {
   answering: AnswerChannel | undefined = undefined;
   /** The id of the message being handled: a durable message's idempotency key when it has one, else its envelope id. @internal */
   messageId = "";
+  /** The topic of the message being handled, if it came on one. */
+  topic: string | undefined = undefined;
   /** When the last keep-alive went to a plain ask, on the clock. */
   private lastKeepAlive = 0;
   readonly id: AgentId;
@@ -191,6 +199,29 @@ export class HostContext implements AgentContext<unknown> {
 
   stop(): void {
     if (!this.reason) this.host.requestStop();
+  }
+
+  /** Publish on a topic as this agent; refused once the activation ended. */
+  async publish(topic: Topic, msg: unknown): Promise<void> {
+    const ended = this.endedWith;
+    if (ended) throw ended;
+    const publisher = this.env.topicPublisher;
+    if (!publisher) throw new InvalidArgumentError("topic", "this node publishes no topics");
+    await publisher.publish(topic, msg, this.id);
+  }
+
+  /** Take a topic or pattern from now on, kept across restarts and failover. */
+  async subscribe(topic: Topic): Promise<void> {
+    const ended = this.endedWith;
+    if (ended) throw ended;
+    await this.host.changeTopic(topic, true);
+  }
+
+  /** No longer take a topic or pattern. */
+  async unsubscribe(topic: Topic): Promise<void> {
+    const ended = this.endedWith;
+    if (ended) throw ended;
+    await this.host.changeTopic(topic, false);
   }
 
   /**

@@ -31,6 +31,8 @@ export interface Item {
   key?: string;
   /** A timer's message (made by the activation, never from the wire): the timer's name. */
   timer?: string;
+  /** From a topic: its name (the agent's `ctx.topic`). */
+  topic?: string;
 }
 
 /** Bytes of a rejected message's raw body kept in its dead letter. */
@@ -94,6 +96,14 @@ export class Inbound {
       body: item.body,
       ...(deliveries === undefined ? {} : { deliveries }),
     });
+  }
+
+  /** A decoded message refused before it reached `receive` (a topic message finding the mailbox full): counted, reported, dead-lettered. */
+  refuseItem(item: Item, err: unknown): void {
+    this.rejected++;
+    const reason = errorText(err);
+    this.env.events.publish(EventKind.InvalidMessage, this.def.type, this.key, { reason });
+    this.deadLetter(item, reason);
   }
 
   /** Dead-letter a message that waited in the mailbox and was never handled: decoded when it decodes, else its first bytes. */

@@ -24,6 +24,7 @@ export {
 } from "./dead-letter-queue.js";
 export { isRawBody, type DeadLetterEntry, type StoredDeadLetter, type UndecodableDeadLetter } from "./dead-letter-record.js";
 export { agentId, parseAgentId, type AgentId } from "./subjects.js";
+export { defineTopic, type TopicDef, type Topic } from "./define-topic.js";
 export { systemClock, FakeClock, type Clock } from "./clock.js";
 export { openConnection, defaultServers } from "./connection.js";
 export {
@@ -58,6 +59,7 @@ export {
   DeadLetterNotFoundError,
   DeadLetterNotReplayableError,
   MailboxUnavailableError,
+  TopicUnavailableError,
   ReceiveTimeoutError,
   AgentKilledError,
   StateConflictError,

@@ -43,6 +43,11 @@ import { configureTracing, observeNode } from "./telemetry.js";
 import { TurnBudget } from "./turn-budget.js";
 import { TimerIndex, wakeableTypes } from "./timer-index.js";
 import { TimerWakeups } from "./timer-wakeups.js";
+import { TopicRouter } from "./topic-router.js";
+import { TopicPublisher } from "./topic-publisher.js";
+import { SubscriptionStore } from "./subscription-store.js";
+import { ensureTopicsStream } from "./topics-stream.js";
+import type { Topic } from "./define-topic.js";
 
 export type { NodeOptions, SpawnOptions, NodeTree };
 
@@ -114,6 +119,9 @@ export class TroupeNode {
   private readonly credentials: Credentials | undefined;
   /** Wakes this node's passivated on-demand agents when their timers are due (absent when it hosts none that persist). */
   private wakeups: TimerWakeups | undefined;
+  /** The core topic subscriptions of the agents here (one NATS subscription per pattern), and publishing on topics. */
+  private readonly topicRouter: TopicRouter;
+  private readonly topicPublisher: TopicPublisher;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -126,6 +134,7 @@ export class TroupeNode {
     private readonly durable: DurableParts,
     credentials: Credentials | undefined,
     private readonly timerIndex: TimerIndex | undefined,
+    subscriptions: SubscriptionStore,
   ) {
     this.id = o.name;
     this.credentials = credentials;
@@ -167,6 +176,8 @@ export class TroupeNode {
       },
       loadSubject: (type, name) => this.subjects.poolLoad(type, name),
     });
+    this.topicRouter = new TopicRouter(nc, this.subjects, maxMessageBytes);
+    this.topicPublisher = new TopicPublisher(this.messenger, this.subjects, maxMessageBytes, durable.js, o.clock);
     const host: HostEnv = {
       pools: this.pools,
       nodeId: o.name,
@@ -184,6 +195,9 @@ export class TroupeNode {
       durable: durable.hostsDurable ? { js: durable.js, jsm: durable.jsm, stream: this.subjects.mailboxStream() } : undefined,
       verifier: credentials ? SenderVerifier.forCredentials(credentials, o.namespace, o.clock) : undefined,
       timerIndex,
+      topics: this.topicRouter,
+      topicPublisher: this.topicPublisher,
+      subscriptions,
     };
     this.messenger.useDurableMailboxes(durable.directory, new DurableSender(durable.js, o.clock));
     this.hosting = new Hosting(o.agents, {
@@ -216,15 +230,17 @@ export class TroupeNode {
     await membership.claim(() => announce());
     let node: TroupeNode | undefined;
     try {
-      const [stateStore, registry, memory] = await Promise.all([
+      const [stateStore, registry, memory, subscriptions] = await Promise.all([
         StateStore.open(nc, subjects, retry, o.replicas),
         Registry.open(nc, subjects, membership, o.clock, retry, invalid, o.replicas),
         Promise.resolve(openMemory(nc, subjects, { clock: o.clock, ...o.memory }, { writer: `node:${o.name}` })),
+        SubscriptionStore.open(nc, subjects, retry, o.replicas),
         ensureDeadLetterStream(nc, subjects, o.replicas),
+        ensureTopicsStream(nc, subjects, o.replicas),
       ]);
       const durable = await openDurable(nc, subjects, o, retry, invalid);
       const timerIndex = wakeableTypes(o.agents).length > 0 ? await TimerIndex.open(nc, subjects, retry, o.replicas) : undefined;
-      node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory, durable, credentials, timerIndex);
+      node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory, durable, credentials, timerIndex, subscriptions);
       const events = node.events;
       invalid.sink = (entry) => events.publish(EventKindValues.InvalidEntry, "node", o.name, { ...entry });
       announce = () => node!.nodeInfo();
@@ -293,6 +309,18 @@ export class TroupeNode {
   pool<M = unknown, R = unknown>(type: string, options?: PoolOptions<M>): Pool<M, R> {
     this.assertOpen();
     return this.pools.pool<M, R>(type, options, (t, k) => this.messenger.ref(t, k, this.sender));
+  }
+
+  /**
+   * Publish `msg` on a topic, as this node (`node:<id>` is the subscribers' `ctx.sender`).
+   * A core topic (a name, `"orders.placed"`): resolves once handed to NATS, at most once.
+   * A durable one (`defineTopic({ name, durable: true })`): resolves once JetStream stored it.
+   *
+   * @throws InvalidArgumentError for a bad topic name, InvalidMessageError, TopicUnavailableError
+   */
+  async publish(topic: Topic, msg: unknown): Promise<void> {
+    this.assertOpen();
+    await this.topicPublisher.publish(topic, msg, this.sender);
   }
 
   /** The agents on this node, then the few its root supervisor gave up on lately (`failed`). */
@@ -469,6 +497,7 @@ export class TroupeNode {
     this.statuses?.stop();
     if (handover && !this.nc.isClosed()) await this.hosting.handOver(this.o.askTimeoutMs).catch(() => {});
     await this.hosting.shutdown();
+    this.topicRouter.close();
     this.registry.close();
     await this.membership.leave();
     await this.memory.close().catch(() => {});

@@ -55,8 +55,10 @@ describe("subjects", () => {
       { name: "KV_troupe_demo_nodes", subjects: ["$KV.troupe_demo_nodes.>"] },
       { name: "KV_troupe_demo_mem", subjects: ["$KV.troupe_demo_mem.>"] },
       { name: "KV_troupe_demo_timers", subjects: ["$KV.troupe_demo_timers.>"] },
+      { name: "KV_troupe_demo_subs", subjects: ["$KV.troupe_demo_subs.>"] },
       { name: "TROUPE_DEMO_MBOX", subjects: ["troupe.demo.mbox.>"] },
       { name: "TROUPE_DEMO_DLQ", subjects: ["troupe.demo.dlq.>"] },
+      { name: "TROUPE_DEMO_TOPICS", subjects: ["troupe.demo.dtopic.>"] },
     ]);
   });
 

@@ -151,6 +151,44 @@ export class Subjects {
     return `${this.prefix}.topic.${name}`;
   }
 
+  /** Every subject of the core topics of the namespace: `troupe.<ns>.topic.` followed by the name. */
+  topicPrefix(): string {
+    return `${this.prefix}.topic.`;
+  }
+
+  /** Durable topic: `troupe.<ns>.dtopic.<name>`, captured by stream `TROUPE_<NS>_TOPICS`. */
+  durableTopic(name: string): string {
+    return `${this.prefix}.dtopic.${name}`;
+  }
+
+  /** Every durable topic of the namespace (the topics stream's subject filter). */
+  allDurableTopics(): string {
+    return `${this.prefix}.dtopic.>`;
+  }
+
+  /** Stream capturing durable topics: `TROUPE_<NS>_TOPICS`. */
+  topicsStream(): string {
+    return `TROUPE_${this.ns.toUpperCase()}_TOPICS`;
+  }
+
+  /**
+   * Durable consumer of one agent on the topics stream: `topics_<n>_<type>_<key>`, where
+   * `<n>` is the type's length (types and keys may hold `_`: the length keeps two agents apart).
+   */
+  topicConsumer(type: string, key: string): string {
+    return `topics_${type.length}_${type}_${key}`;
+  }
+
+  /** KV bucket of agents' run-time topic subscriptions: `troupe_<ns>_subs`, key `<type>.<key>`. */
+  subsBucket(): string {
+    return `troupe_${this.ns}_subs`;
+  }
+
+  /** Key of an agent's subscriptions in the subs bucket: `<type>.<key>`. */
+  subsKey(type: string, key: string): string {
+    return `${type}.${key}`;
+  }
+
   /**
    * Node control (spawn, stop, kill, fence) of agents of one type:
    * `troupe.<ns>.node.<nodeId>.ctl.<type>`. The type is in the subject so that a
@@ -290,9 +328,10 @@ export class Subjects {
    */
   streams(): OwnedStream[] {
     return [
-      ...[this.stateBucket(), this.registryBucket(), this.typesBucket(), this.nodesBucket(), this.memoryBucket(), this.timersBucket()].map(bucketStream),
+      ...[this.stateBucket(), this.registryBucket(), this.typesBucket(), this.nodesBucket(), this.memoryBucket(), this.timersBucket(), this.subsBucket()].map(bucketStream),
       { name: this.mailboxStream(), subjects: [this.allMailboxes()] },
       { name: this.deadLetterStream(), subjects: [this.allDeadLetters()] },
+      { name: this.topicsStream(), subjects: [this.allDurableTopics()] },
     ];
   }
 

@@ -176,8 +176,10 @@ export class Authority {
     // to the requester's own account whatever reply subject it named: durable tells (JetStream's
     // acknowledgement), activation, node info, the JetStream API (reads; watches deliver to
     // inboxes, exported as a stream, and flow control answers come back). Events, for observers.
-    const fromClients = [s.agent("*", "*")];
-    const services = [s.mailbox("*", "*"), s.poolActivate("*"), s.nodeInfo("*"), "$JS.API.>", "$JS.FC.>"];
+    // Core topics cross from the clients as a stream, like tells; durable topics as a service
+    // (JetStream acknowledges the publish), like durable tells.
+    const fromClients = [s.agent("*", "*"), s.topic(">")];
+    const services = [s.mailbox("*", "*"), s.durableTopic(">"), s.poolActivate("*"), s.nodeInfo("*"), "$JS.API.>", "$JS.FC.>"];
     const streams = [s.allEvents(), `${INBOX_PREFIX}>`];
     const stream = (subject: string): Export => ({ name: subject, subject, type: "stream" });
     const service = (subject: string): Export => ({ name: subject, subject, type: "service" });

@@ -106,6 +106,8 @@ function streams(s: Subjects) {
     timers: kv(s.timersBucket()),
     mailbox: s.mailboxStream(),
     deadLetters: s.deadLetterStream(),
+    subs: kv(s.subsBucket()),
+    topics: s.topicsStream(),
   };
 }
 
@@ -155,8 +157,17 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     ...perType((t) => [s.poolLoad(t, "*")]),
     s.nodeInfo("*"),
     s.allEvents(),
+    // Topics, core and durable: its agents publish on any (topics are not per type).
+    s.topic(">"),
+    s.durableTopic(">"),
     // Dead letters, agent state, registry claims and routes of its types; its membership entry.
-    ...perType((t) => [s.deadLetter(t, key), `$KV.${st.state.bucket}.${s.stateKey(t, key)}`, `$KV.${st.registry.bucket}.${s.registryKey(t, key)}`, `$KV.${st.types.bucket}.${t}`]),
+    ...perType((t) => [
+      s.deadLetter(t, key),
+      `$KV.${st.state.bucket}.${s.stateKey(t, key)}`,
+      `$KV.${st.registry.bucket}.${s.registryKey(t, key)}`,
+      `$KV.${st.types.bucket}.${t}`,
+      `$KV.${st.subs.bucket}.${s.subsKey(t, key)}`,
+    ]),
     `$KV.${st.nodes.bucket}.${node}`,
     // The timer wake index of its types' agents (durable timers of passivated on-demand agents).
     ...perType((t) => [`$KV.${st.timers.bucket}.${s.timerKey(t, key)}`]),
@@ -169,10 +180,11 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     // Only the namespace's own streams may be created (a stream capturing agent subjects would
     // answer asks with JetStream acknowledgements in the agents' place); named memory buckets
     // only when the credential names them.
-    ...[st.state, st.registry, st.types, st.nodes, st.memory, st.timers].map((b) => `$JS.API.STREAM.CREATE.${b.stream}`),
+    ...[st.state, st.registry, st.types, st.nodes, st.memory, st.timers, st.subs].map((b) => `$JS.API.STREAM.CREATE.${b.stream}`),
     ...(scope.buckets ?? []).map((b) => `$JS.API.STREAM.CREATE.${bucketStream(s.memoryBucket(b)).name}`),
     `$JS.API.STREAM.CREATE.${st.mailbox}`,
     `$JS.API.STREAM.CREATE.${st.deadLetters}`,
+    `$JS.API.STREAM.CREATE.${st.topics}`,
     // The only stream the runtime updates is the mailbox stream (to the limits a node is started
     // with). Any other update is refused: shrinking a stream's limits purges it in effect (the
     // state, registry or dead letters), and widening its subjects makes it capture messages.
@@ -191,6 +203,8 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     ...perType((t) => [s.agent(t, key), s.poolRequests(t)]),
     // Load reports of any pool its agents send to (ctx.pool).
     s.poolLoad("*", "*"),
+    // Core topics its agents subscribe to (one subscription per pattern).
+    s.topic(">"),
     s.nodeControlAll(node),
     s.nodeInfo(node),
     s.allEvents(),
@@ -217,7 +231,13 @@ function reachOf(s: Subjects, scope: RoleScope): { message: string[]; memoryWrit
   const memoryWrite: string[] = [];
   // The runtime's own buckets and the mailbox stream, read whole; shared memory only where granted.
   const streamReads = [
-    ...[st.state, st.registry, st.types, st.nodes, st.timers].flatMap((b) => readBucket(b.stream)),
+    ...[st.state, st.registry, st.types, st.nodes, st.timers, st.subs].flatMap((b) => readBucket(b.stream)),
+    // Its durable subscribers' consumers on the topics stream (made, changed, read, acked).
+    `$JS.API.CONSUMER.CREATE.${st.topics}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${st.topics}.>`,
+    `$JS.API.CONSUMER.INFO.${st.topics}.>`,
+    `$JS.API.CONSUMER.DELETE.${st.topics}.>`,
+    `$JS.API.CONSUMER.MSG.NEXT.${st.topics}.>`,
     `$JS.API.CONSUMER.CREATE.${st.mailbox}.>`,
     `$JS.API.CONSUMER.DURABLE.CREATE.${st.mailbox}.>`,
     `$JS.API.CONSUMER.INFO.${st.mailbox}.>`,
@@ -244,6 +264,9 @@ function clientPermissions(s: Subjects, scope: RoleScope, ownInbox: string): Sub
     ...agentSubjects(s, scope, "agent"),
     ...agentSubjects(s, scope, "mbox"),
     ...(types ? types.map((t) => s.poolActivate(t)) : [s.poolActivate("*")]),
+    // Publishing on topics, core and durable (a durable publish is acknowledged to its own inbox).
+    s.topic(">"),
+    s.durableTopic(">"),
     // Reading routes, the registry and membership (how to reach a type, where an agent runs, whether its node lives), and the shared memory it is granted.
     "$JS.API.INFO",
     ...[st.types, st.registry, st.nodes].flatMap((b) => readBucket(b.stream)),

@@ -36,6 +36,8 @@ export interface DurableDelivery {
   /** The `Troupe-Signer` and `Troupe-Sig` headers: the proof of its sender, when it carries one (unchecked). */
   signer?: string;
   signature?: string;
+  /** The `Troupe-Topic` header: the durable topic it was published on (unchecked). */
+  topic?: string;
 }
 
 /** Messages the consumer holds for the feed at most (pulled ahead of the agent). */
@@ -279,7 +281,9 @@ function toDelivery(m: JsMsg): DurableDelivery {
   let key: string | undefined;
   let signer: string | undefined;
   let signature: string | undefined;
+  let topic: string | undefined;
   try {
+    topic = m.headers?.get(DurableHeader.Topic) || undefined;
     reply = m.headers?.get(DurableHeader.Reply) || undefined;
     key = m.headers?.get(DurableHeader.Key) || undefined;
     signer = m.headers?.get(ProofHeader.Signer) || undefined;
@@ -287,5 +291,5 @@ function toDelivery(m: JsMsg): DurableDelivery {
   } catch {
     // Malformed headers: no reply, no key, no proof; the envelope is checked as usual.
   }
-  return { data: m.data, seq: m.seq, reply, key, signer, signature };
+  return { data: m.data, seq: m.seq, reply, key, signer, signature, topic };
 }

@@ -23,6 +23,8 @@ export const DurableHeader = {
   Reply: "Troupe-Reply",
   /** A message's key (a caller's id): a second message with it is not applied again (an ask gets the first one's outcome). */
   Key: "Troupe-Key",
+  /** The durable topic a message was published on (forwarded into a subscriber's mailbox). */
+  Topic: "Troupe-Topic",
 } as const;
 
 /** How long one store attempt waits for the stream's acknowledgement. */
@@ -48,11 +50,12 @@ export class DurableSender {
     subject: string,
     payload: Uint8Array,
     msgId: string,
-    meta?: { reply?: string; key?: string; proof?: { signer: string; signature: string } },
+    meta?: { reply?: string; key?: string; proof?: { signer: string; signature: string }; topic?: string },
   ): Promise<void> {
     let hdrs: MsgHdrs | undefined;
-    if (meta?.reply !== undefined || meta?.key !== undefined || meta?.proof !== undefined) {
+    if (meta?.reply !== undefined || meta?.key !== undefined || meta?.proof !== undefined || meta?.topic !== undefined) {
       hdrs = natsHeaders();
+      if (meta.topic !== undefined) hdrs.set(DurableHeader.Topic, meta.topic);
       if (meta.reply !== undefined) hdrs.set(DurableHeader.Reply, meta.reply);
       if (meta.key !== undefined) hdrs.set(DurableHeader.Key, meta.key);
       if (meta.proof !== undefined) {
