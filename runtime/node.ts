@@ -134,7 +134,7 @@ export class TroupeNode {
     private readonly durable: DurableParts,
     credentials: Credentials | undefined,
     private readonly timerIndex: TimerIndex | undefined,
-    subscriptions: SubscriptionStore,
+    private readonly subscriptions: SubscriptionStore,
   ) {
     this.id = o.name;
     this.credentials = credentials;
@@ -244,6 +244,7 @@ export class TroupeNode {
       const events = node.events;
       invalid.sink = (entry) => events.publish(EventKindValues.InvalidEntry, "node", o.name, { ...entry });
       announce = () => node!.nodeInfo();
+      await node.followSubscriptions();
       await node.control.listen();
       await membership.start(
         () => void node!.verifyClaims(),
@@ -473,6 +474,15 @@ export class TroupeNode {
   }
 
   /** Watch the timer wake index for this node's on-demand types (see runtime/timer-wakeups.ts). */
+  /** Learn which of this node's agents have run-time topic subscriptions, so that starting one that has none reads nothing. */
+  private followSubscriptions(): Promise<void> {
+    return this.subscriptions.follow(this.hosting.typeNames(), this.o.clock, (err) => this.trouble("topic subscriptions watch", err));
+  }
+
+  private trouble(where: string, err: unknown): void {
+    this.events.publish(EventKindValues.AgentError, "node", this.id, { where, reason: err instanceof Error ? err.message : String(err) });
+  }
+
   private async startTimerWakeups(): Promise<void> {
     if (!this.timerIndex) return;
     this.wakeups = new TimerWakeups({
@@ -481,7 +491,7 @@ export class TroupeNode {
       index: this.timerIndex,
       types: wakeableTypes(this.o.agents),
       activate: (type, key) => this.hosting.activate(type, key),
-      trouble: (where, err) => this.events.publish(EventKindValues.AgentError, "node", this.id, { where, reason: err instanceof Error ? err.message : String(err) }),
+      trouble: (where, err) => this.trouble(where, err),
     });
     await this.wakeups.start();
   }
@@ -492,6 +502,7 @@ export class TroupeNode {
     this.poolLoad.stop();
     this.pools.close();
     await this.wakeups?.stop();
+    await this.subscriptions.close();
     await this.failover?.stop();
     this.unobserve?.();
     this.statuses?.stop();

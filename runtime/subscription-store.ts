@@ -9,6 +9,8 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { Kvm, type KV } from "@nats-io/kv";
 import { decodeValue, encodeValue } from "./codec.js";
 import type { Retry } from "./state-store.js";
+import type { Clock } from "./clock.js";
+import { KeyDirectory } from "./key-directory.js";
 import type { Subjects } from "./subjects.js";
 import { validateTopicPattern } from "./topic-name.js";
 
@@ -29,6 +31,9 @@ export function emptyRecord(): SubscriptionRecord {
 
 /** Agents' run-time subscriptions in the namespace's subs bucket. */
 export class SubscriptionStore {
+  /** Which agents of this node's types have a record: the others' starts read nothing. */
+  private directory: KeyDirectory | undefined;
+
   private constructor(
     private readonly kv: KV,
     private readonly subjects: Subjects,
@@ -40,9 +45,25 @@ export class SubscriptionStore {
     return new SubscriptionStore(kv, subjects, retry);
   }
 
+  /**
+   * Follow which agents of `types` have a record, so that starting one that has
+   * none (most agents) costs no request. Until this runs, every load reads.
+   */
+  follow(types: readonly string[], clock: Clock, trouble: (err: unknown) => void): Promise<void> {
+    this.directory = new KeyDirectory(this.kv, types.map((t) => this.subjects.subsKey(t, ">")), clock, trouble);
+    return this.directory.start();
+  }
+
+  /** Stop following. */
+  async close(): Promise<void> {
+    await this.directory?.stop();
+  }
+
   /** The record of `type/key`; a malformed one (written by someone else) counts as empty. */
   async load(type: string, key: string): Promise<SubscriptionRecord> {
-    const e = await this.retry("load subscriptions", () => this.kv.get(this.subjects.subsKey(type, key)));
+    const k = this.subjects.subsKey(type, key);
+    if (this.directory && !this.directory.mayHave(k)) return emptyRecord();
+    const e = await this.retry("load subscriptions", () => this.kv.get(k));
     if (!e || e.operation !== "PUT") return emptyRecord();
     try {
       return checkRecord(decodeValue(e.value));
@@ -56,8 +77,10 @@ export class SubscriptionStore {
     const k = this.subjects.subsKey(type, key);
     if (record.core.length === 0 && record.durable.length === 0 && record.left.length === 0) {
       await this.retry("save subscriptions", () => this.kv.delete(k));
+      this.directory?.noted(k, false);
       return;
     }
+    this.directory?.noted(k, true);
     await this.retry("save subscriptions", () => this.kv.put(k, encodeValue(record)));
   }
 }

@@ -99,21 +99,23 @@ export class TimerWakeups {
       this.due.delete(key);
       return;
     }
+    let due: number;
     try {
-      this.due.set(key, decodeWakeDue(e.value));
+      due = decodeWakeDue(e.value);
     } catch (err) {
       this.due.delete(key);
       this.env.trouble(`timer index entry ${key}`, err);
       return;
     }
-    this.arm();
+    this.due.set(key, due);
+    // Only an earlier entry moves the alarm (no scan per entry: a watch replays every entry at start).
+    this.arm(due);
   }
 
-  /** Arm the clock for the earliest entry (again only when it is earlier than what is armed). */
-  private arm(): void {
+  /** Arm the clock for `earliest` (the earliest entry when not given), again only when it is earlier than what is armed. */
+  private arm(earliest?: number): void {
     if (this.closed) return;
-    let earliest: number | undefined;
-    for (const d of this.due.values()) if (earliest === undefined || d < earliest) earliest = d;
+    if (earliest === undefined) for (const d of this.due.values()) if (earliest === undefined || d < earliest) earliest = d;
     if (earliest === undefined) return;
     if (this.timer !== undefined && this.armedFor !== undefined && this.armedFor <= earliest) return;
     if (this.timer !== undefined) this.env.clock.clearTimeout(this.timer);

@@ -35,6 +35,7 @@ export interface PoolBenchOptions {
 
 export interface PolicyFigures {
   p50: number;
+  p90: number;
   p99: number;
   max: number;
   /** Messages each worker handled, by member key. */
@@ -129,6 +130,7 @@ async function openLoop(sequence: readonly number[], ratePerSec: number, send: (
   const sortedKeys = Object.keys(perWorker).sort((a, b) => Number(a.slice(a.lastIndexOf("-") + 1)) - Number(b.slice(b.lastIndexOf("-") + 1)));
   return {
     p50: round(p.p50),
+    p90: round(p.p90),
     p99: round(p.p99),
     max: round(p.max),
     perWorker: Object.fromEntries(sortedKeys.map((k) => [k, perWorker[k]!])),

@@ -2,6 +2,7 @@
 
 import type { Scenario } from "../scenario.js";
 import { clusterScenario } from "./cluster.js";
+import { coordinationScenario } from "./coordination.js";
 import { crashStormScenario } from "./crash-storm.js";
 import { durableScenario } from "./durable.js";
 import { memoryScenario } from "./memory.js";
@@ -26,4 +27,5 @@ export const scenarios: Scenario[] = [
   scaleScenario,
   clusterScenario,
   modelScenario,
+  coordinationScenario,
 ];
