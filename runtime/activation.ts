@@ -60,8 +60,8 @@ export interface AgentParts {
   tookDurable(bytes: number): void;
   /** The earliest timer's due time changed (undefined: none left): the host keeps the wake index of an on-demand agent. */
   earliestTimer?(due: number | undefined): void;
-  /** ctx.subscribe and ctx.unsubscribe. */
-  changeTopic(topic: Topic, on: boolean): Promise<void>;
+  /** ctx.subscribe and ctx.unsubscribe go to the host (an object, not a closure per agent: most never call it). */
+  readonly topics: { changeTopic(topic: Topic, on: boolean): Promise<void> };
   /** The activation ends on its own: it failed, or it stopped itself. */
   exit(end: ChildEnd, reason: string): void;
   /** A bug in the host, not in the agent: report it, fail the agent, keep the node. */
@@ -193,7 +193,7 @@ export class Activation implements ContextOwner, InboxTarget {
   }
 
   changeTopic(topic: Topic, on: boolean): Promise<void> {
-    return this.parts.changeTopic(topic, on);
+    return this.parts.topics.changeTopic(topic, on);
   }
 
   awaitingApproval(waiting: boolean): void {

@@ -43,6 +43,7 @@ import { formatAgentId, type AgentId } from "./subjects.js";
 import { messageTypeOf } from "./inbound.js";
 import type { Child, ChildEnd, ChildExit, ChildInfo, Parent } from "./child.js";
 import { AgentTopics } from "./agent-topics.js";
+import type { Topic } from "./define-topic.js";
 import { DurableTopicFeed } from "./durable-topic-feed.js";
 import { DurableSender } from "./durable/durable-sender.js";
 import type { TopicRouter } from "./topic-router.js";
@@ -101,8 +102,8 @@ export class AgentHost implements Child {
   private readonly lifecycle: Lifecycle;
   /** Its subscription, intake checks and mailbox, kept across activations. */
   private readonly inbox: AgentInbox;
-  /** Its topic subscriptions, kept across activations. */
-  private readonly topics: AgentTopics;
+  /** Its topic subscriptions, kept across activations: made when its type declares some, it has stored ones, or it subscribes. */
+  private topics: AgentTopics | undefined;
   /** Stores its durable topics' messages in its durable mailbox (made when first needed). */
   private topicSender: DurableSender | undefined;
   /** Group commit of the persisted state, and the answers that wait for it; only for an agent that persists. */
@@ -144,7 +145,6 @@ export class AgentHost implements Child {
         this.failNow(`subscription failed: ${errorText(err)}`);
       },
     });
-    this.topics = new AgentTopics(def, key, this.inbox, env.subscriptions);
     this.lifecycle = new Lifecycle((from, to, reason) => env.events.publish(EventKind.Lifecycle, def.type, key, { from, to, reason }));
     this.committer = def.persist ? this.newCommitter() : undefined;
     this.wake =
@@ -164,7 +164,7 @@ export class AgentHost implements Child {
       committer: this.committer,
       counts: this.counts,
       tookDurable: (bytes) => this.inbox.tookDurable(bytes),
-      changeTopic: (topic, on) => (on ? this.topics.subscribe(topic) : this.topics.unsubscribe(topic)),
+      topics: this,
       exit: (end, reason) => void this.exit(end, reason),
       internalError: (where, err) => this.internalError(where, err),
       earliestTimer: this.wake ? (due) => this.wake!.earliest(due, env.clock.now()) : undefined,
@@ -314,8 +314,8 @@ export class AgentHost implements Child {
     const behavior = behaviorOf(this.def);
     try {
       // Read once per host (a restart keeps them), beside the subscription's flush and the state's load.
-      const topicsLoaded = this.topics.load();
-      topicsLoaded.catch(() => {});
+      const topicsLoaded = this.takesTopics() ? this.topicsOf().load() : undefined;
+      topicsLoaded?.catch(() => {});
       await this.inbox.open();
       const committer = this.committer;
       committer?.reset(0, undefined);
@@ -392,6 +392,20 @@ export class AgentHost implements Child {
     act.feed.start();
   }
 
+  /** ctx.subscribe (`on`) and ctx.unsubscribe. */
+  changeTopic(topic: Topic, on: boolean): Promise<void> {
+    return on ? this.topicsOf().subscribe(topic) : this.topicsOf().unsubscribe(topic);
+  }
+
+  private topicsOf(): AgentTopics {
+    return (this.topics ??= new AgentTopics(this.def, this.key, this.inbox, this.env.subscriptions));
+  }
+
+  /** Whether it may take topics: its type declares some, or it subscribed (here, or anywhere before). Most agents do not, and pay nothing. */
+  private takesTopics(): boolean {
+    return this.topics !== undefined || (this.def.subscribe?.length ?? 0) > 0 || (this.env.subscriptions?.mayHave(this.def.type, this.key) ?? false);
+  }
+
   /** Forward the durable topics it takes into its durable mailbox while this activation runs. */
   private async openTopicFeed(act: Activation): Promise<void> {
     const durable = this.env.durable!;
@@ -407,8 +421,9 @@ export class AgentHost implements Child {
       trouble: (where, err) => this.reportError(where, err),
     });
     act.topicFeed = feed;
-    this.topics.durable = feed;
-    const patterns = this.topics.durablePatterns();
+    const topics = this.topicsOf();
+    topics.durable = feed;
+    const patterns = topics.durablePatterns();
     if (patterns.length > 0) await feed.set(patterns).catch((err: unknown) => this.reportError("topic consumer", err));
   }
 

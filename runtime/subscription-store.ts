@@ -59,10 +59,14 @@ export class SubscriptionStore {
     await this.directory?.stop();
   }
 
+  /** Whether `type/key` may have a record: false only when it is known to have none. */
+  mayHave(type: string, key: string): boolean {
+    return this.directory?.mayHave(this.subjects.subsKey(type, key)) ?? true;
+  }
+
   /** The record of `type/key`; a malformed one (written by someone else) counts as empty. */
   async load(type: string, key: string): Promise<SubscriptionRecord> {
     const k = this.subjects.subsKey(type, key);
-    if (this.directory && !this.directory.mayHave(k)) return emptyRecord();
     const e = await this.retry("load subscriptions", () => this.kv.get(k));
     if (!e || e.operation !== "PUT") return emptyRecord();
     try {
