@@ -40,7 +40,7 @@ describe("agentctl with a node", { timeout: SLOW_MS }, () => {
   it("prints one ready line naming the node, namespace and every hosted type", () => {
     const line = node.stdout.split("\n")[0]!;
     expect(line).toContain(`node ${NODE} ready in namespace ${namespace}`);
-    for (const t of ["echo", "counter", "greeter", "crew", "napper", "shouter", "ledger", "speaker"]) expect(line).toContain(t);
+    for (const t of ["echo", "counter", "greeter", "crew", "napper", "shouter", "ledger", "speaker", "listener"]) expect(line).toContain(t);
     expect(line).not.toContain("version");
   });
 
@@ -53,6 +53,21 @@ describe("agentctl with a node", { timeout: SLOW_MS }, () => {
       { type: "text", delta: "two" },
       { type: "done", value: 2 },
     ]);
+  });
+
+  it("publishes on a topic to the agents that subscribed, and refuses a bad topic name", async () => {
+    expect((await run("spawn", "listener", "--key", "l1")).code).toBe(0);
+    expect(await run("publish", "news.today", '{"headline":"hi"}')).toMatchObject({ code: 0, stdout: "published on news.today\n" });
+    expect((await run("publish", "sports.today", '{"headline":"no"}')).code).toBe(0);
+    const heard = await waitFor(async () => {
+      const r = await run("ask", "listener/l1", '"what did you hear?"');
+      const list = JSON.parse(r.stdout) as { topic: string; msg: unknown; from: string }[];
+      return list.length > 0 ? list : undefined;
+    }, "the listener heard the news");
+    expect(heard).toEqual([{ topic: "news.today", msg: { headline: "hi" }, from: expect.stringMatching(/^client:/) }]);
+    const bad = await run("publish", "news..today", "{}");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("news..today");
   });
 
   it("spawns, tells and asks a counter", async () => {

@@ -17,6 +17,7 @@ import * as spawn from "./commands/spawn.js";
 import * as state from "./commands/state.js";
 import * as stop from "./commands/stop.js";
 import * as tell from "./commands/tell.js";
+import * as publish from "./commands/publish.js";
 import * as transcript from "./commands/transcript.js";
 import * as tree from "./commands/tree.js";
 import { EXIT_CODE_HELP } from "./exit-code.js";
@@ -43,7 +44,7 @@ const EXAMPLES = `Examples:
   $ agentctl ps`;
 
 /** Every command module, in the order `agentctl --help` lists them. */
-const COMMANDS = [dev, node, spawn, ps, tell, ask, approve, stop, kill, tree, state, transcript, kv, dlq, auth, demo, bench];
+const COMMANDS = [dev, node, spawn, ps, tell, publish, ask, approve, stop, kill, tree, state, transcript, kv, dlq, auth, demo, bench];
 
 /** Show the command's usage after each usage error, for it and every subcommand. */
 function hintUsage(cmd: Command): void {
