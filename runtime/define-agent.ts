@@ -11,6 +11,7 @@ export type { AgentContext };
 import { InvalidConfigError } from "./errors.js";
 import { validateToken } from "./subjects.js";
 import { MailboxKind } from "./mailbox-kind.js";
+import { checkExpose, type ExposeOptions, type Exposure } from "./expose-options.js";
 import { checkModelOptions, type ModelOptions } from "./model/model-client.js";
 import { checkModelAgent, type ModelAgentConfig } from "./model/model-config.js";
 import type { Budget } from "./model/budget.js";
@@ -107,6 +108,18 @@ interface AgentOptions<M> {
    * tell; `ctx.topic` names its topic. `ctx.subscribe` adds more at run time.
    */
   subscribe?: Topic[];
+  /**
+   * Reachable from outside Troupe with no Troupe code on the other side:
+   * marked exposed in the type's NATS micro service (`$SRV.INFO`), served as an
+   * MCP tool by `agentctl mcp`, and with `protocol: "nats-agents"` through the
+   * NATS agent protocol. `true` exposes it with the defaults.
+   *
+   * @example
+   * expose: { protocol: "nats-agents", description: "Answers questions about orders" }
+   */
+  expose?: ExposeOptions | boolean;
+  /** Register the type as a NATS micro service on each node hosting it (`$SRV.PING`, `$SRV.INFO`, `$SRV.STATS`). Default true. */
+  service?: boolean;
 }
 
 /** How the agents of a type come to run (defineAgent's `activation`). */
@@ -201,6 +214,10 @@ export interface AgentType {
   readonly requireVerifiedSender: boolean;
   /** The topics every agent of the type takes (undefined: none). */
   readonly subscribe?: readonly TopicSubscription[];
+  /** Reachable from outside Troupe (undefined: not exposed). */
+  readonly expose?: Exposure;
+  /** Registered as a NATS micro service. */
+  readonly service: boolean;
 }
 
 /** Default tries of a durable message before it is dead-lettered. */
@@ -245,6 +262,8 @@ export function defineAgent(options: FunctionAgentOptions<unknown, unknown, unkn
     ...checkCan(options.can),
     requireVerifiedSender: checkBoolean("requireVerifiedSender", options.requireVerifiedSender, false),
     ...checkSubscribe(options.subscribe, options.mailbox ?? MailboxKind.Core),
+    expose: checkExpose(options.expose, options.schema),
+    service: checkBoolean("service", options.service, true),
   };
   if (options.machine !== undefined) {
     const m = options as MachineAgentOptions<unknown>;
@@ -294,6 +313,8 @@ function defineModelAgent(type: string, options: ModelAgentOptions): AgentType {
     ...checkCan(options.can),
     requireVerifiedSender: checkBoolean("requireVerifiedSender", options.requireVerifiedSender, false),
     ...checkSubscribe(options.subscribe, options.mailbox ?? MailboxKind.Core),
+    expose: checkExpose(options.expose, undefined),
+    service: checkBoolean("service", options.service, true),
     initialState: () => undefined,
     model,
     snapshotVersion: 1,

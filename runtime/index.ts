@@ -25,6 +25,7 @@ export {
 export { isRawBody, type DeadLetterEntry, type StoredDeadLetter, type UndecodableDeadLetter } from "./dead-letter-record.js";
 export { agentId, parseAgentId, type AgentId } from "./subjects.js";
 export { defineTopic, type TopicDef, type Topic } from "./define-topic.js";
+export { ExposeProtocol, type ExposeOptions } from "./expose-options.js";
 export { systemClock, FakeClock, type Clock } from "./clock.js";
 export { openConnection, defaultServers } from "./connection.js";
 export {
