@@ -50,6 +50,8 @@ export interface HostingEnv {
   closing(): boolean;
   /** Ask node `node` to check its claim of `id` against the registry and fence its activation if it lost it (best effort). */
   fenceOn(node: string, id: AgentId): Promise<void>;
+  /** Told when an agent starts being hosted here and when it is let go (the agent protocol registers it meanwhile). */
+  readonly watchHosts?: { started(type: string, key: string): void; released(type: string, key: string): void };
 }
 
 /** The agents this node runs. */
@@ -334,6 +336,7 @@ export class Hosting {
     }
     this.hosts.delete(id);
     this.poolMembers.delete(id);
+    this.env.watchHosts?.released(host.type, host.key);
   }
 
   /** Make an agent here fail as if its receive threw. */
@@ -402,6 +405,7 @@ export class Hosting {
     const host = new AgentHost(def, spec.key, spec.args, parent, this.env.host);
     this.hosts.set(id, host);
     if (parsePoolMember(spec.key)) this.poolMembers.set(id, host);
+    this.env.watchHosts?.started(spec.type, spec.key);
     return host;
   }
 
@@ -410,6 +414,7 @@ export class Hosting {
     if (this.hosts.get(child.id) === child && (child.state === "stopped" || child.state === "failed")) {
       this.hosts.delete(child.id);
       this.poolMembers.delete(child.id as AgentId);
+      this.env.watchHosts?.released(child.type, child.key);
     }
     // Handed over: the claim is the peer's to take over.
     if (this.handingOver.has(child.id as AgentId)) return;

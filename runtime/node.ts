@@ -48,8 +48,12 @@ import { TopicPublisher } from "./topic-publisher.js";
 import { SubscriptionStore } from "./subscription-store.js";
 import { ensureTopicsStream } from "./topics-stream.js";
 import type { Topic } from "./define-topic.js";
+import { AgentProtocol } from "./interop/agent-protocol.js";
 
 export type { NodeOptions, SpawnOptions, NodeTree };
+
+/** Troupe's version, as micro-service registrations report it (keep with package.json). */
+const TROUPE_VERSION = "0.1.0";
 
 /**
  * Start a node: connect, make sure the namespace's buckets and streams exist,
@@ -122,6 +126,8 @@ export class TroupeNode {
   /** The core topic subscriptions of the agents here (one NATS subscription per pattern), and publishing on topics. */
   private readonly topicRouter: TopicRouter;
   private readonly topicPublisher: TopicPublisher;
+  /** The NATS agent protocol for the types exposed with `protocol: "nats-agents"` (runtime/interop/agent-protocol.ts). */
+  private readonly agentProtocol: AgentProtocol;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -200,7 +206,19 @@ export class TroupeNode {
       subscriptions,
     };
     this.messenger.useDurableMailboxes(durable.directory, new DurableSender(durable.js, o.clock));
+    this.agentProtocol = new AgentProtocol(o.agents, {
+      nc,
+      clock: o.clock,
+      namespace: o.namespace,
+      version: TROUPE_VERSION,
+      maxPayload: maxMessageBytes,
+      inactivityMs: o.askTimeoutMs,
+      ref: (type, key) => this.messenger.ref(type, key, this.sender),
+      trouble: (where, err) => this.trouble(where, err),
+    });
+    const agentProtocol = this.agentProtocol;
     this.hosting = new Hosting(o.agents, {
+      watchHosts: agentProtocol.active ? { started: (t, k) => agentProtocol.agentStarted(t, k), released: (t, k) => agentProtocol.agentReleased(t, k) } : undefined,
       nodeId: o.name,
       host,
       registry,
@@ -246,6 +264,7 @@ export class TroupeNode {
       announce = () => node!.nodeInfo();
       await node.followSubscriptions();
       await node.control.listen();
+      node.agentProtocol.start();
       await membership.start(
         () => void node!.verifyClaims(),
         () => void node!.loseName(),
@@ -499,6 +518,7 @@ export class TroupeNode {
   /** Stop listening, stop every agent, leave the cluster, close the connection if it is ours. */
   private async closeAll(handover: boolean): Promise<void> {
     this.control.close();
+    this.agentProtocol.close();
     this.poolLoad.stop();
     this.pools.close();
     await this.wakeups?.stop();

@@ -402,3 +402,20 @@ export function replySubjectProblem(subject: string): string {
   const shown = subject.length > 80 ? `${subject.slice(0, 80)}…` : subject;
   return `reply subject ${JSON.stringify(shown)} is not an inbox (replies go only to ${INBOX_PREFIX}… and ${SERVICE_REPLY_PREFIX}… subjects)`;
 }
+
+// ---- the NATS agent protocol (0.3): `agents.<verb>.<agent>.<owner>.<name>` ----
+// Outside the namespace's `troupe.<ns>.` tree: the protocol fixes the root. The
+// agent token is the Troupe type, the owner `expose.owner` or the namespace.
+
+/** The micro-service name every agent-protocol registration uses. */
+export const AGENT_PROTOCOL_SERVICE = "agents";
+
+/** The subjects of one agent-protocol registration (`name` may be `*`: every key of an on-demand type). */
+export function agentProtocolSubjects(agent: string, owner: string, name: string): { prompt: string; status: string; heartbeat: string } {
+  return { prompt: `agents.prompt.${agent}.${owner}.${name}`, status: `agents.status.${agent}.${owner}.${name}`, heartbeat: `agents.hb.${agent}.${owner}.${name}` };
+}
+
+/** The $SRV discovery subjects an agent-protocol node answers: `$SRV.<verb>`, `$SRV.<verb>.agents`, `$SRV.<verb>.agents.<id>`. */
+export function agentProtocolDiscovery(): { all: string; service: string; instance: string } {
+  return { all: "$SRV.*", service: `$SRV.*.${AGENT_PROTOCOL_SERVICE}`, instance: `$SRV.*.${AGENT_PROTOCOL_SERVICE}.*` };
+}
