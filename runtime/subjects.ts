@@ -234,6 +234,15 @@ export class Subjects {
     return `${this.prefix}.events.${kind}.${type}.${key}`;
   }
 
+  /**
+   * Where the answer to an agent-protocol query goes (§7: a fresh subject per query):
+   * `troupe.<ns>.query.<type>.<id>`, `id` unguessable. In the namespace, so a node
+   * credential subscribes to its types' and a client's publishes to the types it reaches.
+   */
+  agentQuery(type: string, id: string): string {
+    return `${this.prefix}.query.${type}.${id}`;
+  }
+
   /** Every event of the namespace: `troupe.<ns>.events.>`. */
   allEvents(): string {
     return `${this.prefix}.events.>`;

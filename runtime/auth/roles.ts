@@ -11,7 +11,7 @@
 
 import { keyGrant } from "../agent-grant.js";
 import { inboxPrefixOf } from "../connection.js";
-import { bucketStream, INBOX_PREFIX, SERVICE_REPLY_PREFIX, Subjects } from "../subjects.js";
+import { agentProtocolDiscovery, agentProtocolSubjects, bucketStream, INBOX_PREFIX, SERVICE_REPLY_PREFIX, Subjects } from "../subjects.js";
 
 /** The standard roles. */
 export const Role = {
@@ -196,9 +196,14 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     ...reach.streamReads,
     "$JS.ACK.>",
     "$JS.FC.>",
+    // The agent protocol: its types' heartbeats.
+    ...perType((t) => [agentProtocolSubjects(t, "*", "*").heartbeat]),
   ];
   const sub = [
     ownInbox,
+    // The agent protocol: its types' prompt and status endpoints, query answers, and $SRV discovery of `agents`.
+    ...perType((t) => [agentProtocolSubjects(t, "*", "*").prompt, agentProtocolSubjects(t, "*", "*").status, s.agentQuery(t, "*")]),
+    ...agentProtocolDiscoveryList(),
     // Its types' agents and pools (queue groups), its own control and info subjects, and events.
     ...perType((t) => [s.agent(t, key), s.poolRequests(t)]),
     // Load reports of any pool its agents send to (ctx.pool).
@@ -272,16 +277,30 @@ function clientPermissions(s: Subjects, scope: RoleScope, ownInbox: string): Sub
     ...[st.types, st.registry, st.nodes].flatMap((b) => readBucket(b.stream)),
     ...(scope.memoryRead ?? []).flatMap((grant, i) => readBucket(bucketStream(s.memoryBucket(keyGrant(`memoryRead[${i}]`, grant).bucket)).name)),
     "$JS.FC.>",
+    // The agent protocol: prompt and status endpoints and query answers of the types it may reach, and discovery.
+    ...(types ?? ["*"]).flatMap((t) => [agentProtocolSubjects(t, "*", "*").prompt, agentProtocolSubjects(t, "*", "*").status, s.agentQuery(t, "*")]),
+    ...agentProtocolDiscoveryList(),
   ];
-  // Load reports of the pools of the types it may reach (client.pool).
-  const sub = [ownInbox, ...(types ? types.map((t) => s.poolLoad(t, "*")) : [s.poolLoad("*", "*")])];
+  // Load reports of the pools of the types it may reach (client.pool); their agent-protocol heartbeats.
+  const sub = [
+    ownInbox,
+    ...(types ? types.map((t) => s.poolLoad(t, "*")) : [s.poolLoad("*", "*")]),
+    ...(types ?? ["*"]).map((t) => agentProtocolSubjects(t, "*", "*").heartbeat),
+  ];
   return { pub: { allow: unique(pub) }, sub: { allow: sub } };
 }
 
 function observerPermissions(s: Subjects, ownInbox: string): SubjectPermissions {
   const st = streams(s);
-  const pub = [s.nodeInfo("*"), "$JS.API.INFO", ...[st.registry, st.nodes, st.types].flatMap((b) => readBucket(b.stream)), "$JS.FC.>"];
-  return { pub: { allow: unique(pub) }, sub: { allow: [ownInbox, s.allEvents()] } };
+  const pub = [s.nodeInfo("*"), "$JS.API.INFO", ...[st.registry, st.nodes, st.types].flatMap((b) => readBucket(b.stream)), "$JS.FC.>", ...agentProtocolDiscoveryList()];
+  // The agent protocol: discovery and heartbeats (liveness), no prompts.
+  return { pub: { allow: unique(pub) }, sub: { allow: [ownInbox, s.allEvents(), agentProtocolSubjects("*", "*", "*").heartbeat] } };
+}
+
+/** The $SRV subjects of the agent protocol's discovery (`$SRV.<verb>`, `.agents`, `.agents.<id>`). */
+function agentProtocolDiscoveryList(): string[] {
+  const d = agentProtocolDiscovery();
+  return [d.all, d.service, d.instance];
 }
 
 function unique(list: string[]): string[] {

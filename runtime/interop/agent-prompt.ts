@@ -6,7 +6,7 @@
 // error-headered message (§9) before the terminator. Nothing here throws: the
 // caller of `servePrompt` only awaits it.
 
-import { headers as natsHeaders, createInbox, type NatsConnection, type Subscription } from "@nats-io/nats-core";
+import { headers as natsHeaders, type NatsConnection, type Subscription } from "@nats-io/nats-core";
 import type { AgentRef } from "../agent-ref.js";
 import type { Chunk } from "../chunk.js";
 import type { Clock, TimerHandle } from "../clock.js";
@@ -28,6 +28,8 @@ export interface PromptEnv {
   readonly clock: Clock;
   /** Inactivity allowed on the agent's stream (each chunk, keep-alives included, starts it again). */
   readonly inactivityMs: number;
+  /** A fresh subject for one query's answer. */
+  querySubject(): string;
 }
 
 /** How a prompt ended: ok, or the §9 code sent. */
@@ -98,7 +100,7 @@ export async function servePrompt(env: PromptEnv, reply: string, ref: AgentRef, 
  */
 function askApproval(env: PromptEnv, ref: AgentRef, chunk: Chunk, send: (c: ProtocolChunk) => void): Subscription {
   const approval = chunk as { id: string; tool: string; args: unknown };
-  const inbox = createInbox();
+  const inbox = env.querySubject();
   const sub = env.nc.subscribe(inbox, {
     max: 1,
     callback: (err, msg) => {

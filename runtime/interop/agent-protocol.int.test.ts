@@ -248,7 +248,7 @@ describe("the NATS agent protocol, from a raw NATS client", () => {
     });
     expect(stream[0]!.chunk).toEqual({ type: "status", data: "ack" });
     expect(queries).toHaveLength(1);
-    expect(queries[0]).toMatchObject({ id: expect.any(String), reply_subject: expect.stringMatching(/^_INBOX\./), prompt: expect.stringContaining("refund") });
+    expect(queries[0]).toMatchObject({ id: expect.any(String), reply_subject: expect.stringMatching(new RegExp(`^troupe\\.${NS}\\.query\\.assistant\\.`)), prompt: expect.stringContaining("refund") });
     expect(refunds).toEqual([{ order: "o-7", cents: 1250 }]);
     expect(responseText(stream)).toBe('refund done: {"refunded":1250}');
     expect(stream.at(-1)!.body).toBe("");

@@ -21,7 +21,7 @@ import type { AgentRef } from "../agent-ref.js";
 import type { Clock, TimerHandle } from "../clock.js";
 import { ActivationMode, type AgentType } from "../define-agent.js";
 import { ExposeProtocol } from "../expose-options.js";
-import { AGENT_PROTOCOL_SERVICE, agentProtocolDiscovery, agentProtocolSubjects, isReplySubject, validateToken } from "../subjects.js";
+import { AGENT_PROTOCOL_SERVICE, agentProtocolDiscovery, agentProtocolSubjects, isReplySubject, Subjects, validateToken } from "../subjects.js";
 import { parseAgentRequest } from "./agent-request.js";
 import { sendError, servePrompt } from "./agent-prompt.js";
 import { formatMaxPayload, ProtocolStatus } from "./protocol-chunks.js";
@@ -88,6 +88,7 @@ export class AgentProtocol {
   private discovery: Subscription[] = [];
   private beat: TimerHandle | undefined;
   private closed = false;
+  private readonly subjects: Subjects;
   /** Prompts refused with no reply subject to answer on. */
   dropped = 0;
 
@@ -95,6 +96,7 @@ export class AgentProtocol {
     defs: ReadonlyArray<{ kind: string; type: string }>,
     private readonly env: AgentProtocolEnv,
   ) {
+    this.subjects = new Subjects(env.namespace);
     for (const def of defs) if (def.kind === "agent" && speaksAgentProtocol(def as AgentType)) this.types.set(def.type, def as AgentType);
   }
 
@@ -204,7 +206,7 @@ export class AgentProtocol {
         return;
       }
       const outcome = await servePrompt(
-        { nc: this.env.nc, clock: this.env.clock, inactivityMs: this.env.inactivityMs },
+        { nc: this.env.nc, clock: this.env.clock, inactivityMs: this.env.inactivityMs, querySubject: () => this.subjects.agentQuery(r.def.type, nuid.next()) },
         reply,
         this.env.ref(r.def.type, key),
         request,
