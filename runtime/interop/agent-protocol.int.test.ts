@@ -7,7 +7,7 @@
 // sent as a mid-stream query.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, createInbox, type Msg, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { useNatsServer } from "../testing/server.js";
 import { waitFor } from "../testing/wait.js";
 import { startModelServer, type ModelServer } from "../testing/model-server.js";
@@ -15,74 +15,12 @@ import { lastUserText, toolResults, type ChatRequest, type ModelStep } from "../
 import { startNode, type TroupeNode } from "../node.js";
 import { defineAgent } from "../define-agent.js";
 import { tool } from "../model/tool.js";
+import { discover, prompt, responseText, type ServiceInfo } from "../testing/agent-protocol-caller.js";
+
+const read = new TextDecoder();
 
 const nats = useNatsServer();
 const NS = "proto";
-
-// ---- the caller: a raw NATS client following core-protocol.md ----------------
-
-const text = new TextEncoder();
-const read = new TextDecoder();
-
-interface Received {
-  headers?: MsgHdrs;
-  body: string;
-  chunk?: { type: string; data: unknown };
-}
-
-interface ServiceInfo {
-  name: string;
-  id: string;
-  version: string;
-  description: string;
-  metadata: Record<string, string>;
-  endpoints: Array<{ name: string; subject: string; queue_group: string; metadata: Record<string, string> | null }>;
-}
-
-/** Every reply to a $SRV request, expecting `count` of them. */
-async function discover<T>(nc: NatsConnection, subject: string, count: number): Promise<T[]> {
-  const out: T[] = [];
-  for await (const m of await nc.requestMany(subject, "", { strategy: "count", maxMessages: count, maxWait: 3000 })) out.push(JSON.parse(read.decode(m.data)) as T);
-  return out;
-}
-
-/**
- * Prompt and read the stream to its terminator (§6.5: zero bytes, no headers).
- * `onQuery` answers a query chunk (§7): what it returns is published to the
- * query's reply subject.
- */
-function prompt(nc: NatsConnection, subject: string, body: string | Uint8Array, onQuery?: (data: Record<string, unknown>) => string): Promise<Received[]> {
-  const inbox = createInbox();
-  const got: Received[] = [];
-  return new Promise((resolve, reject) => {
-    const sub = nc.subscribe(inbox, {
-      callback: (err, m: Msg) => {
-        if (err) return reject(err);
-        const r: Received = { headers: m.headers, body: read.decode(m.data) };
-        got.push(r);
-        if (m.data.length === 0 && !m.headers) {
-          sub.unsubscribe();
-          return resolve(got);
-        }
-        if (!m.headers) {
-          r.chunk = JSON.parse(r.body) as { type: string; data: unknown };
-          if (r.chunk.type === "query" && onQuery) {
-            const q = r.chunk.data as Record<string, unknown>;
-            nc.publish(q.reply_subject as string, onQuery(q));
-          }
-        }
-      },
-    });
-    nc.publish(subject, typeof body === "string" ? text.encode(body) : body, { reply: inbox });
-  });
-}
-
-function responseText(stream: Received[]): string {
-  return stream
-    .filter((r) => r.chunk?.type === "response")
-    .map((r) => (typeof r.chunk!.data === "string" ? r.chunk!.data : (r.chunk!.data as { text: string }).text))
-    .join("");
-}
 
 // ---- the agents ------------------------------------------------------------
 
