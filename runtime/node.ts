@@ -30,6 +30,7 @@ import { openMemory, type Memory } from "./memory/index.js";
 import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
 import { Messenger } from "./messenger.js";
 import { PermissionDenials } from "./permission-denials.js";
+import { McpHub } from "./model/mcp-hub.js";
 import type { Pool } from "./pool.js";
 import { PoolBoard } from "./pool-board.js";
 import { PoolLoadReporter } from "./pool-load-reporter.js";
@@ -122,6 +123,8 @@ export class TroupeNode {
   /** The core topic subscriptions of the agents here (one NATS subscription per pattern), and publishing on topics. */
   private readonly topicRouter: TopicRouter;
   private readonly topicPublisher: TopicPublisher;
+  /** MCP servers of the hosted model agents' tools (mcpTools), connected on first need. */
+  private readonly mcp: McpHub;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -178,6 +181,7 @@ export class TroupeNode {
     });
     this.topicRouter = new TopicRouter(nc, this.subjects, maxMessageBytes);
     this.topicPublisher = new TopicPublisher(this.messenger, this.subjects, maxMessageBytes, durable.js, o.clock);
+    this.mcp = new McpHub(o.clock);
     const host: HostEnv = {
       pools: this.pools,
       nodeId: o.name,
@@ -197,6 +201,7 @@ export class TroupeNode {
       timerIndex,
       topics: this.topicRouter,
       topicPublisher: this.topicPublisher,
+      mcp: this.mcp,
       subscriptions,
     };
     this.messenger.useDurableMailboxes(durable.directory, new DurableSender(durable.js, o.clock));
@@ -508,6 +513,7 @@ export class TroupeNode {
     this.statuses?.stop();
     if (handover && !this.nc.isClosed()) await this.hosting.handOver(this.o.askTimeoutMs).catch(() => {});
     await this.hosting.shutdown();
+    await this.mcp.close();
     this.topicRouter.close();
     this.registry.close();
     await this.membership.leave();
