@@ -249,7 +249,12 @@ function blockText(block: CallToolResult["content"][number]): string {
 function unavailable(label: string, what: string, err: unknown, more = ""): McpUnavailableError {
   if (err instanceof McpUnavailableError) return err;
   const e = err as { code?: unknown; syscall?: unknown; path?: unknown };
-  const reason = e?.code === "ENOENT" && typeof e.syscall === "string" && e.syscall.startsWith("spawn") ? `its command ${String(e.path)} was not found` : errorText(err);
+  const reason =
+    e?.code === "ENOENT" && typeof e.syscall === "string" && e.syscall.startsWith("spawn")
+      ? `its command ${String(e.path)} was not found`
+      : typeof e?.code === "number" && e.code >= 100 && e.code < 600
+        ? `HTTP ${e.code}: ${errorText(err)}` // the SDK's HTTP transports keep the status as `code`
+        : errorText(err);
   return new McpUnavailableError(label, `${what}: ${reason}${more}`, { cause: err });
 }
 

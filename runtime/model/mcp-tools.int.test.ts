@@ -18,7 +18,7 @@ import type { Chunk } from "../chunk.js";
 import { defineAgent } from "../define-agent.js";
 import { ErrorCode, McpUnavailableError } from "../errors.js";
 import { startNode, type TroupeNode } from "../node.js";
-import { startMcpHttpServer, type McpHttpServer } from "../testing/mcp-weather-server.js";
+import { startMcpHttpServer, startMcpSseServer, type McpHttpServer } from "../testing/mcp-weather-server.js";
 import { lastUserText, toolResults, type ChatRequest, type ModelStep } from "../testing/model-script.js";
 import { startModelServer, type ModelServer } from "../testing/model-server.js";
 import { useNatsServer } from "../testing/server.js";
@@ -60,6 +60,7 @@ const alive = (pid: number): boolean => {
 describe("mcpTools", () => {
   let model: ModelServer;
   let web: McpHttpServer;
+  let sse: McpHttpServer;
   let node: TroupeNode;
 
   const agent = (type: string, tools: Record<string, unknown>) =>
@@ -68,6 +69,7 @@ describe("mcpTools", () => {
   beforeAll(async () => {
     model = await startModelServer((req) => respond(req));
     web = await startMcpHttpServer("weather-http");
+    sse = await startMcpSseServer("weather-sse");
     node = await startNode({
       servers: nats.url,
       namespace: "mcp",
@@ -76,6 +78,8 @@ describe("mcpTools", () => {
       agents: [
         agent("forecaster", { ...mcpTools({ name: "wx", ...stdio("weather-stdio") }) }),
         agent("webcaster", { ...mcpTools({ name: "web", url: web.url }) }),
+        agent("oldcaster", { ...mcpTools({ name: "old", url: sse.url, transport: "auto" }) }),
+        agent("stubborn", { ...mcpTools({ name: "old", url: sse.url }) }),
         agent("careful", { ...mcpTools({ name: "wx", ...stdio("weather-careful"), approval: true }) }),
         agent("broken", { ...mcpTools({ name: "gone", command: "troupe-no-such-mcp-server", args: ["--stdio"] }) }),
       ],
@@ -85,6 +89,7 @@ describe("mcpTools", () => {
   afterAll(async () => {
     await node?.close();
     await web?.close();
+    await sse?.close();
     await model?.close();
   });
 
@@ -106,6 +111,14 @@ describe("mcpTools", () => {
     const reply = await node.ref("webcaster", "u1").ask<ModelReply>("web weather in Rome", { timeoutMs: 30_000 });
     expect(JSON.parse(reply.text.slice("tools said: ".length))).toMatchObject({ city: "Rome", forecast: "sunny", from: "weather-http", key: expect.stringMatching(/^webcaster\/u1\//) });
     expect(web.requests).toBeGreaterThan(before);
+  }, 30_000);
+
+  it("falls back to HTTP+SSE with transport: auto when the server refuses streamable HTTP; without it, says the server refused", async () => {
+    const reply = await node.ref("oldcaster", "u1").ask<ModelReply>("old weather in Quito", { timeoutMs: 30_000 });
+    expect(JSON.parse(reply.text.slice("tools said: ".length))).toMatchObject({ city: "Quito", from: "weather-sse" });
+    const err = await node.ref("stubborn", "u1").ask("old weather in Quito", { timeoutMs: 30_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(McpUnavailableError);
+    expect((err as Error).message).toMatch(/405/);
   }, 30_000);
 
   it("tells the model a failing MCP tool's error, as a tool error with its code", async () => {

@@ -2,11 +2,13 @@
 // `weather` answers a forecast (as text and as structured content, with the
 // idempotency key the caller put in `_meta`), `explode` fails (an `isError`
 // result, or the process exits when asked to). Served over stdio by
-// mcp-weather-stdio.ts, or over streamable HTTP by {@link startMcpHttpServer}.
+// mcp-weather-stdio.ts, over streamable HTTP by {@link startMcpHttpServer},
+// or over the older HTTP+SSE transport only by {@link startMcpSseServer}.
 
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 
@@ -75,6 +77,46 @@ export async function startMcpHttpServer(name = "weather-http"): Promise<McpHttp
       .catch(() => {
         if (!res.headersSent) res.writeHead(500).end();
       });
+  });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    get requests() {
+      return requests;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * Serve {@link weatherMcpServer} over the older HTTP+SSE transport only: a
+ * POST to `/mcp` (streamable HTTP) is refused with 405, a GET opens the event
+ * stream, and messages are POSTed to `/messages?sessionId=...`.
+ */
+export async function startMcpSseServer(name = "weather-sse"): Promise<McpHttpServer> {
+  let requests = 0;
+  const sessions = new Map<string, SSEServerTransport>();
+  const http: HttpServer = createServer((req, res) => {
+    requests++;
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (url.pathname === "/mcp" && req.method === "GET") {
+      const transport = new SSEServerTransport("/messages", res);
+      sessions.set(transport.sessionId, transport);
+      res.on("close", () => sessions.delete(transport.sessionId));
+      void weatherMcpServer(name, () => {}).connect(transport);
+      return;
+    }
+    const session = url.pathname === "/messages" ? sessions.get(url.searchParams.get("sessionId") ?? "") : undefined;
+    if (session && req.method === "POST") {
+      void session.handlePostMessage(req, res);
+      return;
+    }
+    res.writeHead(url.pathname === "/mcp" ? 405 : 404).end();
   });
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
   const { port } = http.address() as AddressInfo;
