@@ -19,6 +19,8 @@ export const MCP_IDEMPOTENCY_META_KEY = "troupe/idempotencyKey";
 
 /** At most this many tools are taken from one server. */
 const MAX_TOOLS = 256;
+/** A tool's description longer than this (characters) is cut: it is sent to the model with every request. */
+const MAX_DESCRIPTION = 4096;
 /** At most this many pages of tools/list are read. */
 const MAX_PAGES = 32;
 /** Characters of a stdio server's stderr kept for an error message. */
@@ -183,7 +185,8 @@ export class McpConnection {
   /** One server tool as a checked function tool that calls it. */
   private checked(session: Session, name: string, t: { name: string; title?: string; description?: string; inputSchema: unknown }): CheckedTool {
     const { label, approval, timeoutMs } = this.config;
-    const description = t.description?.trim() || t.title?.trim() || `the tool ${t.name} of the MCP server ${label}`;
+    const given = t.description?.trim() || t.title?.trim() || `the tool ${t.name} of the MCP server ${label}`;
+    const description = given.length > MAX_DESCRIPTION ? `${given.slice(0, MAX_DESCRIPTION)}…` : given;
     const def: FunctionTool = {
       description,
       parameters: t.inputSchema as Record<string, unknown>,
