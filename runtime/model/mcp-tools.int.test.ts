@@ -3,7 +3,7 @@
 // scripted model server and a real NATS server: a tool of a stdio server and
 // of a streamable-HTTP server is called and its result answered with; the
 // idempotency key reaches the server in `_meta`; a failing MCP tool is a tool
-// error the model reads; a server that exits is started again for the next
+// error the model reads, and so is a call past the set's `timeoutMs`; a server that exits is started again for the next
 // request; `approval` holds every call of the server for a person; an MCP
 // server whose command does not exist fails the request with
 // McpUnavailableError and the node goes on; node.close() ends the stdio servers.
@@ -43,6 +43,7 @@ function respond(req: ChatRequest): ModelStep {
   const what = rest.join(" ");
   if (what.startsWith("weather in ")) return { toolCalls: [{ name: `${prefix}_weather`, args: { city: what.slice("weather in ".length) } }] };
   if (what === "explode") return { toolCalls: [{ name: `${prefix}_explode`, args: {} }] };
+  if (what === "hang") return { toolCalls: [{ name: `${prefix}_explode`, args: { hang: true } }] };
   if (what === "exit") return { toolCalls: [{ name: `${prefix}_explode`, args: { exit: true } }] };
   return { text: `you said: ${what}` };
 }
@@ -80,6 +81,7 @@ describe("mcpTools", () => {
         agent("webcaster", { ...mcpTools({ name: "web", url: web.url }) }),
         agent("oldcaster", { ...mcpTools({ name: "old", url: sse.url, transport: "auto" }) }),
         agent("stubborn", { ...mcpTools({ name: "old", url: sse.url }) }),
+        agent("hasty", { ...mcpTools({ name: "wx", ...stdio("weather-hasty"), timeoutMs: 300 }) }),
         agent("careful", { ...mcpTools({ name: "wx", ...stdio("weather-careful"), approval: true }) }),
         agent("broken", { ...mcpTools({ name: "gone", command: "troupe-no-such-mcp-server", args: ["--stdio"] }) }),
       ],
@@ -102,7 +104,7 @@ describe("mcpTools", () => {
     const offered = (model.requests[0]!.tools as Array<{ function: unknown }> | undefined)?.map((t) => t.function) ?? [];
     expect(offered).toEqual([
       { name: "wx_weather", description: "The forecast for a city (from weather-stdio)", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
-      { name: "wx_explode", description: "Always fails", parameters: { type: "object", properties: { exit: { type: "boolean" } } } },
+      { name: "wx_explode", description: "Always fails", parameters: { type: "object", properties: { exit: { type: "boolean" }, hang: { type: "boolean" } } } },
     ]);
   }, 30_000);
 
@@ -126,6 +128,11 @@ describe("mcpTools", () => {
     expect(JSON.parse(reply.text.slice("tools said: ".length))).toEqual({ error: "the weather station is on fire", code: ErrorCode.McpTool });
     const journal = (await node.persistedState("forecaster/u2"))?.value as Journal;
     expect(journal.messages.map((m) => m.role)).toEqual(["user", "assistant", "tool", "assistant"]);
+  }, 30_000);
+
+  it("gives up a call past the set's timeoutMs, as a tool error the model reads", async () => {
+    const reply = await node.ref("hasty", "u1").ask<ModelReply>("wx hang", { timeoutMs: 30_000 });
+    expect(JSON.parse(reply.text.slice("tools said: ".length))).toEqual({ error: "tool wx_explode did not finish within 300 ms" });
   }, 30_000);
 
   it("starts a stdio server again for the next request after it exits mid-call", async () => {

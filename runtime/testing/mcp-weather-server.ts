@@ -1,7 +1,7 @@
 // A small MCP server for tests, built with the official SDK's server classes:
 // `weather` answers a forecast (as text and as structured content, with the
 // idempotency key the caller put in `_meta`), `explode` fails (an `isError`
-// result, or the process exits when asked to). Served over stdio by
+// result; or the process exits, or the call hangs until cancelled, when asked to). Served over stdio by
 // mcp-weather-stdio.ts, over streamable HTTP by {@link startMcpHttpServer},
 // or over the older HTTP+SSE transport only by {@link startMcpSseServer}.
 
@@ -28,18 +28,20 @@ export function weatherMcpServer(name: string, exit: () => void = () => process.
       {
         name: "explode",
         description: "Always fails",
-        inputSchema: { type: "object", properties: { exit: { type: "boolean" } } },
+        inputSchema: { type: "object", properties: { exit: { type: "boolean" }, hang: { type: "boolean" } } },
       },
     ],
   }));
-  server.setRequestHandler(CallToolRequestSchema, (req): CallToolResult => {
-    const args = (req.params.arguments ?? {}) as { city?: string; exit?: boolean };
+  server.setRequestHandler(CallToolRequestSchema, (req, extra): CallToolResult | Promise<CallToolResult> => {
+    const args = (req.params.arguments ?? {}) as { city?: string; exit?: boolean; hang?: boolean };
     if (req.params.name === "weather") {
       const forecast = { city: args.city ?? "?", forecast: "sunny", from: name, key: req.params._meta?.[KEY] ?? null };
       return { content: [{ type: "text", text: JSON.stringify(forecast) }], structuredContent: forecast };
     }
     if (req.params.name === "explode") {
       if (args.exit) exit();
+      // Answers only when the caller cancels the call.
+      if (args.hang) return new Promise((_, reject) => extra.signal.addEventListener("abort", () => reject(new Error("cancelled")), { once: true }));
       return { content: [{ type: "text", text: "the weather station is on fire" }], isError: true };
     }
     throw new Error(`no tool ${req.params.name}`);
