@@ -108,11 +108,12 @@ describe("mcpTools", () => {
     ]);
   }, 30_000);
 
-  it("calls a tool of a streamable-HTTP MCP server", async () => {
+  it("calls a tool of a streamable-HTTP MCP server, speaking protocol revision 2025-11-25", async () => {
     const before = web.requests;
     const reply = await node.ref("webcaster", "u1").ask<ModelReply>("web weather in Rome", { timeoutMs: 30_000 });
     expect(JSON.parse(reply.text.slice("tools said: ".length))).toMatchObject({ city: "Rome", forecast: "sunny", from: "weather-http", key: expect.stringMatching(/^webcaster\/u1\//) });
     expect(web.requests).toBeGreaterThan(before);
+    expect([...web.protocolVersions]).toEqual(["2025-11-25"]);
   }, 30_000);
 
   it("falls back to HTTP+SSE with transport: auto when the server refuses streamable HTTP; without it, says the server refused", async () => {

@@ -55,14 +55,19 @@ export interface McpHttpServer {
   readonly url: string;
   /** Requests it answered. */
   readonly requests: number;
+  /** The `MCP-Protocol-Version` headers clients sent (after initialize, streamable HTTP sends the negotiated revision). */
+  readonly protocolVersions: ReadonlySet<string>;
   close(): Promise<void>;
 }
 
 /** Serve {@link weatherMcpServer} over streamable HTTP (stateless: a server per request, as the SDK's examples do). */
 export async function startMcpHttpServer(name = "weather-http"): Promise<McpHttpServer> {
   let requests = 0;
+  const protocolVersions = new Set<string>();
   const http: HttpServer = createServer((req, res) => {
     requests++;
+    const version = req.headers["mcp-protocol-version"];
+    if (typeof version === "string") protocolVersions.add(version);
     if (!req.url?.startsWith("/mcp")) {
       res.writeHead(404).end();
       return;
@@ -87,6 +92,7 @@ export async function startMcpHttpServer(name = "weather-http"): Promise<McpHttp
     get requests() {
       return requests;
     },
+    protocolVersions,
     close: () =>
       new Promise<void>((resolve) => {
         http.closeAllConnections();
@@ -102,6 +108,7 @@ export async function startMcpHttpServer(name = "weather-http"): Promise<McpHttp
  */
 export async function startMcpSseServer(name = "weather-sse"): Promise<McpHttpServer> {
   let requests = 0;
+  const protocolVersions = new Set<string>();
   const sessions = new Map<string, SSEServerTransport>();
   const http: HttpServer = createServer((req, res) => {
     requests++;
@@ -127,6 +134,7 @@ export async function startMcpSseServer(name = "weather-sse"): Promise<McpHttpSe
     get requests() {
       return requests;
     },
+    protocolVersions,
     close: () =>
       new Promise<void>((resolve) => {
         http.closeAllConnections();
