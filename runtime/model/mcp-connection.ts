@@ -12,6 +12,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { Clock } from "../clock.js";
 import { errorText, McpToolError, McpUnavailableError } from "../errors.js";
 import { checkToolDefinition, DEFAULT_TOOL_TIMEOUT_MS, type CheckedTool, type FunctionTool, type ToolContext } from "./tool.js";
+import { mcpResultOf } from "./mcp-result.js";
 import type { McpServerConfig } from "./mcp-tools.js";
 
 /** The key under `_meta` of a tools/call that carries the call's idempotency key. */
@@ -214,38 +215,7 @@ export class McpConnection {
     } catch (err) {
       throw new McpToolError(label, tool, `MCP tool ${tool} failed: ${errorText(err)}`, { cause: err });
     }
-    return resultOf(label, tool, result);
-  }
-}
-
-/**
- * What the model is told of a tools/call result: its `structuredContent`
- * when it has one, else its content as text (text blocks joined; images,
- * audio and resources named, not inlined). An `isError` result is thrown as
- * McpToolError with that text.
- */
-export function resultOf(server: string, tool: string, result: CallToolResult): unknown {
-  const r = result as CallToolResult & { toolResult?: unknown };
-  const text = Array.isArray(r.content) ? r.content.map(blockText).join("\n") : "";
-  if (r.isError === true) throw new McpToolError(server, tool, text.trim() || `MCP tool ${tool} failed and said nothing more`);
-  if (r.structuredContent !== undefined && r.structuredContent !== null) return r.structuredContent;
-  if (!Array.isArray(r.content) && r.toolResult !== undefined) return r.toolResult; // protocol 2024-10-07
-  return text;
-}
-
-function blockText(block: CallToolResult["content"][number]): string {
-  switch (block.type) {
-    case "text":
-      return block.text;
-    case "image":
-    case "audio":
-      return `[${block.type} ${block.mimeType}, ${Math.floor((block.data.length * 3) / 4)} bytes]`;
-    case "resource":
-      return "text" in block.resource && typeof block.resource.text === "string" ? block.resource.text : `[resource ${block.resource.uri}]`;
-    case "resource_link":
-      return `[resource ${block.uri}${block.description ? `: ${block.description}` : ""}]`;
-    default:
-      return `[${String((block as { type?: unknown }).type)} content]`;
+    return mcpResultOf(label, tool, result);
   }
 }
 

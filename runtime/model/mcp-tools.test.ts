@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { systemClock } from "../clock.js";
 import { InvalidConfigError, McpToolError, McpUnavailableError } from "../errors.js";
 import type { McpHub } from "./mcp-hub.js";
-import { resultOf } from "./mcp-connection.js";
+import { mcpResultOf } from "./mcp-result.js";
 import { mcpTools, type McpToolSet } from "./mcp-tools.js";
 import { checkToolDefinition, tool, type CheckedTool } from "./tool.js";
 import { Toolbox } from "./toolbox.js";
@@ -60,13 +60,13 @@ describe("an MCP tool's result, for the model", () => {
     ["a resource link", { content: [{ type: "resource_link", uri: "file:///b", name: "b" }] }, "[resource file:///b]"],
     ["no content", { content: [] }, ""],
   ])("%s", (_what, result, expected) => {
-    expect(resultOf("srv", "t", result as never)).toEqual(expected);
+    expect(mcpResultOf("srv", "t", result as never)).toEqual(expected);
   });
 
   it("throws an isError result as McpToolError with its text", () => {
-    expect(() => resultOf("srv", "t", { content: [{ type: "text", text: "disk full" }], isError: true })).toThrow(McpToolError);
-    expect(() => resultOf("srv", "t", { content: [{ type: "text", text: "disk full" }], isError: true })).toThrow("disk full");
-    expect(() => resultOf("srv", "t", { content: [], isError: true })).toThrow("failed and said nothing more");
+    expect(() => mcpResultOf("srv", "t", { content: [{ type: "text", text: "disk full" }], isError: true })).toThrow(McpToolError);
+    expect(() => mcpResultOf("srv", "t", { content: [{ type: "text", text: "disk full" }], isError: true })).toThrow("disk full");
+    expect(() => mcpResultOf("srv", "t", { content: [], isError: true })).toThrow("failed and said nothing more");
   });
 });
 
