@@ -47,6 +47,7 @@ import type { Topic } from "./define-topic.js";
 import { DurableTopicFeed } from "./durable-topic-feed.js";
 import { DurableSender } from "./durable/durable-sender.js";
 import type { TopicRouter } from "./topic-router.js";
+import type { McpHub } from "./model/mcp-hub.js";
 import type { TopicPublisher } from "./topic-publisher.js";
 import type { SubscriptionStore } from "./subscription-store.js";
 
@@ -81,6 +82,8 @@ export interface HostEnv {
   topics?: TopicRouter;
   topicPublisher?: TopicPublisher;
   subscriptions?: SubscriptionStore;
+  /** The node's MCP connections (model agents' mcpTools). */
+  mcp?: McpHub;
 }
 
 /** A row of `node.list()` / `agentctl ps`. */

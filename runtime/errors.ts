@@ -47,6 +47,8 @@ export const ErrorCode = {
   BudgetExceeded: "BUDGET_EXCEEDED",
   OutcomeUnknown: "OUTCOME_UNKNOWN",
   Model: "MODEL_ERROR",
+  McpUnavailable: "MCP_UNAVAILABLE",
+  McpTool: "MCP_TOOL_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -669,5 +671,32 @@ export class OutcomeUnknownError extends TroupeError {
     super(ErrorCode.OutcomeUnknown, `${agentId} handled the ask, but its state write got no answer, so the change may or may not be stored: ${reason}`);
     this.agentId = agentId;
     this.reason = reason;
+  }
+}
+
+/**
+ * A model agent's MCP server (mcpTools) could not be reached or listed: its
+ * command would not start, its URL did not answer, or it broke the protocol.
+ * The request that needed its tools ends with this; the node goes on.
+ */
+export class McpUnavailableError extends TroupeError {
+  /** The server as configured: `node server.js` or its URL. */
+  readonly server: string;
+  readonly reason: string;
+  constructor(server: string, reason: string, options?: { cause?: unknown }) {
+    super(ErrorCode.McpUnavailable, `MCP server ${server} is unavailable: ${reason}`, options);
+    this.server = server;
+    this.reason = reason;
+  }
+}
+
+/** An MCP tool answered with `isError`, or its call failed at the protocol level; the model is told, as a tool error. */
+export class McpToolError extends TroupeError {
+  readonly tool: string;
+  readonly server: string;
+  constructor(server: string, tool: string, message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.McpTool, message, options);
+    this.server = server;
+    this.tool = tool;
   }
 }

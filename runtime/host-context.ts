@@ -22,6 +22,7 @@ import { ChunkStream } from "./chunk-stream.js";
 import { grantedMemory } from "./granted-memory.js";
 import { memoryAs, type Memory } from "./memory/index.js";
 import type { Messenger } from "./messenger.js";
+import type { McpHub } from "./model/mcp-hub.js";
 import type { PermissionDenials } from "./permission-denials.js";
 import type { Pool } from "./pool.js";
 import type { PoolBoard } from "./pool-board.js";
@@ -84,6 +85,8 @@ export interface ContextEnv {
   readonly pools?: PoolBoard;
   /** Publishes on topics (absent: ctx.publish is refused). */
   readonly topicPublisher?: TopicPublisher;
+  /** The node's MCP connections, for model agents' mcpTools (absent: a request that needs them fails with McpUnavailableError). */
+  readonly mcp?: McpHub;
 }
 
 /** The `ctx` handed to receive: mutable state, refs, memory, stop, and the activation's signal. */

@@ -75,6 +75,8 @@ export {
   BudgetExceededError,
   ModelError,
   ModelErrorKind,
+  McpUnavailableError,
+  McpToolError,
 } from "./errors.js";
 export type { Memory, MemoryBucket, ReadonlyMemoryBucket, MemoryEntry, MemoryChange, MemoryOptions } from "./memory/index.js";
 export {
@@ -93,6 +95,7 @@ export {
 export { tool, type ToolDefinition, type FunctionTool, type AgentTool, type ToolContext, type JsonSchema } from "./model/tool.js";
 export type { ModelOptions, ModelMessage, ModelToolCall } from "./model/model-client.js";
 export type { Budget, BudgetLimits } from "./model/budget.js";
+export { mcpTools, type McpToolsOptions, type McpStdioServer, type McpHttpServer, type McpToolSet } from "./model/mcp-tools.js";
 export type { Journal, ModelReply, OpenRequest, PendingApproval, LogEntry } from "./model/journal.js";
 export { grantedTargets, type AgentCan, type GrantedTargets, type GrantedKeys } from "./agent-grant.js";
 export type { MachineReply } from "./behavior.js";

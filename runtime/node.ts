@@ -30,6 +30,7 @@ import { openMemory, type Memory } from "./memory/index.js";
 import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
 import { Messenger } from "./messenger.js";
 import { PermissionDenials } from "./permission-denials.js";
+import { McpHub } from "./model/mcp-hub.js";
 import type { Pool } from "./pool.js";
 import { PoolBoard } from "./pool-board.js";
 import { PoolLoadReporter } from "./pool-load-reporter.js";
@@ -128,6 +129,8 @@ export class TroupeNode {
   private readonly topicPublisher: TopicPublisher;
   /** The NATS agent protocol for the types exposed with `protocol: "nats-agents"` (runtime/interop/agent-protocol.ts). */
   private readonly agentProtocol: AgentProtocol;
+  /** MCP servers of the hosted model agents' tools (mcpTools), connected on first need. */
+  private readonly mcp: McpHub;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -184,6 +187,7 @@ export class TroupeNode {
     });
     this.topicRouter = new TopicRouter(nc, this.subjects, maxMessageBytes);
     this.topicPublisher = new TopicPublisher(this.messenger, this.subjects, maxMessageBytes, durable.js, o.clock);
+    this.mcp = new McpHub(o.clock);
     const host: HostEnv = {
       pools: this.pools,
       nodeId: o.name,
@@ -203,6 +207,7 @@ export class TroupeNode {
       timerIndex,
       topics: this.topicRouter,
       topicPublisher: this.topicPublisher,
+      mcp: this.mcp,
       subscriptions,
     };
     this.messenger.useDurableMailboxes(durable.directory, new DurableSender(durable.js, o.clock));
@@ -528,6 +533,7 @@ export class TroupeNode {
     this.statuses?.stop();
     if (handover && !this.nc.isClosed()) await this.hosting.handOver(this.o.askTimeoutMs).catch(() => {});
     await this.hosting.shutdown();
+    await this.mcp.close();
     this.topicRouter.close();
     this.registry.close();
     await this.membership.leave();

@@ -29,6 +29,7 @@ import {
   TopicUnavailableError,
   MemoryUnavailableError,
   ModelError,
+  McpUnavailableError,
   NoNodeForTypeError,
   NodeClosedError,
   NodeNameTakenError,
@@ -88,6 +89,7 @@ const CLASSES: Partial<Record<string, ErrorClass>> = {
   [ErrorCode.UnverifiedSender]: UnverifiedSenderError,
   [ErrorCode.BudgetExceeded]: BudgetExceededError,
   [ErrorCode.Model]: ModelError,
+  [ErrorCode.McpUnavailable]: McpUnavailableError,
 };
 
 /**

@@ -35,6 +35,7 @@ import {
   ConversationBusyError,
   errorText,
   InvalidMessageError,
+  McpUnavailableError,
   toWireError,
 } from "../errors.js";
 import { EventKind } from "../events.js";
@@ -61,7 +62,7 @@ import { ModelError, ModelErrorKind } from "./model-error.js";
 import { requestLimits, type ModelAgentConfig } from "./model-config.js";
 import type { ModelInput } from "./model-input.js";
 import { toolCallKey, type ToolContext } from "./tool.js";
-import { ToolRefusal } from "./toolbox.js";
+import { ToolRefusal, type Toolbox } from "./toolbox.js";
 
 /** The behaviour of one activation of a model agent. */
 export class ModelBehavior implements Behavior {
@@ -73,11 +74,15 @@ export class ModelBehavior implements Behavior {
   private keepAlive: TimerHandle | undefined;
   private approvalTimer: TimerHandle | undefined;
   private stopped = false;
+  /** The agent's tools, with its MCP servers' once listed (set at the start of each run). */
+  private toolbox: Toolbox;
 
   constructor(
     private readonly def: AgentType,
     private readonly config: ModelAgentConfig<ModelOptions>,
-  ) {}
+  ) {
+    this.toolbox = config.toolbox;
+  }
 
   start(ctx: HostContext, persisted: { found: boolean; value?: unknown }): void {
     if (persisted.found && !isJournal(persisted.value)) {
@@ -207,6 +212,16 @@ export class ModelBehavior implements Behavior {
     const j = this.journal;
     this.startKeepAlive(ctx);
     try {
+      if (j.request && this.config.toolbox.mcp.length > 0) {
+        // An MCP server that cannot be reached fails the request with a typed error; the node goes on.
+        try {
+          this.toolbox = await this.config.toolbox.expand(ctx.context.mcp);
+        } catch (err) {
+          const e = err instanceof McpUnavailableError ? err : new McpUnavailableError(this.config.toolbox.mcp[0]!.mcp.label, errorText(err), { cause: err });
+          return await this.fail(j.request, e, ctx);
+        }
+        if (ctx.endedWith) throw ctx.endedWith;
+      }
       for (;;) {
         const open = j.request;
         if (!open) return ANSWERED_LATER;
@@ -248,7 +263,7 @@ export class ModelBehavior implements Behavior {
     const streams = open.channel?.stream != null;
     return this.client!.complete({
       messages,
-      tools: this.config.toolbox.specs,
+      tools: this.toolbox.specs,
       signal: ctx.signal,
       conversationId: ctx.id,
       ...(streams ? { onDelta: (delta: string) => this.send(open, { type: "text", delta }) } : {}),
@@ -259,7 +274,7 @@ export class ModelBehavior implements Behavior {
   /** Run one tool call of the model's; true when it parked the request for an approval. */
   private async runTool(open: OpenRequest, call: ModelToolCall, ctx: HostContext): Promise<boolean> {
     const j = this.journal;
-    const { toolbox } = this.config;
+    const { toolbox } = this;
     const name = call.function.name;
     const check = toolbox.check(name, call.function.arguments);
     this.send(open, { type: "tool_call", id: call.id, name, args: check.ok ? check.args : call.function.arguments });
@@ -359,12 +374,12 @@ export class ModelBehavior implements Behavior {
    * break the next one), its asker gets the typed error, and a budget stop
    * fails the activation, so the supervisor counts it like a crash.
    */
-  private async fail(open: OpenRequest, err: ModelError | BudgetExceededError, ctx: HostContext): Promise<typeof ANSWERED_LATER> {
+  private async fail(open: OpenRequest, err: ModelError | BudgetExceededError | McpUnavailableError, ctx: HostContext): Promise<typeof ANSWERED_LATER> {
     const j = this.journal;
     j.messages.length = Math.min(j.messages.length, open.first);
     const wire = toWireError(err);
     this.close(open, { id: open.id, error: wire }, ctx);
-    logEvent(j, { at: ctx.context.clock.now(), request: open.id, event: err instanceof BudgetExceededError ? "budget_exceeded" : "model_error", error: err.message });
+    logEvent(j, { at: ctx.context.clock.now(), request: open.id, event: err instanceof BudgetExceededError ? "budget_exceeded" : err instanceof McpUnavailableError ? "mcp_unavailable" : "model_error", error: err.message });
     await ctx.commit();
     if (open.channel) ctx.answerLater(open.channel as AnswerChannel, null, wire);
     if (err instanceof BudgetExceededError) {

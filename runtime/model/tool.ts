@@ -12,6 +12,7 @@ import type { AgentContext } from "../agent-context.js";
 import { isMessageKey } from "../envelope.js";
 import { InvalidConfigError } from "../errors.js";
 import { validateToken } from "../subjects.js";
+import type { McpToolSet } from "./mcp-tools.js";
 
 /** A JSON Schema, as plain JSON data. */
 export type JsonSchema = Record<string, unknown>;
@@ -67,8 +68,8 @@ export interface AgentTool {
   timeoutMs?: number;
 }
 
-/** One entry of a model agent's `tools`. */
-export type ToolDefinition = FunctionTool | AgentTool;
+/** One entry of a model agent's `tools`; an MCP server's tools come as one entry too (spread `mcpTools({...})`). */
+export type ToolDefinition = FunctionTool | AgentTool | McpToolSet;
 
 /** Default time a tool call may take, in milliseconds. */
 export const DEFAULT_TOOL_TIMEOUT_MS = 60_000;

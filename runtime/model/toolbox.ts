@@ -5,7 +5,9 @@
 // throws at the loop: every failure is an outcome.
 
 import type { Clock } from "../clock.js";
-import { PermissionDeniedError, RemoteError, TroupeError, errorText, InvalidConfigError } from "../errors.js";
+import { PermissionDeniedError, RemoteError, TroupeError, errorText, InvalidConfigError, McpUnavailableError } from "../errors.js";
+import type { McpHub } from "./mcp-hub.js";
+import { checkMcpToolSet, isMcpToolSet, type McpToolSet } from "./mcp-tools.js";
 import {
   askIdOf,
   checkToolDefinition,
@@ -63,10 +65,15 @@ const LISTED_NAMES = 32;
 export class Toolbox {
   /** The tools as sent to the model, in the order given. */
   readonly specs: readonly ToolSpecEntry[];
+  /** MCP servers whose tools join these once listed ({@link expand}). */
+  readonly mcp: readonly McpToolSet[];
   private readonly tools: ReadonlyMap<string, CheckedTool>;
+  /** The last expansion, and the servers' tool maps it was made of. */
+  private expansion: { parts: readonly ReadonlyMap<string, CheckedTool>[]; box: Toolbox } | undefined;
 
-  private constructor(tools: Map<string, CheckedTool>) {
+  private constructor(tools: Map<string, CheckedTool>, mcp: readonly McpToolSet[] = []) {
     this.tools = tools;
+    this.mcp = Object.freeze([...mcp]);
     this.specs = Object.freeze([...tools].map(([name, t]) => Object.freeze({ name, description: t.description, parameters: t.parameters })));
   }
 
@@ -80,11 +87,43 @@ export class Toolbox {
       throw new InvalidConfigError(field, "must be an object of tools by name: { add: tool({...}), lookup: { agent: ..., ... } }");
     }
     const checked = new Map<string, CheckedTool>();
+    const mcp: McpToolSet[] = [];
     for (const [name, def] of Object.entries(tools)) {
+      // An MCP server's tools (mcpTools): named by the server, with the set's prefix, once it is connected.
+      if (isMcpToolSet(def)) {
+        mcp.push(checkMcpToolSet(def, `${field}.${name}`));
+        continue;
+      }
       if (!TOOL_NAME.test(name)) throw new InvalidConfigError(`${field}.${name}`, "a tool name must be 1-64 letters, digits, `_` or `-`");
       checked.set(name, checkToolDefinition(def, `${field}.${name}`));
     }
-    return new Toolbox(checked);
+    return new Toolbox(checked, mcp);
+  }
+
+  /**
+   * These tools with those of the MCP servers, listed through the node's
+   * `hub` (connecting if need be); this toolbox itself when it has no MCP
+   * servers. The same toolbox while no server's list changed. Rejects with
+   * McpUnavailableError only.
+   */
+  async expand(hub: McpHub | undefined): Promise<Toolbox> {
+    if (this.mcp.length === 0) return this;
+    if (!hub) throw new McpUnavailableError(this.mcp[0]!.mcp.label, "this context has no MCP connections (it is not an agent of a node)");
+    const parts = await Promise.all(this.mcp.map((set) => hub.connection(set).tools()));
+    const last = this.expansion;
+    if (last && last.parts.length === parts.length && last.parts.every((p, i) => p === parts[i])) return last.box;
+    const all = new Map(this.tools);
+    parts.forEach((part, i) => {
+      for (const [name, t] of part) {
+        if (all.has(name)) {
+          throw new McpUnavailableError(this.mcp[i]!.mcp.label, `its tool ${name} has the name of another tool of the agent; give mcpTools a \`name\` of its own`);
+        }
+        all.set(name, t);
+      }
+    });
+    const box = new Toolbox(all);
+    this.expansion = { parts, box };
+    return box;
   }
 
   /** Number of tools. */
