@@ -79,8 +79,8 @@ interface AgentOptions<M> {
    *   grant does not touch at all they are refused.
    *
    * A refused send or memory operation throws (rejects with)
-   * PermissionDeniedError (`operation` "message", "memory.read" or
-   * "memory.write"; `target` the agent id, or `bucket:key` with the KV bucket's
+   * PermissionDeniedError (`operation` "message", "memory.read",
+   * "memory.write" or "publish"; `target` the agent id, the topic, or `bucket:key` with the KV bucket's
    * name), counted in `node.stats().permissionDenied` and published as a
    * `permission_denied` event about the agent. Entries are checked here: a bad
    * one is an InvalidConfigError naming it (`can.message[1]`).
