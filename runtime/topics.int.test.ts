@@ -134,6 +134,20 @@ describe("core topics", () => {
     await waitFor(async () => (await got(node, "k")).some((g) => g.topic === "alerts.fire"), "alert after restart");
   });
 
+  it("forgets an agent's run-time subscriptions when its state is deleted: a new agent with its id starts from nothing", async () => {
+    const ref = node.ref("collector", "gone");
+    await node.spawn("collector", { key: "gone" });
+    await ref.ask({ op: "sub", topic: "weather.*" });
+    await node.stop("collector/gone");
+    await node.deleteState("collector/gone");
+    await node.spawn("collector", { key: "gone" });
+    await node.publish("weather.rain", "wet");
+    await node.publish("orders.marker", "after");
+    // The declared pattern still delivers (the marker), the deleted run-time one does not.
+    await waitFor(async () => (await got(node, "gone")).some((g) => g.topic === "orders.marker"), "the marker");
+    expect((await got(node, "gone")).map((g) => g.topic)).toEqual(["orders.marker"]);
+  });
+
   it("lets agents publish, as themselves", async () => {
     await node.spawn("collector", { key: "p" });
     await node.ref("collector", "p").ask({ op: "pub", topic: "orders.from-agent" });
