@@ -17,4 +17,14 @@ describe("ps pool summary", () => {
     expect(rows[0]).toMatchObject({ pool: "worker/w", poolIndex: 1 });
     expect(rows[2]).not.toHaveProperty("pool");
   });
+
+  it("counts a member listed twice once, and leaves out rows the root supervisor gave up on", () => {
+    const moving = [
+      agent("worker", "w-0", 5),
+      agent("worker", "w-0", 2), // the same member, listed by a second node while it moves
+      { ...agent("worker", "w-1", 9), state: "failed" } as AgentInfo,
+      agent("worker", "w-1", 4),
+    ];
+    expect(poolSummaries(moving)).toEqual([{ pool: "worker/w", members: 2, handled: 9, perMember: { "w-0": 5, "w-1": 4 } }]);
+  });
 });

@@ -28,17 +28,19 @@ export function withPools(agents: readonly AgentInfo[]): PsAgent[] {
 
 /** The pools among the agents, by name. */
 export function poolSummaries(agents: readonly AgentInfo[]): PoolSummary[] {
-  const pools = new Map<string, { index: number; key: string; handled: number }[]>();
+  const pools = new Map<string, Map<string, { index: number; key: string; handled: number }>>();
   for (const a of withPools(agents)) {
-    if (a.pool === undefined) continue;
-    let list = pools.get(a.pool);
-    if (!list) pools.set(a.pool, (list = []));
-    list.push({ index: a.poolIndex!, key: a.key, handled: a.handled });
+    // A row the root supervisor gave up on is no member; a member listed twice (on two nodes while it moves) counts once.
+    if (a.pool === undefined || a.state === "failed") continue;
+    let members = pools.get(a.pool);
+    if (!members) pools.set(a.pool, (members = new Map()));
+    const seen = members.get(a.key);
+    if (!seen || a.handled > seen.handled) members.set(a.key, { index: a.poolIndex!, key: a.key, handled: a.handled });
   }
   return [...pools.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([pool, list]) => {
-      list.sort((a, b) => a.index - b.index);
+    .map(([pool, members]) => {
+      const list = [...members.values()].sort((a, b) => a.index - b.index);
       return {
         pool,
         members: list.length,

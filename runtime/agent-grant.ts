@@ -4,6 +4,7 @@
 // agent sends or touches memory; the credential issuer turns the same
 // declaration into server permissions with grantedTargets().
 
+import { validateTopicPattern } from "./topic-name.js";
 import { InvalidConfigError } from "./errors.js";
 import { keyMatcher, validatePattern } from "./memory/keys.js";
 import { validateBucketName, validateToken } from "./subjects.js";
@@ -21,6 +22,8 @@ import { validateBucketName, validateToken } from "./subjects.js";
  */
 export interface AgentCan {
   readonly message?: readonly string[];
+  /** Topics `ctx.publish` may publish on: names or NATS-style patterns (`orders.*`, `audit.>`). */
+  readonly publish?: readonly string[];
   readonly memory?: {
     readonly read?: readonly string[];
     readonly write?: readonly string[];
@@ -50,6 +53,7 @@ export const GrantOperation = {
   Message: "message",
   MemoryRead: "memory.read",
   MemoryWrite: "memory.write",
+  Publish: "publish",
 } as const;
 export type GrantOperation = (typeof GrantOperation)[keyof typeof GrantOperation];
 
@@ -126,13 +130,21 @@ export class AgentGrant {
   readonly agents: ReadonlySet<string>;
   readonly read: KeyGrant;
   readonly write: KeyGrant;
+  /** Topics that may be published on. */
+  readonly publish: KeyGrant;
 
-  constructor(parts: { anyAgent: boolean; types: Set<string>; agents: Set<string>; read: KeyGrant; write: KeyGrant }) {
+  constructor(parts: { anyAgent: boolean; types: Set<string>; agents: Set<string>; read: KeyGrant; write: KeyGrant; publish: KeyGrant }) {
     this.anyAgent = parts.anyAgent;
     this.types = parts.types;
     this.agents = parts.agents;
     this.read = parts.read;
     this.write = parts.write;
+    this.publish = parts.publish;
+  }
+
+  /** Whether `ctx.publish` may publish on `topic`. */
+  mayPublish(topic: string): boolean {
+    return this.publish.allows(undefined, topic);
   }
 
   /** Whether the agent `id` (`type/key`) may be messaged. */
@@ -147,9 +159,9 @@ export class AgentGrant {
  */
 export function compileGrant(can: unknown): AgentGrant {
   if (can === null || typeof can !== "object" || Array.isArray(can)) {
-    throw new InvalidConfigError("can", "must be an object { message?, memory?: { read?, write? } }");
+    throw new InvalidConfigError("can", "must be an object { message?, publish?, memory?: { read?, write? } }");
   }
-  checkFields("can", can, ["message", "memory"]);
+  checkFields("can", can, ["message", "publish", "memory"]);
   const { message, memory } = can as { message?: unknown; memory?: unknown };
   let anyAgent = false;
   const types = new Set<string>();
@@ -171,7 +183,15 @@ export function compileGrant(can: unknown): AgentGrant {
     list("can.memory.read", m.read).forEach((entry, i) => addKeys(read, `can.memory.read[${i}]`, entry));
     list("can.memory.write", m.write).forEach((entry, i) => addKeys(write, `can.memory.write[${i}]`, entry));
   }
-  return new AgentGrant({ anyAgent, types, agents, read, write });
+  const publish = new KeyGrant();
+  list("can.publish", (can as { publish?: unknown }).publish).forEach((entry, i) => {
+    try {
+      publish.add(undefined, validateTopicPattern(entry as string));
+    } catch (err) {
+      throw new InvalidConfigError(`can.publish[${i}]`, (err as Error).message);
+    }
+  });
+  return new AgentGrant({ anyAgent, types, agents, read, write, publish });
 }
 
 /**

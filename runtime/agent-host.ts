@@ -187,7 +187,7 @@ export class AgentHost implements Child {
         const persistable = (): unknown => act.behavior!.persistable(act.ctx);
         const timers = act.timers;
         if (act.durable) return act.durable.encode(persistable, timers?.snapshot());
-        return timers ? encodeTimerRecord(encodeValue(persistable()), timers.snapshot()) : encodeValue(persistable());
+        return encodeTimerRecord(encodeValue(persistable()), timers ? timers.snapshot() : []);
       },
       landed: () => {
         // What the commit covers leaves the durable mailbox.

@@ -71,6 +71,9 @@ export class AgentTopics {
   /** ctx.subscribe: take `topic` from now on, kept across restarts and failover; resolves once stored and subscribed. */
   async subscribe(topic: Topic): Promise<void> {
     const s = subscriptionOf(topic);
+    if (this.def.requireVerifiedSender) {
+      throw new InvalidConfigError("subscribe", `agent type ${this.def.type} takes only messages whose sender is proven (requireVerifiedSender), and topic messages carry no proof`);
+    }
     if (s.durable && this.def.mailbox !== MailboxKind.Durable) {
       throw new InvalidConfigError("subscribe", `durable topic ${s.pattern}: agent type ${this.def.type} needs mailbox: "durable" to take durable topics`);
     }

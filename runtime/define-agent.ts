@@ -70,6 +70,7 @@ interface AgentOptions<M> {
    *   `"summarizer"` or `"summarizer/*"` (every agent of a type), `"search/s1"`
    *   (one agent), `"*"` (every agent). An agent may always message itself
    *   (`ctx.self`), and answering an ask needs no grant.
+   * - `publish`: topics `ctx.publish` may publish on, names or patterns (`"audit.>"`).
    * - `memory.read`: keys `ctx.memory` may get, list (keys), watch and read the
    *   history of; `memory.write`: keys it may put, create, update, delete, and
    *   modify (modify reads too, so it needs both). NATS-style patterns over the
@@ -79,8 +80,8 @@ interface AgentOptions<M> {
    *   grant does not touch at all they are refused.
    *
    * A refused send or memory operation throws (rejects with)
-   * PermissionDeniedError (`operation` "message", "memory.read" or
-   * "memory.write"; `target` the agent id, or `bucket:key` with the KV bucket's
+   * PermissionDeniedError (`operation` "message", "memory.read",
+   * "memory.write" or "publish"; `target` the agent id, the topic, or `bucket:key` with the KV bucket's
    * name), counted in `node.stats().permissionDenied` and published as a
    * `permission_denied` event about the agent. Entries are checked here: a bad
    * one is an InvalidConfigError naming it (`can.message[1]`).
@@ -265,6 +266,7 @@ export function defineAgent(options: FunctionAgentOptions<unknown, unknown, unkn
     expose: checkExpose(options.expose, options.schema),
     service: checkBoolean("service", options.service, true),
   };
+  refuseUnprovenTopics(common);
   if (options.machine !== undefined) {
     const m = options as MachineAgentOptions<unknown>;
     if (typeof m.machine !== "object" || m.machine === null || typeof (m.machine as { transition?: unknown }).transition !== "function") {
@@ -293,10 +295,18 @@ export function defineAgent(options: FunctionAgentOptions<unknown, unknown, unkn
   });
 }
 
+/** Topic messages carry no proof of their sender: a type that accepts only proven senders cannot take them. */
+function refuseUnprovenTopics(t: { requireVerifiedSender: boolean; subscribe?: readonly unknown[] }): void {
+  if (t.requireVerifiedSender && (t.subscribe?.length ?? 0) > 0) {
+    throw new InvalidConfigError("subscribe", "a type with requireVerifiedSender takes only messages whose sender is proven, and topic messages carry no proof: remove `subscribe` or `requireVerifiedSender`");
+  }
+}
+
 function defineModelAgent(type: string, options: ModelAgentOptions): AgentType {
   if ((options as { schema?: unknown }).schema !== undefined) {
     throw new InvalidConfigError("schema", 'a model agent takes prompts ("..." or { prompt }) and checks them itself: remove `schema`');
   }
+  refuseUnprovenTopics({ requireVerifiedSender: options.requireVerifiedSender === true, subscribe: options.subscribe });
   if (options.persist === false) throw new InvalidConfigError("persist", "a model agent's conversation is its persisted state, journaled step by step: remove persist: false");
   const model = checkModelAgent(options as unknown as Record<string, unknown>, (value) => checkModelOptions(value));
   return Object.freeze({

@@ -17,6 +17,7 @@ import { MailboxFullError } from "./errors.js";
 import { backoffDelay } from "./memory/retry.js";
 import type { AgentId, Subjects } from "./subjects.js";
 import type { DurablePatterns } from "./agent-topics.js";
+import { TOPIC_MAX_AGE_MS } from "./topics-stream.js";
 
 /**
  * Topic messages asked for at once. The consumer hands out one unacknowledged
@@ -77,6 +78,9 @@ export class DurableTopicFeed implements DurablePatterns {
       deliver_policy: DeliverPolicy.New,
       max_ack_pending: 1,
       ack_wait: ACK_WAIT_MS * 1_000_000,
+      // A subscriber gone longer than the stream keeps messages has no place left to hold: the
+      // consumer goes, and the stream stops keeping messages for it (interest retention).
+      inactive_threshold: TOPIC_MAX_AGE_MS * 1_000_000,
     };
     await jsm.consumers.add(this.stream, config).catch(async (err: unknown) => {
       // There already, with other filters (made by an earlier activation): change the filters only; its place stays.

@@ -30,7 +30,7 @@ import type { PoolOptions } from "./pool-options.js";
 import { PlainState, StateTracker, type StateHolder } from "./state-tracker.js";
 import type { AgentId } from "./subjects.js";
 import type { TimerInfo, TimerWhen } from "./timer-table.js";
-import type { Topic } from "./define-topic.js";
+import { publishTarget, type Topic } from "./define-topic.js";
 import type { TopicPublisher } from "./topic-publisher.js";
 
 /** The activation a context belongs to (its agent host). */
@@ -210,6 +210,11 @@ export class HostContext implements AgentContext<unknown> {
     if (ended) throw ended;
     const publisher = this.env.topicPublisher;
     if (!publisher) throw new InvalidArgumentError("topic", "this node publishes no topics");
+    const grant = this.host.def.grant;
+    if (grant !== undefined) {
+      const { name } = publishTarget(topic);
+      if (!grant.mayPublish(name)) throw this.refuse(GrantOperation.Publish, name);
+    }
     await publisher.publish(topic, msg, this.id);
   }
 

@@ -9,6 +9,7 @@
 
 import { KvWatchInclude, type KV, type KvWatchEntry } from "@nats-io/kv";
 import type { QueuedIterator } from "@nats-io/transport-node";
+import { Pause } from "./pause.js";
 import type { Clock } from "./clock.js";
 
 /** Pause before the watch is armed again after it ended or failed. */
@@ -22,6 +23,7 @@ export class KeyDirectory {
   private iter: QueuedIterator<KvWatchEntry> | undefined;
   private lastRevision = 0;
   private closed = false;
+  private readonly pause: Pause;
   private loop: Promise<void> | undefined;
 
   constructor(
@@ -31,7 +33,9 @@ export class KeyDirectory {
     private readonly clock: Clock,
     /** The watch or the listing failed (it is tried again). */
     private readonly trouble: (err: unknown) => void,
-  ) {}
+  ) {
+    this.pause = new Pause(clock);
+  }
 
   /** Start following the keys; resolves once the first listing is in (or failed once). */
   start(): Promise<void> {
@@ -55,6 +59,7 @@ export class KeyDirectory {
 
   async stop(): Promise<void> {
     this.closed = true;
+    this.pause.cancel();
     this.iter?.stop();
     await this.loop;
   }
@@ -90,7 +95,7 @@ export class KeyDirectory {
       ready();
       this.iter = undefined;
       if (this.closed) break;
-      await this.clock.sleep(Math.min(REARM_MAX_MS, REARM_MIN_MS * 2 ** Math.min(failures, 6)));
+      await this.pause.sleep(Math.min(REARM_MAX_MS, REARM_MIN_MS * 2 ** Math.min(failures, 6)));
     }
   }
 }

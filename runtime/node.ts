@@ -46,7 +46,7 @@ import { TimerIndex, wakeableTypes } from "./timer-index.js";
 import { TimerWakeups } from "./timer-wakeups.js";
 import { TopicRouter } from "./topic-router.js";
 import { TopicPublisher } from "./topic-publisher.js";
-import { SubscriptionStore } from "./subscription-store.js";
+import { emptyRecord, SubscriptionStore } from "./subscription-store.js";
 import { ensureTopicsStream } from "./topics-stream.js";
 import type { Topic } from "./define-topic.js";
 import { AgentProtocol } from "./interop/agent-protocol.js";
@@ -421,6 +421,11 @@ export class TroupeNode {
     const where = await this.registry.lookup(type, key);
     if (where?.live) throw new AgentExistsError(id, where.reg.node);
     await this.stateStore.remove(type, key);
+    // What else the agent left behind: its run-time topic subscriptions, its place on the
+    // durable topics, its timer wake entry. A new agent with this id starts from nothing.
+    await this.subscriptions.save(type, key, emptyRecord());
+    await this.durable.jsm.consumers.delete(this.subjects.topicsStream(), this.subjects.topicConsumer(type, key)).catch(() => false);
+    await this.timerIndex?.remove(type, key);
   }
 
   /**

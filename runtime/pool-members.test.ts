@@ -7,6 +7,9 @@ import { FakeClock } from "./clock.js";
 import { decodeLoadReport, encodeLoadReport } from "./pool-load-report.js";
 import { PoolLoadReporter, REFRESH_MS, REPORT_MS, type ReportedMember } from "./pool-load-reporter.js";
 import { PoolMembers, type PoolEnv } from "./pool-members.js";
+import { Pool } from "./pool.js";
+import { validatePoolOptions } from "./pool-options.js";
+import type { AgentRef } from "./agent-ref.js";
 import { Subjects } from "./subjects.js";
 
 function members(clock = new FakeClock()) {
@@ -100,5 +103,37 @@ describe("pool load reporter", () => {
     await clock.advance(REFRESH_MS * 2);
     expect(sent).toHaveLength(count);
     reporter.stop();
+  });
+});
+
+describe("a burst sent at once", () => {
+  /** A pool whose members never answer: each ask stays in flight; `sentTo` lists the members in order. */
+  function pool(min: number, max: number) {
+    const { m } = members();
+    const sentTo: string[] = [];
+    const ref = (_t: string, key: string) => ({ ask: () => (sentTo.push(key), new Promise(() => {})), tell: async () => void sentTo.push(key) }) as unknown as AgentRef;
+    const p = new Pool(m, validatePoolOptions("worker", { name: "w", min, max, policy: "least_loaded" }), { clock: new FakeClock(), random: () => 0.5 }, ref);
+    return { m, p, sentTo };
+  }
+  const counts = (keys: string[]) => keys.reduce<Record<string, number>>((c, k) => ((c[k] = (c[k] ?? 0) + 1), c), {});
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+
+  it("spreads over the members: each message counts against its member as it is chosen", async () => {
+    const { m, p, sentTo } = pool(4, 4);
+    await m.ready(4, 4);
+    m.sent(0), m.sent(1), m.sent(2);
+    for (let i = 0; i < 12; i++) void p.ask({ i });
+    await settle();
+    // w-3 was idle and takes the first; then the load evens out (before the fix, all 12 went to w-3).
+    expect(sentTo[0]).toBe("w-3");
+    expect(counts(sentTo)).toEqual({ "w-0": 3, "w-1": 3, "w-2": 3, "w-3": 3 });
+  });
+
+  it("grows the pool when the burst finds every member busy", async () => {
+    const { m, p, sentTo } = pool(2, 8);
+    for (let i = 0; i < 16; i++) void p.ask({ i });
+    await settle();
+    expect(m.size).toBe(8);
+    expect(Object.keys(counts(sentTo)).length).toBe(8);
   });
 });

@@ -179,6 +179,17 @@ export class PoolMembers {
     this.unsubscribe = undefined;
   }
 
+  /**
+   * Member `index` is gone for good (an ask found no such agent: its supervisor
+   * gave up on it, or someone stopped it): bring it up again; messages for it
+   * wait meanwhile.
+   */
+  lost(index: number): void {
+    if (this.coming.has(index)) return;
+    this.ensured.delete(index);
+    this.ensure(index).catch(() => {});
+  }
+
   private ensure(index: number): Promise<void> {
     let up = this.ensured.get(index);
     if (!up) {

@@ -90,4 +90,14 @@ describe("subjects", () => {
     expect(() => new Subjects("iso_mem_x")).toThrow(InvalidArgumentError);
     expect(new Subjects("iso").memoryBucket("x-state")).toBe("troupe_iso_mem_x-state");
   });
+
+  it("names a durable subscriber's topics consumer within JetStream's 255 characters, one name per agent", () => {
+    const s = new Subjects("demo");
+    expect(s.topicConsumer("ledger", "l1")).toBe("topics_6_ledger_l1");
+    const long = s.topicConsumer("t".repeat(128), "k".repeat(128));
+    const other = s.topicConsumer("t".repeat(128), "k".repeat(127) + "j");
+    expect(long.length).toBeLessThanOrEqual(255);
+    expect(long).not.toBe(other);
+    expect(long).toMatch(/^[A-Za-z0-9_-]+$/);
+  });
 });

@@ -15,7 +15,11 @@
 // client builds from a bucket name and a memory key (see MAX_SUBJECT_LENGTH)
 // stays far below the server's control-line limit.
 
+import { createHash } from "node:crypto";
 import { InvalidArgumentError } from "./errors.js";
+
+/** The longest consumer name JetStream takes. */
+const MAX_CONSUMER_NAME = 255;
 
 const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 const NAMESPACE = /^[a-z0-9][a-z0-9-]{0,63}$/;
@@ -176,7 +180,9 @@ export class Subjects {
    * `<n>` is the type's length (types and keys may hold `_`: the length keeps two agents apart).
    */
   topicConsumer(type: string, key: string): string {
-    return `topics_${type.length}_${type}_${key}`;
+    const name = `topics_${type.length}_${type}_${key}`;
+    // JetStream names are at most 255 characters; a longer one keeps its start and takes a digest of the whole.
+    return name.length <= MAX_CONSUMER_NAME ? name : `${name.slice(0, MAX_CONSUMER_NAME - 65)}_${createHash("sha256").update(name).digest("hex")}`;
   }
 
   /** KV bucket of agents' run-time topic subscriptions: `troupe_<ns>_subs`, key `<type>.<key>`. */

@@ -72,15 +72,18 @@ export class WakeEntry {
     // Nothing to wake for: none left, or due now (this activation fires it; the next due time is written then).
     if (due === undefined || due <= now) return;
     if (this.indexed !== undefined && this.indexed <= due && this.indexed > now) return;
-    this.indexed = due;
-    this.index.put(this.type, this.key, due).catch(this.report);
+    // Known only once written: a failed put leaves the next call (or the settle) to write it.
+    this.index.put(this.type, this.key, due).then(() => (this.indexed = due), this.report);
   }
 
   /** The agent stops here (passivated, stopped): the entry says exactly when it is due next, or is deleted. */
   async settle(due: number | undefined): Promise<void> {
     try {
+      // Always written: an entry that already says `due` may have been tried and dropped by the
+      // watchers while this activation ran (a wake finding the agent busy here); a new revision
+      // of it is what makes them wake the agent again.
       if (due === undefined) await this.index.remove(this.type, this.key);
-      else if (this.indexed !== due) await this.index.put(this.type, this.key, due);
+      else await this.index.put(this.type, this.key, due);
       this.indexed = due;
     } catch (err) {
       this.report(err);

@@ -16,8 +16,17 @@ const VERSION = 1;
 
 /** Encode a core agent's state with its timers (its state alone when it has none). */
 export function encodeTimerRecord(state: Uint8Array, timers: readonly Timer[]): Uint8Array {
-  if (timers.length === 0) return state;
+  // A state that would read back as a record (a list starting with the mark) is wrapped even without timers.
+  if (timers.length === 0 && !looksLikeRecord(state)) return state;
   return encodeValue([MARK, VERSION, state, encodeTimers(timers)]);
+}
+
+/** Whether `bytes` encode a list whose first element is the mark (only lists are decoded to tell). */
+function looksLikeRecord(bytes: Uint8Array): boolean {
+  const b = bytes[0];
+  if (b === undefined || !((b >= 0x90 && b <= 0x9f) || b === 0xdc || b === 0xdd)) return false;
+  const raw = decodeValue(bytes);
+  return Array.isArray(raw) && raw[0] === MARK;
 }
 
 /** What a core agent stored: its state (decoded) and its timers (none for a plain value). */

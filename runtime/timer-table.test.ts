@@ -98,4 +98,25 @@ describe("timer table", () => {
     expect(() => decodeTimerRecord(encodeValue(["troupe/timers", 1, "not bytes", []]))).toThrow(InvalidMessageError);
     expect(() => decodeTimerRecord(encodeValue(["troupe/timers", 1, state, "x"]))).toThrow(InvalidMessageError);
   });
+
+  it("refuses a due time past the last a Date can hold, and ends an every that would pass it", () => {
+    expect(() => makeTimer("far", { afterMs: Number.MAX_SAFE_INTEGER }, 1, NOW, 1000)).toThrow(InvalidArgumentError);
+    expect(() => makeTimer("far", { at: Number.MAX_SAFE_INTEGER }, 1, NOW, 1000)).toThrow(InvalidArgumentError);
+    const huge = makeTimer("e", { every: 8.64e15 - NOW + 10, startAt: NOW }, 1, NOW, 1000);
+    expect(afterFiring(huge, NOW + 1)).toBeUndefined();
+    expect(() => decodeTimers(encodeTimers([{ ...huge, due: Number.MAX_SAFE_INTEGER }]))).toThrow(InvalidMessageError);
+  });
+
+  it("reads back a cron timer whose stored run is its last one (a pattern with a year)", () => {
+    const once = makeTimer("once", { cron: "0 0 12 1 1 * 2027" }, 1, NOW, 1000);
+    expect(new Date(once.due).toISOString()).toBe("2027-01-01T12:00:00.000Z");
+    expect(decodeTimers(encodeTimers([once]))[0]!.due).toBe(once.due);
+    expect(afterFiring(once, once.due)).toBeUndefined();
+  });
+
+  it("wraps a state that would read back as a record, even without timers", () => {
+    const state = ["troupe/timers", "a", "b"];
+    expect(decodeTimerRecord(encodeTimerRecord(encodeValue(state), []))).toEqual({ state, timers: [] });
+    expect(decodeTimerRecord(encodeTimerRecord(encodeValue(["other"]), []))).toEqual({ state: ["other"], timers: [] });
+  });
 });

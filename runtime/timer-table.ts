@@ -84,16 +84,16 @@ export function makeTimer(name: string, when: TimerWhen, msg: unknown, now: numb
     const every = w.every;
     if (!isPositiveMs(every)) throw new InvalidArgumentError("every", "every is a whole number of milliseconds, at least 1");
     if (w.startAt !== undefined && w.afterMs !== undefined) throw new InvalidArgumentError("when", "give startAt or afterMs, not both");
-    const due = w.startAt !== undefined ? epochMs("startAt", w.startAt) : now + (w.afterMs !== undefined ? delayMs(w.afterMs) : (every as number));
+    const due = inRange(w.startAt !== undefined ? epochMs("startAt", w.startAt) : now + (w.afterMs !== undefined ? delayMs(w.afterMs) : (every as number)));
     return { name, kind: TimerKind.Every, due, every: every as number, cron: null, tz: null, msg: bytes, attempts: 0 };
   }
   if ("at" in w) {
     allowed("at");
-    return { name, kind: TimerKind.At, due: epochMs("at", w.at), every: null, cron: null, tz: null, msg: bytes, attempts: 0 };
+    return { name, kind: TimerKind.At, due: inRange(epochMs("at", w.at)), every: null, cron: null, tz: null, msg: bytes, attempts: 0 };
   }
   if ("afterMs" in w) {
     allowed("afterMs");
-    return { name, kind: TimerKind.At, due: now + delayMs(w.afterMs), every: null, cron: null, tz: null, msg: bytes, attempts: 0 };
+    return { name, kind: TimerKind.At, due: inRange(now + delayMs(w.afterMs)), every: null, cron: null, tz: null, msg: bytes, attempts: 0 };
   }
   throw new InvalidArgumentError("when", "when is one of { at }, { afterMs }, { every, startAt?, afterMs? }, { cron, tz? }");
 }
@@ -106,7 +106,9 @@ export function afterFiring(t: Timer, now: number): Timer | undefined {
     case TimerKind.Every: {
       const every = t.every!;
       const steps = Math.max(1, Math.floor((now - t.due) / every) + 1);
-      return { ...t, due: t.due + steps * every, attempts: 0 };
+      const due = t.due + steps * every;
+      // Past the last time a Date can hold: the schedule is over.
+      return due <= MAX_DUE ? { ...t, due, attempts: 0 } : undefined;
     }
     case TimerKind.Cron: {
       // Checked when scheduled (and when read back): a schedule with no run left is over.
@@ -155,13 +157,24 @@ export function decodeTimers(raw: unknown): Timer[] {
     } else if (kind === TimerKind.Every && isPositiveMs(every) && cron === null && tz === null) {
       out.push({ ...base, kind, every: every as number, cron: null, tz: null });
     } else if (kind === TimerKind.Cron && every === null && typeof cron === "string" && cron.length <= MAX_CRON && (tz === null || (typeof tz === "string" && tz.length <= MAX_TZ))) {
-      nextCron(cron, tz as string | null, due as number, (why) => new InvalidMessageError(`the stored timers hold a bad cron schedule for ${String(name)}: ${why}`));
+      // Only the pattern is checked: a schedule whose last run is the stored one has no run after it, and is over once it fires.
+      checkCron(cron, tz as string | null, (why) => new InvalidMessageError(`the stored timers hold a bad cron schedule for ${String(name)}: ${why}`));
       out.push({ ...base, kind, every: null, cron, tz: tz as string | null });
     } else {
       bad(`hold a malformed schedule for ${String(name)}`);
     }
   }
   return out;
+}
+
+/** Check that a cron pattern (and time zone) parses; `fail` makes the error. */
+function checkCron(pattern: string, tz: string | null, fail: (why: string) => Error): void {
+  try {
+    // Computing a run checks the time zone too; none left is not an error here.
+    new Cron(pattern, tz ? { timezone: tz } : {}).nextRun(new Date(0));
+  } catch (err) {
+    throw fail(errorText(err));
+  }
 }
 
 /** The next run of a cron schedule after `after` (epoch ms); `fail` makes the error for a bad schedule or one with no run left. */
@@ -200,7 +213,16 @@ function delayMs(v: unknown): number {
 }
 
 function isEpoch(v: unknown): boolean {
-  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0 && v <= MAX_DUE;
+}
+
+/** The latest due time: the last millisecond a Date can hold (year 275760). */
+export const MAX_DUE = 8.64e15;
+
+/** A due time a timer can have, else InvalidArgumentError. */
+function inRange(due: number): number {
+  if (!(due <= MAX_DUE)) throw new InvalidArgumentError("when", `the timer would be due at ${due} ms after 1970, past the last time a Date can hold (${MAX_DUE})`);
+  return due;
 }
 
 function isPositiveMs(v: unknown): boolean {

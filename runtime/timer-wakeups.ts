@@ -11,6 +11,7 @@
 
 import type { KvWatchEntry } from "@nats-io/kv";
 import type { QueuedIterator } from "@nats-io/transport-node";
+import { Pause } from "./pause.js";
 import type { Clock, TimerHandle } from "./clock.js";
 import { decodeWakeDue, type TimerIndex } from "./timer-index.js";
 import type { Subjects } from "./subjects.js";
@@ -41,11 +42,14 @@ export class TimerWakeups {
   private iter: QueuedIterator<KvWatchEntry> | undefined;
   private lastRevision = 0;
   private closed = false;
+  private readonly pause: Pause;
   private loop: Promise<void> | undefined;
   /** Wakes tried, for tests and diagnostics. */
   woken = 0;
 
-  constructor(private readonly env: WakeupsEnv) {}
+  constructor(private readonly env: WakeupsEnv) {
+    this.pause = new Pause(env.clock);
+  }
 
   /** Start watching (resolves once the first watch is armed, or failed once). */
   async start(): Promise<void> {
@@ -58,6 +62,7 @@ export class TimerWakeups {
   /** Stop watching and waking. */
   async stop(): Promise<void> {
     this.closed = true;
+    this.pause.cancel();
     this.iter?.stop();
     if (this.timer !== undefined) this.env.clock.clearTimeout(this.timer);
     this.timer = undefined;
@@ -70,7 +75,7 @@ export class TimerWakeups {
   }
 
   private async run(firstArmed: () => void): Promise<void> {
-    const { index, types, clock } = this.env;
+    const { index, types } = this.env;
     let failures = 0;
     while (!this.closed) {
       try {
@@ -88,7 +93,7 @@ export class TimerWakeups {
       firstArmed();
       this.iter = undefined;
       if (this.closed) break;
-      await clock.sleep(Math.min(REARM_MAX_MS, REARM_MIN_MS * 2 ** Math.min(failures, 6)));
+      await this.pause.sleep(Math.min(REARM_MAX_MS, REARM_MIN_MS * 2 ** Math.min(failures, 6)));
     }
   }
 

@@ -105,7 +105,8 @@ export class TopicRouter {
       env = decodeEnvelope(msg.data, this.maxMessageBytes);
       if (env.kind !== Kind.Tell) throw new InvalidMessageError("a topic takes tells only");
     } catch (err) {
-      for (const s of subscribers) this.refuse(s, msg.data, err, null);
+      // One dead letter for the node, not one per subscriber: a garbage publish costs one write.
+      this.refuseOnce(subscribers, msg, err, null);
       return;
     }
     const topic = msg.subject.slice(this.prefix.length);
@@ -132,7 +133,11 @@ export class TopicRouter {
         item = lastItem;
       }
       if (item === undefined) {
-        this.refuse(s, msg.data, lastError, env.sender);
+        // Once per type: the first of its subscribers here dead-letters it, for all of them.
+        if (lastError !== REFUSED) {
+          this.refuseOnce(sameType(subscribers, def), msg, lastError, env.sender);
+          lastError = REFUSED;
+        }
         continue;
       }
       try {
@@ -164,6 +169,20 @@ export class TopicRouter {
       for (const s of e.subscribers) union.add(s);
     }
     return union ?? entry.subscribers;
+  }
+
+  /** Dead-letter a refused message once, with the first of `subscribers`, saying how many it was meant for. */
+  private refuseOnce(subscribers: Iterable<TopicSubscriber>, msg: Msg, err: unknown, sender: string | null): void {
+    let first: TopicSubscriber | undefined;
+    let n = 0;
+    for (const s of subscribers) {
+      first ??= s;
+      n++;
+    }
+    if (first === undefined) return;
+    const reason = err instanceof InvalidMessageError ? err.reason : errorText(err);
+    const why = n === 1 ? err : new InvalidMessageError(`${reason} (on topic ${msg.subject.slice(this.prefix.length)}, meant for ${n} subscribers on this node; dead-lettered once)`);
+    this.refuse(first, msg.data, why, sender);
   }
 
   private refuse(s: TopicSubscriber, data: Uint8Array, err: unknown, sender: string | null): void {
@@ -199,4 +218,12 @@ function checkBody(def: AgentType, body: unknown): unknown {
     const why = err instanceof InvalidMessageError ? err.reason : errorText(err);
     throw new InvalidMessageError(`rejected by the schema of ${def.type}: ${why}`, { cause: err });
   }
+}
+
+/** Marks a type whose refusal was dead-lettered already (in one message's delivery). */
+const REFUSED = Symbol("refused");
+
+/** The subscribers of type `def` among `subscribers`. */
+function* sameType(subscribers: Iterable<TopicSubscriber>, def: AgentType): Iterable<TopicSubscriber> {
+  for (const s of subscribers) if (s.def === def) yield s;
 }
