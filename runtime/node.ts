@@ -23,6 +23,8 @@ import { AgentExistsError, InvalidConfigError, JetStreamNotEnabledError, NodeClo
 import { EventKind as EventKindValues, EventPublisher, type EventKind, type TroupeEvent } from "./events.js";
 import { Failover } from "./failover.js";
 import { Hosting } from "./hosting.js";
+import { AgentServices } from "./interop/agent-services.js";
+import type { AgentType } from "./define-agent.js";
 import { InvalidEntries } from "./invalid-entries.js";
 import { MailboxBudget } from "./mailbox.js";
 import { Membership, type NodeAnnouncement, type NodeInfo } from "./membership.js";
@@ -97,6 +99,8 @@ export class TroupeNode {
   private readonly hosting: Hosting;
   /** Answers spawn, stop, kill, fence, list and tree requests from other nodes and clients. */
   private readonly control: ControlServer;
+  /** The NATS micro services of the hosted types ($SRV). */
+  private readonly services: AgentServices;
   private readonly events: EventPublisher;
   /** What agents' `can` declarations refused here. */
   private readonly denials: PermissionDenials;
@@ -211,6 +215,10 @@ export class TroupeNode {
     });
     this.poolLoad = new PoolLoadReporter(o.name, nc, this.subjects, o.clock, () => this.hosting.poolMemberHosts());
     this.control = new ControlServer(o.name, nc, this.subjects, this.messenger, this.events, this.hosting, maxMessageBytes);
+    this.services = new AgentServices(
+      { nc, subjects: this.subjects, clock: o.clock, nodeId: o.name, maxMessageBytes, askTimeoutMs: o.askTimeoutMs, ref: (t, k) => this.messenger.ref(t, k, null) },
+      o.agents.filter((a): a is AgentType => a.kind === "agent"),
+    );
   }
 
   /** @internal Use {@link startNode}. */
@@ -246,6 +254,7 @@ export class TroupeNode {
       announce = () => node!.nodeInfo();
       await node.followSubscriptions();
       await node.control.listen();
+      await node.services.start();
       await membership.start(
         () => void node!.verifyClaims(),
         () => void node!.loseName(),
@@ -498,6 +507,7 @@ export class TroupeNode {
 
   /** Stop listening, stop every agent, leave the cluster, close the connection if it is ours. */
   private async closeAll(handover: boolean): Promise<void> {
+    this.services.stop();
     this.control.close();
     this.poolLoad.stop();
     this.pools.close();
