@@ -184,7 +184,14 @@ export class Authority {
     const stream = (subject: string): Export => ({ name: subject, subject, type: "stream" });
     const service = (subject: string): Export => ({ name: subject, subject, type: "service" });
     const from = (account: KeyPair, e: Export): Import => ({ name: e.name ?? e.subject, subject: e.subject, account: account.getPublicKey(), type: e.type });
-    const exports = [...services.map(service), ...streams.map(stream)];
+    // NATS micro services: their endpoints (one answer) and $SRV discovery (an answer per
+    // service instance, so a stream of responses).
+    const microServices: Export[] = [
+      service(s.serviceAsk("*")),
+      service(s.serviceTell("*")),
+      { name: "$SRV.>", subject: "$SRV.>", type: "service", response_type: "Stream" },
+    ];
+    const exports = [...services.map(service), ...microServices, ...streams.map(stream)];
     const clientExports = fromClients.map(stream);
     const jwt = await encodeAccount(namespace, own, { limits: UNLIMITED_ACCOUNT, exports, imports: clientExports.map((e) => from(clients, e)) }, { signer: operator });
     const clientsJwt = await encodeAccount(
