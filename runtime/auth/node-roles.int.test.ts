@@ -361,6 +361,11 @@ describe("NATS micro services with credentials", () => {
     const reply = await client.nc.request(ask, te.encode('{"hi":1}'), { timeout: 3000 });
     expect(JSON.parse(td.decode(reply.data))).toEqual({ got: { hi: 1 } });
 
+    // Discovery of every service crosses from the namespace's account as a stream of answers, one per service.
+    const names: string[] = [];
+    for await (const m of await client.nc.requestMany("$SRV.PING", undefined, { strategy: "stall", stall: 300, maxWait: 3000 })) names.push((JSON.parse(td.decode(m.data)) as { name: string }).name);
+    expect(names).toEqual(expect.arrayContaining([`troupe-${NS}-svcecho`, `troupe-${NS}-echo`, `troupe-${NS}-counter`]));
+
     const narrowed = await attacker(await secure.creds({ role: Role.Client, types: ["counter"] }));
     expectViolation(await narrowed.publish(s.serviceAsk("svcecho", "k1"), te.encode("{}")), "publish", s.serviceAsk("svcecho", "k1"));
     // An observer may discover (read-only) but not ask.
