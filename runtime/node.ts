@@ -23,6 +23,8 @@ import { AgentExistsError, InvalidConfigError, JetStreamNotEnabledError, NodeClo
 import { EventKind as EventKindValues, EventPublisher, type EventKind, type TroupeEvent } from "./events.js";
 import { Failover } from "./failover.js";
 import { Hosting } from "./hosting.js";
+import { AgentServices } from "./interop/agent-services.js";
+import type { AgentType } from "./define-agent.js";
 import { InvalidEntries } from "./invalid-entries.js";
 import { MailboxBudget } from "./mailbox.js";
 import { Membership, type NodeAnnouncement, type NodeInfo } from "./membership.js";
@@ -49,12 +51,12 @@ import { TopicPublisher } from "./topic-publisher.js";
 import { emptyRecord, SubscriptionStore } from "./subscription-store.js";
 import { ensureTopicsStream } from "./topics-stream.js";
 import type { Topic } from "./define-topic.js";
+import { troupeVersion } from "./interop/agent-services.js";
 import { AgentProtocol } from "./interop/agent-protocol.js";
 
 export type { NodeOptions, SpawnOptions, NodeTree };
 
 /** Troupe's version, as micro-service registrations report it (keep with package.json). */
-const TROUPE_VERSION = "0.1.0";
 
 /**
  * Start a node: connect, make sure the namespace's buckets and streams exist,
@@ -102,6 +104,8 @@ export class TroupeNode {
   private readonly hosting: Hosting;
   /** Answers spawn, stop, kill, fence, list and tree requests from other nodes and clients. */
   private readonly control: ControlServer;
+  /** The NATS micro services of the hosted types ($SRV). */
+  private readonly services: AgentServices;
   private readonly events: EventPublisher;
   /** What agents' `can` declarations refused here. */
   private readonly denials: PermissionDenials;
@@ -215,7 +219,7 @@ export class TroupeNode {
       nc,
       clock: o.clock,
       namespace: o.namespace,
-      version: TROUPE_VERSION,
+      version: troupeVersion(),
       maxPayload: maxMessageBytes,
       inactivityMs: o.askTimeoutMs,
       ref: (type, key) => this.messenger.ref(type, key, this.sender),
@@ -234,6 +238,10 @@ export class TroupeNode {
     });
     this.poolLoad = new PoolLoadReporter(o.name, nc, this.subjects, o.clock, () => this.hosting.poolMemberHosts());
     this.control = new ControlServer(o.name, nc, this.subjects, this.messenger, this.events, this.hosting, maxMessageBytes);
+    this.services = new AgentServices(
+      { nc, subjects: this.subjects, clock: o.clock, nodeId: o.name, maxMessageBytes, askTimeoutMs: o.askTimeoutMs, ref: (t, k) => this.messenger.ref(t, k, null) },
+      o.agents.filter((a): a is AgentType => a.kind === "agent"),
+    );
   }
 
   /** @internal Use {@link startNode}. */
@@ -269,6 +277,7 @@ export class TroupeNode {
       announce = () => node!.nodeInfo();
       await node.followSubscriptions();
       await node.control.listen();
+      await node.services.start();
       node.agentProtocol.start();
       await membership.start(
         () => void node!.verifyClaims(),
@@ -527,6 +536,7 @@ export class TroupeNode {
 
   /** Stop listening, stop every agent, leave the cluster, close the connection if it is ours. */
   private async closeAll(handover: boolean): Promise<void> {
+    this.services.stop();
     this.control.close();
     this.agentProtocol.close();
     this.poolLoad.stop();

@@ -214,6 +214,43 @@ export class Subjects {
     return `${this.prefix}.node.${nodeId}.info`;
   }
 
+  // ---- NATS micro services (runtime/interop/agent-services.ts) ----
+
+  /** The NATS micro service of a type: `troupe-<ns>-<type>` (a valid service name: letters, digits, `-`, `_`). */
+  serviceName(type: string): string {
+    return `troupe-${this.ns}-${type}`;
+  }
+
+  /** The `ask` endpoint of a type's micro service, the agent key last: `troupe.<ns>.svc.<type>.<key>` (`*` for the key: its subscription). */
+  serviceAsk(type: string, key = "*"): string {
+    return `${this.prefix}.svc.${type}.${key}`;
+  }
+
+  /** The `tell` endpoint of a type's micro service: `troupe.<ns>.svc-tell.<type>.<key>`. */
+  serviceTell(type: string, key = "*"): string {
+    return `${this.prefix}.svc-tell.${type}.${key}`;
+  }
+
+  /** The agent key a micro-service request names (its subject's last token), unchecked; undefined for a subject of another shape. */
+  serviceKey(subject: string): string | undefined {
+    const dot = subject.lastIndexOf(".");
+    return dot < 0 ? undefined : subject.slice(dot + 1);
+  }
+
+  /** The queue group of the micro-service endpoints (one node answers each request). */
+  serviceQueue(): string {
+    return "troupe-svc";
+  }
+
+  /**
+   * A micro-service discovery subject (ADR-32): `$SRV.<VERB>`, `$SRV.<VERB>.<name>`,
+   * `$SRV.<VERB>.<name>.<id>`; `*` for the verb gives what a service subscribes to.
+   * Not namespaced: each namespace is a NATS account of its own when credentials are on.
+   */
+  serviceDiscovery(verb: "PING" | "INFO" | "STATS" | "*", name?: string, id?: string): string {
+    return name === undefined ? `$SRV.${verb}` : id === undefined ? `$SRV.${verb}.${name}` : `$SRV.${verb}.${name}.${id}`;
+  }
+
   /**
    * Parse a subject a node takes requests on into its lane (the token that says
    * which requests it takes: `ctl`, `info`, `spawn`, `activate`) and, for the

@@ -86,6 +86,12 @@ export class AgentctlProcess {
   }
 }
 
+/** How to start agentctl (command, arguments, environment, directory), for a test that spawns it itself (an MCP client's stdio transport). */
+export function agentctlCommand(args: readonly string[], env?: Record<string, string>): { command: string; args: string[]; env: Record<string, string>; cwd: string } {
+  const e = Object.fromEntries(Object.entries(cleanEnv(env)).filter((kv): kv is [string, string] => kv[1] !== undefined));
+  return { command: process.execPath, args: ["--import", "tsx", MAIN, ...args], env: e, cwd: REPO_ROOT };
+}
+
 /** Run agentctl to completion. */
 export function agentctl(args: readonly string[], env?: Record<string, string>): Promise<Finished> {
   return new AgentctlProcess(args, env).exited;

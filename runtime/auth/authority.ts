@@ -23,7 +23,7 @@ import { join, resolve } from "node:path";
 import { encodeAccount, encodeOperator, encodeUser, fmtCreds, type Export, type Import, type User } from "@nats-io/jwt";
 import { createAccount, createOperator, createUser, fromSeed, type KeyPair } from "@nats-io/nkeys";
 import { InvalidCredentialsError, InvalidConfigError } from "../errors.js";
-import { agentProtocolDiscovery, agentProtocolSubjects, INBOX_PREFIX, Subjects, validateNamespace } from "../subjects.js";
+import { agentProtocolSubjects, INBOX_PREFIX, Subjects, validateNamespace } from "../subjects.js";
 import { permissionsFor, Role, type RoleScope } from "./roles.js";
 import { CredentialTag } from "./tags.js";
 
@@ -184,14 +184,20 @@ export class Authority {
     const stream = (subject: string): Export => ({ name: subject, subject, type: "stream" });
     const service = (subject: string): Export => ({ name: subject, subject, type: "service" });
     const from = (account: KeyPair, e: Export): Import => ({ name: e.name ?? e.subject, subject: e.subject, account: account.getPublicKey(), type: e.type });
-    // The NATS agent protocol: prompts answer with a stream of messages, discovery with one per
-    // agent (Stream responses); status answers once; heartbeats are a stream; query answers come
-    // from the clients like tells.
+    // The NATS agent protocol: prompts answer with a stream of messages; status answers once;
+    // heartbeats are a stream; query answers come from the clients like tells. Its discovery
+    // ($SRV.*.agents[.<id>]) is inside the micro services' $SRV export below.
     const agentProtocol = agentProtocolSubjects("*", "*", "*");
-    const discovery = agentProtocolDiscovery();
     const streamed = (subject: string): Export => ({ ...service(subject), response_type: "Stream" });
-    const protocolExports = [streamed(agentProtocol.prompt), service(agentProtocol.status), streamed(discovery.service), streamed(discovery.instance), stream(agentProtocol.heartbeat)];
-    const exports = [...services.map(service), ...streams.map(stream), ...protocolExports];
+    const protocolExports = [streamed(agentProtocol.prompt), service(agentProtocol.status), stream(agentProtocol.heartbeat)];
+    // NATS micro services: their endpoints (one answer) and $SRV discovery (an answer per
+    // service instance, so a stream of responses).
+    const microServices: Export[] = [
+      service(s.serviceAsk("*")),
+      service(s.serviceTell("*")),
+      { name: "$SRV.>", subject: "$SRV.>", type: "service", response_type: "Stream" },
+    ];
+    const exports = [...services.map(service), ...microServices, ...streams.map(stream), ...protocolExports];
     const clientExports = [...fromClients, s.agentQuery("*", "*")].map(stream);
     const jwt = await encodeAccount(namespace, own, { limits: UNLIMITED_ACCOUNT, exports, imports: clientExports.map((e) => from(clients, e)) }, { signer: operator });
     const clientsJwt = await encodeAccount(

@@ -345,3 +345,35 @@ describe("an admin", () => {
     await expect(jsm.streams.info(s.deadLetterStream())).rejects.toThrow("stream not found");
   });
 });
+
+describe("NATS micro services with credentials", () => {
+  const svcEcho = defineAgent({ type: "svcecho", persist: false, activation: ActivationMode.OnDemand, receive: (m: unknown) => ({ got: m }) });
+  const te = new TextEncoder();
+  const td = new TextDecoder();
+
+  it("a node narrowed to its type registers the service with no permission error; a client finds and asks it from a raw connection; a client narrowed to another type is refused", async () => {
+    await node("svc-node", await secure.creds({ role: Role.Node, types: ["svcecho"] }), [svcEcho]);
+    expect(violations.get("svc-node")).toEqual([]);
+
+    const client = await attacker(await secure.creds({ role: Role.Client }));
+    const info = JSON.parse(td.decode((await client.nc.request(`$SRV.INFO.troupe-${NS}-svcecho`, undefined, { timeout: 3000 })).data)) as { endpoints: Array<{ name: string; subject: string }> };
+    const ask = info.endpoints.find((e) => e.name === "ask")!.subject.replace(/\*$/, "k1");
+    const reply = await client.nc.request(ask, te.encode('{"hi":1}'), { timeout: 3000 });
+    expect(JSON.parse(td.decode(reply.data))).toEqual({ got: { hi: 1 } });
+
+    // Discovery of every service crosses from the namespace's account as a stream of answers, one per service.
+    const names: string[] = [];
+    for await (const m of await client.nc.requestMany("$SRV.PING", undefined, { strategy: "stall", stall: 300, maxWait: 3000 })) names.push((JSON.parse(td.decode(m.data)) as { name: string }).name);
+    expect(names).toEqual(expect.arrayContaining([`troupe-${NS}-svcecho`, `troupe-${NS}-echo`, `troupe-${NS}-counter`]));
+
+    const narrowed = await attacker(await secure.creds({ role: Role.Client, types: ["counter"] }));
+    expectViolation(await narrowed.publish(s.serviceAsk("svcecho", "k1"), te.encode("{}")), "publish", s.serviceAsk("svcecho", "k1"));
+    // An observer may discover (read-only) but not ask.
+    const observer = await attacker(await secure.creds({ role: Role.Observer }));
+    expect((await observer.nc.request(`$SRV.PING.troupe-${NS}-svcecho`, undefined, { timeout: 3000 })).data.length).toBeGreaterThan(0);
+    expectViolation(await observer.publish(s.serviceAsk("svcecho", "k1"), te.encode("{}")), "publish", s.serviceAsk("svcecho", "k1"));
+    // A node credential of another type cannot take this type's requests.
+    const other = await attacker(await secure.creds({ role: Role.Node, types: ["counter"] }));
+    expectViolation(await other.subscribe(s.serviceAsk("svcecho"), { queue: s.serviceQueue() }), "subscription", s.serviceAsk("svcecho"));
+  });
+});

@@ -290,3 +290,38 @@ describe("observer", () => {
     subRefused: [">", "_INBOX.>", "troupe.shop.agent.counter.c1", "troupe.shop.node.n1.ctl.*", "troupe.shop.>"],
   });
 });
+
+describe("NATS micro services ($SRV and the svc endpoints)", () => {
+  describe("node", () => {
+    checkTable(perms(Role.Node), {
+      subAllowed: ["troupe.shop.svc.counter.*", "troupe.shop.svc-tell.counter.*", "$SRV.PING", "$SRV.INFO.troupe-shop-counter", "$SRV.STATS.troupe-shop-counter.ID1"],
+      subRefused: ["troupe.shop.>", "troupe.other.svc.counter.*"],
+    });
+  });
+  describe("node narrowed to types", () => {
+    checkTable(perms(Role.Node, { types: ["counter"] }), {
+      subAllowed: ["troupe.shop.svc.counter.*", "troupe.shop.svc-tell.counter.*", "$SRV.PING", "$SRV.INFO", "$SRV.STATS", "$SRV.*.troupe-shop-counter", "$SRV.*.troupe-shop-counter.*"],
+      // Another type's requests and discovery: it would answer in that type's place.
+      subRefused: ["troupe.shop.svc.echo.*", "troupe.shop.svc.*.*", "$SRV.*.troupe-shop-echo", "$SRV.*.troupe-shop-echo.*", "$SRV.>", "$SRV.*.agents"],
+    });
+  });
+  describe("client", () => {
+    checkTable(perms(Role.Client), {
+      pubAllowed: ["troupe.shop.svc.counter.c1", "troupe.shop.svc-tell.counter.c1", "$SRV.PING", "$SRV.INFO.troupe-shop-counter"],
+      pubRefused: ["troupe.other.svc.counter.c1"],
+      subRefused: ["troupe.shop.svc.counter.*", "$SRV.>", "$SRV.PING"],
+    });
+  });
+  describe("client narrowed to one agent", () => {
+    checkTable(perms(Role.Client, { agent: { type: "counter", key: "c1" } }), {
+      pubAllowed: ["troupe.shop.svc.counter.c1", "troupe.shop.svc-tell.counter.c1", "$SRV.STATS"],
+      pubRefused: ["troupe.shop.svc.counter.c2", "troupe.shop.svc.echo.c1", "troupe.shop.svc-tell.echo.c1"],
+    });
+  });
+  describe("observer", () => {
+    checkTable(perms(Role.Observer), {
+      pubAllowed: ["$SRV.PING", "$SRV.INFO.troupe-shop-counter", "$SRV.STATS"],
+      pubRefused: ["troupe.shop.svc.counter.c1", "troupe.shop.svc-tell.counter.c1"],
+    });
+  });
+});

@@ -213,8 +213,28 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     s.nodeControlAll(node),
     s.nodeInfo(node),
     s.allEvents(),
+    // Its types' NATS micro services: their endpoints and discovery ($SRV; replies go to inboxes).
+    ...serviceSubscriptions(s, types),
   ];
   return { pub: { allow: unique(pub) }, sub: { allow: unique(sub) } };
+}
+
+/** What a node subscribes to for the micro services of its types (runtime/interop/agent-services.ts). */
+function serviceSubscriptions(s: Subjects, types: readonly string[] | undefined): string[] {
+  const discovery = (["PING", "INFO", "STATS"] as const).map((verb) => s.serviceDiscovery(verb));
+  if (!types) return [s.serviceAsk("*"), s.serviceTell("*"), "$SRV.>"];
+  return [
+    ...discovery,
+    ...types.flatMap((t) => [s.serviceAsk(t), s.serviceTell(t), s.serviceDiscovery("*", s.serviceName(t)), s.serviceDiscovery("*", s.serviceName(t), "*")]),
+  ];
+}
+
+/** The micro-service endpoints of the agents a scope lets a client reach, and discovery. */
+function serviceRequests(s: Subjects, scope: RoleScope): string[] {
+  const types = scope.agent ? [scope.agent.type] : scope.types;
+  const key = scope.agent?.key ?? "*";
+  const endpoints = types ? types.flatMap((t) => [s.serviceAsk(t, key), s.serviceTell(t, key)]) : [s.serviceAsk("*"), s.serviceTell("*")];
+  return [...endpoints, "$SRV.>"];
 }
 
 /**
@@ -269,6 +289,8 @@ function clientPermissions(s: Subjects, scope: RoleScope, ownInbox: string): Sub
     ...agentSubjects(s, scope, "agent"),
     ...agentSubjects(s, scope, "mbox"),
     ...(types ? types.map((t) => s.poolActivate(t)) : [s.poolActivate("*")]),
+    // The micro-service endpoints of those agents (JSON or MessagePack, no Troupe envelope) and $SRV discovery.
+    ...serviceRequests(s, scope),
     // Publishing on topics, core and durable (a durable publish is acknowledged to its own inbox).
     s.topic(">"),
     s.durableTopic(">"),
@@ -292,17 +314,18 @@ function clientPermissions(s: Subjects, scope: RoleScope, ownInbox: string): Sub
 
 function observerPermissions(s: Subjects, ownInbox: string): SubjectPermissions {
   const st = streams(s);
-  const pub = [s.nodeInfo("*"), "$JS.API.INFO", ...[st.registry, st.nodes, st.types].flatMap((b) => readBucket(b.stream)), "$JS.FC.>", ...agentProtocolDiscoveryList()];
-  // The agent protocol: discovery and heartbeats (liveness), no prompts.
+  // $SRV discovery (PING, INFO, STATS) is read-only, as `nats micro ls|info|stats` and the agent
+  // protocol's discovery use it; agent protocol heartbeats (liveness) may be heard, prompts not sent.
+  const pub = [s.nodeInfo("*"), "$SRV.>", "$JS.API.INFO", ...[st.registry, st.nodes, st.types].flatMap((b) => readBucket(b.stream)), "$JS.FC.>"];
   return { pub: { allow: unique(pub) }, sub: { allow: [ownInbox, s.allEvents(), agentProtocolSubjects("*", "*", "*").heartbeat] } };
+}
+
+function unique(list: string[]): string[] {
+  return [...new Set(list)];
 }
 
 /** The $SRV subjects of the agent protocol's discovery (`$SRV.<verb>`, `.agents`, `.agents.<id>`). */
 function agentProtocolDiscoveryList(): string[] {
   const d = agentProtocolDiscovery();
   return [d.all, d.service, d.instance];
-}
-
-function unique(list: string[]): string[] {
-  return [...new Set(list)];
 }
