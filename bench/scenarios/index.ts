@@ -5,6 +5,7 @@ import { clusterScenario } from "./cluster.js";
 import { coordinationScenario } from "./coordination.js";
 import { crashStormScenario } from "./crash-storm.js";
 import { durableScenario } from "./durable.js";
+import { interopScenario } from "./interop.js";
 import { memoryScenario } from "./memory.js";
 import { modelScenario } from "./model.js";
 import { nodeKillScenario } from "./node-kill.js";
@@ -28,4 +29,5 @@ export const scenarios: Scenario[] = [
   clusterScenario,
   modelScenario,
   coordinationScenario,
+  interopScenario,
 ];
