@@ -5,13 +5,16 @@
 // And one call to such a type: a JSON request to its `ask` endpoint.
 
 import { headers, type NatsConnection } from "@nats-io/nats-core";
+import { Subjects } from "../runtime/subjects.js";
+
+const TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** An exposed type as $SRV.INFO describes it. */
 export interface ExposedType {
   type: string;
   description: string;
-  /** The `ask` endpoint's subject, with `*` for the key. */
-  subject: string;
+  /** The `ask` endpoint's subject for `key`: built here from the namespace and type, never taken from the answer. */
+  subject(key: string): string;
   /** The JSON Schema of its message, when the type declares one. */
   inputSchema?: Record<string, unknown>;
 }
@@ -52,8 +55,12 @@ function exposedType(data: Uint8Array, namespace: string): ExposedType | undefin
   }
   const meta = doc?.metadata;
   if (!meta || meta["troupe.namespace"] !== namespace || meta["troupe.exposed"] !== "true" || typeof meta["troupe.type"] !== "string") return undefined;
+  const type = meta["troupe.type"] as string;
+  if (!TOKEN.test(type)) return undefined;
   const ask = Array.isArray(doc.endpoints) ? doc.endpoints.find((e: any) => e?.name === "ask") : undefined;
-  if (typeof ask?.subject !== "string") return undefined;
+  // Anyone may answer $SRV.INFO: an answer whose endpoint is not where Troupe puts this type's is not one of ours.
+  const subjects = new Subjects(namespace);
+  if (ask?.subject !== subjects.serviceAsk(type)) return undefined;
   let inputSchema: Record<string, unknown> | undefined;
   const schemaText = ask.metadata?.["troupe.input_schema"];
   if (typeof schemaText === "string") {
@@ -64,14 +71,14 @@ function exposedType(data: Uint8Array, namespace: string): ExposedType | undefin
       // no usable schema: any arguments
     }
   }
-  return { type: meta["troupe.type"], description: typeof doc.description === "string" ? doc.description : "", subject: ask.subject, inputSchema };
+  return { type, description: typeof doc.description === "string" ? doc.description : "", subject: (key) => subjects.serviceAsk(type, key), inputSchema };
 }
 
 /** Ask one agent of an exposed type through its service endpoint, with a JSON body. */
 export async function callExposedType(nc: NatsConnection, t: ExposedType, key: string, message: unknown, timeoutMs: number): Promise<CallOutcome> {
   const h = headers();
   h.set("Troupe-Timeout-Ms", String(timeoutMs));
-  const subject = t.subject.replace(/\*$/, key);
+  const subject = t.subject(key);
   const m = await nc.request(subject, te.encode(JSON.stringify(message ?? null)), { timeout: timeoutMs + 1000, headers: h });
   const status = m.headers?.get("Nats-Service-Error-Code") ?? "";
   const text = td.decode(m.data);

@@ -22,8 +22,9 @@ const greeter = defineAgent({
   type: "greeter",
   persist: false,
   activation: "on-demand",
-  expose: { description: "Greets someone by name", inputSchema: { type: "object", properties: { name: { type: "string" }, key: { type: "string" } }, required: ["name"] } },
-  receive: (msg: { name: string }, ctx) => ({ greeting: `hello ${msg.name}`, agent: ctx.id }),
+  expose: { description: "Greets someone by name", inputSchema: { type: "object", properties: { name: { type: "string" }, id: { type: "string" } }, required: ["name"], additionalProperties: false } },
+  // The message is exactly what the schema allows: `_key` is taken out before it is sent.
+  receive: (msg: { name: string; id?: string }, ctx) => ({ greeting: `hello ${msg.name}`, agent: ctx.id, fields: Object.keys(msg).sort() }),
 });
 const failing = defineAgent({
   type: "failing",
@@ -52,21 +53,21 @@ async function exercise(transport: Transport): Promise<void> {
     expect(tools.map((t) => t.name).sort()).toEqual(["failing", "greeter"]);
     const g = tools.find((t) => t.name === "greeter")!;
     expect(g.description).toBe("Greets someone by name");
-    expect(g.inputSchema).toMatchObject({ type: "object", properties: { name: { type: "string" } }, required: ["name"] });
+    expect(g.inputSchema).toMatchObject({ type: "object", properties: { name: { type: "string" }, _key: { type: "string" } }, required: ["name"] });
     expect(tools.find((t) => t.name === "failing")!.inputSchema.type).toBe("object");
 
-    const answer = await client.callTool({ name: "greeter", arguments: { key: "g1", name: "Ada" } });
+    const answer = await client.callTool({ name: "greeter", arguments: { _key: "g1", name: "Ada" } });
     expect(answer.isError ?? false).toBe(false);
-    expect(JSON.parse((answer.content as Array<{ text: string }>)[0]!.text)).toEqual({ greeting: "hello Ada", agent: "greeter/g1" });
-    expect(answer.structuredContent).toEqual({ greeting: "hello Ada", agent: "greeter/g1" });
-    // Without key or id, the command's --key.
-    const byDefault = await client.callTool({ name: "greeter", arguments: { name: "Bo" } });
-    expect(byDefault.structuredContent).toEqual({ greeting: "hello Bo", agent: "greeter/from-flag" });
+    expect(JSON.parse((answer.content as Array<{ text: string }>)[0]!.text)).toEqual({ greeting: "hello Ada", agent: "greeter/g1", fields: ["name"] });
+    expect(answer.structuredContent).toEqual({ greeting: "hello Ada", agent: "greeter/g1", fields: ["name"] });
+    // Without _key, the command's --key; a message field named id is the message's, not a key.
+    const byDefault = await client.callTool({ name: "greeter", arguments: { name: "Bo", id: "not a key!" } });
+    expect(byDefault.structuredContent).toEqual({ greeting: "hello Bo", agent: "greeter/from-flag", fields: ["id", "name"] });
 
-    const failed = await client.callTool({ name: "failing", arguments: { key: "f1" } });
+    const failed = await client.callTool({ name: "failing", arguments: { _key: "f1" } });
     expect(failed.isError).toBe(true);
     expect((failed.content as Array<{ text: string }>)[0]!.text).toMatch(/^RemoteError: .*cannot do that/);
-    const badKey = await client.callTool({ name: "greeter", arguments: { key: "not a key", name: "x" } });
+    const badKey = await client.callTool({ name: "greeter", arguments: { _key: "not a key", name: "x" } });
     expect(badKey.isError).toBe(true);
     await expect(client.callTool({ name: "secret", arguments: {} })).rejects.toThrow(/no exposed agent type "secret"/);
   } finally {

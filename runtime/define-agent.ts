@@ -296,9 +296,12 @@ export function defineAgent(options: FunctionAgentOptions<unknown, unknown, unkn
 }
 
 /** Topic messages carry no proof of their sender: a type that accepts only proven senders cannot take them. */
-function refuseUnprovenTopics(t: { requireVerifiedSender: boolean; subscribe?: readonly unknown[] }): void {
+function refuseUnprovenTopics(t: { requireVerifiedSender: boolean; subscribe?: readonly unknown[]; expose?: Exposure }): void {
   if (t.requireVerifiedSender && (t.subscribe?.length ?? 0) > 0) {
     throw new InvalidConfigError("subscribe", "a type with requireVerifiedSender takes only messages whose sender is proven, and topic messages carry no proof: remove `subscribe` or `requireVerifiedSender`");
+  }
+  if (t.requireVerifiedSender && t.expose?.protocol !== undefined) {
+    throw new InvalidConfigError("expose.protocol", "a type with requireVerifiedSender takes only messages whose sender is proven, and agent-protocol prompts carry no proof: remove `expose.protocol` or `requireVerifiedSender`");
   }
 }
 
@@ -306,7 +309,7 @@ function defineModelAgent(type: string, options: ModelAgentOptions): AgentType {
   if ((options as { schema?: unknown }).schema !== undefined) {
     throw new InvalidConfigError("schema", 'a model agent takes prompts ("..." or { prompt }) and checks them itself: remove `schema`');
   }
-  refuseUnprovenTopics({ requireVerifiedSender: options.requireVerifiedSender === true, subscribe: options.subscribe });
+  refuseUnprovenTopics({ requireVerifiedSender: options.requireVerifiedSender === true, subscribe: options.subscribe, expose: checkExpose(options.expose, undefined) });
   if (options.persist === false) throw new InvalidConfigError("persist", "a model agent's conversation is its persisted state, journaled step by step: remove persist: false");
   const model = checkModelAgent(options as unknown as Record<string, unknown>, (value) => checkModelOptions(value));
   return Object.freeze({

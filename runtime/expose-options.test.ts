@@ -47,4 +47,9 @@ describe("expose and service", () => {
     expect(err).toBeInstanceOf(InvalidConfigError);
     expect((err as InvalidConfigError).field ?? (err as Error).message).toContain(field);
   });
+
+  it("refuses the agent protocol for a type that takes only proven senders (prompts carry no proof)", () => {
+    expect(() => defineAgent({ type: "v", receive, requireVerifiedSender: true, expose: { protocol: "nats-agents" } })).toThrow(/expose\.protocol/);
+    expect(defineAgent({ type: "v", receive, requireVerifiedSender: true, expose: true }).expose).toBeDefined();
+  });
 });

@@ -222,7 +222,8 @@ export class TroupeNode {
       version: troupeVersion(),
       maxPayload: maxMessageBytes,
       inactivityMs: o.askTimeoutMs,
-      ref: (type, key) => this.messenger.ref(type, key, this.sender),
+      // A prompt comes from outside, unproven: it is sent with no sender (never as this node, never signed).
+      ref: (type, key) => this.messenger.ref(type, key, null),
       trouble: (where, err) => this.trouble(where, err),
     });
     const agentProtocol = this.agentProtocol;

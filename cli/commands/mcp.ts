@@ -6,8 +6,9 @@
 // message schema (an object schema taking anything when it declares none; a
 // schema of something other than an object becomes the `message` property). A
 // call asks one agent through the type's micro-service endpoint: the agent key
-// is the arguments' `key`, else their `id`, else `--key`; the message is the
-// arguments (or their `message`, for a non-object schema). The reply is the
+// is the reserved argument `_key` (declared in every tool's schema), else
+// `--key`; the message is the other arguments (or their `message`, for a
+// non-object schema). The reply is the
 // result (JSON text, and structuredContent when it is an object); a Troupe
 // error is a tool error result (isError) naming the error and its message.
 
@@ -18,12 +19,17 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { CallToolRequestSchema, ErrorCode as McpErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import { InvalidArgumentError } from "../../runtime/errors.js";
+import { MAX_SERVICE_TIMEOUT_MS } from "../../runtime/interop/agent-services.js";
 import { callExposedType, discoverExposedTypes, type ExposedType } from "../exposed-types.js";
 import type { Factory } from "../factory.js";
 import { packageVersion } from "../package-root.js";
 import { untilSignal } from "../signals.js";
 
 const KEY = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** The argument that names the agent a call goes to; taken out of the message. */
+const KEY_ARG = "_key";
 
 interface McpOptions {
   http?: string;
@@ -40,13 +46,13 @@ export function register(program: Command, f: Factory): void {
     .summary("serve the namespace's exposed agents as MCP tools (stdio, or streamable HTTP)")
     .description(
       "serve every exposed agent type of the namespace (defineAgent({ expose })) as an MCP tool: name = the type,\n" +
-        "input schema = its message schema. A call asks one agent: its key is the arguments' `key`, else `id`, else --key.\n" +
+        "input schema = its message schema. A call asks one agent: its key is the argument `_key`, else --key.\n" +
         "Over stdio by default (nothing but the protocol on stdout; notes on stderr), or streamable HTTP with --http.",
     )
     .option("--http <port>", "serve streamable HTTP on this port (path /mcp) instead of stdio")
     .option("--host <host>", "address to listen on with --http (loopback by default)", "127.0.0.1")
-    .option("--key <key>", "the agent key when a call's arguments give neither `key` nor `id`", "mcp")
-    .option("--timeout <ms>", "how long a call waits for the agent's answer", "30000")
+    .option("--key <key>", "the agent key when a call's arguments give no `_key`", "mcp")
+    .option("--timeout <ms>", `how long a call waits for the agent's answer (at most ${MAX_SERVICE_TIMEOUT_MS})`, "30000")
     .option("--discovery-ms <ms>", "how long tools/list waits for $SRV.INFO answers to stop coming", "250")
     .addHelpText(
       "after",
@@ -55,6 +61,7 @@ export function register(program: Command, f: Factory): void {
     .action(
       f.action(async (opts: McpOptions) => {
         const timeoutMs = positive(opts.timeout, "--timeout");
+        if (timeoutMs > MAX_SERVICE_TIMEOUT_MS) throw new InvalidArgumentError("--timeout", `--timeout ${timeoutMs} is over the services' limit of ${MAX_SERVICE_TIMEOUT_MS} ms`);
         const discoveryMs = positive(opts.discoveryMs, "--discovery-ms");
         if (!KEY.test(opts.key)) throw new Error(`--key ${JSON.stringify(opts.key)} is not an agent key (1-128 letters, digits, "_" or "-")`);
         const nc = (await f.client()).connection;
@@ -127,11 +134,13 @@ class ExposedTools {
       t = this.known.get(name);
     }
     if (t === undefined) throw new McpError(McpErrorCode.InvalidParams, `no exposed agent type ${JSON.stringify(name)} in namespace ${this.namespace}`);
-    const key = [args.key, args.id].find((k) => typeof k === "string") ?? this.o.key;
+    // The agent key is the reserved argument `_key` (declared in every tool's schema), else --key.
+    const { [KEY_ARG]: given, ...rest } = args;
+    const key = given ?? this.o.key;
     if (typeof key !== "string" || !KEY.test(key)) {
       return errorResult("InvalidArgumentError", `agent key ${JSON.stringify(key)} is not valid: use 1-128 letters, digits, "_" or "-"`);
     }
-    const message = wrapsMessage(t.inputSchema) ? args.message : args;
+    const message = wrapsMessage(t.inputSchema) ? rest.message : rest;
     try {
       const outcome = await callExposedType(this.nc, t, key, message, this.o.timeoutMs);
       if (!outcome.ok) return errorResult(outcome.name, outcome.message, outcome.error);
@@ -155,9 +164,13 @@ function wrapsMessage(schema: Record<string, unknown> | undefined): boolean {
 
 /** The tool's input schema: the type's object schema, an object of anything, or the type's schema as `message`. */
 function toolSchema(schema: Record<string, unknown> | undefined): Record<string, unknown> {
-  if (schema === undefined) return { type: "object", additionalProperties: true };
-  if (!wrapsMessage(schema)) return { ...schema, type: "object" };
-  return { type: "object", properties: { message: schema, key: { type: "string", description: "the agent key" } }, required: ["message"] };
+  const keyArg = { [KEY_ARG]: { type: "string", description: "which agent of the type answers (its key); default: agentctl mcp's --key" } };
+  if (schema === undefined) return { type: "object", properties: keyArg, additionalProperties: true };
+  if (!wrapsMessage(schema)) {
+    const properties = (schema.properties !== null && typeof schema.properties === "object" ? schema.properties : {}) as Record<string, unknown>;
+    return { ...schema, type: "object", properties: { ...properties, ...keyArg } };
+  }
+  return { type: "object", properties: { message: schema, ...keyArg }, required: ["message"] };
 }
 
 /** Streamable HTTP on `host:port`, path /mcp, stateless: a server and transport per request. */

@@ -161,8 +161,17 @@ describe("client narrowed to types", () => {
 
 describe("client narrowed to one agent", () => {
   checkTable(perms(Role.Client, { agent: { type: "counter", key: "c1" } }), {
-    pubAllowed: ["troupe.shop.agent.counter.c1", "troupe.shop.mbox.counter.c1", "troupe.shop.pool.counter.activate"],
-    pubRefused: ["troupe.shop.agent.counter.c2", "troupe.shop.mbox.counter.c2", "troupe.shop.agent.echo.c1", "troupe.shop.pool.echo.activate"],
+    pubAllowed: ["troupe.shop.agent.counter.c1", "troupe.shop.mbox.counter.c1", "troupe.shop.pool.counter.activate", "agents.prompt.counter.shop.c1", "agents.status.counter.shop.c1"],
+    pubRefused: [
+      "troupe.shop.agent.counter.c2",
+      "troupe.shop.mbox.counter.c2",
+      "troupe.shop.agent.echo.c1",
+      "troupe.shop.pool.echo.activate",
+      // The agent protocol reaches its one key only.
+      "agents.prompt.counter.shop.c2",
+      "agents.status.counter.shop.c2",
+      "agents.prompt.echo.shop.c1",
+    ],
   });
 });
 

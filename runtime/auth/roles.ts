@@ -300,7 +300,11 @@ function clientPermissions(s: Subjects, scope: RoleScope, ownInbox: string): Sub
     ...(scope.memoryRead ?? []).flatMap((grant, i) => readBucket(bucketStream(s.memoryBucket(keyGrant(`memoryRead[${i}]`, grant).bucket)).name)),
     "$JS.FC.>",
     // The agent protocol: prompt and status endpoints and query answers of the types it may reach, and discovery.
-    ...(types ?? ["*"]).flatMap((t) => [agentProtocolSubjects(t, "*", "*").prompt, agentProtocolSubjects(t, "*", "*").status, s.agentQuery(t, "*")]),
+    // A credential for one agent reaches only that key (`agents.prompt.<type>.<owner>.<key>`).
+    ...(types ?? ["*"]).flatMap((t) => {
+      const p = agentProtocolSubjects(t, "*", scope.agent?.key ?? "*");
+      return [p.prompt, p.status, s.agentQuery(t, "*")];
+    }),
     ...agentProtocolDiscoveryList(),
   ];
   // Load reports of the pools of the types it may reach (client.pool); their agent-protocol heartbeats.

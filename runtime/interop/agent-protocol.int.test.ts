@@ -47,7 +47,8 @@ const echo = defineAgent({
   type: "echo",
   persist: false,
   expose: { protocol: "nats-agents", description: "Says back what it is told" },
-  receive: (msg: unknown) => (typeof msg === "string" ? `echo: ${msg}` : { got: msg }),
+  // A prompt comes from outside: no sender, never the node's.
+  receive: (msg: unknown, ctx) => (typeof msg === "string" ? `echo: ${msg}` : { got: msg, sender: ctx.sender }),
 });
 const failing = defineAgent({
   type: "failing",
@@ -128,8 +129,8 @@ describe("the NATS agent protocol, from a raw NATS client", () => {
     // The JSON envelope: its `data` is the message a non-model agent gets; unknown fields are fine.
     const json = await prompt(nc, subject, JSON.stringify({ prompt: "ignored", data: { op: "inc" }, extra: 1 }));
     const res = json.find((r) => r.chunk?.type === "response")!.chunk!.data as { text: string; value: unknown };
-    expect(res.value).toEqual({ got: { op: "inc" } });
-    expect(JSON.parse(res.text)).toEqual({ got: { op: "inc" } });
+    expect(res.value).toEqual({ got: { op: "inc" }, sender: null });
+    expect(JSON.parse(res.text)).toEqual({ got: { op: "inc" }, sender: null });
 
     // $SRV.STATS counts the two prompts.
     const [stats] = await discover<{ endpoints: Array<{ name: string; num_requests: number }> }>(nc, `$SRV.STATS.agents.${info!.id}`, 1);

@@ -77,6 +77,7 @@ export class McpConnection {
   }
 
   private connected(): Promise<Session> {
+    if (this.closed) return Promise.reject(new McpUnavailableError(this.config.label, "the node is closing"));
     const pending = (this.session ??= this.connect());
     return pending.then(
       (s) => {
@@ -120,6 +121,8 @@ export class McpConnection {
     });
     try {
       await Promise.race([client.connect(transport, { timeout: connectTimeoutMs + SDK_TIMEOUT_MARGIN_MS }), timedOut]);
+      // Closed while it connected (a request racing node.close()): nobody would close this one.
+      if (this.closed) throw new McpUnavailableError(label, "the node is closing");
     } catch (err) {
       await client.close().catch(() => {});
       const tail = stderr?.text().trim();
