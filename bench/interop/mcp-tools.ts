@@ -57,11 +57,13 @@ type Call = () => Promise<unknown>;
 export async function measureMcpTools(options: McpToolsBenchOptions = {}): Promise<McpToolsFigures> {
   const calls = options.calls ?? 500;
   const rounds = options.rounds ?? 3;
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-  const fixture = fileURLToPath(new URL("../../runtime/testing/mcp-weather-stdio.ts", import.meta.url));
+  // Built (dist/*.js): the fixture is built too and runs as it is; from source (tsx, vitest): through tsx.
+  const compiled = import.meta.url.endsWith(".js");
+  const fixture = fileURLToPath(new URL(`../../runtime/testing/mcp-weather-stdio.${compiled ? "js" : "ts"}`, import.meta.url));
+  const loader = compiled ? [] : ["--import", pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href];
   const web = await startMcpHttpServer("bench-http");
   const hub = new McpHub(systemClock);
-  const stdioServer = { command: process.execPath, args: ["--import", tsx, fixture, "bench-stdio"] };
+  const stdioServer = { command: process.execPath, args: [...loader, fixture, "bench-stdio"] };
   const sdkClients: Client[] = [];
   try {
     const viaTroupe = async (o: McpToolsOptions): Promise<Call> => {
