@@ -126,8 +126,8 @@ export async function timersKillBench(o: TimersBenchOptions & { heartbeatMs?: nu
     const started = await Promise.all(
       Array.from({ length: plan.nodes }, (_, i) =>
         startChildProcess({
-          main: childMain(import.meta.url, "./timer-node-main"),
-          args: ["--servers", o.servers, "--namespace", plan.namespace, "--name", `tk-${i}`, "--heartbeat-ms", String(heartbeatMs)],
+          main: childMain(import.meta.url, "../child-node-main"),
+          args: ["--servers", o.servers, "--namespace", plan.namespace, "--name", `tk-${i}`, "--heartbeat-ms", String(heartbeatMs), "--timers"],
           label: `timer node tk-${i}`,
           readyTimeoutMs: 60_000,
         }),
