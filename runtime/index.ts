@@ -3,6 +3,8 @@
 // them beside the built-in agents. Implementation classes stay inside.
 
 export { startNode, TroupeNode, type NodeOptions, type SpawnOptions, type NodeTree } from "./node.js";
+export type { TelemetryOptions } from "./telemetry-options.js";
+export type { OtlpExportStats } from "./otlp-export.js";
 export { connectClient, TroupeClient, type ClientOptions } from "./client.js";
 export type { AgentRef, AskOptions, TellOptions, StreamOptions, ApprovalAnswer } from "./agent-ref.js";
 export { PoolPolicy, type Pool, type PoolOptions } from "./pool.js";

@@ -18,6 +18,7 @@ import { InvalidConfigError } from "./errors.js";
 import { DEFAULT_MAILBOX_STREAM, type MailboxStreamLimits } from "./durable/mailbox-stream.js";
 import type { MemoryOptions } from "./memory/index.js";
 import { Subjects, validateToken } from "./subjects.js";
+import { validateTelemetry, type TelemetryOptions, type ValidTelemetry } from "./telemetry-options.js";
 
 /** The root supervisor's per-child restart intensity when `root` is not given. */
 export const ROOT_DEFAULTS = { intensity: 10, periodMs: 10_000 };
@@ -64,8 +65,15 @@ export interface NodeOptions {
   clock?: Clock;
   /** Source of randomness for backoff jitter. Default Math.random. */
   random?: () => number;
-  /** Make OpenTelemetry spans. Default: when an SDK is registered. */
+  /** Make OpenTelemetry spans. Default: when an SDK is registered, or `telemetry` is given. */
   tracing?: boolean;
+  /**
+   * Export traces and metrics over OTLP/HTTP with the OpenTelemetry SDK, e.g.
+   * `{ otlp: "http://localhost:4318" }`. Nodes in one process share the SDK
+   * (same options required); refused when the process registered its own SDK.
+   * With `tracing: false`, metrics only. Default: none.
+   */
+  telemetry?: TelemetryOptions;
   /** Adopt the root-supervised agents of nodes whose heartbeat lapsed. Default true. */
   failover?: boolean;
   /**
@@ -119,6 +127,7 @@ export interface ValidOptions {
   clock: Clock;
   random: () => number;
   tracing: boolean | undefined;
+  telemetry: ValidTelemetry | undefined;
   failover: boolean;
   durableMailboxes: MailboxStreamLimits;
   replicas: number;
@@ -166,6 +175,7 @@ export function validateNodeOptions(options: NodeOptions): ValidOptions {
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
     tracing: options.tracing,
+    telemetry: validateTelemetry(options.telemetry),
     failover: options.failover ?? true,
     replicas: replicasOf(options.replicas),
     durableMailboxes: mailboxLimits(options.durableMailboxes, replicasOf(options.replicas)),

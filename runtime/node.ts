@@ -43,6 +43,7 @@ import { StateStore, type Retry } from "./state-store.js";
 import { formatAgentId, parseAgentId, Subjects, type AgentId } from "./subjects.js";
 import { checkNamespaceStreams } from "./namespace-streams.js";
 import { configureTracing, observeNode } from "./telemetry.js";
+import type { OtlpExport, OtlpExportStats } from "./otlp-export.js";
 import { TurnBudget } from "./turn-budget.js";
 import { TimerIndex, wakeableTypes } from "./timer-index.js";
 import { TimerWakeups } from "./timer-wakeups.js";
@@ -122,6 +123,8 @@ export class TroupeNode {
   private readonly startedAt: number;
   private failover: Failover | undefined;
   private unobserve: (() => void) | undefined;
+  /** This node's use of the process's OTLP export (`telemetry` option). */
+  private otlp: OtlpExport | undefined;
   /** The connection's status events, watched for reconnects until close. */
   private statuses: { stop(): void } | undefined;
   /** The credential this node connected with, if any: it signs for, and checks the senders of, agents that accept only verified senders. */
@@ -261,7 +264,16 @@ export class TroupeNode {
     let announce = (): NodeAnnouncement => ({ id: o.name, types: [], startedAt: o.clock.now(), pid: process.pid, host: hostname(), agents: 0 });
     await membership.claim(() => announce());
     let node: TroupeNode | undefined;
+    let otlp: OtlpExport | undefined;
     try {
+      // The SDK is loaded only by a node that asks for it.
+      if (o.telemetry) otlp = (await import("./otlp-export.js")).startOtlpExport(o.telemetry, {
+        nodeId: o.name,
+        namespace: o.namespace,
+        clock: o.clock,
+        tracing: o.tracing ?? true,
+        trouble: (err) => node?.trouble("telemetry export", err),
+      });
       const [stateStore, registry, memory, subscriptions] = await Promise.all([
         StateStore.open(nc, subjects, retry, o.replicas),
         Registry.open(nc, subjects, membership, o.clock, retry, invalid, o.replicas),
@@ -273,6 +285,7 @@ export class TroupeNode {
       const durable = await openDurable(nc, subjects, o, retry, invalid);
       const timerIndex = wakeableTypes(o.agents).length > 0 ? await TimerIndex.open(nc, subjects, retry, o.replicas) : undefined;
       node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory, durable, credentials, timerIndex, subscriptions);
+      node.otlp = otlp;
       const events = node.events;
       invalid.sink = (entry) => events.publish(EventKindValues.InvalidEntry, "node", o.name, { ...entry });
       announce = () => node!.nodeInfo();
@@ -287,6 +300,7 @@ export class TroupeNode {
     } catch (err) {
       if (node) await node.close().catch(() => {});
       else await membership.leave();
+      await otlp?.release();
       throw err;
     }
     node.watchReconnects();
@@ -489,6 +503,11 @@ export class TroupeNode {
     };
   }
 
+  /** What the OTLP export (`telemetry` option) has done: spans exported, failed exports; undefined without one. */
+  telemetryStats(): OtlpExportStats | undefined {
+    return this.otlp?.stats();
+  }
+
   /** Whether close() has been called. */
   get closed(): boolean {
     return this.closing !== undefined;
@@ -557,6 +576,7 @@ export class TroupeNode {
     this.durable.directory.close();
     this.messenger.close(new NodeClosedError(this.id));
     if (this.ownsConnection) await this.nc.drain().catch(() => {});
+    await this.otlp?.release();
   }
 
   private assertOpen(): void {

@@ -17,7 +17,9 @@ import {
   type BatchObservableResult,
 } from "@opentelemetry/api";
 
-const tracer = trace.getTracer("troupe");
+// Taken again by configureTracing: a tracer handed out by one SDK keeps using it
+// after that SDK is shut down (an OTLP export of a closed node).
+let tracer = trace.getTracer("troupe");
 let handlingDuration: Histogram | undefined;
 let enabled = false;
 
@@ -27,7 +29,8 @@ let enabled = false;
  * `force` overrides the check.
  */
 export function configureTracing(force?: boolean): boolean {
-  handlingDuration ??= metrics.getMeter("troupe").createHistogram("troupe.message.duration", {
+  tracer = trace.getTracer("troupe");
+  handlingDuration = metrics.getMeter("troupe").createHistogram("troupe.message.duration", {
     description: "Time an agent took to handle a message (recorded while tracing is on)",
     unit: "ms",
   });

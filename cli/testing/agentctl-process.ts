@@ -25,7 +25,7 @@ export interface Finished {
 /** The environment without the variables that would change agentctl's defaults. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of ["NATS_URL", "NATS_CREDS", "NATS_CONTEXT", "NATS_CA", "NATS_CERT", "NATS_KEY", "TROUPE_NAMESPACE", "AGENTCTL_DEBUG"]) delete env[name];
+  for (const name of ["NATS_URL", "NATS_CREDS", "NATS_CONTEXT", "NATS_CA", "NATS_CERT", "NATS_KEY", "TROUPE_NAMESPACE", "AGENTCTL_DEBUG", "TROUPE_OTLP", "OTEL_EXPORTER_OTLP_ENDPOINT"]) delete env[name];
   // No NATS CLI context of the machine's user is selected behind a test's back.
   env.XDG_CONFIG_HOME = NO_CONFIG_DIR;
   // Nor the development credentials of `agentctl dev --secure` in the checkout.
