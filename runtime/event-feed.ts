@@ -108,7 +108,8 @@ export async function openEventFeed(nc: NatsConnection, subjects: Subjects, cloc
   let remove: () => void;
   try {
     const consumer = await js.consumers.get(stream, {
-      filter_subjects: filters,
+      // One filter as a string: nats.js then names the consumer in the create subject (several need the older form).
+      filter_subjects: filters.length === 1 ? filters[0]! : filters,
       deliver_policy: DeliverPolicy.StartTime,
       opt_start_time: new Date(clock.now() - since).toISOString(),
     });
@@ -166,7 +167,11 @@ class Feed implements EventFeed {
         if (this.stopped) return;
         const event = this.check(m);
         if (event !== undefined && (this.kinds === undefined || this.kinds.includes(event.kind))) yield event;
-        if (m.last) return;
+        if (m.last) {
+          // Stop the consumer first: ending the iteration alone waits for its pull to expire.
+          this.stop();
+          return;
+        }
       }
     } finally {
       this.stop();
