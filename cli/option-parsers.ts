@@ -28,6 +28,16 @@ export function durationSeconds(value: string): number {
   return n;
 }
 
+const MS_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `--since 5m`: a duration in ms, from a whole number and a unit (ms, s, m, h, d). */
+export function durationMs(value: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(value.trim());
+  const n = m ? Number(m[1]) * MS_UNITS[m[2]!]! : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError("expected a whole number and a unit, like 30s, 5m, 2h or 1d.");
+  return n;
+}
+
 /** `--types a,b`: a comma-separated list, without empty entries. */
 export function list(value: string): string[] {
   const items = value.split(",").map((v) => v.trim());

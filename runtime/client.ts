@@ -20,6 +20,7 @@ import { SenderSigner } from "./auth/sender-proof.js";
 import { onConnection } from "./connection.js";
 import { AgentNotFoundError, ClientClosedError, InvalidArgumentError } from "./errors.js";
 import type { EventKind, TroupeEvent } from "./events.js";
+import { openEventFeed, type EventFeed, type EventFeedOptions } from "./event-feed.js";
 import type { NodeInfo } from "./membership.js";
 import { openMemory, type Memory } from "./memory/index.js";
 import { Messenger } from "./messenger.js";
@@ -30,6 +31,7 @@ import { DurableSender } from "./durable/durable-sender.js";
 import { MailboxKind } from "./mailbox-kind.js";
 import { DEFAULT_RETRY, withJetStreamRetry } from "./memory/retry.js";
 import type { Retry } from "./state-store.js";
+import type { Clock } from "./clock.js";
 import type { SpawnOptions } from "./node-options.js";
 import type { Pool } from "./pool.js";
 import { PoolBoard } from "./pool-board.js";
@@ -87,6 +89,7 @@ export class TroupeClient {
   private closing: Promise<void> | undefined;
   /** Publishes on topics as this client. */
   private readonly topicPublisher: TopicPublisher;
+  private readonly clock: Clock;
 
   /** @internal Use {@link connectClient}. */
   static create(nc: NatsConnection, o: ValidClientOptions, ownsConnection: boolean, credentials?: Credentials): TroupeClient {
@@ -104,6 +107,7 @@ export class TroupeClient {
     this.namespace = o.namespace;
     this.connection = nc;
     this.sender = `client:${o.name}`;
+    this.clock = o.clock;
     const subjects = (this.subjects = new Subjects(o.namespace));
     const servers = Array.isArray(o.servers) ? o.servers.join(",") : o.servers;
     const serverMax = nc.info?.max_payload ?? DEFAULT_MAX_MESSAGE_BYTES;
@@ -279,6 +283,22 @@ export class TroupeClient {
   onEvent(handler: (event: TroupeEvent) => void, filter: { kind?: EventKind; type?: string; key?: string } = {}): () => void {
     this.assertOpen();
     return this.calls.onEvent(handler, filter);
+  }
+
+  /**
+   * Read the namespace's events, decoded and checked: with `since` (ms), the kept
+   * history from then on followed by live events, with no gap or duplicate between
+   * them; without it, live events only. Filter by `kinds` and `agent`. Messages that
+   * are no well-formed event are skipped and counted (`feed.skipped`). Creates nothing.
+   *
+   * @example
+   * const feed = await client.events({ since: 5 * 60_000, kinds: ["child_failed"] });
+   * for await (const e of feed) console.log(e.at, e.kind, e.id);
+   * @throws NamespaceNotFoundError with `since` when the namespace keeps no events; InvalidArgumentError for a bad kind, agent or since
+   */
+  events(options: EventFeedOptions = {}): Promise<EventFeed> {
+    this.assertOpen();
+    return openEventFeed(this.nc, this.subjects, this.clock, options);
   }
 
   /** Fail waiting asks, stop memory watches, and close the connection if the client opened it. */

@@ -15,6 +15,9 @@ export { DEFAULT_MAILBOX_STREAM, type MailboxStreamLimits } from "./durable/mail
 export type { AgentInfo } from "./agent-host.js";
 export type { NodeInfo } from "./membership.js";
 export { EventKind, type TroupeEvent } from "./events.js";
+export { EVENT_KINDS, type EventFeed, type EventFeedOptions } from "./event-feed.js";
+export { DEFAULT_EVENT_HISTORY, type EventHistoryLimits } from "./events-stream.js";
+export type { NodeNotice } from "./node-notice.js";
 export type { DeadLetter } from "./dead-letters.js";
 export {
   type DeadLetterQueue,

@@ -15,6 +15,7 @@ import { systemClock, type Clock } from "./clock.js";
 import { credentialsPath, tlsFiles } from "./auth/connect-options.js";
 import type { TlsFiles } from "./connection.js";
 import { InvalidConfigError } from "./errors.js";
+import { eventHistoryLimits, type EventHistoryLimits } from "./events-stream.js";
 import { DEFAULT_MAILBOX_STREAM, type MailboxStreamLimits } from "./durable/mailbox-stream.js";
 import type { MemoryOptions } from "./memory/index.js";
 import { Subjects, validateToken } from "./subjects.js";
@@ -90,6 +91,12 @@ export interface NodeOptions {
    * to 5; use 3 on a NATS cluster. Streams and buckets that exist keep theirs.
    */
   replicas?: number;
+  /**
+   * How much event history the namespace keeps (the stream `TROUPE_<NS>_EVENTS`, made by
+   * the first node; one that exists keeps its limits). Defaults: 24 hours, 100 000 events,
+   * 64 MiB, on file, with `replicas` copies.
+   */
+  eventHistory?: Partial<EventHistoryLimits>;
 }
 
 /** Options of {@link TroupeNode.spawn}. */
@@ -131,6 +138,7 @@ export interface ValidOptions {
   failover: boolean;
   durableMailboxes: MailboxStreamLimits;
   replicas: number;
+  eventHistory: EventHistoryLimits;
 }
 
 /** Merge defaults into `options` and check every field. */
@@ -179,6 +187,7 @@ export function validateNodeOptions(options: NodeOptions): ValidOptions {
     failover: options.failover ?? true,
     replicas: replicasOf(options.replicas),
     durableMailboxes: mailboxLimits(options.durableMailboxes, replicasOf(options.replicas)),
+    eventHistory: eventHistoryLimits(options.eventHistory),
   };
 }
 

@@ -51,6 +51,8 @@ import { TopicRouter } from "./topic-router.js";
 import { TopicPublisher } from "./topic-publisher.js";
 import { emptyRecord, SubscriptionStore } from "./subscription-store.js";
 import { ensureTopicsStream } from "./topics-stream.js";
+import { ensureEventsStream } from "./events-stream.js";
+import { NoticeBoard, type NodeNotice } from "./node-notice.js";
 import type { Topic } from "./define-topic.js";
 import { troupeVersion } from "./interop/agent-services.js";
 import { AgentProtocol } from "./interop/agent-protocol.js";
@@ -138,6 +140,8 @@ export class TroupeNode {
   private readonly agentProtocol: AgentProtocol;
   /** MCP servers of the hosted model agents' tools (mcpTools), connected on first need. */
   private readonly mcp: McpHub;
+  /** Who hears this node's notices (adoptions, disconnects, reconnects). */
+  private readonly notices = new NoticeBoard();
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -281,6 +285,7 @@ export class TroupeNode {
         SubscriptionStore.open(nc, subjects, retry, o.replicas),
         ensureDeadLetterStream(nc, subjects, o.replicas),
         ensureTopicsStream(nc, subjects, o.replicas),
+        ensureEventsStream(nc, subjects, o.replicas, o.eventHistory),
       ]);
       const durable = await openDurable(nc, subjects, o, retry, invalid);
       const timerIndex = wakeableTypes(o.agents).length > 0 ? await TimerIndex.open(nc, subjects, retry, o.replicas) : undefined;
@@ -461,6 +466,17 @@ export class TroupeNode {
   }
 
   /**
+   * Hear this node's notices: it adopted an agent of a node that is gone, it lost
+   * the server, it reconnected. Returns a function that stops them.
+   *
+   * @example
+   * node.onNotice((n) => console.log(n.kind === "adopted" ? `adopted ${n.agent} from ${n.from}` : `${n.kind} ${n.server}`));
+   */
+  onNotice(handler: (notice: NodeNotice) => void): () => void {
+    return this.notices.on(handler);
+  }
+
+  /**
    * Close the node: stop every agent here (reverse start order), leave the
    * cluster, and close the connection if the node opened it.
    *
@@ -608,7 +624,11 @@ export class TroupeNode {
     void (async () => {
       for await (const s of statuses) {
         if (this.closing) return;
-        if (s.type === "reconnect") void this.verifyClaims();
+        if (s.type === "disconnect") this.notices.emit({ kind: "disconnected", server: s.server });
+        if (s.type === "reconnect") {
+          this.notices.emit({ kind: "reconnected", server: s.server });
+          void this.verifyClaims();
+        }
       }
     })().catch(() => {});
   }
@@ -644,6 +664,7 @@ export class TroupeNode {
         const restart = Object.values(RestartType).includes(reg.restart as RestartType) ? (reg.restart as RestartType) : undefined;
         await this.hosting.spawn({ op: "spawn", type, key, args: reg.args, restart });
         this.events.publish(EventKindValues.Failover, type, key, { from: reg.node });
+        this.notices.emit({ kind: "adopted", agent: formatAgentId(type, key), from: reg.node });
         // If the node only looked gone (a stall, clock trouble), tell it to let go of the agent.
         void this.fenceOn(reg.node, formatAgentId(type, key));
       },

@@ -59,6 +59,7 @@ describe("subjects", () => {
       { name: "TROUPE_DEMO_MBOX", subjects: ["troupe.demo.mbox.>"] },
       { name: "TROUPE_DEMO_DLQ", subjects: ["troupe.demo.dlq.>"] },
       { name: "TROUPE_DEMO_TOPICS", subjects: ["troupe.demo.dtopic.>"] },
+      { name: "TROUPE_DEMO_EVENTS", subjects: ["troupe.demo.events.>"] },
     ]);
   });
 

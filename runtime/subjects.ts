@@ -321,6 +321,11 @@ export class Subjects {
     return `TROUPE_${this.ns.toUpperCase()}_MBOX`;
   }
 
+  /** Stream keeping recent events (bounded by age, count and bytes): `TROUPE_<NS>_EVENTS`, capturing {@link allEvents}. */
+  eventsStream(): string {
+    return `TROUPE_${this.ns.toUpperCase()}_EVENTS`;
+  }
+
   /** Stream capturing dead letters: `TROUPE_<NS>_DLQ`. */
   deadLetterStream(): string {
     return `TROUPE_${this.ns.toUpperCase()}_DLQ`;
@@ -376,7 +381,7 @@ export class Subjects {
   /**
    * The namespace's streams, each with the subjects Troupe gives it: the KV buckets
    * of state, registry, types, membership and the default shared memory (see
-   * {@link bucketStream}), the durable mailboxes and the dead letters.
+   * {@link bucketStream}), the durable mailboxes, the dead letters, the durable topics and the recent events.
    */
   streams(): OwnedStream[] {
     return [
@@ -384,6 +389,7 @@ export class Subjects {
       { name: this.mailboxStream(), subjects: [this.allMailboxes()] },
       { name: this.deadLetterStream(), subjects: [this.allDeadLetters()] },
       { name: this.topicsStream(), subjects: [this.allDurableTopics()] },
+      { name: this.eventsStream(), subjects: [this.allEvents()] },
     ];
   }
 

@@ -8,6 +8,19 @@ import { DevRole } from "../dev-credentials.js";
 import type { Factory } from "../factory.js";
 import { untilSignal } from "../signals.js";
 import { positiveInteger } from "../option-parsers.js";
+import type { NodeNotice } from "../../runtime/node-notice.js";
+
+/** The line `node start` prints for a notice of its node. */
+export function noticeLine(node: string, n: NodeNotice): string {
+  switch (n.kind) {
+    case "adopted":
+      return `node ${node} adopted ${n.agent} from node ${n.from}, which is gone`;
+    case "disconnected":
+      return `node ${node} lost the server ${n.server}; reconnecting`;
+    case "reconnected":
+      return `node ${node} reconnected to ${n.server}`;
+  }
+}
 
 /** The built-in types, then the module's; a module type of the same name replaces the built-in one. */
 function hostedTypes(fromModule: readonly Definition[]): Definition[] {
@@ -68,6 +81,7 @@ export function register(node: Command, f: Factory): void {
             if (e.where === "telemetry export") f.out.note(String(e.reason));
           }, { kind: EventKind.AgentError, type: "node", key: running.id });
         }
+        running.onNotice((n) => f.out.line(noticeLine(running.id, n)));
         f.out.note("press Ctrl-C to stop");
         // The node may also close on its own (another process took its name): then exit with its reason.
         const got = await Promise.race([signal, running.whenClosed().then((reason) => reason ?? new Error(`node ${running.id} closed`))]);

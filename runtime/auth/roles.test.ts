@@ -300,6 +300,42 @@ describe("observer", () => {
   });
 });
 
+describe("the events stream's history", () => {
+  describe("observer", () => {
+    checkTable(perms(Role.Observer), {
+      pubAllowed: [
+        "$JS.API.STREAM.INFO.TROUPE_SHOP_EVENTS",
+        "$JS.API.CONSUMER.CREATE.TROUPE_SHOP_EVENTS.abc_1",
+        "$JS.API.CONSUMER.MSG.NEXT.TROUPE_SHOP_EVENTS.abc_1",
+        "$JS.API.CONSUMER.DELETE.TROUPE_SHOP_EVENTS.abc_1",
+      ],
+      // It reads events; it makes, changes or empties no stream, and reads no other stream's messages through a consumer.
+      pubRefused: [
+        "$JS.API.STREAM.CREATE.TROUPE_SHOP_EVENTS",
+        "$JS.API.STREAM.UPDATE.TROUPE_SHOP_EVENTS",
+        "$JS.API.STREAM.DELETE.TROUPE_SHOP_EVENTS",
+        "$JS.API.STREAM.PURGE.TROUPE_SHOP_EVENTS",
+        "$JS.API.STREAM.MSG.DELETE.TROUPE_SHOP_EVENTS",
+        "$JS.API.CONSUMER.DURABLE.CREATE.TROUPE_SHOP_EVENTS.x",
+        "$JS.API.CONSUMER.CREATE.TROUPE_SHOP_DLQ.abc_1",
+        "$JS.API.CONSUMER.MSG.NEXT.TROUPE_SHOP_MBOX.abc_1",
+        "troupe.shop.events.lifecycle.counter.c1",
+      ],
+    });
+  });
+  describe("node", () => {
+    checkTable(perms(Role.Node, { types: ["counter"] }), {
+      pubAllowed: ["$JS.API.STREAM.CREATE.TROUPE_SHOP_EVENTS", "$JS.API.STREAM.INFO.TROUPE_SHOP_EVENTS", "troupe.shop.events.lifecycle.counter.c1"],
+      pubRefused: ["$JS.API.STREAM.UPDATE.TROUPE_SHOP_EVENTS", "$JS.API.STREAM.DELETE.TROUPE_SHOP_EVENTS", "$JS.API.STREAM.PURGE.TROUPE_SHOP_EVENTS"],
+    });
+  });
+  describe("client", () => {
+    checkTable(perms(Role.Client), {
+      pubRefused: ["$JS.API.STREAM.CREATE.TROUPE_SHOP_EVENTS", "$JS.API.CONSUMER.CREATE.TROUPE_SHOP_EVENTS.abc_1"],
+    });
+  });
+});
+
 describe("NATS micro services ($SRV and the svc endpoints)", () => {
   describe("node", () => {
     checkTable(perms(Role.Node), {

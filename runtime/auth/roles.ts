@@ -108,7 +108,21 @@ function streams(s: Subjects) {
     deadLetters: s.deadLetterStream(),
     subs: kv(s.subsBucket()),
     topics: s.topicsStream(),
+    events: s.eventsStream(),
   };
+}
+
+/** Reading the events stream's history: its info, and an ordered consumer of it (made, checked, pulled, removed). */
+function readEventHistory(stream: string): string[] {
+  return [
+    `$JS.API.STREAM.INFO.${stream}`,
+    // With several filter subjects (several kinds) nats.js creates the consumer without its name in the subject.
+    `$JS.API.CONSUMER.CREATE.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.INFO.${stream}.>`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
+    `$JS.API.CONSUMER.DELETE.${stream}.>`,
+  ];
 }
 
 /** Reading a KV bucket: its info, gets, and watches (consumers with flow control). */
@@ -185,6 +199,7 @@ function nodePermissions(s: Subjects, scope: RoleScope, ownInbox: string): Subje
     `$JS.API.STREAM.CREATE.${st.mailbox}`,
     `$JS.API.STREAM.CREATE.${st.deadLetters}`,
     `$JS.API.STREAM.CREATE.${st.topics}`,
+    `$JS.API.STREAM.CREATE.${st.events}`,
     // The only stream the runtime updates is the mailbox stream (to the limits a node is started
     // with). Any other update is refused: shrinking a stream's limits purges it in effect (the
     // state, registry or dead letters), and widening its subjects makes it capture messages.
@@ -320,7 +335,15 @@ function observerPermissions(s: Subjects, ownInbox: string): SubjectPermissions 
   const st = streams(s);
   // $SRV discovery (PING, INFO, STATS) is read-only, as `nats micro ls|info|stats` and the agent
   // protocol's discovery use it; agent protocol heartbeats (liveness) may be heard, prompts not sent.
-  const pub = [s.nodeInfo("*"), "$SRV.>", "$JS.API.INFO", ...[st.registry, st.nodes, st.types].flatMap((b) => readBucket(b.stream)), "$JS.FC.>"];
+  // The events' kept history (`agentctl events --since`): read through an ordered consumer of the events stream only.
+  const pub = [
+    s.nodeInfo("*"),
+    "$SRV.>",
+    "$JS.API.INFO",
+    ...[st.registry, st.nodes, st.types].flatMap((b) => readBucket(b.stream)),
+    ...readEventHistory(st.events),
+    "$JS.FC.>",
+  ];
   return { pub: { allow: unique(pub) }, sub: { allow: [ownInbox, s.allEvents(), agentProtocolSubjects("*", "*", "*").heartbeat] } };
 }
 
