@@ -51,10 +51,19 @@ describe("agentctl demo interrupted", { timeout: SLOW_MS }, () => {
 
   it("a second Ctrl-C during the cleanup exits at once and says what may be left", async () => {
     const { demo, namespace } = await runningDemo();
-    demo.stop("SIGINT").catch(() => {});
-    await demo.waitFor(/SIGINT: stopping the demo/, PROMPT_MS, "stderr");
-    const end = await demo.stop("SIGINT");
-    expect(end.code).toBe(130);
-    expect(end.stderr).toContain(`stopped during cleanup: streams of namespace ${namespace} may be left on ${nats.url}`);
+    // The server stops answering (paused), so the cleanup the first Ctrl-C starts cannot finish by itself.
+    process.kill(nats.server.pid, "SIGSTOP");
+    try {
+      demo.stop("SIGINT").catch(() => {});
+      await demo.waitFor(/SIGINT: stopping the demo/, PROMPT_MS, "stderr");
+      const sent = Date.now();
+      const end = await demo.stop("SIGINT");
+      expect(Date.now() - sent).toBeLessThan(PROMPT_MS);
+      expect(end.code).toBe(130);
+      expect(end.stdout).not.toContain("removed namespace");
+      expect(end.stderr).toContain(`stopped during cleanup: streams of namespace ${namespace} may be left on ${nats.url}`);
+    } finally {
+      process.kill(nats.server.pid, "SIGCONT");
+    }
   });
 });
