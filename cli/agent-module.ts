@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AgentType, SupervisorType } from "../actors/index.js";
+import { agentModuleError } from "./agent-module-error.js";
 import { UsageError } from "./exit-code.js";
 
 /** An agent or supervisor definition, as `defineAgent` / `defineSupervisor` make them. */
@@ -49,8 +50,7 @@ export async function loadAgentModule(file: string): Promise<Definition[]> {
   try {
     loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (err) {
-    const why = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    throw new Error(`cannot load agents module ${file}: ${why}`, { cause: err });
+    throw agentModuleError(file, path, err);
   }
   const defs = definitionsOf(loaded);
   if (defs.length === 0) {

@@ -29,6 +29,7 @@ import { childSpec } from "./specs.js";
 import { ListingOrder } from "./listing-order.js";
 import { formatAgentId, parseAgentId, validateToken, type AgentId } from "./subjects.js";
 import { Supervisor, type SupervisorEnv, type TreeNode } from "./supervisor.js";
+import { checkChildrenFree, supervisorChildren } from "./supervisor-children.js";
 
 /** Agents handed over at once by a closing node. */
 const HANDOVER_CONCURRENCY = 64;
@@ -435,8 +436,10 @@ export class Hosting {
         const sup = new Supervisor(ctx.id, def.spec, this.supEnv, {
           onEscalate: (reason) => this.hosts.get(ctx.id)?.failNow(reason),
         });
+        const children = supervisorChildren(def.spec.children, parseAgentId(ctx.id).key);
+        await checkChildrenFree(this.env.registry, ctx.id, def.spec.children, children);
         this.supervisors.set(ctx.id, sup);
-        await sup.startChildren(def.spec.children);
+        await sup.startChildren(children);
       },
       onStop: async (ctx) => {
         const sup = this.supervisors.get(ctx.id);

@@ -7,6 +7,7 @@ import { normalizeChildSpec, normalizeSupervisorSpec, type NormalizedChildSpec, 
 import { SpecError } from "../supervisors/spec-error.js";
 import { InvalidConfigError } from "./errors.js";
 import { validateToken } from "./subjects.js";
+import { childKey } from "./supervisor-children.js";
 
 /**
  * Check a supervisor spec and fill in its defaults.
@@ -17,7 +18,8 @@ export function supervisorSpec(input: unknown): NormalizedSupervisorSpec {
   addressToken("type", spec.type);
   spec.children.forEach((c, i) => {
     addressToken(`children[${i}].type`, c.type);
-    addressToken(`children[${i}].key`, c.key);
+    // `{key}` stands for the supervisor instance's key (supervisor-children.ts): checked here with a sample key.
+    addressToken(`children[${i}].key`, childKey(c.key, "k"));
   });
   return spec;
 }

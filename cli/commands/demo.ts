@@ -9,7 +9,6 @@
 import { randomBytes } from "node:crypto";
 import { InvalidArgumentError, type Command } from "commander";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { counter, echo, openConnection, startNode, type ModelOptions, type TroupeNode } from "../../actors/index.js";
 import { readCredentials } from "../../runtime/auth/credentials.js";
@@ -26,6 +25,7 @@ import type { Factory } from "../factory.js";
 import { natsServerBinary } from "../nats-binary.js";
 import { renderTable, toJson } from "../output.js";
 import { serverAnswers } from "../server-probe.js";
+import { untilSignal } from "../signals.js";
 import { drawTrees } from "../tree-drawing.js";
 
 const TELLS = 100;
@@ -65,23 +65,15 @@ const runningAgain = (id: string) => (line: string): boolean => line === `✓ ${
 
 /** Delete the buckets and streams a namespace left on a server the demo did not start. */
 async function removeNamespace(nc: NatsConnection, namespace: string): Promise<void> {
-  const s = new Subjects(namespace);
-  const kvm = new Kvm(nc);
-  for (const bucket of [s.stateBucket(), s.registryBucket(), s.nodesBucket(), s.memoryBucket()]) {
-    try {
-      await (await kvm.open(bucket)).destroy();
-    } catch {
-      // never created
-    }
-  }
+  // Every stream the namespace owns, KV buckets included (a bucket is its stream).
   const jsm = await jetstreamManager(nc);
-  for (const stream of [s.mailboxStream(), s.deadLetterStream()]) {
-    try {
-      await jsm.streams.delete(stream);
-    } catch {
-      // never created
-    }
-  }
+  await Promise.all(
+    new Subjects(namespace).streams().map(({ name }) =>
+      jsm.streams.delete(name).catch(() => {
+        // never created
+      }),
+    ),
+  );
 }
 
 /** The story itself, on a running node; returns what did not go as expected. */
@@ -169,7 +161,8 @@ export function register(program: Command, f: Factory): void {
     .addHelpText(
       "after",
       "\nUses the server at --server when one answers there, else starts a throwaway one on a free port.\n" +
-        "Runs in a fresh namespace (demo-XXXXXX) and removes everything it made when it ends.\n" +
+        "Runs in a fresh namespace (demo-XXXXXX) and removes everything it made when it ends, also when stopped\n" +
+        "with Ctrl-C or SIGTERM (a second Ctrl-C during that cleanup exits at once and says what may be left).\n" +
         "\nThe model agents talk to a scripted OpenAI-compatible model server that the demo starts in this process\n" +
         "(deterministic answers, no network). With --model URL they talk to that endpoint instead (Ollama, vLLM,\n" +
         "llama.cpp, a hosted provider) and the story is whatever the model does. Either way the demo approves the\n" +
@@ -182,7 +175,11 @@ export function register(program: Command, f: Factory): void {
     .action(
       f.action(async (opts: DemoOptions) => {
         const started = Date.now();
-        const say = (text = ""): void => f.out.line(text);
+        // Set by the first Ctrl-C or SIGTERM: the story goes quiet and the cleanup runs.
+        let stoppedBy: NodeJS.Signals | undefined;
+        const say = (text = ""): void => {
+          if (stoppedBy === undefined) f.out.line(text);
+        };
         const { server } = f.connection();
         say("Troupe demo: agents are actors on NATS, and supervisors restart the ones that fail.");
         say();
@@ -203,7 +200,15 @@ export function register(program: Command, f: Factory): void {
         let node: TroupeNode | undefined;
         let scripted: ModelServer | undefined;
         let problems: string[] = [];
-        try {
+        // Ctrl-C or SIGTERM ends the story and runs the same cleanup; a second one exits at once.
+        const signal = untilSignal(() =>
+          f.out.note(
+            own
+              ? "stopped during cleanup: the demo's own server may still run"
+              : `stopped during cleanup: streams of namespace ${namespace} may be left on ${url} (the next demo uses a new namespace)`,
+          ),
+        );
+        const story = async (): Promise<void> => {
           let model: ModelOptions;
           if (opts.model === undefined) {
             scripted = await startModelServer(demoResponder);
@@ -239,19 +244,29 @@ export function register(program: Command, f: Factory): void {
               : `   model   ${opts.modelName} at ${opts.model} (what happens is up to the model)`,
           );
           say("   planner/p1, worker/w1..w3 and reviewer/p1 start on demand, at their first prompt");
-          problems.push(...(await teamTour(node, { line: say, write: (text) => f.out.write(text) }, scripted !== undefined)));
+          problems.push(...(await teamTour(node, { line: say, write: (text) => {
+            if (stoppedBy === undefined) f.out.write(text);
+          } }, scripted !== undefined)));
+        };
+        try {
+          const told = story();
+          // Once interrupted, what the story still tries fails as the node closes: that is expected, not news.
+          told.catch(() => {});
+          stoppedBy = await Promise.race([told.then(() => undefined), signal]);
+          if (stoppedBy !== undefined) f.out.note(`${stoppedBy}: stopping the demo and removing what it made`);
         } finally {
           await node?.close();
           await scripted?.close();
           if (nc && !own) await removeNamespace(nc, namespace);
           await nc?.drain().catch(() => {});
           await own?.dispose();
-          say();
-          say(
+          f.out.line();
+          f.out.line(
             `cleanup stopped the node${scripted ? ", the scripted model" : ""}${own ? " and the demo's server" : `, removed namespace ${namespace}`}; ` +
               `done in ${((Date.now() - started) / 1000).toFixed(1)} s`,
           );
         }
+        if (stoppedBy !== undefined) return 130;
         if (problems.length > 0) throw new Error(`the demo did not go as expected: ${problems.join("; ")}`);
         say();
         say("Next: agentctl dev --detach   (a local server)");
