@@ -405,7 +405,9 @@ export class Activation implements ContextOwner, InboxTarget {
     ctx.topic = item.topic;
     this.inflight = item;
     const span = startConsumerSpan(this.parts.id, this.parts.subject, item.trace);
-    const began = performance.now();
+    // A busy agent times one message in a few (see HandlingTimes.timeNext); -1: not timed.
+    const times = this.parts.counts.times;
+    const began = times === undefined || times.timeNext() ? performance.now() : -1;
     let result: unknown;
     try {
       result = span ? withSpan(span, () => behavior.handle(item.body, ctx)) : behavior.handle(item.body, ctx);
@@ -424,8 +426,9 @@ export class Activation implements ContextOwner, InboxTarget {
     return undefined;
   }
 
-  /** Count the handling time of the message that began at `began` (performance.now(), monotonic). */
+  /** Count the handling time of the message that began at `began` (performance.now(), monotonic; -1 when not timed). */
   private timed(began: number): void {
+    if (began < 0) return;
     const now = performance.now();
     const counts = this.parts.counts;
     (counts.times ??= new HandlingTimes(now)).record(now - began, now);

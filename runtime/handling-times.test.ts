@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketUpperUs, HANDLING_BUCKETS, HANDLING_WINDOW_MS, handlingBucket, HandlingTimes } from "./handling-times.js";
+import { bucketUpperUs, FULLY_TIMED, HANDLING_BUCKETS, HANDLING_WINDOW_MS, handlingBucket, HandlingTimes, SAMPLE_STRIDE } from "./handling-times.js";
 
 describe("handling-time buckets", () => {
   it("are contiguous and ordered: every microsecond value falls below its bucket's top and at or above the previous top", () => {
@@ -78,5 +78,34 @@ describe("HandlingTimes", () => {
     expect(t.p99(0)).toBe(0.001);
     t.record(10 * 3600_000, 0);
     expect(t.quantile(1, 0)!).toBeGreaterThan(2_000_000);
+  });
+
+  it("times every message of a quiet window, one in SAMPLE_STRIDE of a busy one, and still counts them all", () => {
+    const t = new HandlingTimes(0);
+    let timed = 0;
+    // A seeded pseudo-random stream: about 3% of the messages take 40 ms, the rest 0.3 ms.
+    let seed = 7;
+    const slow = (): boolean => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) < 0.03;
+    const messages = FULLY_TIMED + 200 * SAMPLE_STRIDE * 10;
+    for (let i = 0; i < messages; i++) {
+      const isSlow = slow();
+      if (!t.timeNext()) continue;
+      timed++;
+      t.record(isSlow ? 40 : 0.3, 1);
+    }
+    expect(timed).toBe(FULLY_TIMED + (messages - FULLY_TIMED) / SAMPLE_STRIDE);
+    expect(t.count(1)).toBe(messages);
+    const p99 = t.p99(1)!;
+    expect(p99).toBeGreaterThanOrEqual(40);
+    expect(p99).toBeLessThanOrEqual(50);
+    expect(t.quantile(0.9, 1)!).toBeLessThan(0.4);
+  });
+
+  it("after a rotation, every message is timed again", () => {
+    const t = new HandlingTimes(0);
+    for (let i = 0; i < FULLY_TIMED; i++) if (t.timeNext()) t.record(1, 0);
+    expect(Array.from({ length: SAMPLE_STRIDE }, () => t.timeNext()).filter(Boolean)).toHaveLength(1);
+    t.record(1, HANDLING_WINDOW_MS);
+    expect(Array.from({ length: SAMPLE_STRIDE }, () => t.timeNext()).every(Boolean)).toBe(true);
   });
 });

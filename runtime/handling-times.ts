@@ -2,7 +2,10 @@
 // histogram (four buckets per power of two of microseconds, so a quantile is
 // right within 25%), in two windows that rotate, so that the p99 shown by
 // `agentctl top` and `ps --json` reflects the last 30 to 60 seconds. An agent
-// makes one on its first message: an idle agent costs nothing.
+// makes one on its first message: an idle agent costs nothing. Reading a clock
+// costs more than the rest (two reads a message), so a busy agent times one
+// message in SAMPLE_STRIDE past the first FULLY_TIMED of a window, and counts
+// each timed one SAMPLE_STRIDE times.
 
 /** Sub-buckets per power of two: the relative width of a bucket is 1/SUB. */
 const SUB_BITS = 2;
@@ -13,6 +16,10 @@ const MAX_US = 2 ** 31 - 1;
 export const HANDLING_BUCKETS = SUB * (32 - SUB_BITS);
 /** Length of one window; the summary covers the current window and the one before it. */
 export const HANDLING_WINDOW_MS = 30_000;
+/** Messages of a window that are all timed; past them, one in SAMPLE_STRIDE is. */
+export const FULLY_TIMED = 1000;
+/** A power of two. */
+export const SAMPLE_STRIDE = 8;
 
 /** The bucket of a duration in microseconds (an integer from 0 to MAX_US). */
 export function handlingBucket(us: number): number {
@@ -43,21 +50,41 @@ export class HandlingTimes {
   private currentCount = 0;
   private previousCount = 0;
   private windowStart: number;
+  /** Messages passed over since the last one timed, and the weight of the next one recorded. */
+  private skipped = 0;
+  private weight = 1;
 
   /** `now`: a monotonic time in ms (the same source as the times passed to record and p99). */
   constructor(now: number) {
     this.windowStart = now;
   }
 
-  /** Count one message that took `ms` milliseconds, handled by `now`. */
+  /**
+   * Whether to time the next message (asked before it is handled): yes while
+   * the window has fewer than FULLY_TIMED, then one in SAMPLE_STRIDE, which
+   * {@link HandlingTimes.record} counts SAMPLE_STRIDE times.
+   */
+  timeNext(): boolean {
+    if (this.currentCount < FULLY_TIMED) {
+      this.weight = 1;
+      return true;
+    }
+    if ((++this.skipped & (SAMPLE_STRIDE - 1)) !== 0) return false;
+    this.weight = SAMPLE_STRIDE;
+    return true;
+  }
+
+  /** Count one timed message that took `ms` milliseconds, handled by `now` (with the weight {@link HandlingTimes.timeNext} gave it). */
   record(ms: number, now: number): void {
     if (now - this.windowStart >= HANDLING_WINDOW_MS) this.rotate(now);
     const us = ms > 0 ? Math.min(MAX_US, Math.floor(ms * 1000)) : 0;
-    this.current[handlingBucket(us)]!++;
-    this.currentCount++;
+    const weight = this.weight;
+    this.weight = 1;
+    this.current[handlingBucket(us)]! += weight;
+    this.currentCount += weight;
   }
 
-  /** Messages counted in the last one to two windows. */
+  /** Messages counted (timed, with their weights) in the last one to two windows. */
   count(now: number): number {
     if (now - this.windowStart >= HANDLING_WINDOW_MS) this.rotate(now);
     return this.currentCount + this.previousCount;
