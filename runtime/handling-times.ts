@@ -45,8 +45,9 @@ export function bucketUpperUs(i: number): number {
  * t.p99(performance.now()); // ≈ 0.42 (the top of its bucket)
  */
 export class HandlingTimes {
-  private current = new Uint32Array(HANDLING_BUCKETS);
-  private previous = new Uint32Array(HANDLING_BUCKETS);
+  /** Both windows in one array (one allocation): the current one starts at `at`, the previous one at the other half. */
+  private readonly counts = new Uint32Array(2 * HANDLING_BUCKETS);
+  private at = 0;
   private currentCount = 0;
   private previousCount = 0;
   private windowStart: number;
@@ -80,7 +81,7 @@ export class HandlingTimes {
     const us = ms > 0 ? Math.min(MAX_US, Math.floor(ms * 1000)) : 0;
     const weight = this.weight;
     this.weight = 1;
-    this.current[handlingBucket(us)]! += weight;
+    this.counts[this.at + handlingBucket(us)]! += weight;
     this.currentCount += weight;
   }
 
@@ -97,7 +98,7 @@ export class HandlingTimes {
     const rank = Math.max(1, Math.ceil(q * total));
     let seen = 0;
     for (let i = 0; i < HANDLING_BUCKETS; i++) {
-      seen += this.current[i]! + this.previous[i]!;
+      seen += this.counts[i]! + this.counts[HANDLING_BUCKETS + i]!;
       if (seen >= rank) return bucketUpperUs(i) / 1000;
     }
     return bucketUpperUs(HANDLING_BUCKETS - 1) / 1000;
@@ -110,14 +111,13 @@ export class HandlingTimes {
 
   /** Start a new window at `now`; the current one becomes the previous, or, after two quiet windows, both are empty. */
   private rotate(now: number): void {
-    const old = this.previous;
-    old.fill(0);
+    const other = HANDLING_BUCKETS - this.at;
+    this.counts.fill(0, other, other + HANDLING_BUCKETS);
     if (now - this.windowStart >= 2 * HANDLING_WINDOW_MS) {
-      this.current.fill(0);
+      this.counts.fill(0, this.at, this.at + HANDLING_BUCKETS);
       this.previousCount = 0;
     } else {
-      this.previous = this.current;
-      this.current = old;
+      this.at = other;
       this.previousCount = this.currentCount;
     }
     this.currentCount = 0;
