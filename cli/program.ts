@@ -21,6 +21,7 @@ import * as publish from "./commands/publish.js";
 import * as transcript from "./commands/transcript.js";
 import * as tree from "./commands/tree.js";
 import * as events from "./commands/events.js";
+import * as top from "./commands/top.js";
 import * as mcp from "./commands/mcp.js";
 import { EXIT_CODE_HELP } from "./exit-code.js";
 import { Factory, usageHint } from "./factory.js";
@@ -46,7 +47,7 @@ const EXAMPLES = `Examples:
   $ agentctl ps`;
 
 /** Every command module, in the order `agentctl --help` lists them. */
-const COMMANDS = [dev, node, spawn, ps, tell, publish, ask, approve, stop, kill, tree, events, state, transcript, kv, dlq, auth, mcp, demo, bench];
+const COMMANDS = [dev, node, spawn, ps, top, tell, publish, ask, approve, stop, kill, tree, events, state, transcript, kv, dlq, auth, mcp, demo, bench];
 
 /** Show the command's usage after each usage error, for it and every subcommand. */
 function hintUsage(cmd: Command): void {

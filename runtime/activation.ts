@@ -19,6 +19,7 @@ import { makeTimer, type Timer, type TimerInfo, type TimerWhen } from "./timer-t
 import { outcomeOf, type DurableState } from "./durable/durable-state.js";
 import type { DurableFeed } from "./durable/durable-feed.js";
 import { HostContext, type AnswerChannel, type ContextEnv, type ContextOwner } from "./host-context.js";
+import { HandlingTimes } from "./handling-times.js";
 import { messageTypeOf, type Inbound, type Item } from "./inbound.js";
 import type { Lifecycle } from "./lifecycle.js";
 import type { Topic } from "./define-topic.js";
@@ -40,6 +41,8 @@ export interface ActivationEnv extends ContextEnv {
 export interface HandlingCounts {
   handled: number;
   failures: number;
+  /** Recent handling times (for the p99 in `ps --json` and `top`); added on the first message, so an idle agent has no slot for it. */
+  times?: HandlingTimes;
 }
 
 /** What the activations of one agent share with its host. */
@@ -402,23 +405,36 @@ export class Activation implements ContextOwner, InboxTarget {
     ctx.topic = item.topic;
     this.inflight = item;
     const span = startConsumerSpan(this.parts.id, this.parts.subject, item.trace);
+    // A busy agent times one message in a few (see HandlingTimes.timeNext); -1: not timed.
+    const times = this.parts.counts.times;
+    const began = times === undefined || times.timeNext() ? performance.now() : -1;
     let result: unknown;
     try {
       result = span ? withSpan(span, () => behavior.handle(item.body, ctx)) : behavior.handle(item.body, ctx);
     } catch (err) {
+      this.timed(began);
       endConsumerSpan(span, err);
       this.onFailure(item, err);
       return undefined;
     }
     if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
-      return this.settle(item, result as PromiseLike<unknown>, span);
+      return this.settle(item, result as PromiseLike<unknown>, span, began);
     }
+    this.timed(began);
     endConsumerSpan(span);
     this.onSuccess(item, result);
     return undefined;
   }
 
-  private async settle(item: Item, pending: PromiseLike<unknown>, span: ReturnType<typeof startConsumerSpan>): Promise<void> {
+  /** Count the handling time of the message that began at `began` (performance.now(), monotonic; -1 when not timed). */
+  private timed(began: number): void {
+    if (began < 0) return;
+    const now = performance.now();
+    const counts = this.parts.counts;
+    (counts.times ??= new HandlingTimes(now)).record(now - began, now);
+  }
+
+  private async settle(item: Item, pending: PromiseLike<unknown>, span: ReturnType<typeof startConsumerSpan>, began: number): Promise<void> {
     const { clock } = this.parts.env;
     let value: unknown;
     let timer: TimerHandle | undefined;
@@ -431,6 +447,7 @@ export class Activation implements ContextOwner, InboxTarget {
         pending.then(resolve, reject);
       });
     } catch (err) {
+      this.timed(began);
       endConsumerSpan(span, err);
       if (!this.ended) this.onFailure(item, err);
       return;
@@ -438,6 +455,7 @@ export class Activation implements ContextOwner, InboxTarget {
       if (timer) clock.clearTimeout(timer);
       this.abandonInflight = undefined;
     }
+    this.timed(began);
     endConsumerSpan(span);
     if (!this.ended) this.onSuccess(item, value);
   }

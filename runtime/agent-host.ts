@@ -286,6 +286,7 @@ export class AgentHost implements Child {
       rejected: this.inbox.inbound.rejected,
       asksWithoutReply: this.inbox.inbound.asksWithoutReply,
       errors: this.errors,
+      handlingP99Ms: this.counts.times?.p99(performance.now()) ?? null,
     };
   }
 

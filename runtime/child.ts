@@ -41,6 +41,8 @@ export interface ChildInfo {
   asksWithoutReply: number;
   /** Failures no caller could be told about, each published as an `agent_error` event. */
   errors: number;
+  /** The 99th percentile of its handling times over the last 30–60 s, in ms (within 25%); null when it handled nothing then. */
+  handlingP99Ms: number | null;
 }
 
 /** One supervised agent, as its supervisor drives it. */
