@@ -109,3 +109,32 @@ describe("HandlingTimes", () => {
     expect(Array.from({ length: SAMPLE_STRIDE }, () => t.timeNext()).every(Boolean)).toBe(true);
   });
 });
+
+describe("HandlingTimes before its second message", () => {
+  it("answers from the one message it timed, in the window that holds it, and forgets it after two windows", () => {
+    const t = new HandlingTimes(0);
+    expect(t.p99(0)).toBeNull();
+    t.record(3, 10);
+    expect(t.count(10)).toBe(1);
+    expect(t.p99(10)).toBeCloseTo(bucketUpperUs(handlingBucket(3000)) / 1000);
+    // One window later it is the previous window's only message; a second message then joins it.
+    expect(t.count(HANDLING_WINDOW_MS + 20)).toBe(1);
+    t.record(0.5, HANDLING_WINDOW_MS + 30);
+    expect(t.count(HANDLING_WINDOW_MS + 30)).toBe(2);
+    expect(t.quantile(0.5, HANDLING_WINDOW_MS + 30)).toBeCloseTo(bucketUpperUs(handlingBucket(500)) / 1000);
+    expect(t.p99(HANDLING_WINDOW_MS + 30)).toBeCloseTo(bucketUpperUs(handlingBucket(3000)) / 1000);
+    // The next rotation drops the older window: the 3 ms message goes, the 0.5 ms one stays.
+    expect(t.count(2 * HANDLING_WINDOW_MS + 40)).toBe(1);
+    expect(t.p99(2 * HANDLING_WINDOW_MS + 40)).toBeCloseTo(bucketUpperUs(handlingBucket(500)) / 1000);
+  });
+
+  it("forgets a lone message two windows old", () => {
+    const t = new HandlingTimes(0);
+    t.record(1, 5);
+    expect(t.count(2 * HANDLING_WINDOW_MS + 10)).toBe(0);
+    expect(t.p99(2 * HANDLING_WINDOW_MS + 10)).toBeNull();
+    t.record(2, 2 * HANDLING_WINDOW_MS + 20);
+    expect(t.count(2 * HANDLING_WINDOW_MS + 20)).toBe(1);
+    expect(t.p99(2 * HANDLING_WINDOW_MS + 20)).toBeCloseTo(bucketUpperUs(handlingBucket(2000)) / 1000);
+  });
+});

@@ -2,7 +2,9 @@
 // histogram (four buckets per power of two of microseconds, so a quantile is
 // right within 25%), in two windows that rotate, so that the p99 shown by
 // `agentctl top` and `ps --json` reflects the last 30 to 60 seconds. An agent
-// makes one on its first message: an idle agent costs nothing. Reading a clock
+// makes one on its first message, and its buckets on its second: an idle agent
+// costs nothing, and one that handled a single message (an on-demand agent
+// activated by it) a few fields, not the 960-byte bucket array. Reading a clock
 // costs more than the rest (two reads a message), so a busy agent times one
 // message in SAMPLE_STRIDE past the first FULLY_TIMED of a window, and counts
 // each timed one SAMPLE_STRIDE times.
@@ -45,8 +47,10 @@ export function bucketUpperUs(i: number): number {
  * t.p99(performance.now()); // ≈ 0.42 (the top of its bucket)
  */
 export class HandlingTimes {
-  /** Both windows in one array (one allocation): the current one starts at `at`, the previous one at the other half. */
-  private readonly counts = new Uint32Array(2 * HANDLING_BUCKETS);
+  /** Both windows in one array (one allocation): the current one starts at `at`, the previous one at the other half. Made on the second timed message. */
+  private counts: Uint32Array | null = null;
+  /** Before there are buckets: the bucket of the one message timed so far (-1: none). */
+  private firstBucket = -1;
   private at = 0;
   private currentCount = 0;
   private previousCount = 0;
@@ -81,7 +85,18 @@ export class HandlingTimes {
     const us = ms > 0 ? Math.min(MAX_US, Math.floor(ms * 1000)) : 0;
     const weight = this.weight;
     this.weight = 1;
-    this.counts[this.at + handlingBucket(us)]! += weight;
+    let counts = this.counts;
+    if (counts === null) {
+      if (this.firstBucket < 0) {
+        this.firstBucket = handlingBucket(us);
+        this.currentCount = 1;
+        return;
+      }
+      // The second message: make the buckets, the first counted in the window that holds it.
+      counts = this.counts = new Uint32Array(2 * HANDLING_BUCKETS);
+      counts[(this.currentCount > 0 ? this.at : HANDLING_BUCKETS - this.at) + this.firstBucket] = 1;
+    }
+    counts[this.at + handlingBucket(us)]! += weight;
     this.currentCount += weight;
   }
 
@@ -95,10 +110,12 @@ export class HandlingTimes {
   quantile(q: number, now: number): number | null {
     const total = this.count(now);
     if (total === 0) return null;
+    const counts = this.counts;
+    if (counts === null) return bucketUpperUs(this.firstBucket) / 1000;
     const rank = Math.max(1, Math.ceil(q * total));
     let seen = 0;
     for (let i = 0; i < HANDLING_BUCKETS; i++) {
-      seen += this.counts[i]! + this.counts[HANDLING_BUCKETS + i]!;
+      seen += counts[i]! + counts[HANDLING_BUCKETS + i]!;
       if (seen >= rank) return bucketUpperUs(i) / 1000;
     }
     return bucketUpperUs(HANDLING_BUCKETS - 1) / 1000;
@@ -111,10 +128,19 @@ export class HandlingTimes {
 
   /** Start a new window at `now`; the current one becomes the previous, or, after two quiet windows, both are empty. */
   private rotate(now: number): void {
+    const counts = this.counts;
+    if (counts === null) {
+      // One message so far, counted in whichever window held the time it was recorded.
+      this.previousCount = now - this.windowStart < 2 * HANDLING_WINDOW_MS ? this.currentCount : 0;
+      if (this.previousCount === 0) this.firstBucket = -1;
+      this.currentCount = 0;
+      this.windowStart = now;
+      return;
+    }
     const other = HANDLING_BUCKETS - this.at;
-    this.counts.fill(0, other, other + HANDLING_BUCKETS);
+    counts.fill(0, other, other + HANDLING_BUCKETS);
     if (now - this.windowStart >= 2 * HANDLING_WINDOW_MS) {
-      this.counts.fill(0, this.at, this.at + HANDLING_BUCKETS);
+      counts.fill(0, this.at, this.at + HANDLING_BUCKETS);
       this.previousCount = 0;
     } else {
       this.at = other;
