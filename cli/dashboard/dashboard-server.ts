@@ -106,7 +106,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const host = options.host ?? "127.0.0.1";
   const token = newToken();
   const assets = loadAssets();
-  const page = assets.html.replace("{{TOKEN}}", attr(token)).replace("{{NAMESPACE}}", attr(client.namespace));
+  const page = assets.html.replaceAll("{{TOKEN}}", attr(token)).replaceAll("{{NAMESPACE}}", attr(client.namespace));
   const feed = new LiveFeed(client, options.feed);
   const approvalTimeoutMs = options.approvalTimeoutMs ?? 5000;
   let allowed = new Set<string>();

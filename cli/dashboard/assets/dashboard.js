@@ -226,7 +226,7 @@
   function onEvent(e) {
     if (!e || typeof e !== "object") return;
     if (e.kind === "child_restarted") {
-      var s = Math.floor(Date.now() / 1000);
+      var s = Math.floor((typeof e.at === "number" ? e.at : Date.now()) / 1000);
       state.restarts[s] = (state.restarts[s] || 0) + 1;
     }
     var feed = $("feed");
