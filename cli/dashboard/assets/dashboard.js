@@ -250,6 +250,7 @@
     $("approval-result").textContent = "";
     Array.prototype.forEach.call($("agents").tBodies[0].rows, function (r) { r.classList.toggle("selected", r.dataset.agent === id); });
     loadDetail(id);
+    $("detail").scrollIntoView({ block: "nearest" });
   }
 
   function entryLine(e) {
