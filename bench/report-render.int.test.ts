@@ -6,41 +6,16 @@
 // failure; TROUPE_SKIP_BROWSER=1 skips it even when a browser is present.
 
 import { execFile } from "node:child_process";
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { browserFor } from "../runtime/testing/chromium.js";
 import { renderHtmlReport } from "./report-html.js";
 import { sampleReport } from "./sample-report.js";
 
-const INSTALL_HINT =
-  "Install it (`apt-get install -y --no-install-recommends chromium`) or point CHROMIUM_BIN at a Chromium or Chrome binary.";
-
-function findChromium(): string | null {
-  const candidates = [process.env.CHROMIUM_BIN, "/usr/bin/chromium"];
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir) candidates.push(join(dir, "chromium"), join(dir, "chromium-browser"));
-  }
-  for (const c of candidates) {
-    if (!c) continue;
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      // next
-    }
-  }
-  return null;
-}
-
-const required = process.env.TROUPE_REQUIRE_BROWSER === "1";
-const found = process.env.TROUPE_SKIP_BROWSER === "1" ? null : findChromium();
-const skip = found === null && !required;
-if (skip) {
-  const why = process.env.TROUPE_SKIP_BROWSER === "1" ? "TROUPE_SKIP_BROWSER=1 is set" : `no Chromium was found. ${INSTALL_HINT}`;
-  console.warn(`bench/report-render.int.test.ts: skipping the HTML report check in a browser: ${why}`);
-}
+const browser = browserFor("bench/report-render.int.test.ts", "the HTML report check in a browser");
 
 function chromium(bin: string, args: string[], userDataDir: string): Promise<string> {
   const base = [
@@ -65,17 +40,14 @@ function chromium(bin: string, args: string[], userDataDir: string): Promise<str
   });
 }
 
-describe.skipIf(skip)("the HTML report in headless Chromium", () => {
+describe.skipIf(browser.skip)("the HTML report in headless Chromium", () => {
   const report = sampleReport();
   let bin: string;
   let dir: string;
   let url: string;
 
   beforeAll(() => {
-    if (found === null) {
-      throw new Error(`TROUPE_REQUIRE_BROWSER=1 but Chromium is not installed, so the HTML report cannot be checked in a browser. ${INSTALL_HINT}`);
-    }
-    bin = found;
+    bin = browser.require();
     dir = mkdtempSync(join(tmpdir(), "troupe-report-"));
     const file = join(dir, "report.html");
     writeFileSync(file, renderHtmlReport(report));

@@ -6,6 +6,7 @@ import * as approve from "./commands/approve.js";
 import * as ask from "./commands/ask.js";
 import * as auth from "./commands/auth.js";
 import * as bench from "./commands/bench.js";
+import * as dashboard from "./commands/dashboard.js";
 import * as demo from "./commands/demo.js";
 import * as dev from "./commands/dev.js";
 import * as dlq from "./commands/dlq.js";
@@ -47,7 +48,7 @@ const EXAMPLES = `Examples:
   $ agentctl ps`;
 
 /** Every command module, in the order `agentctl --help` lists them. */
-const COMMANDS = [dev, node, spawn, ps, top, tell, publish, ask, approve, stop, kill, tree, events, state, transcript, kv, dlq, auth, mcp, demo, bench];
+const COMMANDS = [dev, node, spawn, ps, top, tell, publish, ask, approve, stop, kill, tree, events, state, transcript, dashboard, kv, dlq, auth, mcp, demo, bench];
 
 /** Show the command's usage after each usage error, for it and every subcommand. */
 function hintUsage(cmd: Command): void {

@@ -1,0 +1,66 @@
+// agentctl dashboard as a user runs it: it prints the page's URL, the page
+// and its API answer from that address, Ctrl-C ends it with exit 0; a bad
+// port is a usage error and a namespace where nothing runs is "not found".
+
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defineAgent } from "../runtime/define-agent.js";
+import { startNode, type TroupeNode } from "../runtime/node.js";
+import { useNatsServer } from "../runtime/testing/server.js";
+import { agentctl, AgentctlProcess } from "./testing/agentctl-process.js";
+
+const SLOW_MS = 120_000;
+const nats = useNatsServer();
+const namespace = `cli-dash-${randomBytes(3).toString("hex")}`;
+
+describe("agentctl dashboard", { timeout: SLOW_MS }, () => {
+  let node: TroupeNode;
+
+  beforeAll(async () => {
+    node = await startNode({
+      servers: nats.url,
+      namespace,
+      name: "dash-node",
+      agents: [defineAgent({ type: "counter", state: () => ({ count: 0 }), receive: (_m: unknown, ctx) => ++ctx.state.count })],
+    });
+    await node.spawn("counter", { key: "c1" });
+  }, SLOW_MS);
+  afterAll(async () => {
+    await node?.close();
+  });
+
+  it("prints the URL, serves the page and its API there, and stops on Ctrl-C", async () => {
+    const dash = new AgentctlProcess(["dashboard", "--port", "0", "--server", nats.url, "--namespace", namespace]);
+    try {
+      const out = await dash.waitFor(/dashboard of namespace \S+: http:\/\/127\.0\.0\.1:\d+\/\n/);
+      const url = /(http:\/\/\S+)/.exec(out)![1]!;
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      const token = /<meta name="troupe-token" content="([0-9a-f]{64})">/.exec(html)![1]!;
+      expect((await fetch(new URL("/api/snapshot", url))).status).toBe(403);
+      const snap = await fetch(new URL("/api/snapshot", url), { headers: { "x-troupe-token": token } });
+      expect(((await snap.json()) as { agents: Array<{ id: string }> }).agents.map((a) => a.id)).toEqual(["counter/c1"]);
+    } finally {
+      const end = await dash.stop("SIGINT");
+      expect(end.code).toBe(0);
+    }
+  });
+
+  it("says what is wrong with a bad port (exit 2) or a namespace where nothing runs (exit 4)", async () => {
+    const port = await agentctl(["dashboard", "--port", "70000", "--server", nats.url, "--namespace", namespace]);
+    expect(port.code).toBe(2);
+    expect(port.stderr).toContain("expected a port number from 0 to 65535");
+    const missing = await agentctl(["dashboard", "--port", "0", "--server", nats.url, "--namespace", `${namespace}-typo`]);
+    expect(missing.code).toBe(4);
+    expect(missing.stdout).toBe("");
+  });
+
+  it("explains itself in --help", async () => {
+    const help = await agentctl(["dashboard", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage: agentctl dashboard [options]");
+    expect(help.stdout).toContain("--port <port>");
+    expect(help.stdout).toContain("agentctl dashboard --port 8080 -n prod");
+  });
+});

@@ -1,0 +1,72 @@
+// What the dashboard shows of one agent when it is clicked: where and how it
+// runs (from the latest snapshot), its persisted state, the shared-memory
+// keys it wrote last, and for a model agent its conversation and the approval
+// it waits for.
+
+import type { AgentInfo, TroupeClient } from "../../actors/index.js";
+import { ErrorCode } from "../../runtime/errors.js";
+import { isJournal } from "../../runtime/model/journal.js";
+import { NotFoundError } from "../exit-code.js";
+import { isoTime, transcriptJson, transcriptOf } from "../transcript-view.js";
+
+/** The most shared-memory revisions read to find an agent's keys; past it the list says it is cut. */
+export const MEMORY_SCAN_LIMIT = 5000;
+
+/** One agent as the detail view shows it. */
+export interface AgentDetail {
+  id: string;
+  /** Its row of the latest snapshot; null when it does not run. */
+  running: AgentInfo | null;
+  /** Its persisted state; null when it has none. */
+  state: { value: unknown; revision: number } | null;
+  /** Keys of the namespace's shared memory whose latest value this agent wrote. */
+  memory: { keys: Array<{ key: string; revision: number; value: unknown }>; truncated: boolean };
+  /** A model agent's conversation (as `agentctl transcript --json`); null for other agents. */
+  conversation: Record<string, unknown> | null;
+  /** The approval a model agent waits for, if any. */
+  waiting: { approval: string; request: string; tool: string; args: unknown; deadline: string } | null;
+}
+
+/**
+ * The detail of `id`; NotFoundError when it neither runs nor has persisted state.
+ * `running` is its row of the latest snapshot, if any.
+ */
+export async function agentDetail(client: TroupeClient, id: string, running: AgentInfo | undefined): Promise<AgentDetail> {
+  const [stored, memory] = await Promise.all([client.persistedState(id), memoryKeysOf(client, id)]);
+  if (stored === undefined && running === undefined && memory.keys.length === 0) {
+    throw new NotFoundError(`no agent ${id}: it does not run and has no persisted state`);
+  }
+  let conversation: AgentDetail["conversation"] = null;
+  let waiting: AgentDetail["waiting"] = null;
+  if (stored !== undefined && isJournal(stored.value)) {
+    const journal = stored.value;
+    conversation = transcriptJson(transcriptOf(id, journal));
+    const r = journal.request;
+    if (r?.approval) waiting = { approval: r.approval.id, request: r.id, tool: r.approval.tool, args: r.approval.args, deadline: isoTime(r.approval.deadline) };
+  }
+  return { id, running: running ?? null, state: stored ?? null, memory, conversation, waiting };
+}
+
+/** The shared-memory keys whose latest revision `id` wrote (reads at most {@link MEMORY_SCAN_LIMIT} revisions). */
+async function memoryKeysOf(client: TroupeClient, id: string): Promise<AgentDetail["memory"]> {
+  const latest = new Map<string, { writer: string | undefined; revision: number; value: unknown; put: boolean }>();
+  let scanned = 0;
+  let truncated = false;
+  try {
+    for await (const e of client.memory.history(">")) {
+      if (++scanned > MEMORY_SCAN_LIMIT) {
+        truncated = true;
+        break;
+      }
+      latest.set(e.key, { writer: e.writer, revision: e.revision, value: e.value ?? null, put: e.op === "put" });
+    }
+  } catch (err) {
+    // A namespace nobody wrote shared memory in has no bucket: no keys.
+    if ((err as { code?: unknown }).code !== ErrorCode.BucketNotFound) throw err;
+  }
+  const keys = [...latest]
+    .filter(([, v]) => v.put && v.writer === id)
+    .map(([key, v]) => ({ key, revision: v.revision, value: v.value }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { keys, truncated };
+}

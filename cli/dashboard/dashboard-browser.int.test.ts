@@ -1,0 +1,219 @@
+// The dashboard in a real headless Chromium (Playwright), as a person would
+// use it: the page loads, shows a spawned agent, updates when the agent is
+// killed and restarted, shows its persisted state and memory keys on click,
+// and approves a model agent's pending tool call. The last case measures how
+// long a restart takes to reach the page while agents are killed in a loop.
+// Needs Chromium: see runtime/testing/chromium.ts for the skip/require rules.
+
+import { randomBytes } from "node:crypto";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectClient, type TroupeClient } from "../../actors/index.js";
+import { defineAgent } from "../../runtime/define-agent.js";
+import type { Journal, ModelReply } from "../../runtime/model/journal.js";
+import { tool } from "../../runtime/model/tool.js";
+import { startNode, type TroupeNode } from "../../runtime/node.js";
+import { browserFor } from "../../runtime/testing/chromium.js";
+import { startModelServer, type ModelServer } from "../../runtime/testing/model-server.js";
+import { lastUserText, toolResults, type ChatRequest, type ModelStep } from "../../runtime/testing/model-script.js";
+import { useNatsServer } from "../../runtime/testing/server.js";
+import { waitFor } from "../../runtime/testing/wait.js";
+import { startDashboard, type Dashboard } from "./dashboard-server.js";
+
+const browser = browserFor("cli/dashboard/dashboard-browser.int.test.ts", "the dashboard in a browser");
+const nats = useNatsServer();
+const namespace = `dash-ui-${randomBytes(3).toString("hex")}`;
+const SLOW_MS = 120_000;
+
+/** The scripted model: `refund N` calls the refund tool, then it reports what the tool said. */
+function respond(req: ChatRequest): ModelStep {
+  const results = toolResults(req);
+  if (results.length > 0) return { text: `tools said: ${results.map((r) => r.content).join(", ")}` };
+  const prompt = lastUserText(req) ?? "";
+  if (prompt.startsWith("refund ")) return { toolCalls: [{ name: "refund", args: { order: "o-1", cents: Number(prompt.slice(7)) } }] };
+  return { text: `you said: ${prompt}` };
+}
+
+const refunds: unknown[] = [];
+const refund = tool({
+  description: "Refund an order",
+  parameters: { type: "object", properties: { order: { type: "string" }, cents: { type: "integer" } }, required: ["order", "cents"] },
+  approval: true,
+  execute: (args: { order: string; cents: number }) => {
+    refunds.push(args);
+    return { refunded: args.cents };
+  },
+});
+
+/**
+ * Run in the page (as text: this project compiles without the DOM's types): record when each
+ * child_restarted line enters the feed and each restart count in the table changes, in
+ * `window.seen` as `{ what, id, at, shown }` (`at`: the event's time or the count shown).
+ */
+const RECORD_UPDATES = `(() => {
+  window.seen = [];
+  new MutationObserver((records) => {
+    const shown = performance.timeOrigin + performance.now();
+    for (const r of records) {
+      for (const e of r.addedNodes) {
+        if (e.dataset && e.dataset.kind === "child_restarted") window.seen.push({ what: "feed", id: e.dataset.id, at: Number(e.dataset.at), shown });
+      }
+      const td = r.target.nodeType === 3 ? r.target.parentElement : r.target;
+      if (td && td.dataset && td.dataset.col === "restarts") window.seen.push({ what: "table", id: td.parentElement.dataset.agent, at: Number(td.textContent), shown });
+    }
+  }).observe(document.body, { childList: true, subtree: true, characterData: true });
+})()`;
+
+/** The value at fraction `q` of sorted numbers. */
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+describe.skipIf(browser.skip)("the dashboard in headless Chromium", { timeout: SLOW_MS }, () => {
+  let model: ModelServer;
+  let node: TroupeNode;
+  let client: TroupeClient;
+  let dash: Dashboard;
+  let chrome: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    const bin = browser.require();
+    model = await startModelServer((req) => respond(req));
+    node = await startNode({
+      servers: nats.url,
+      namespace,
+      name: "ui-node",
+      // The crash storm below restarts agents many times a second: the root gives none up.
+      root: { intensity: 10_000, periodMs: 1000 },
+      agents: [
+        defineAgent({
+          type: "counter",
+          state: () => ({ count: 0 }),
+          receive: async (msg: { op: string }, ctx) => {
+            if (msg.op === "note") await ctx.memory.put(`note.${ctx.key}`, { by: ctx.key });
+            return ++ctx.state.count;
+          },
+        }),
+        defineAgent({ type: "assistant", model: { baseURL: model.url, model: "scripted", apiKey: "test" }, tools: { refund } }),
+      ],
+    });
+    client = await connectClient({ servers: nats.url, namespace });
+    dash = await startDashboard({ client });
+    // No network but the dashboard: every host name fails to resolve.
+    chrome = await chromium.launch({ executablePath: bin, args: ["--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"] });
+    page = await chrome.newPage();
+    page.setDefaultTimeout(15_000);
+  }, SLOW_MS);
+
+  afterAll(async () => {
+    await chrome?.close();
+    await dash?.close();
+    await client?.close();
+    await node?.close();
+    await model?.close();
+  });
+
+  const row = (id: string) => page.locator(`#agents tr[data-agent="${id}"]`);
+  const cell = (id: string, col: string) => row(id).locator(`td[data-col="${col}"]`);
+
+  it("loads, and shows a spawned agent in the table and its node's tree", async () => {
+    await page.goto(dash.url);
+    await expect.poll(() => page.locator("#status").textContent()).toBe("live");
+    await node.spawn("counter", { key: "c1" });
+    await row("counter/c1").waitFor();
+    expect(await cell("counter/c1", "state").textContent()).toBe("running");
+    expect(await cell("counter/c1", "node").textContent()).toBe("ui-node");
+    expect(await cell("counter/c1", "restarts").textContent()).toBe("0");
+    await page.locator('#trees [data-node="ui-node"] li[data-tree-id="counter/c1"]').waitFor();
+    expect(await page.locator("#node-count").textContent()).toBe("1");
+  });
+
+  it("updates when the agent is killed and restarted: the event in the feed, the restart count in the table", async () => {
+    await client.kill("counter/c1", "killed by the test");
+    await page.locator('#feed li[data-kind="child_failed"][data-id="counter/c1"]').waitFor();
+    await page.locator('#feed li[data-kind="child_restarted"][data-id="counter/c1"]').waitFor();
+    await expect.poll(() => cell("counter/c1", "restarts").textContent()).toBe("1");
+    await expect.poll(() => cell("counter/c1", "state").textContent()).toBe("running");
+    expect(await row("counter/c1").getAttribute("class")).toContain("restarted");
+  });
+
+  it("shows the agent's persisted state and the memory keys it wrote when clicked", async () => {
+    await node.ref("counter/c1").ask({ op: "note" });
+    await node.ref("counter/c1").ask({ op: "inc" });
+    await row("counter/c1").click();
+    await expect.poll(() => page.locator("#detail-id").textContent()).toBe("counter/c1");
+    await expect.poll(async () => JSON.parse((await page.locator("#detail-state").textContent()) || "null")).toEqual({ count: 2 });
+    expect(await page.locator('#detail-memory li[data-key="note.c1"]').textContent()).toBe('note.c1 = {"by":"c1"}');
+    expect(await page.locator("#detail-approval").isHidden()).toBe(true);
+    expect(await page.locator("#detail-conversation-box").isHidden()).toBe(true);
+  });
+
+  it("approves a model agent's pending tool call from the page, and shows the conversation", async () => {
+    await node.spawn("assistant", { key: "r1" });
+    const asked = node.ref("assistant/r1").ask<ModelReply>({ prompt: "refund 1250" }, { timeoutMs: 60_000 });
+    asked.catch(() => {});
+    const approval = await waitFor(async () => ((await node.persistedState("assistant/r1"))?.value as Journal | undefined)?.request?.approval?.id, "an approval", 30_000);
+    await row("assistant/r1").click();
+    await page.locator("#detail-approval").waitFor({ state: "visible" });
+    expect(await page.locator("#detail-approval").getAttribute("data-approval")).toBe(approval);
+    expect(JSON.parse((await page.locator("#approval-args").textContent())!)).toEqual({ order: "o-1", cents: 1250 });
+    expect(refunds).toEqual([]);
+    await page.locator("#approve").click();
+    expect((await asked).text).toBe('tools said: {"refunded":1250}');
+    expect(refunds).toEqual([{ order: "o-1", cents: 1250 }]);
+    await expect.poll(() => page.locator("#approval-result").textContent()).toBe(`approved ${approval}`);
+    await page.locator("#detail-approval").waitFor({ state: "hidden" });
+    const entries = page.locator("#detail-conversation .entry");
+    await expect.poll(() => entries.evaluateAll((els) => els.map((e) => e.getAttribute("data-entry")))).toEqual([
+      "user",
+      "tool_call",
+      "approval_requested",
+      "approved",
+      "tool_result",
+      "assistant",
+    ]);
+  });
+
+  it("shows restarts on the page within a second of their events during a crash storm", async () => {
+    const ids = Array.from({ length: 8 }, (_, i) => `counter/s${i}`);
+    for (const id of ids) await node.spawn("counter", { key: id.slice(8) });
+    for (const id of ids) await row(id).waitFor();
+    // In the page: when each child_restarted line appears, and when each restart count changes.
+    await page.evaluate(RECORD_UPDATES);
+    // The storm: kill one agent every 50 ms for 10 s, each kill's restart event timed by the node.
+    const restartAt = new Map<string, number[]>();
+    const off = node.onEvent((e) => restartAt.set(e.id, [...(restartAt.get(e.id) ?? []), e.at]), { kind: "child_restarted" });
+    const rounds = 200;
+    for (let i = 0; i < rounds; i++) {
+      await client.kill(ids[i % ids.length]!, "storm").catch(() => {});
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    off();
+    const restarts = [...restartAt.values()].reduce((n, l) => n + l.length, 0);
+    // Wait until the page has shown every restart, in the feed and in the table.
+    // (The feed keeps the latest 200 lines, so what it showed is counted as it came.)
+    await expect.poll(() => page.evaluate(`window.seen.filter((s) => s.what === "feed" && s.id.startsWith("counter/s")).length`), { timeout: 15_000 }).toBe(restarts);
+    for (const id of ids) await expect.poll(() => cell(id, "restarts").textContent()).toBe(String(restartAt.get(id)?.length ?? 0));
+    type Seen = { what: string; id: string; at: number; shown: number };
+    const seen = (await page.evaluate("window.seen")) as Seen[];
+    // Feed: from each restart event's time to its line in the DOM.
+    const feed = seen.filter((s) => s.what === "feed" && ids.includes(s.id)).map((s) => s.shown - s.at).sort((a, b) => a - b);
+    // Table: from the n-th restart event of an agent to the first time its count shows n or more.
+    const table: number[] = [];
+    for (const [id, times] of restartAt) {
+      const shown = seen.filter((s) => s.what === "table" && s.id === id);
+      times.forEach((at, i) => {
+        const first = shown.find((s) => s.at >= i + 1);
+        if (first) table.push(first.shown - at);
+      });
+    }
+    table.sort((a, b) => a - b);
+    const line = (name: string, v: number[]) => `${name}: n=${v.length} p50=${quantile(v, 0.5).toFixed(0)} ms p99=${quantile(v, 0.99).toFixed(0)} ms max=${v[v.length - 1]!.toFixed(0)} ms`;
+    console.log(`dashboard under a crash storm (${restarts} restarts in ${rounds} kills):\n  ${line("event feed", feed)}\n  ${line("restart count in the table", table)}`);
+    expect(feed.length).toBe(restarts);
+    expect(table.length).toBe(restarts);
+    expect(quantile(feed, 0.99)).toBeLessThan(1000);
+    expect(quantile(table, 0.99)).toBeLessThan(1000);
+  });
+});

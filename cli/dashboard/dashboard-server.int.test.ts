@@ -1,0 +1,144 @@
+// The dashboard's HTTP API without a browser, against a real server and node:
+// what a page needs (the page with its token, a snapshot, an agent's detail)
+// and what it refuses: no or a wrong token (403), a Host that names another
+// server (421, DNS rebinding), a POST from another origin (403), an unknown
+// agent (404), malformed requests (400), and none of it stops the server.
+
+import { request } from "node:http";
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectClient, type TroupeClient } from "../../actors/index.js";
+import { defineAgent } from "../../runtime/define-agent.js";
+import { startNode, type TroupeNode } from "../../runtime/node.js";
+import { useNatsServer } from "../../runtime/testing/server.js";
+import { startDashboard, type Dashboard } from "./dashboard-server.js";
+
+const nats = useNatsServer();
+const namespace = `dash-api-${randomBytes(3).toString("hex")}`;
+
+/** A raw HTTP request (fetch would not let a test set Host). */
+function call(
+  d: Dashboard,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; body: string; type: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port: d.port, path, method: opts.method ?? "GET", headers: opts.headers }, (res) => {
+      let body = "";
+      res.setEncoding("utf8").on("data", (s: string) => (body += s));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers["content-type"] ?? "") }));
+    });
+    req.on("error", reject);
+    req.end(opts.body);
+  });
+}
+
+describe("the dashboard's API", () => {
+  let node: TroupeNode;
+  let client: TroupeClient;
+  let dash: Dashboard;
+  const auth = () => ({ "x-troupe-token": dash.token });
+
+  beforeAll(async () => {
+    node = await startNode({
+      servers: nats.url,
+      namespace,
+      name: "api-node",
+      agents: [
+        defineAgent({
+          type: "counter",
+          state: () => ({ count: 0 }),
+          receive: async (msg: { op: string }, ctx) => {
+            if (msg.op === "note") await ctx.memory.put(`note.${ctx.key}`, { by: ctx.key });
+            return ++ctx.state.count;
+          },
+        }),
+      ],
+    });
+    await node.spawn("counter", { key: "c1" });
+    await node.ref("counter/c1").ask({ op: "note" });
+    client = await connectClient({ servers: nats.url, namespace });
+    dash = await startDashboard({ client });
+  });
+  afterAll(async () => {
+    await dash?.close();
+    await client?.close();
+    await node?.close();
+  });
+
+  it("serves the page with this run's token, and its script and style", async () => {
+    expect(dash.url).toBe(`http://127.0.0.1:${dash.port}/`);
+    const page = await call(dash, "/");
+    expect(page.status).toBe(200);
+    expect(page.body).toContain(`<meta name="troupe-token" content="${dash.token}">`);
+    expect(page.body).toContain(`namespace ${namespace}`);
+    expect((await call(dash, "/dashboard.js")).type).toMatch(/^text\/javascript/);
+    expect((await call(dash, "/dashboard.css")).type).toMatch(/^text\/css/);
+    expect((await call(dash, "/nothing")).status).toBe(404);
+  });
+
+  it("answers a snapshot and an agent's detail with the token", async () => {
+    const snap = await call(dash, "/api/snapshot", { headers: auth() });
+    expect(snap.status).toBe(200);
+    const s = JSON.parse(snap.body) as { agents: Array<{ id: string }>; trees: Array<{ node: string }> };
+    expect(s.agents.map((a) => a.id)).toContain("counter/c1");
+    expect(s.trees.map((t) => t.node)).toEqual(["api-node"]);
+    const detail = await call(dash, "/api/agents/counter/c1", { headers: auth() });
+    expect(detail.status).toBe(200);
+    expect(JSON.parse(detail.body)).toMatchObject({
+      id: "counter/c1",
+      running: { id: "counter/c1", node: "api-node", state: "running" },
+      state: { value: { count: 1 } },
+      memory: { keys: [{ key: "note.c1", value: { by: "c1" } }], truncated: false },
+      conversation: null,
+      waiting: null,
+    });
+  });
+
+  it("refuses an API request without the token or with a wrong one (403)", async () => {
+    for (const headers of [{} as Record<string, string>, { "x-troupe-token": "0".repeat(64) }, { "x-troupe-token": dash.token.slice(1) }]) {
+      const r = await call(dash, "/api/snapshot", { headers });
+      expect(r.status).toBe(403);
+      expect(JSON.parse(r.body).error).toMatch(/token/);
+    }
+    // The event stream takes the token as a query parameter; a POST never does.
+    expect((await call(dash, `/api/events?token=wrong`)).status).toBe(403);
+    const post = await call(dash, `/api/agents/counter/c1/approvals/a1?token=${dash.token}`, { method: "POST", body: '{"decision":"approve"}' });
+    expect(post.status).toBe(403);
+  });
+
+  it("refuses a request that names another host (421), even with the token: DNS rebinding", async () => {
+    for (const host of [`evil.example:${dash.port}`, "127.0.0.1", `127.0.0.1:${dash.port + 1}`]) {
+      const r = await call(dash, "/api/snapshot", { headers: { ...auth(), host } });
+      expect(r.status).toBe(421);
+    }
+    expect((await call(dash, "/", { headers: { host: `evil.example:${dash.port}` } })).status).toBe(421);
+    expect((await call(dash, "/api/snapshot", { headers: { ...auth(), host: `localhost:${dash.port}` } })).status).toBe(200);
+  });
+
+  it("refuses a POST from another origin (403)", async () => {
+    const r = await call(dash, "/api/agents/counter/c1/approvals/a1", {
+      method: "POST",
+      headers: { ...auth(), origin: "http://evil.example", "content-type": "application/json" },
+      body: '{"decision":"approve"}',
+    });
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body).error).toMatch(/cross-origin/);
+  });
+
+  it("answers 404 for an unknown agent or approval and 400 for malformed requests, and keeps serving", async () => {
+    const unknown = await call(dash, "/api/agents/counter/nobody", { headers: auth() });
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.body).error).toMatch(/counter\/nobody/);
+    const origin = `http://127.0.0.1:${dash.port}`;
+    const post = (body: string) => call(dash, "/api/agents/counter/c1/approvals/a1", { method: "POST", headers: { ...auth(), origin }, body });
+    expect((await post("not json")).status).toBe(400);
+    expect((await post('{"decision":"maybe"}')).status).toBe(400);
+    expect((await post(JSON.stringify({ decision: "deny", reason: "x".repeat(3000) }))).status).toBe(400);
+    expect((await post("x".repeat(20_000))).status).toBe(413);
+    expect((await call(dash, "/api/agents/%E0%A4%A/x", { headers: auth() })).status).toBe(400);
+    expect((await call(dash, "/api/agents/counter/c1", { method: "DELETE", headers: auth() })).status).toBe(405);
+    expect((await call(dash, "/api/nothing", { headers: auth() })).status).toBe(404);
+    expect((await call(dash, "/api/snapshot", { headers: auth() })).status).toBe(200);
+  });
+});
