@@ -165,7 +165,7 @@ describe.skipIf(browser.skip)("the dashboard in headless Chromium", { timeout: S
     await expect.poll(() => page.locator("#approval-result").textContent()).toBe(`approved ${approval}`);
     await page.locator("#detail-approval").waitFor({ state: "hidden" });
     const entries = page.locator("#detail-conversation .entry");
-    await expect.poll(() => entries.evaluateAll((els) => els.map((e) => e.getAttribute("data-entry")))).toEqual([
+    await expect.poll(() => entries.evaluateAll((els) => els.map((e) => (e as unknown as { getAttribute(name: string): string | null }).getAttribute("data-entry")))).toEqual([
       "user",
       "tool_call",
       "approval_requested",
