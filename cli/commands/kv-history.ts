@@ -12,9 +12,14 @@ import { toJson } from "../output.js";
 export function register(kv: Command, f: Factory): void {
   withBucketOption(kv.command("history"))
     .summary("list a key's revisions")
-    .description("list the revisions of a key still kept, oldest first, with who wrote each (an agent id, client:<name> or node:<id>)")
-    .argument("<key>", "the key, e.g. user.1")
-    .option("--json", "print the revisions as a JSON array (writer: null for a write made without Troupe)")
+    .description(
+      "list the revisions of a key still kept, oldest first, with who wrote each (an agent id, client:<name> or node:<id>).\n" +
+        "KEY may be a pattern ('user.*', '>'): then the revisions of every matching key are listed, in the order\n" +
+        "they were written, with a KEY column.",
+    )
+    .argument("<key>", "the key, e.g. user.1, or a pattern such as 'user.>'")
+    .option("--json", "print the revisions as a JSON array, each with its key (writer: null for a write made without Troupe)")
+    .addHelpText("after", "\nExamples:\n  agentctl kv history user.1\n  agentctl kv history '>'        # every key, with a KEY column")
     .action(
       f.action(async (key: string, opts: { bucket?: string; json?: boolean }) => {
         const bucket = await openBucket(f, opts.bucket);
@@ -22,9 +27,12 @@ export function register(kv: Command, f: Factory): void {
         for await (const e of bucket.history(key)) entries.push(e);
         if (entries.length === 0) throw new NotFoundError(`key ${key} has no history in bucket ${bucket.name}`);
         if (opts.json) return f.out.json(entries.map((e) => ({ ...entryJson(e), writer: e.writer ?? null })));
+        // A pattern can match several keys: then each row names its key.
+        const keyed = isPattern(key);
         f.out.table(
-          ["REVISION", "OP", "CREATED", "WRITER", "VALUE"],
+          [...(keyed ? ["KEY"] : []), "REVISION", "OP", "CREATED", "WRITER", "VALUE"],
           entries.map((e) => [
+            ...(keyed ? [e.key] : []),
             String(e.revision),
             e.op,
             e.created.toISOString(),
@@ -34,4 +42,9 @@ export function register(kv: Command, f: Factory): void {
         );
       }),
     );
+}
+
+/** Whether a key argument is a pattern that may match more than one key (`*` or `>` as a token). */
+function isPattern(key: string): boolean {
+  return key.split(".").some((t) => t === "*" || t === ">");
 }
