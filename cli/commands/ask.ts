@@ -4,6 +4,7 @@
 import type { Command } from "commander";
 import { parseAgentId } from "../../actors/index.js";
 import type { Factory } from "../factory.js";
+import { withTypeHint } from "../hosted-types.js";
 import { readJsonArg } from "../json-arg.js";
 import { positiveInteger } from "../option-parsers.js";
 
@@ -33,15 +34,17 @@ Examples:
     )
     .action(
       f.action(async (id: string, message: string, opts: { timeout: number; id?: string; stream?: boolean }) => {
-        parseAgentId(id);
+        const { type } = parseAgentId(id);
         const msg = await readJsonArg(message, "MESSAGE");
         const client = await f.client();
-        if (opts.stream) {
-          for await (const chunk of client.ref(id).stream(msg, { inactivityMs: opts.timeout, id: opts.id })) f.out.line(JSON.stringify(chunk));
-          return;
-        }
-        const reply = await client.ref(id).ask(msg, { timeoutMs: opts.timeout, id: opts.id });
-        f.out.json(reply);
+        await withTypeHint(f, type, async () => {
+          if (opts.stream) {
+            for await (const chunk of client.ref(id).stream(msg, { inactivityMs: opts.timeout, id: opts.id })) f.out.line(JSON.stringify(chunk));
+            return;
+          }
+          const reply = await client.ref(id).ask(msg, { timeoutMs: opts.timeout, id: opts.id });
+          f.out.json(reply);
+        });
       }),
     );
 }

@@ -3,6 +3,7 @@
 import { Option, type Command } from "commander";
 import { agentId, parseAgentId, RestartType } from "../../actors/index.js";
 import type { Factory } from "../factory.js";
+import { requireHostedType } from "../hosted-types.js";
 import { readJsonArg } from "../json-arg.js";
 
 interface SpawnFlags {
@@ -34,6 +35,8 @@ export function register(program: Command, f: Factory): void {
         agentId(type, opts.key ?? "any");
         if (opts.supervisor !== undefined) parseAgentId(opts.supervisor);
         const client = await f.client();
+        // To the pool: a type no live node hosts is said at once, with what is hosted.
+        if (opts.node === undefined && opts.supervisor === undefined) await requireHostedType(f, type);
         const ref = await client.spawn(type, {
           key: opts.key,
           args,

@@ -3,6 +3,7 @@
 import type { Command } from "commander";
 import { ActivationMode, AgentNotFoundError, MailboxKind, parseAgentId } from "../../actors/index.js";
 import type { Factory } from "../factory.js";
+import { withTypeHint } from "../hosted-types.js";
 import { readJsonArg } from "../json-arg.js";
 
 /** Register `agentctl tell ID MESSAGE`. */
@@ -26,9 +27,11 @@ export function register(program: Command, f: Factory): void {
         const msg = await readJsonArg(message, "MESSAGE");
         const client = await f.client();
         const durable = (await client.mailboxOf(type)) === MailboxKind.Durable;
-        if ((await client.activationOf(type)) === ActivationMode.OnDemand) await client.activate(id);
-        else if (!durable && (await client.whereIs(id)) === undefined) throw new AgentNotFoundError(id);
-        await client.ref(id).tell(msg, { id: opts.id });
+        await withTypeHint(f, type, async () => {
+          if ((await client.activationOf(type)) === ActivationMode.OnDemand) await client.activate(id);
+          else if (!durable && (await client.whereIs(id)) === undefined) throw new AgentNotFoundError(id);
+          await client.ref(id).tell(msg, { id: opts.id });
+        });
         f.out.line(durable ? `stored in the durable mailbox of ${id}` : `sent to ${id}`);
       }),
     );
