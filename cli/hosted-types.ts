@@ -31,14 +31,18 @@ export async function requireHostedType(f: Factory, type: string): Promise<void>
 
 /**
  * Run `fn`; when it fails because the agent is not running, and no node hosts
- * `type`, say why in the same sentence.
+ * `type`, say why in the same sentence (or that the namespace does not exist).
  */
 export async function withTypeHint<T>(f: Factory, type: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if ((err as { code?: unknown } | null)?.code !== ErrorCode.AgentNotFound) throw err;
-    const reason = await unhostedTypeReason(await f.client(), f.namespace(), type).catch(() => undefined);
+    const reason = await unhostedTypeReason(await f.client(), f.namespace(), type).catch((e: unknown) => {
+      // No such namespace says more than "not running"; any other trouble leaves the first error as it was.
+      if ((e as { code?: unknown } | null)?.code === ErrorCode.NamespaceNotFound) throw e;
+      return undefined;
+    });
     if (reason === undefined) throw err;
     throw new NotFoundError(`${(err as Error).message}: ${reason}`);
   }

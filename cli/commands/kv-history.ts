@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import type { MemoryEntry } from "../../actors/index.js";
 import { NotFoundError } from "../exit-code.js";
 import type { Factory } from "../factory.js";
-import { entryJson, openBucket, withBucketOption } from "../kv-bucket.js";
+import { entryJson, openBucket, withBucketOption, inNamespace } from "../kv-bucket.js";
 import { toJson } from "../output.js";
 
 /** Register `agentctl kv history KEY`. */
@@ -21,7 +21,7 @@ export function register(kv: Command, f: Factory): void {
     .option("--json", "print the revisions as a JSON array, each with its key (writer: null for a write made without Troupe)")
     .addHelpText("after", "\nExamples:\n  agentctl kv history user.1\n  agentctl kv history '>'        # every key, with a KEY column")
     .action(
-      f.action(async (key: string, opts: { bucket?: string; json?: boolean }) => {
+      f.action(inNamespace(f, async (key: string, opts: { bucket?: string; json?: boolean }) => {
         const bucket = await openBucket(f, opts.bucket);
         const entries: MemoryEntry[] = [];
         for await (const e of bucket.history(key)) entries.push(e);
@@ -40,7 +40,7 @@ export function register(kv: Command, f: Factory): void {
             e.op === "delete" ? "-" : e.error ? `<${e.error.message}>` : toJson(e.value),
           ]),
         );
-      }),
+      })),
     );
 }
 
