@@ -114,7 +114,7 @@ describe("runBench", () => {
 
     // With strict, the missed goal alone fails the run.
     const strict = await runBench({ registry: [registry[0]!], outDir, strict: true, stdout: capture().stream });
-    expect(strict.exitCode).toBe(1);
+    expect(strict.exitCode).toBe(7);
     const lenient = await runBench({ registry: [registry[0]!], outDir, stdout: capture().stream });
     expect(lenient.exitCode).toBe(0);
   });

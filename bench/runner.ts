@@ -17,10 +17,12 @@ import { errorText, ratioOf, type Scenario, type ScenarioContext, type ScenarioR
 /** Exit codes of a run (and of `agentctl bench`). */
 export const BenchExit = {
   Ok: 0,
-  /** A scenario could not run (ok: false), or with `strict`, a goal was missed. */
+  /** A scenario could not run (ok: false). */
   Failed: 1,
   /** A usage error: an unknown scenario name. Nothing was run. */
   Usage: 2,
+  /** With `strict`: every scenario ran, and at least one goal was missed. */
+  GoalMissed: 7,
   /** Interrupted by SIGINT/SIGTERM; the process exits with this code. */
   Interrupted: 130,
 } as const;
@@ -39,7 +41,7 @@ export interface RunBenchOptions {
   registry: Scenario[];
   /** Where progress and the table go; default process.stdout. Errors go here too. */
   stdout?: NodeJS.WritableStream & { isTTY?: boolean };
-  /** Missed goals also make the exit code 1 (by default only scenarios that did not run do). */
+  /** A missed goal makes the exit code {@link BenchExit.GoalMissed} (by default only scenarios that did not run fail the run). */
   strict?: boolean;
   /** Per-scenario time limit in ms; default 90 s with `quick`, 10 minutes without. */
   scenarioTimeoutMs?: number;
@@ -252,7 +254,7 @@ export async function runBench(opts: RunBenchOptions): Promise<RunBenchResult> {
 
   const anyFailed = results.some((r) => !r.ok);
   const anyMissed = results.some((r) => r.metrics.some((m) => m.pass === false));
-  const exitCode = anyFailed || (opts.strict === true && anyMissed) ? BenchExit.Failed : BenchExit.Ok;
+  const exitCode = anyFailed ? BenchExit.Failed : opts.strict === true && anyMissed ? BenchExit.GoalMissed : BenchExit.Ok;
   return { exitCode, results, jsonPath, htmlPath, report };
 }
 

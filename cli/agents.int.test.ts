@@ -265,7 +265,7 @@ describe("agentctl in a namespace no node ever ran in", { timeout: SLOW_MS }, ()
       }
       const get = await agentctl(["kv", "get", "k", "--server", nats.url, "--namespace", typo]);
       expect(get.code).toBe(4);
-      expect(get.stderr).toContain(`bucket troupe_${typo}_mem does not exist`);
+      expect(get.stderr.trim()).toBe(`error: namespace "${typo}" does not exist on this server: no node has run in it`);
       expect(await streams()).toEqual(before);
     } finally {
       await nc.close();

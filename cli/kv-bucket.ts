@@ -3,6 +3,7 @@
 
 import type { Command } from "commander";
 import type { MemoryBucket, MemoryEntry } from "../actors/index.js";
+import { ErrorCode } from "../runtime/errors.js";
 import type { Factory } from "./factory.js";
 import { toJson } from "./output.js";
 
@@ -33,4 +34,22 @@ export function entryJson(e: MemoryEntry): Record<string, unknown> {
 export function entryText(e: MemoryEntry): string {
   if (e.op === "delete") return `del  ${e.key}`;
   return `put  ${e.key} = ${e.error ? `<${e.error.message}>` : toJson(e.value)}`;
+}
+
+/**
+ * Wrap a kv command's action: a bucket that does not exist because the whole
+ * namespace does not (no node ever ran in it, or a mistyped -n) is said as
+ * that, NamespaceNotFoundError, rather than as a missing bucket.
+ */
+export function inNamespace<A extends unknown[]>(f: Factory, fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<number | void> {
+  return async (...args: A) => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code !== ErrorCode.BucketNotFound) throw err;
+      // Throws NamespaceNotFoundError when the namespace's membership bucket is missing too.
+      await (await f.client()).nodes();
+      throw err;
+    }
+  };
 }

@@ -13,6 +13,7 @@ import * as dlq from "./commands/dlq.js";
 import * as kill from "./commands/kill.js";
 import * as kv from "./commands/kv.js";
 import * as node from "./commands/node.js";
+import * as ns from "./commands/ns.js";
 import * as ps from "./commands/ps.js";
 import * as spawn from "./commands/spawn.js";
 import * as state from "./commands/state.js";
@@ -48,7 +49,7 @@ const EXAMPLES = `Examples:
   $ agentctl ps`;
 
 /** Every command module, in the order `agentctl --help` lists them. */
-const COMMANDS = [dev, node, spawn, ps, top, tell, publish, ask, approve, stop, kill, tree, events, state, transcript, dashboard, kv, dlq, auth, mcp, demo, bench];
+const COMMANDS = [dev, node, spawn, ps, top, tell, publish, ask, approve, stop, kill, tree, events, state, transcript, dashboard, kv, dlq, ns, auth, mcp, demo, bench];
 
 /** Show the command's usage after each usage error, for it and every subcommand. */
 function hintUsage(cmd: Command): void {

@@ -270,6 +270,12 @@ export class TroupeClient {
     return this.calls.whereIs(id);
   }
 
+  /** Every agent with persisted state, running or not: those not running are stopped agents that kept their state. */
+  persistedIds(): Promise<AgentId[]> {
+    this.assertOpen();
+    return this.calls.persistedIds();
+  }
+
   /** The persisted state of an agent and its revision, or undefined. */
   persistedState(id: string): Promise<{ value: unknown; revision: number } | undefined> {
     this.assertOpen();

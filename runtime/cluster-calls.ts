@@ -241,6 +241,11 @@ export class ClusterCalls {
     return where && where.live ? where.reg.node : undefined;
   }
 
+  /** Every agent with persisted state, running or not (`agentctl ps --all`). */
+  async persistedIds(): Promise<AgentId[]> {
+    return (await this.buckets.stateStore()).ids();
+  }
+
   /** The persisted state of an agent and its revision, or undefined. */
   async persistedState(id: string): Promise<{ value: unknown; revision: number } | undefined> {
     const { type, key } = parseAgentId(id);

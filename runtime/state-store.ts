@@ -7,7 +7,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { Bucket, Kvm } from "@nats-io/kv";
 import { nuid } from "@nats-io/nats-core";
 import { publishToKey } from "./memory/kv-publish.js";
-import { formatAgentId, type Subjects } from "./subjects.js";
+import { formatAgentId, type AgentId, type Subjects } from "./subjects.js";
 import { isWrongLastSequence } from "./memory/jetstream-errors.js";
 import { InternalError, StateConflictError } from "./errors.js";
 
@@ -97,6 +97,21 @@ export class StateStore {
     const subject = this.kv.subjectForKey(this.kv.encodeKey(key), true);
     const last = await this.kv.jsm.streams.getMessage(this.kv.stream, { last_by_subj: subject });
     return last?.header?.get("Nats-Msg-Id") === msgID ? last.seq : undefined;
+  }
+
+  /** Every agent that has stored state (running or not), sorted; keys that name no agent are skipped. */
+  async ids(): Promise<AgentId[]> {
+    const keys = await this.retry("list state keys", async () => {
+      const out: string[] = [];
+      for await (const k of await this.kv.keys()) out.push(k);
+      return out;
+    });
+    const ids: AgentId[] = [];
+    for (const k of keys) {
+      const parts = this.subjects.parseAgentKey(k);
+      if (parts) ids.push(formatAgentId(parts.type, parts.key));
+    }
+    return ids.sort();
   }
 
   /** Delete the stored state of `type/key` (an explicit operation; stopping an agent keeps its state). */

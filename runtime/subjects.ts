@@ -394,12 +394,33 @@ export class Subjects {
   }
 
   /**
+   * Whether stream `name` belongs to this namespace: one of {@link Subjects.streams}, or the
+   * stream of a named shared-memory bucket (`KV_troupe_<ns>_mem_<name>`). What `agentctl ns rm` deletes.
+   */
+  ownsStream(name: string): boolean {
+    if (this.streams().some((o) => o.name === name)) return true;
+    const named = bucketStream(`${this.memoryBucket()}_`).name;
+    return name.startsWith(named) && BUCKET_NAME.test(name.slice(named.length));
+  }
+
+  /**
    * KV bucket of shared memory: `troupe_<ns>_mem`, or `troupe_<ns>_mem_<name>` for a named
    * bucket ({@link validateBucketName}: no `_`, so no two (namespace, name) pairs share a bucket).
    */
   memoryBucket(name?: string): string {
     return name === undefined ? `troupe_${this.ns}_mem` : `troupe_${this.ns}_mem_${validateBucketName(name)}`;
   }
+}
+
+/**
+ * The namespace a stream name belongs to, or undefined for a stream that is no
+ * namespace's (see {@link Subjects.ownsStream}): `KV_troupe_shop_state` -> `shop`, `TROUPE_SHOP_DLQ` -> `shop`.
+ */
+export function namespaceOfStream(name: string): string | undefined {
+  const m = /^KV_troupe_([a-z0-9][a-z0-9-]{0,63})_/.exec(name) ?? /^TROUPE_([A-Z0-9][A-Z0-9-]{0,63})_/.exec(name);
+  if (m === null) return undefined;
+  const ns = m[1]!.toLowerCase();
+  return new Subjects(ns).ownsStream(name) ? ns : undefined;
 }
 
 /** A stream Troupe makes, and the subjects it captures. */

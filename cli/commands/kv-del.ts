@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { NotFoundError } from "../exit-code.js";
 import type { Factory } from "../factory.js";
-import { openBucket, withBucketOption } from "../kv-bucket.js";
+import { openBucket, withBucketOption, inNamespace } from "../kv-bucket.js";
 
 /** Register `agentctl kv del KEY`. */
 export function register(kv: Command, f: Factory): void {
@@ -12,11 +12,11 @@ export function register(kv: Command, f: Factory): void {
     .description("delete a key")
     .argument("<key>", "the key, e.g. user.1")
     .action(
-      f.action(async (key: string, opts: { bucket?: string }) => {
+      f.action(inNamespace(f, async (key: string, opts: { bucket?: string }) => {
         const bucket = await openBucket(f, opts.bucket);
         if ((await bucket.get(key)) === undefined) throw new NotFoundError(`key ${key} not found in bucket ${bucket.name}`);
         const revision = await bucket.delete(key);
         f.out.line(`deleted ${key} (revision ${revision})`);
-      }),
+      })),
     );
 }

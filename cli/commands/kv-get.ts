@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { NotFoundError } from "../exit-code.js";
 import type { Factory } from "../factory.js";
-import { openBucket, withBucketOption } from "../kv-bucket.js";
+import { openBucket, withBucketOption, inNamespace } from "../kv-bucket.js";
 
 /** Register `agentctl kv get KEY`. */
 export function register(kv: Command, f: Factory): void {
@@ -13,12 +13,12 @@ export function register(kv: Command, f: Factory): void {
     .argument("<key>", "the key, e.g. user.1")
     .option("--json", "print {key, value, revision} as JSON")
     .action(
-      f.action(async (key: string, opts: { bucket?: string; json?: boolean }) => {
+      f.action(inNamespace(f, async (key: string, opts: { bucket?: string; json?: boolean }) => {
         const bucket = await openBucket(f, opts.bucket);
         const found = await bucket.get(key);
         if (found === undefined) throw new NotFoundError(`key ${key} not found in bucket ${bucket.name}`);
         if (opts.json) return f.out.json({ key, value: found.value, revision: found.revision });
         f.out.json(found.value);
-      }),
+      })),
     );
 }

@@ -2,7 +2,7 @@
 
 import type { Command } from "commander";
 import type { Factory } from "../factory.js";
-import { openBucket, withBucketOption } from "../kv-bucket.js";
+import { openBucket, withBucketOption, inNamespace } from "../kv-bucket.js";
 
 /** Register `agentctl kv ls [PATTERN]`. */
 export function register(kv: Command, f: Factory): void {
@@ -12,7 +12,7 @@ export function register(kv: Command, f: Factory): void {
     .argument("[pattern]", "only keys matching this pattern, e.g. user.> or user.*.name")
     .option("--json", "print the keys as a JSON array")
     .action(
-      f.action(async (pattern: string | undefined, opts: { bucket?: string; json?: boolean }) => {
+      f.action(inNamespace(f, async (pattern: string | undefined, opts: { bucket?: string; json?: boolean }) => {
         const bucket = await openBucket(f, opts.bucket);
         const keys: string[] = [];
         for await (const k of bucket.keys(pattern)) keys.push(k);
@@ -20,6 +20,6 @@ export function register(kv: Command, f: Factory): void {
         if (opts.json) return f.out.json(keys);
         if (keys.length === 0) f.out.note(`no keys${pattern ? ` matching ${pattern}` : ""} in bucket ${bucket.name}`);
         for (const k of keys) f.out.line(k);
-      }),
+      })),
     );
 }

@@ -2,7 +2,7 @@
 
 import type { Command } from "commander";
 import type { Factory } from "../factory.js";
-import { entryJson, entryText, openBucket, withBucketOption } from "../kv-bucket.js";
+import { entryJson, entryText, openBucket, withBucketOption, inNamespace } from "../kv-bucket.js";
 import { untilSignal } from "../signals.js";
 
 /** Register `agentctl kv watch [PATTERN]`. */
@@ -13,7 +13,7 @@ export function register(kv: Command, f: Factory): void {
     .argument("[pattern]", "only keys matching this pattern, e.g. user.>")
     .option("--json", "print one JSON object per change, one per line")
     .action(
-      f.action(async (pattern: string | undefined, opts: { bucket?: string; json?: boolean }) => {
+      f.action(inNamespace(f, async (pattern: string | undefined, opts: { bucket?: string; json?: boolean }) => {
         const bucket = await openBucket(f, opts.bucket);
         const watch = bucket.watch(pattern);
         void untilSignal().then(() => watch.stop());
@@ -23,6 +23,6 @@ export function register(kv: Command, f: Factory): void {
           if (opts.json) f.out.jsonLine(entryJson(change));
           else f.out.line(`${entryText(change)}  (revision ${change.revision})`);
         }
-      }),
+      })),
     );
 }

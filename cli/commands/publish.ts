@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { defineTopic } from "../../actors/index.js";
 import type { Factory } from "../factory.js";
-import { parseJsonArg } from "../json-arg.js";
+import { readJsonArg } from "../json-arg.js";
 
 /** Register `agentctl publish TOPIC MESSAGE`. */
 export function register(program: Command, f: Factory): void {
@@ -17,12 +17,12 @@ export function register(program: Command, f: Factory): void {
         "is down now.",
     )
     .argument("<topic>", "the topic, dot-separated tokens (orders.placed)")
-    .argument("<message>", "the message, as JSON")
+    .argument("<message>", "the message, as JSON; - reads it from stdin, @FILE from a file")
     .option("--durable", "a durable topic: stored in JetStream before the command returns")
     .addHelpText("after", "\nExamples:\n  agentctl publish orders.placed '{\"id\":\"o1\"}'\n  agentctl publish orders.shipped '{\"id\":\"o1\"}' --durable")
     .action(
       f.action(async (topic: string, message: string, opts: { durable?: boolean }) => {
-        const msg = parseJsonArg(message, "MESSAGE");
+        const msg = await readJsonArg(message, "MESSAGE");
         const target = opts.durable ? defineTopic({ name: topic, durable: true }) : topic;
         const client = await f.client();
         await client.publish(target, msg);

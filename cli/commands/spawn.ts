@@ -3,7 +3,8 @@
 import { Option, type Command } from "commander";
 import { agentId, parseAgentId, RestartType } from "../../actors/index.js";
 import type { Factory } from "../factory.js";
-import { parseJsonArg } from "../json-arg.js";
+import { requireHostedType } from "../hosted-types.js";
+import { readJsonArg } from "../json-arg.js";
 
 interface SpawnFlags {
   key?: string;
@@ -21,7 +22,7 @@ export function register(program: Command, f: Factory): void {
     .description("start an agent of TYPE on a node that hosts the type, and print its id (TYPE/KEY)")
     .argument("<type>", "the agent type, e.g. counter")
     .option("-k, --key <key>", "the agent's key (default: a fresh unique one)")
-    .option("-a, --args <json>", "arguments for the agent's initial state, as JSON")
+    .option("-a, --args <json>", "arguments for the agent's initial state, as JSON; - reads them from stdin, @FILE from a file")
     .option("--node <name>", "start it on this node")
     .option("--supervisor <id>", "start it under this supervisor agent (TYPE/KEY) instead of the node's root")
     .addOption(
@@ -29,11 +30,13 @@ export function register(program: Command, f: Factory): void {
     )
     .action(
       f.action(async (type: string, opts: SpawnFlags) => {
-        const args = opts.args === undefined ? undefined : parseJsonArg(opts.args, "--args");
+        const args = opts.args === undefined ? undefined : await readJsonArg(opts.args, "--args");
         // Check the names before connecting, so a typo is a usage error even with no server.
         agentId(type, opts.key ?? "any");
         if (opts.supervisor !== undefined) parseAgentId(opts.supervisor);
         const client = await f.client();
+        // To the pool: a type no live node hosts is said at once, with what is hosted.
+        if (opts.node === undefined && opts.supervisor === undefined) await requireHostedType(f, type);
         const ref = await client.spawn(type, {
           key: opts.key,
           args,

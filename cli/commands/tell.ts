@@ -3,7 +3,8 @@
 import type { Command } from "commander";
 import { ActivationMode, AgentNotFoundError, MailboxKind, parseAgentId } from "../../actors/index.js";
 import type { Factory } from "../factory.js";
-import { parseJsonArg } from "../json-arg.js";
+import { withTypeHint } from "../hosted-types.js";
+import { readJsonArg } from "../json-arg.js";
 
 /** Register `agentctl tell ID MESSAGE`. */
 export function register(program: Command, f: Factory): void {
@@ -17,18 +18,20 @@ export function register(program: Command, f: Factory): void {
         "safe (the same id within the duplicate window is stored once).",
     )
     .argument("<id>", "the agent, as TYPE/KEY")
-    .argument("<message>", "the message, as JSON")
+    .argument("<message>", "the message, as JSON; - reads it from stdin, @FILE from a file")
     .option("--id <message-id>", "the message's id (durable mailboxes: a send retried with it is stored once)")
-    .addHelpText("after", "\nExamples:\n  agentctl tell counter/c1 '{\"op\":\"inc\"}'\n  agentctl tell orders/o-17 '{\"op\":\"pay\"}' --id pay-o-17")
+    .addHelpText("after", "\nExamples:\n  agentctl tell counter/c1 '{\"op\":\"inc\"}'\n  agentctl tell orders/o-17 '{\"op\":\"pay\"}' --id pay-o-17\n  agentctl tell docs/d1 @big-message.json\n  generate-report | agentctl tell docs/d1 -")
     .action(
       f.action(async (id: string, message: string, opts: { id?: string }) => {
         const { type } = parseAgentId(id);
-        const msg = parseJsonArg(message, "MESSAGE");
+        const msg = await readJsonArg(message, "MESSAGE");
         const client = await f.client();
         const durable = (await client.mailboxOf(type)) === MailboxKind.Durable;
-        if ((await client.activationOf(type)) === ActivationMode.OnDemand) await client.activate(id);
-        else if (!durable && (await client.whereIs(id)) === undefined) throw new AgentNotFoundError(id);
-        await client.ref(id).tell(msg, { id: opts.id });
+        await withTypeHint(f, type, async () => {
+          if ((await client.activationOf(type)) === ActivationMode.OnDemand) await client.activate(id);
+          else if (!durable && (await client.whereIs(id)) === undefined) throw new AgentNotFoundError(id);
+          await client.ref(id).tell(msg, { id: opts.id });
+        });
         f.out.line(durable ? `stored in the durable mailbox of ${id}` : `sent to ${id}`);
       }),
     );

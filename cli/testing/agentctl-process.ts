@@ -33,12 +33,18 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-function launch(args: readonly string[], env?: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+function launch(args: readonly string[], env?: Record<string, string>, input?: string): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
     cwd: REPO_ROOT,
     env: cleanEnv(env),
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
   });
+  if (input !== undefined) {
+    // A reader that stops early (a usage error before reading) is not the test's failure.
+    child.stdin!.on("error", () => {});
+    child.stdin!.end(input);
+  }
+  return child;
 }
 
 /** A running agentctl: its output so far, a way to wait for a line, and its end. */
@@ -48,8 +54,9 @@ export class AgentctlProcess {
   readonly exited: Promise<Finished>;
   private readonly child: ChildProcess;
 
-  constructor(args: readonly string[], env?: Record<string, string>) {
-    this.child = launch(args, env);
+  /** `input`, when given, is piped to agentctl's stdin (else stdin is empty). */
+  constructor(args: readonly string[], env?: Record<string, string>, input?: string) {
+    this.child = launch(args, env, input);
     this.child.stdout!.setEncoding("utf8").on("data", (s: string) => (this.stdout += s));
     this.child.stderr!.setEncoding("utf8").on("data", (s: string) => (this.stderr += s));
     this.exited = new Promise((resolve) =>
@@ -95,6 +102,11 @@ export function agentctlCommand(args: readonly string[], env?: Record<string, st
 /** Run agentctl to completion. */
 export function agentctl(args: readonly string[], env?: Record<string, string>): Promise<Finished> {
   return new AgentctlProcess(args, env).exited;
+}
+
+/** Run agentctl to completion with `input` piped to its stdin (`agentctl tell ID -`). */
+export function agentctlWithInput(args: readonly string[], input: string, env?: Record<string, string>): Promise<Finished> {
+  return new AgentctlProcess(args, env, input).exited;
 }
 
 /** A loopback port nothing listens on (it was free a moment ago). */

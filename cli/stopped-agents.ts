@@ -1,0 +1,41 @@
+// The agents of `agentctl ps --all` that do not run: persisted state with no
+// running agent (stopped agents keep their state until it is deleted).
+
+import type { AgentInfo, TroupeClient } from "../actors/index.js";
+import { parseAgentId } from "../actors/index.js";
+import { toJson } from "./output.js";
+
+/** An agent that is not running and kept its state. */
+export interface StoppedAgent {
+  id: string;
+  type: string;
+  key: string;
+  node: null;
+  state: "stopped";
+  keptState: unknown;
+  revision: number;
+}
+
+/** How much of a kept state the table shows. */
+const PREVIEW_CHARS = 60;
+
+/** The agents with persisted state that are not among `running`, with that state. */
+export async function stoppedAgents(client: TroupeClient, running: readonly AgentInfo[]): Promise<StoppedAgent[]> {
+  const live = new Set(running.map((a) => a.id));
+  const ids = (await client.persistedIds()).filter((id) => !live.has(id));
+  const found = await Promise.all(
+    ids.map(async (id): Promise<StoppedAgent | undefined> => {
+      const kept = await client.persistedState(id);
+      if (kept === undefined) return undefined; // deleted since the listing
+      const { type, key } = parseAgentId(id);
+      return { id, type, key, node: null, state: "stopped", keptState: kept.value, revision: kept.revision };
+    }),
+  );
+  return found.filter((a): a is StoppedAgent => a !== undefined);
+}
+
+/** A kept state as one short line of JSON: `{"count":3}`, cut with … past {@link PREVIEW_CHARS}. */
+export function statePreview(value: unknown): string {
+  const text = toJson(value);
+  return text.length <= PREVIEW_CHARS ? text : `${text.slice(0, PREVIEW_CHARS - 1)}…`;
+}
