@@ -100,6 +100,8 @@ export async function openEventFeed(nc: NatsConnection, subjects: Subjects, cloc
       );
     // One subscription: a single kind narrows its subject; several are picked below.
     const sub: Subscription = nc.subscribe(subjects.events(kinds?.length === 1 ? kinds[0] : "*", type, key));
+    // The server knows of the subscription before the read is handed back: "from now on" holds.
+    await nc.flush();
     return new Feed(subjects, maxBytes, sub, () => sub.unsubscribe(), stored, kinds, options.onSkip);
   }
   const js = jetstream(nc, { checkAPI: false });
