@@ -97,6 +97,8 @@ export function formatEventLine(e: TroupeEvent, options: { colour?: boolean } = 
   if (e.kind === EventKind.Lifecycle) fields.push(`${fieldText(e.from)}→${fieldText(e.to)}`);
   for (const name of KEY_FIELDS[e.kind] ?? []) if (e[name] !== undefined && e[name] !== null) fields.push(`${name}=${fieldText(e[name])}`);
   const kind = e.kind.padEnd(18);
-  const paint = (tone: Tone, text: string): string => (options.colour ? styleText(tone, text) : text);
+  // The caller has decided (wantsColour): styleText must not check process.stdout again, or colour asked for
+  // by a view that writes elsewhere (or under a test) would silently be dropped.
+  const paint = (tone: Tone, text: string): string => (options.colour ? styleText(tone, text, { validateStream: false }) : text);
   return [paint("dim", time), paint(TONE[e.kind] ?? "dim", kind), safeText(e.id), paint("dim", safeText(e.node)), ...fields].join("  ").trimEnd();
 }

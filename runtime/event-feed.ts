@@ -1,6 +1,6 @@
 // Reading a namespace's events as a client (`client.events()`, `agentctl events`):
 // with `since`, the kept history from the events stream (events-stream.ts)
-// and then what arrives, through one ordered consumer that starts at
+// and then what arrives, through one ordered (push) consumer that starts at
 // now - since, so the seam between history and live has neither a gap nor a
 // duplicate; without it, live events only, from a core subscription. A read
 // creates no stream: a namespace without an events stream is reported, never
@@ -100,6 +100,8 @@ export async function openEventFeed(nc: NatsConnection, subjects: Subjects, cloc
       );
     // One subscription: a single kind narrows its subject; several are picked below.
     const sub: Subscription = nc.subscribe(subjects.events(kinds?.length === 1 ? kinds[0] : "*", type, key));
+    // The server knows of the subscription before the read is handed back: "from now on" holds.
+    await nc.flush();
     return new Feed(subjects, maxBytes, sub, () => sub.unsubscribe(), stored, kinds, options.onSkip);
   }
   const js = jetstream(nc, { checkAPI: false });
@@ -107,13 +109,18 @@ export async function openEventFeed(nc: NatsConnection, subjects: Subjects, cloc
   let messages: ConsumerMessages;
   let remove: () => void;
   try {
-    const consumer = await js.consumers.get(stream, {
+    // An ordered PUSH consumer, delivering to an inbox of this connection: a pull consumer's
+    // messages answer its pull request, and a client of a secured namespace makes that request
+    // through its account's service import of the JetStream API, which carries one answer
+    // only — the first event would arrive and the rest never.
+    const consumer = await js.consumers.getPushConsumer(stream, {
       // One filter as a string: nats.js then names the consumer in the create subject (several need the older form).
       filter_subjects: filters.length === 1 ? filters[0]! : filters,
       deliver_policy: DeliverPolicy.StartTime,
       opt_start_time: new Date(clock.now() - since).toISOString(),
     });
-    const pending = options.follow === false ? (await consumer.info()).num_pending : undefined;
+    // What the server counted when it made the consumer (nothing is delivered before consume() listens).
+    const pending = options.follow === false ? (await consumer.info(true)).num_pending : undefined;
     messages = await consumer.consume();
     remove = () => void consumer.delete().catch(() => {});
     if (pending === 0) messages.stop();

@@ -225,6 +225,31 @@ describe("an observer", () => {
     expect(seen).toEqual([]);
   });
 
+  it("reads the kept event history (since), every event of it, then live ones", async () => {
+    await main.spawn("counter", { key: "k-hist" });
+    await main.kill("counter/k-hist", "for the history");
+    await waitFor(async () => (await main.whereIs("counter/k-hist")) !== undefined, "counter/k-hist restarted");
+    const kinds = async (feed: Awaited<ReturnType<TroupeClient["events"]>>, until: (k: string[]) => boolean): Promise<string[]> => {
+      const seen: string[] = [];
+      for await (const e of feed) {
+        seen.push(e.kind);
+        if (until(seen)) break;
+      }
+      feed.stop();
+      return seen;
+    };
+    // History only: every kept event about the agent, and the read ends by itself.
+    await waitFor(async () => (await kinds(await observer.events({ since: 60_000, agent: "counter/k-hist", follow: false }), () => false)).includes("child_restarted"), "the restart in the history");
+    // Several kinds (a consumer with several filters, made by another API subject).
+    expect(await kinds(await observer.events({ since: 60_000, agent: "counter/k-hist", kinds: ["child_failed", "child_restarted"], follow: false }), () => false)).toEqual(["child_failed", "child_restarted"]);
+    // History then live: a later kill is seen after the kept ones.
+    const feed = await observer.events({ since: 60_000, agent: "counter/k-hist" });
+    const reading = kinds(feed, (k) => k.filter((x) => x === "child_restarted").length === 2);
+    await main.kill("counter/k-hist", "live");
+    expect(await reading).toEqual(expect.arrayContaining(["child_started", "child_failed", "child_restarted"]));
+    expect(seen).toEqual([]);
+  });
+
   it("cannot kill, nor send to agents", async () => {
     await expect(observer.kill("counter/k0")).rejects.toThrow();
     await waitFor(() => seen.some((v) => v.subject === s.nodeControl("main", "counter")), "the server to refuse the kill");

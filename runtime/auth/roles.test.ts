@@ -305,12 +305,16 @@ describe("the events stream's history", () => {
     checkTable(perms(Role.Observer), {
       pubAllowed: [
         "$JS.API.STREAM.INFO.TROUPE_SHOP_EVENTS",
+        "$JS.API.CONSUMER.CREATE.TROUPE_SHOP_EVENTS",
         "$JS.API.CONSUMER.CREATE.TROUPE_SHOP_EVENTS.abc_1",
-        "$JS.API.CONSUMER.MSG.NEXT.TROUPE_SHOP_EVENTS.abc_1",
+        "$JS.API.CONSUMER.CREATE.TROUPE_SHOP_EVENTS.abc_1.troupe.shop.events.*.*.*",
         "$JS.API.CONSUMER.DELETE.TROUPE_SHOP_EVENTS.abc_1",
+        "$JS.FC.TROUPE_SHOP_EVENTS.abc_1.1",
       ],
-      // It reads events; it makes, changes or empties no stream, and reads no other stream's messages through a consumer.
+      // It reads events through a push consumer (nothing pulled); it makes, changes or empties no stream,
+      // and reads no other stream's messages through a consumer.
       pubRefused: [
+        "$JS.API.CONSUMER.MSG.NEXT.TROUPE_SHOP_EVENTS.abc_1",
         "$JS.API.STREAM.CREATE.TROUPE_SHOP_EVENTS",
         "$JS.API.STREAM.UPDATE.TROUPE_SHOP_EVENTS",
         "$JS.API.STREAM.DELETE.TROUPE_SHOP_EVENTS",

@@ -112,15 +112,18 @@ function streams(s: Subjects) {
   };
 }
 
-/** Reading the events stream's history: its info, and an ordered consumer of it (made, checked, pulled, removed). */
+/**
+ * Reading the events stream's history: its info, and an ordered push consumer of it, made
+ * (and made again after a gap) and removed. It delivers to the reader's own inbox with flow
+ * control (`$JS.FC.>`); nothing is pulled, as a pull's answers would cross the account
+ * boundary as one answer only (event-feed.ts).
+ */
 function readEventHistory(stream: string): string[] {
   return [
     `$JS.API.STREAM.INFO.${stream}`,
     // With several filter subjects (several kinds) nats.js creates the consumer without its name in the subject.
     `$JS.API.CONSUMER.CREATE.${stream}`,
     `$JS.API.CONSUMER.CREATE.${stream}.>`,
-    `$JS.API.CONSUMER.INFO.${stream}.>`,
-    `$JS.API.CONSUMER.MSG.NEXT.${stream}.>`,
     `$JS.API.CONSUMER.DELETE.${stream}.>`,
   ];
 }
