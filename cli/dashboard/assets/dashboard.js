@@ -339,7 +339,14 @@
   var source = new EventSource("/api/events?token=" + encodeURIComponent(token));
   source.addEventListener("open", function () { $("status").dataset.state = "live"; $("status").textContent = "live"; });
   source.addEventListener("error", function () { $("status").dataset.state = "lost"; $("status").textContent = "reconnecting…"; });
-  source.addEventListener("events", function (m) { (parse(m) || []).forEach(onEvent); });
+  // The recent events, oldest first, sent when the stream (re)opens: they replace what the feed showed.
+  source.addEventListener("events", function (m) {
+    var list = parse(m);
+    if (!Array.isArray(list)) return;
+    $("feed").textContent = "";
+    state.restarts = {};
+    list.forEach(onEvent);
+  });
   source.addEventListener("event", function (m) { onEvent(parse(m)); });
   source.addEventListener("snapshot", function (m) { var s = parse(m); if (s) onSnapshot(s); });
   source.addEventListener("problem", function (m) { var p = parse(m); if (p) $("updated").textContent = "snapshot failed: " + p.error; });
