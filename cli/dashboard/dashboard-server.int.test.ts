@@ -4,6 +4,7 @@
 // server (421, DNS rebinding), a POST from another origin (403), an unknown
 // agent (404), malformed requests (400), and none of it stops the server.
 // Without an events stream, a page gets the events the dashboard saw itself.
+// An idle namespace sends pages a tick, not the agents again.
 
 import { request } from "node:http";
 import { randomBytes } from "node:crypto";
@@ -129,6 +130,56 @@ describe("the dashboard's API", () => {
     });
     expect(r.status).toBe(403);
     expect(JSON.parse(r.body).error).toMatch(/cross-origin/);
+  });
+
+  it("sends a page the agents again only when something changed: an idle page gets ticks", async () => {
+    const fast = await startDashboard({ client, feed: { intervalMs: 50 } });
+    const frames: Array<{ event: string; data: unknown }> = [];
+    let notify = () => {};
+    const req = request({ host: "127.0.0.1", port: fast.port, path: `/api/events?token=${fast.token}` }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (chunk: string) => {
+        text += chunk;
+        let end;
+        while ((end = text.indexOf("\n\n")) >= 0) {
+          const m = /^event: (\w+)\ndata: (.*)$/s.exec(text.slice(0, end));
+          text = text.slice(end + 2);
+          if (m) frames.push({ event: m[1]!, data: JSON.parse(m[2]!) });
+        }
+        notify();
+      });
+    });
+    req.end();
+    /** Wait until `check` holds on the frames read so far. */
+    const until = (check: () => boolean, what: string) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${what} in ${frames.map((f) => f.event).join(", ")}`)), 15_000);
+        notify = () => {
+          if (check()) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        notify();
+      });
+    try {
+      const kinds = () => frames.map((f) => f.event);
+      // Idle: after the first snapshot, only ticks.
+      await until(() => kinds().filter((k) => k === "tick").length >= 5, "five ticks");
+      const firstTick = kinds().indexOf("tick");
+      expect(kinds().slice(firstTick).filter((k) => k !== "tick")).toEqual([]);
+      // A message handled changes a counter: the agents are sent again.
+      const before = frames.length;
+      const first = frames.find((f) => f.event === "snapshot")!.data as { agents: Array<{ id: string; handled: number }> };
+      const handled = first.agents.find((a) => a.id === "counter/c1")!.handled + 1;
+      await node.ref("counter/c1").ask({ op: "inc" });
+      await until(() => frames.slice(before).some((f) => f.event === "snapshot"), "snapshot after the ask");
+      const snap = frames.slice(before).find((f) => f.event === "snapshot")!.data as { agents: Array<{ id: string; handled: number }> };
+      expect(snap.agents.find((a) => a.id === "counter/c1")?.handled).toBe(handled);
+    } finally {
+      req.destroy();
+      await fast.close();
+    }
   });
 
   it("answers 404 for an unknown agent or approval and 400 for malformed requests, and keeps serving", async () => {

@@ -6,8 +6,12 @@
 // for one more when it ends. A page that opens first gets the recent history
 // from the namespace's events stream (`client.events({ since })`), merged with
 // what the dashboard saw itself; without a stream, only the latter. One live
-// subscription serves every page.
+// subscription serves every page. A snapshot that shows nothing new (the
+// same agents, counters, nodes and trees; only uptimes and heartbeats moved)
+// is not sent again: the pages get a `tick` with its time, so an idle page
+// costs a few bytes a second however many agents there are.
 
+import { createHash } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { NamespaceNotFoundError, type AgentInfo, type NodeInfo, type NodeTree, type TroupeClient, type TroupeEvent } from "../../actors/index.js";
 
@@ -49,6 +53,8 @@ export class LiveFeed {
   private readonly streams = new Set<ServerResponse>();
   private readonly recent: TroupeEvent[] = [];
   private latest: Snapshot | undefined;
+  /** The revision of the latest snapshot sent to the pages (see {@link revisionOf}). */
+  private sentRevision: string | undefined;
   private inFlight: Promise<Snapshot | undefined> | undefined;
   private again = false;
   private settleTimer: NodeJS.Timeout | undefined;
@@ -191,7 +197,13 @@ export class LiveFeed {
       const [list, trees] = await Promise.all([this.client.listAll(this.o.nodeTimeoutMs), this.client.treeAll(this.o.nodeTimeoutMs)]);
       const snap: Snapshot = { at: Date.now(), agents: list.agents, nodes: list.nodes, unreachable: list.unreachable, trees };
       this.latest = snap;
-      this.send(frame("snapshot", snap));
+      const revision = revisionOf(snap);
+      if (revision === this.sentRevision) {
+        this.send(frame("tick", { at: snap.at }));
+      } else {
+        this.sentRevision = revision;
+        this.send(frame("snapshot", snap));
+      }
       return snap;
     } catch (err) {
       this.send(frame("problem", { error: errorMessage(err) }));
@@ -226,6 +238,19 @@ export function mergeEvents(a: readonly TroupeEvent[], b: readonly TroupeEvent[]
   }
   all.sort((x, y) => x.at - y.at);
   return all.slice(-max);
+}
+
+/**
+ * What a snapshot shows, as a short hash: everything but its time, the agents'
+ * uptimes and the nodes' heartbeats, which move on their own (a page counts
+ * uptimes on from the snapshot's time).
+ */
+export function revisionOf(snap: Snapshot): string {
+  const agents = snap.agents.map(({ uptimeMs: _uptime, ...rest }) => rest);
+  const nodes = snap.nodes.map(({ lastSeen: _seen, revision: _revision, ...rest }) => rest);
+  return createHash("sha1")
+    .update(JSON.stringify([agents, nodes, snap.unreachable, snap.trees]))
+    .digest("base64");
 }
 
 function errorMessage(err: unknown): string {
