@@ -1,12 +1,15 @@
 // agentctl dashboard as a user runs it: it prints the page's URL, the page
 // and its API answer from that address, Ctrl-C ends it with exit 0; a bad
 // port is a usage error and a namespace where nothing runs is "not found".
+// A page gets the namespace's recent history, from before the dashboard started.
 
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectClient, type TroupeEvent } from "../actors/index.js";
 import { defineAgent } from "../runtime/define-agent.js";
 import { startNode, type TroupeNode } from "../runtime/node.js";
 import { useNatsServer } from "../runtime/testing/server.js";
+import { waitFor } from "../runtime/testing/wait.js";
 import { agentctl, AgentctlProcess } from "./testing/agentctl-process.js";
 
 const SLOW_MS = 120_000;
@@ -44,6 +47,43 @@ describe("agentctl dashboard", { timeout: SLOW_MS }, () => {
     } finally {
       const end = await dash.stop("SIGINT");
       expect(end.code).toBe(0);
+    }
+  });
+
+  it("gives a newly opened page the events from before the dashboard started", async () => {
+    // A restart, kept in the namespace's events stream, before agentctl dashboard runs.
+    await node.kill("counter/c1", "before the dashboard");
+    const reader = await connectClient({ servers: nats.url, namespace });
+    let restart: TroupeEvent;
+    try {
+      restart = await waitFor(async () => {
+        const feed = await reader.events({ since: 60_000, follow: false, kinds: ["child_restarted"] });
+        let found: TroupeEvent | undefined;
+        for await (const e of feed) if (e.id === "counter/c1") found = e;
+        return found;
+      }, "the restart in the events stream");
+    } finally {
+      await reader.close();
+    }
+    const dash = new AgentctlProcess(["dashboard", "--port", "0", "--server", nats.url, "--namespace", namespace]);
+    try {
+      const out = await dash.waitFor(/dashboard of namespace \S+: http:\/\/127\.0\.0\.1:\d+\/\n/);
+      const url = /(http:\/\/\S+)/.exec(out)![1]!;
+      const token = /<meta name="troupe-token" content="([0-9a-f]{64})">/.exec(await (await fetch(url)).text())![1]!;
+      const abort = new AbortController();
+      const res = await fetch(new URL(`/api/events?token=${token}`, url), { signal: abort.signal });
+      // The stream's first frame of events: what the page shows in its feed when it opens.
+      let text = "";
+      const decoder = new TextDecoder();
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        text += decoder.decode(chunk, { stream: true });
+        if (/event: events\ndata: .*\n\n/.test(text)) break;
+      }
+      abort.abort();
+      const events = JSON.parse(/event: events\ndata: (.*)\n\n/.exec(text)![1]!) as TroupeEvent[];
+      expect(events).toContainEqual(restart);
+    } finally {
+      await dash.stop("SIGINT");
     }
   });
 

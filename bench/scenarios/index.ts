@@ -4,6 +4,7 @@ import type { Scenario } from "../scenario.js";
 import { clusterScenario } from "./cluster.js";
 import { coordinationScenario } from "./coordination.js";
 import { crashStormScenario } from "./crash-storm.js";
+import { dashboardScenario } from "./dashboard.js";
 import { durableScenario } from "./durable.js";
 import { interopScenario } from "./interop.js";
 import { memoryScenario } from "./memory.js";
@@ -30,4 +31,5 @@ export const scenarios: Scenario[] = [
   modelScenario,
   coordinationScenario,
   interopScenario,
+  dashboardScenario,
 ];

@@ -3,13 +3,19 @@
 // and what it refuses: no or a wrong token (403), a Host that names another
 // server (421, DNS rebinding), a POST from another origin (403), an unknown
 // agent (404), malformed requests (400), and none of it stops the server.
+// Without an events stream, a page gets the events the dashboard saw itself.
+// An idle namespace sends pages a tick, not the agents again.
 
 import { request } from "node:http";
 import { randomBytes } from "node:crypto";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectClient, type TroupeClient } from "../../actors/index.js";
+import { connectClient, type TroupeClient, type TroupeEvent } from "../../actors/index.js";
+import { Subjects } from "../../runtime/subjects.js";
 import { defineAgent } from "../../runtime/define-agent.js";
 import { startNode, type TroupeNode } from "../../runtime/node.js";
+import { waitFor } from "../../runtime/testing/wait.js";
 import { useNatsServer } from "../../runtime/testing/server.js";
 import { startDashboard, type Dashboard } from "./dashboard-server.js";
 
@@ -126,6 +132,56 @@ describe("the dashboard's API", () => {
     expect(JSON.parse(r.body).error).toMatch(/cross-origin/);
   });
 
+  it("sends a page the agents again only when something changed: an idle page gets ticks", async () => {
+    const fast = await startDashboard({ client, feed: { intervalMs: 50 } });
+    const frames: Array<{ event: string; data: unknown }> = [];
+    let notify = () => {};
+    const req = request({ host: "127.0.0.1", port: fast.port, path: `/api/events?token=${fast.token}` }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (chunk: string) => {
+        text += chunk;
+        let end;
+        while ((end = text.indexOf("\n\n")) >= 0) {
+          const m = /^event: (\w+)\ndata: (.*)$/s.exec(text.slice(0, end));
+          text = text.slice(end + 2);
+          if (m) frames.push({ event: m[1]!, data: JSON.parse(m[2]!) });
+        }
+        notify();
+      });
+    });
+    req.end();
+    /** Wait until `check` holds on the frames read so far. */
+    const until = (check: () => boolean, what: string) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${what} in ${frames.map((f) => f.event).join(", ")}`)), 15_000);
+        notify = () => {
+          if (check()) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        notify();
+      });
+    try {
+      const kinds = () => frames.map((f) => f.event);
+      // Idle: after the first snapshot, only ticks.
+      await until(() => kinds().filter((k) => k === "tick").length >= 5, "five ticks");
+      const firstTick = kinds().indexOf("tick");
+      expect(kinds().slice(firstTick).filter((k) => k !== "tick")).toEqual([]);
+      // A message handled changes a counter: the agents are sent again.
+      const before = frames.length;
+      const first = frames.find((f) => f.event === "snapshot")!.data as { agents: Array<{ id: string; handled: number }> };
+      const handled = first.agents.find((a) => a.id === "counter/c1")!.handled + 1;
+      await node.ref("counter/c1").ask({ op: "inc" });
+      await until(() => frames.slice(before).some((f) => f.event === "snapshot"), "snapshot after the ask");
+      const snap = frames.slice(before).find((f) => f.event === "snapshot")!.data as { agents: Array<{ id: string; handled: number }> };
+      expect(snap.agents.find((a) => a.id === "counter/c1")?.handled).toBe(handled);
+    } finally {
+      req.destroy();
+      await fast.close();
+    }
+  });
+
   it("answers 404 for an unknown agent or approval and 400 for malformed requests, and keeps serving", async () => {
     const unknown = await call(dash, "/api/agents/counter/nobody", { headers: auth() });
     expect(unknown.status).toBe(404);
@@ -140,5 +196,67 @@ describe("the dashboard's API", () => {
     expect((await call(dash, "/api/agents/counter/c1", { method: "DELETE", headers: auth() })).status).toBe(405);
     expect((await call(dash, "/api/nothing", { headers: auth() })).status).toBe(404);
     expect((await call(dash, "/api/snapshot", { headers: auth() })).status).toBe(200);
+  });
+});
+
+/** The first frame of recent events on the dashboard's event stream: what a page shows when it opens. */
+function firstEvents(d: Dashboard): Promise<TroupeEvent[]> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port: d.port, path: `/api/events?token=${d.token}` }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (s: string) => {
+        text += s;
+        const m = /event: events\ndata: (.*)\n\n/.exec(text);
+        if (m) {
+          req.destroy();
+          resolve(JSON.parse(m[1]!) as TroupeEvent[]);
+        }
+      });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("the dashboard in a namespace that keeps no events stream", () => {
+  const ns = `dash-nohist-${randomBytes(3).toString("hex")}`;
+  let node: TroupeNode;
+  let client: TroupeClient;
+  let dash: Dashboard;
+
+  beforeAll(async () => {
+    node = await startNode({
+      servers: nats.url,
+      namespace: ns,
+      name: "nohist-node",
+      agents: [defineAgent({ type: "counter", state: () => ({ count: 0 }), receive: (_m: unknown, ctx) => ++ctx.state.count })],
+    });
+    await node.spawn("counter", { key: "c1" });
+    const nc = await connect({ servers: nats.url });
+    await (await jetstreamManager(nc)).streams.delete(new Subjects(ns).eventsStream());
+    await nc.close();
+    client = await connectClient({ servers: nats.url, namespace: ns });
+    dash = await startDashboard({ client });
+  });
+  afterAll(async () => {
+    await dash?.close();
+    await client?.close();
+    await node?.close();
+  });
+
+  it("gives a page the events the dashboard saw since it started", async () => {
+    const seen = new Promise<TroupeEvent>((resolve) => {
+      const off = client.onEvent((e) => {
+        off();
+        resolve(e);
+      }, { kind: "child_restarted" });
+    });
+    await node.kill("counter/c1", "after the dashboard started");
+    const restart = await seen;
+    const events = await waitFor(async () => {
+      const list = await firstEvents(dash);
+      return list.some((e) => e.kind === "child_restarted") ? list : undefined;
+    }, "the restart in a page's first events");
+    expect(events).toContainEqual(restart);
   });
 });

@@ -3,10 +3,17 @@
 // at least every second), pushed to each open page over Server-Sent Events.
 // Snapshots are taken only while a page is open; the latest is kept for the
 // API. One snapshot is in flight at a time: events that arrive meanwhile ask
-// for one more when it ends.
+// for one more when it ends. A page that opens first gets the recent history
+// from the namespace's events stream (`client.events({ since })`), merged with
+// what the dashboard saw itself; without a stream, only the latter. One live
+// subscription serves every page. A snapshot that shows nothing new (the
+// same agents, counters, nodes and trees; only uptimes and heartbeats moved)
+// is not sent again: the pages get a `tick` with its time, so an idle page
+// costs a few bytes a second however many agents there are.
 
+import { createHash } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import type { AgentInfo, NodeInfo, NodeTree, TroupeClient, TroupeEvent } from "../../actors/index.js";
+import { NamespaceNotFoundError, type AgentInfo, type NodeInfo, type NodeTree, type TroupeClient, type TroupeEvent } from "../../actors/index.js";
 
 /** Every agent, node and supervision tree at one moment. */
 export interface Snapshot {
@@ -29,6 +36,10 @@ export interface LiveFeedOptions {
   nodeTimeoutMs?: number;
   /** How many recent events a page gets when it opens; default 200. */
   recentEvents?: number;
+  /** How far back a page's history reaches when it opens; default 10 minutes. */
+  historyMs?: number;
+  /** How long reading that history may take before the page gets what was read; default 2000 ms. */
+  historyTimeoutMs?: number;
   /** The most pages open at once; default 32. */
   maxStreams?: number;
 }
@@ -42,6 +53,8 @@ export class LiveFeed {
   private readonly streams = new Set<ServerResponse>();
   private readonly recent: TroupeEvent[] = [];
   private latest: Snapshot | undefined;
+  /** The revision of the latest snapshot sent to the pages (see {@link revisionOf}). */
+  private sentRevision: string | undefined;
   private inFlight: Promise<Snapshot | undefined> | undefined;
   private again = false;
   private settleTimer: NodeJS.Timeout | undefined;
@@ -49,13 +62,15 @@ export class LiveFeed {
   private readonly keepalive: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private closed = false;
+  /** Pages whose history is being read. */
+  private opening = 0;
   private readonly o: Required<LiveFeedOptions>;
 
   constructor(
     private readonly client: TroupeClient,
     options: LiveFeedOptions = {},
   ) {
-    this.o = { intervalMs: 1000, settleMs: 25, nodeTimeoutMs: 1000, recentEvents: 200, maxStreams: 32, ...options };
+    this.o = { intervalMs: 1000, settleMs: 25, nodeTimeoutMs: 1000, recentEvents: 200, historyMs: 10 * 60_000, historyTimeoutMs: 2000, maxStreams: 32, ...options };
     this.unsubscribe = client.onEvent((e) => this.onEvent(e));
     this.ticker = setInterval(() => {
       if (this.streams.size > 0) void this.refresh();
@@ -78,11 +93,15 @@ export class LiveFeed {
 
   /** Whether another page may open a stream. */
   get full(): boolean {
-    return this.streams.size >= this.o.maxStreams;
+    return this.streams.size + this.opening >= this.o.maxStreams;
   }
 
-  /** Start streaming to `res`: the recent events, the latest snapshot, then everything new. */
-  open(res: ServerResponse): void {
+  /**
+   * Start streaming to `res`: the recent events (the namespace's history and
+   * what this dashboard saw, without duplicates), the latest snapshot, then
+   * everything new.
+   */
+  async open(res: ServerResponse): Promise<void> {
     res.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",
@@ -90,9 +109,19 @@ export class LiveFeed {
       "x-accel-buffering": "no",
     });
     res.write("retry: 1000\n\n");
+    this.opening++;
+    let history: TroupeEvent[];
+    try {
+      history = await this.history();
+    } finally {
+      this.opening--;
+    }
+    if (this.closed || res.destroyed) return void res.end();
+    // Events that came while the history was read are in `recent`: the merge
+    // and the join to the live stream happen in one turn, so none is missed.
     this.streams.add(res);
     res.on("close", () => this.streams.delete(res));
-    res.write(frame("events", this.recent));
+    res.write(frame("events", mergeEvents(history, this.recent, this.o.recentEvents)));
     if (this.latest) res.write(frame("snapshot", this.latest));
     void this.refresh();
   }
@@ -106,6 +135,31 @@ export class LiveFeed {
     this.unsubscribe();
     for (const res of this.streams) res.end();
     this.streams.clear();
+  }
+
+  /** The namespace's events of the last `historyMs`; none when it keeps no events stream or the read fails. */
+  private async history(): Promise<TroupeEvent[]> {
+    const kept: TroupeEvent[] = [];
+    let feed;
+    try {
+      feed = await this.client.events({ since: this.o.historyMs, follow: false });
+    } catch (err) {
+      if (!(err instanceof NamespaceNotFoundError)) this.send(frame("problem", { error: `no event history: ${errorMessage(err)}` }));
+      return kept;
+    }
+    const timer = setTimeout(() => feed.stop(), this.o.historyTimeoutMs);
+    try {
+      for await (const e of feed) {
+        kept.push(e);
+        if (kept.length > 2 * this.o.recentEvents) kept.splice(0, kept.length - this.o.recentEvents);
+      }
+    } catch {
+      // what was read is kept
+    } finally {
+      clearTimeout(timer);
+      feed.stop();
+    }
+    return kept;
   }
 
   private onEvent(e: TroupeEvent): void {
@@ -143,10 +197,16 @@ export class LiveFeed {
       const [list, trees] = await Promise.all([this.client.listAll(this.o.nodeTimeoutMs), this.client.treeAll(this.o.nodeTimeoutMs)]);
       const snap: Snapshot = { at: Date.now(), agents: list.agents, nodes: list.nodes, unreachable: list.unreachable, trees };
       this.latest = snap;
-      this.send(frame("snapshot", snap));
+      const revision = revisionOf(snap);
+      if (revision === this.sentRevision) {
+        this.send(frame("tick", { at: snap.at }));
+      } else {
+        this.sentRevision = revision;
+        this.send(frame("snapshot", snap));
+      }
       return snap;
     } catch (err) {
-      this.send(frame("problem", { error: err instanceof Error ? err.message : String(err) }));
+      this.send(frame("problem", { error: errorMessage(err) }));
       return this.latest;
     }
   }
@@ -161,6 +221,40 @@ export class LiveFeed {
       res.write(text);
     }
   }
+}
+
+/**
+ * The latest `max` of two lists of events, oldest first, each event once (the
+ * same event read from the stream and seen live encodes alike).
+ */
+export function mergeEvents(a: readonly TroupeEvent[], b: readonly TroupeEvent[], max: number): TroupeEvent[] {
+  const seen = new Set<string>();
+  const all: TroupeEvent[] = [];
+  for (const e of [...a, ...b]) {
+    const key = JSON.stringify(e);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    all.push(e);
+  }
+  all.sort((x, y) => x.at - y.at);
+  return all.slice(-max);
+}
+
+/**
+ * What a snapshot shows, as a short hash: everything but its time, the agents'
+ * uptimes and the nodes' heartbeats, which move on their own (a page counts
+ * uptimes on from the snapshot's time).
+ */
+export function revisionOf(snap: Snapshot): string {
+  const agents = snap.agents.map(({ uptimeMs: _uptime, ...rest }) => rest);
+  const nodes = snap.nodes.map(({ lastSeen: _seen, revision: _revision, ...rest }) => rest);
+  return createHash("sha1")
+    .update(JSON.stringify([agents, nodes, snap.unreachable, snap.trees]))
+    .digest("base64");
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** One Server-Sent Events message. */

@@ -153,7 +153,7 @@
         restarts: String(a.restarts),
         mailbox: String(a.mailbox),
         p99: typeof p99 === "number" ? String(Math.round(p99 * 10) / 10) : "",
-        uptime: duration(a.uptimeMs),
+        uptime: duration(a.state === "running" ? a.uptimeMs + (snap.at - (snap.agentsAt || snap.at)) : a.uptimeMs),
       };
       Array.prototype.forEach.call(row.cells, function (td) {
         var v = cells[td.dataset.col];
@@ -339,9 +339,21 @@
   var source = new EventSource("/api/events?token=" + encodeURIComponent(token));
   source.addEventListener("open", function () { $("status").dataset.state = "live"; $("status").textContent = "live"; });
   source.addEventListener("error", function () { $("status").dataset.state = "lost"; $("status").textContent = "reconnecting…"; });
-  source.addEventListener("events", function (m) { (parse(m) || []).forEach(onEvent); });
+  // The recent events, oldest first, sent when the stream (re)opens: they replace what the feed showed.
+  source.addEventListener("events", function (m) {
+    var list = parse(m);
+    if (!Array.isArray(list)) return;
+    $("feed").textContent = "";
+    state.restarts = {};
+    list.forEach(onEvent);
+  });
   source.addEventListener("event", function (m) { onEvent(parse(m)); });
-  source.addEventListener("snapshot", function (m) { var s = parse(m); if (s) onSnapshot(s); });
+  source.addEventListener("snapshot", function (m) { var s = parse(m); if (s) { s.agentsAt = s.at; onSnapshot(s); } });
+  // Nothing changed since the last snapshot: the same agents, a new time (rates fall to 0, uptimes count on).
+  source.addEventListener("tick", function (m) {
+    var t = parse(m);
+    if (t && typeof t.at === "number" && state.snapshot) onSnapshot(Object.assign({}, state.snapshot, { at: t.at }));
+  });
   source.addEventListener("problem", function (m) { var p = parse(m); if (p) $("updated").textContent = "snapshot failed: " + p.error; });
   setInterval(drawCharts, 1000);
 })();
