@@ -1,6 +1,7 @@
 // The dashboard's HTTP API without a browser, against a real server and node:
-// what a page needs (the page with its token, a snapshot, an agent's detail)
-// and what it refuses: no or a wrong token (403), a Host that names another
+// what a page needs (the printed URL's token set as a cookie, the page, a
+// snapshot, an agent's detail) and what it refuses: the page without the
+// token (401), no or a wrong token (403), a Host that names another
 // server (421, DNS rebinding), a POST from another origin (403), an unknown
 // agent (404), malformed requests (400), and none of it stops the server.
 // Without an events stream, a page gets the events the dashboard saw itself.
@@ -27,12 +28,12 @@ function call(
   d: Dashboard,
   path: string,
   opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<{ status: number; body: string; type: string }> {
+): Promise<{ status: number; body: string; type: string; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port: d.port, path, method: opts.method ?? "GET", headers: opts.headers }, (res) => {
       let body = "";
       res.setEncoding("utf8").on("data", (s: string) => (body += s));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers["content-type"] ?? "") }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers["content-type"] ?? ""), headers: res.headers }));
     });
     req.on("error", reject);
     req.end(opts.body);
@@ -72,15 +73,43 @@ describe("the dashboard's API", () => {
     await node?.close();
   });
 
-  it("serves the page with this run's token, and its script and style", async () => {
-    expect(dash.url).toBe(`http://127.0.0.1:${dash.port}/`);
-    const page = await call(dash, "/");
+  it("prints a URL with the token; the page needs it, sets it as a cookie and goes to the clean URL", async () => {
+    expect(dash.url).toBe(`http://127.0.0.1:${dash.port}/?token=${dash.token}`);
+    // Without the token (another user of the machine, anyone on the network): a short page saying where it is.
+    for (const path of ["/", "/index.html", "/?token=", `/?token=${"0".repeat(64)}`, `/?token=${dash.token.slice(1)}`]) {
+      const refused = await call(dash, path);
+      expect(refused.status).toBe(401);
+      expect(refused.body).toMatch(/agentctl dashboard printed/);
+      expect(refused.body).not.toContain(dash.token);
+      expect(refused.headers["set-cookie"]).toBeUndefined();
+    }
+    const login = await call(dash, new URL(dash.url).pathname + new URL(dash.url).search);
+    expect(login.status).toBe(303);
+    expect(login.headers.location).toBe("/");
+    const cookie = String(login.headers["set-cookie"]);
+    expect(cookie).toMatch(new RegExp(`^troupe-dashboard-${dash.port}=${dash.token};`));
+    expect(cookie).toMatch(/; HttpOnly/);
+    expect(cookie).toMatch(/; SameSite=Strict/);
+    expect(cookie).toMatch(/; Path=\//);
+    const page = await call(dash, "/", { headers: { cookie: cookieOf(dash) } });
     expect(page.status).toBe(200);
-    expect(page.body).toContain(`<meta name="troupe-token" content="${dash.token}">`);
+    expect(page.body).not.toContain(dash.token);
     expect(page.body).toContain(`namespace ${namespace}`);
+    expect((await call(dash, "/", { headers: { cookie: `troupe-dashboard-${dash.port}=${"0".repeat(64)}` } })).status).toBe(401);
     expect((await call(dash, "/dashboard.js")).type).toMatch(/^text\/javascript/);
     expect((await call(dash, "/dashboard.css")).type).toMatch(/^text\/css/);
     expect((await call(dash, "/nothing")).status).toBe(404);
+  });
+
+  it("authorises the API by the cookie, but not a cookie sent from another site", async () => {
+    const snap = await call(dash, "/api/snapshot", { headers: { cookie: `other=1; ${cookieOf(dash)}` } });
+    expect(snap.status).toBe(200);
+    expect((await call(dash, "/api/snapshot", { headers: { cookie: `troupe-dashboard-${dash.port}=${dash.token.slice(1)}` } })).status).toBe(403);
+    for (const site of ["cross-site", "same-site"]) {
+      const r = await call(dash, "/api/snapshot", { headers: { cookie: cookieOf(dash), "sec-fetch-site": site } });
+      expect(r.status).toBe(403);
+    }
+    expect((await call(dash, "/api/snapshot", { headers: { cookie: cookieOf(dash), "sec-fetch-site": "same-origin" } })).status).toBe(200);
   });
 
   it("answers a snapshot and an agent's detail with the token", async () => {
@@ -107,8 +136,9 @@ describe("the dashboard's API", () => {
       expect(r.status).toBe(403);
       expect(JSON.parse(r.body).error).toMatch(/token/);
     }
-    // The event stream takes the token as a query parameter; a POST never does.
+    // The token is never taken from the query of an API request (the page's event stream sends the cookie).
     expect((await call(dash, `/api/events?token=wrong`)).status).toBe(403);
+    expect((await call(dash, `/api/snapshot?token=${dash.token}`)).status).toBe(403);
     const post = await call(dash, `/api/agents/counter/c1/approvals/a1?token=${dash.token}`, { method: "POST", body: '{"decision":"approve"}' });
     expect(post.status).toBe(403);
   });
@@ -136,7 +166,7 @@ describe("the dashboard's API", () => {
     const fast = await startDashboard({ client, feed: { intervalMs: 50 } });
     const frames: Array<{ event: string; data: unknown }> = [];
     let notify = () => {};
-    const req = request({ host: "127.0.0.1", port: fast.port, path: `/api/events?token=${fast.token}` }, (res) => {
+    const req = request({ host: "127.0.0.1", port: fast.port, path: "/api/events", headers: { "x-troupe-token": fast.token } }, (res) => {
       let text = "";
       res.setEncoding("utf8").on("data", (chunk: string) => {
         text += chunk;
@@ -199,10 +229,15 @@ describe("the dashboard's API", () => {
   });
 });
 
+/** The cookie a browser gets from the printed URL. */
+function cookieOf(d: Dashboard): string {
+  return `troupe-dashboard-${d.port}=${d.token}`;
+}
+
 /** The first frame of recent events on the dashboard's event stream: what a page shows when it opens. */
 function firstEvents(d: Dashboard): Promise<TroupeEvent[]> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: d.port, path: `/api/events?token=${d.token}` }, (res) => {
+    const req = request({ host: "127.0.0.1", port: d.port, path: "/api/events", headers: { "x-troupe-token": d.token } }, (res) => {
       let text = "";
       res.setEncoding("utf8").on("data", (s: string) => {
         text += s;
