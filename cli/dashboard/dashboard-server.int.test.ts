@@ -11,9 +11,11 @@ import { request } from "node:http";
 import { randomBytes } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { nuid } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectClient, type TroupeClient, type TroupeEvent } from "../../actors/index.js";
 import { Subjects } from "../../runtime/subjects.js";
+import { encodeEnvelope, Kind } from "../../runtime/envelope.js";
 import { defineAgent } from "../../runtime/define-agent.js";
 import { startNode, type TroupeNode } from "../../runtime/node.js";
 import { waitFor } from "../../runtime/testing/wait.js";
@@ -293,5 +295,99 @@ describe("the dashboard in a namespace that keeps no events stream", () => {
       return list.some((e) => e.kind === "child_restarted") ? list : undefined;
     }, "the restart in a page's first events");
     expect(events).toContainEqual(restart);
+  });
+});
+
+/** A page's event stream read raw: every frame, and a wait for one that matches. */
+function openStream(d: Dashboard): { frames: Array<{ event: string; data: unknown; bytes: number }>; until(check: () => boolean, what: string): Promise<void>; close(): void } {
+  const frames: Array<{ event: string; data: unknown; bytes: number }> = [];
+  let notify = () => {};
+  const req = request({ host: "127.0.0.1", port: d.port, path: "/api/events", headers: { "x-troupe-token": d.token } }, (res) => {
+    let text = "";
+    res.setEncoding("utf8").on("data", (chunk: string) => {
+      text += chunk;
+      let end;
+      while ((end = text.indexOf("\n\n")) >= 0) {
+        const m = /^event: (\w+)\ndata: (.*)$/s.exec(text.slice(0, end));
+        if (m) frames.push({ event: m[1]!, data: JSON.parse(m[2]!), bytes: end });
+        text = text.slice(end + 2);
+      }
+      notify();
+    });
+  });
+  req.on("error", () => {});
+  req.end();
+  return {
+    frames,
+    until: (check, what) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${what} in ${frames.map((f) => f.event).join(", ")}`)), 15_000);
+        notify = () => {
+          if (check()) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        notify();
+      }),
+    close: () => req.destroy(),
+  };
+}
+
+describe("the dashboard and a hostile publisher of events", () => {
+  const ns = `dash-hostile-${randomBytes(3).toString("hex")}`;
+  const subjects = new Subjects(ns);
+  let node: TroupeNode;
+  let client: TroupeClient;
+  let dash: Dashboard;
+  let nc: Awaited<ReturnType<typeof connect>>;
+
+  beforeAll(async () => {
+    node = await startNode({
+      servers: nats.url,
+      namespace: ns,
+      name: "hostile-node",
+      agents: [defineAgent({ type: "counter", state: () => ({ count: 0 }), receive: (_m: unknown, ctx) => ++ctx.state.count })],
+    });
+    await node.spawn("counter", { key: "c1" });
+    nc = await connect({ servers: nats.url });
+    client = await connectClient({ servers: nats.url, namespace: ns });
+    dash = await startDashboard({ client, feed: { intervalMs: 100 } });
+  });
+  afterAll(async () => {
+    await dash?.close();
+    await client?.close();
+    await node?.close();
+    await nc?.close();
+  });
+
+  it("skips and counts garbage, a huge field and a non-object body: never kept, never sent; the feed goes on", async () => {
+    const page = openStream(dash);
+    await page.until(() => page.frames.some((f) => f.event === "events"), "first events");
+    const on = subjects.event("agent_error", "counter", "c1");
+    const envelope = (body: unknown) => encodeEnvelope(Kind.Event, nuid.next(), "intruder", null, body, 4 * 1024 * 1024);
+    const huge = "H".repeat(300_000);
+    nc.publish(on, new TextEncoder().encode("not an envelope at all"));
+    nc.publish(on, envelope("just text"));
+    nc.publish(on, envelope([1, 2, 3]));
+    nc.publish(on, envelope({ kind: "agent_error", id: "counter/c1", node: "intruder", at: 1, where: huge }));
+    const marker = { kind: "agent_error", id: "counter/c1", node: "intruder", at: 2, where: "marker" };
+    nc.publish(on, envelope(marker));
+    await nc.flush();
+    const events = () => page.frames.filter((f) => f.event === "event").map((f) => f.data as TroupeEvent);
+    await page.until(() => events().some((e) => e.where === "marker"), "the marker event");
+    // The well-formed event came through; none of the others reached the page.
+    expect(events().filter((e) => e.node === "intruder").map((e) => String(e.where).slice(0, 20))).toEqual(["marker"]);
+    expect(page.frames.every((f) => f.bytes < 100_000)).toBe(true);
+    // The page is told how many were skipped.
+    await page.until(() => page.frames.some((f) => f.event === "snapshot" && (f.data as { skippedEvents?: number }).skippedEvents === 4), "a snapshot counting 4 skipped events");
+    // The feed goes on: a real restart reaches the page.
+    await node.kill("counter/c1", "after the intruder");
+    await page.until(() => events().some((e) => e.kind === "child_restarted" && e.id === "counter/c1"), "the restart");
+    page.close();
+    // A newly opened page's history (read from the events stream) holds none of them either.
+    const first = await firstEvents(dash);
+    expect(first.filter((e) => e.node === "intruder").map((e) => String(e.where).slice(0, 20))).toEqual(["marker"]);
+    expect(JSON.stringify(first)).not.toContain(huge.slice(0, 1000));
   });
 });

@@ -117,6 +117,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const assets = loadAssets();
   const page = assets.html.replaceAll("{{NAMESPACE}}", attr(client.namespace));
   const feed = new LiveFeed(client, options.feed);
+  // Events from now on reach the pages.
+  await feed.ready;
   const approvalTimeoutMs = options.approvalTimeoutMs ?? 5000;
   let allowed = new Set<string>();
   let port = 0;
@@ -213,6 +215,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       server.off("error", reject);
       resolve();
     });
+  }).catch((err: unknown) => {
+    feed.close();
+    throw err;
   });
   port = (server.address() as AddressInfo).port;
   allowed = allowedHosts(host, port);

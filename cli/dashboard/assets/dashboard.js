@@ -169,6 +169,7 @@
     $("agent-count").textContent = String(agents.length);
     $("node-count").textContent = String(snap.nodes.length);
     $("unreachable").textContent = snap.unreachable.length ? "unreachable: " + snap.unreachable.join(", ") : "";
+    $("skipped").textContent = snap.skippedEvents ? snap.skippedEvents + " malformed or oversized events skipped" : "";
     $("updated").textContent = "updated " + clock(snap.at);
   }
 
