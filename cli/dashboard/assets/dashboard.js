@@ -294,7 +294,7 @@
     mem.replaceChildren();
     d.memory.keys.forEach(function (k) { mem.appendChild(el("li", { "data-key": k.key }, el("code", { text: k.key }), " = " + compact(k.value))); });
     if (!d.memory.keys.length) mem.appendChild(el("li", { class: "muted", text: "none" }));
-    if (d.memory.truncated) mem.appendChild(el("li", { class: "muted", text: "(only the oldest revisions were read)" }));
+    if (d.memory.truncated) mem.appendChild(el("li", { class: "muted", text: "(cut: the bucket has more keys than the dashboard reads; keys written last may be missing)" }));
     $("detail-conversation-box").hidden = !d.conversation;
     if (d.conversation) renderConversation(d.conversation);
     var w = d.waiting;
