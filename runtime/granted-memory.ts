@@ -7,7 +7,7 @@
 
 import { GrantOperation, type AgentGrant, type KeyGrant } from "./agent-grant.js";
 import { validateKey, validatePattern } from "./memory/keys.js";
-import type { GetOptions, Memory, MemoryBucket, MemoryChange, MemoryEntry, MemoryValue, MemoryWatch, ModifyOptions } from "./memory/types.js";
+import type { GetOptions, HistoryOptions, Memory, MemoryBucket, MemoryChange, MemoryEntry, MemoryValue, MemoryWatch, ModifyOptions } from "./memory/types.js";
 
 /** Makes the error for a refused operation on `target` (`bucket:key`), and records it. */
 export type Refuse = (operation: GrantOperation, target: string) => Error;
@@ -43,9 +43,9 @@ class GrantedBucket implements MemoryBucket {
     return this.filtered(this.inner.keys(pattern), (key) => key);
   }
 
-  history<T = unknown>(key: string): AsyncIterable<MemoryEntry<T>> {
+  history<T = unknown>(key: string, options?: HistoryOptions): AsyncIterable<MemoryEntry<T>> {
     this.checkPattern(validatePattern(key));
-    return this.filtered(this.inner.history<T>(key), (e) => e.key);
+    return this.filtered(this.inner.history<T>(key, options), (e) => e.key);
   }
 
   watch<T = unknown>(pattern = ">"): MemoryWatch<T> {

@@ -9,7 +9,7 @@ import { isJournal } from "../../runtime/model/journal.js";
 import { NotFoundError } from "../exit-code.js";
 import { isoTime, transcriptJson, transcriptOf } from "../transcript-view.js";
 
-/** The most shared-memory revisions read to find an agent's keys; past it the list says it is cut. */
+/** The most shared-memory keys read (each at its latest revision) to find an agent's keys; past it the list says it is cut. */
 export const MEMORY_SCAN_LIMIT = 5000;
 
 /** One agent as the detail view shows it. */
@@ -31,8 +31,13 @@ export interface AgentDetail {
  * The detail of `id`; NotFoundError when it neither runs nor has persisted state.
  * `running` is its row of the latest snapshot, if any.
  */
-export async function agentDetail(client: TroupeClient, id: string, running: AgentInfo | undefined): Promise<AgentDetail> {
-  const [stored, memory] = await Promise.all([client.persistedState(id), memoryKeysOf(client, id)]);
+export async function agentDetail(
+  client: TroupeClient,
+  id: string,
+  running: AgentInfo | undefined,
+  options: { memoryScanLimit?: number } = {},
+): Promise<AgentDetail> {
+  const [stored, memory] = await Promise.all([client.persistedState(id), memoryKeysOf(client, id, options.memoryScanLimit ?? MEMORY_SCAN_LIMIT)]);
   if (stored === undefined && running === undefined && memory.keys.length === 0) {
     throw new NotFoundError(`no agent ${id}: it does not run and has no persisted state`);
   }
@@ -47,14 +52,19 @@ export async function agentDetail(client: TroupeClient, id: string, running: Age
   return { id, running: running ?? null, state: stored ?? null, memory, conversation, waiting };
 }
 
-/** The shared-memory keys whose latest revision `id` wrote (reads at most {@link MEMORY_SCAN_LIMIT} revisions). */
-async function memoryKeysOf(client: TroupeClient, id: string): Promise<AgentDetail["memory"]> {
+/**
+ * The shared-memory keys whose latest revision `id` wrote, with their latest values: reads
+ * each key's last revision only (however many older ones the bucket keeps), at most `limit`
+ * keys; `truncated` says the bucket has more (the ones read are those written longest ago).
+ */
+async function memoryKeysOf(client: TroupeClient, id: string, limit: number): Promise<AgentDetail["memory"]> {
+  // One entry a key (the server's last-per-subject delivery); a map all the same, should one repeat.
   const latest = new Map<string, { writer: string | undefined; revision: number; value: unknown; put: boolean }>();
   let scanned = 0;
   let truncated = false;
   try {
-    for await (const e of client.memory.history(">")) {
-      if (++scanned > MEMORY_SCAN_LIMIT) {
+    for await (const e of client.memory.history(">", { latest: true })) {
+      if (++scanned > limit) {
         truncated = true;
         break;
       }

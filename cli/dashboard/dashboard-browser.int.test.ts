@@ -110,8 +110,20 @@ describe.skipIf(browser.skip)("the dashboard in headless Chromium", { timeout: S
   const row = (id: string) => page.locator(`#agents tr[data-agent="${id}"]`);
   const cell = (id: string, col: string) => row(id).locator(`td[data-col="${col}"]`);
 
-  it("loads, and shows a spawned agent in the table and its node's tree", async () => {
+  it("without the printed URL's token, shows only where to find it; with it, loads at the clean URL", async () => {
+    const stranger = await chrome.newPage();
+    const refused = await stranger.goto(`http://127.0.0.1:${dash.port}/`);
+    expect(refused?.status()).toBe(401);
+    expect(await stranger.locator("body").textContent()).toMatch(/agentctl dashboard printed/);
+    await stranger.close();
     await page.goto(dash.url);
+    expect(page.url()).toBe(`http://127.0.0.1:${dash.port}/`);
+    expect(await page.content()).not.toContain(dash.token);
+    // The cookie the API is authorised by is out of the page's scripts' reach.
+    expect(await page.evaluate("document.cookie")).toBe("");
+  });
+
+  it("loads, and shows a spawned agent in the table and its node's tree", async () => {
     await expect.poll(() => page.locator("#status").textContent()).toBe("live");
     await node.spawn("counter", { key: "c1" });
     await row("counter/c1").waitFor();

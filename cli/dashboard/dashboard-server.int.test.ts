@@ -1,6 +1,7 @@
 // The dashboard's HTTP API without a browser, against a real server and node:
-// what a page needs (the page with its token, a snapshot, an agent's detail)
-// and what it refuses: no or a wrong token (403), a Host that names another
+// what a page needs (the printed URL's token set as a cookie, the page, a
+// snapshot, an agent's detail) and what it refuses: the page without the
+// token (401), no or a wrong token (403), a Host that names another
 // server (421, DNS rebinding), a POST from another origin (403), an unknown
 // agent (404), malformed requests (400), and none of it stops the server.
 // Without an events stream, a page gets the events the dashboard saw itself.
@@ -10,9 +11,11 @@ import { request } from "node:http";
 import { randomBytes } from "node:crypto";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
+import { nuid } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectClient, type TroupeClient, type TroupeEvent } from "../../actors/index.js";
 import { Subjects } from "../../runtime/subjects.js";
+import { encodeEnvelope, Kind } from "../../runtime/envelope.js";
 import { defineAgent } from "../../runtime/define-agent.js";
 import { startNode, type TroupeNode } from "../../runtime/node.js";
 import { waitFor } from "../../runtime/testing/wait.js";
@@ -27,12 +30,12 @@ function call(
   d: Dashboard,
   path: string,
   opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<{ status: number; body: string; type: string }> {
+): Promise<{ status: number; body: string; type: string; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: "127.0.0.1", port: d.port, path, method: opts.method ?? "GET", headers: opts.headers }, (res) => {
       let body = "";
       res.setEncoding("utf8").on("data", (s: string) => (body += s));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers["content-type"] ?? "") }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, type: String(res.headers["content-type"] ?? ""), headers: res.headers }));
     });
     req.on("error", reject);
     req.end(opts.body);
@@ -72,15 +75,43 @@ describe("the dashboard's API", () => {
     await node?.close();
   });
 
-  it("serves the page with this run's token, and its script and style", async () => {
-    expect(dash.url).toBe(`http://127.0.0.1:${dash.port}/`);
-    const page = await call(dash, "/");
+  it("prints a URL with the token; the page needs it, sets it as a cookie and goes to the clean URL", async () => {
+    expect(dash.url).toBe(`http://127.0.0.1:${dash.port}/?token=${dash.token}`);
+    // Without the token (another user of the machine, anyone on the network): a short page saying where it is.
+    for (const path of ["/", "/index.html", "/?token=", `/?token=${"0".repeat(64)}`, `/?token=${dash.token.slice(1)}`]) {
+      const refused = await call(dash, path);
+      expect(refused.status).toBe(401);
+      expect(refused.body).toMatch(/agentctl dashboard printed/);
+      expect(refused.body).not.toContain(dash.token);
+      expect(refused.headers["set-cookie"]).toBeUndefined();
+    }
+    const login = await call(dash, new URL(dash.url).pathname + new URL(dash.url).search);
+    expect(login.status).toBe(303);
+    expect(login.headers.location).toBe("/");
+    const cookie = String(login.headers["set-cookie"]);
+    expect(cookie).toMatch(new RegExp(`^troupe-dashboard-${dash.port}=${dash.token};`));
+    expect(cookie).toMatch(/; HttpOnly/);
+    expect(cookie).toMatch(/; SameSite=Strict/);
+    expect(cookie).toMatch(/; Path=\//);
+    const page = await call(dash, "/", { headers: { cookie: cookieOf(dash) } });
     expect(page.status).toBe(200);
-    expect(page.body).toContain(`<meta name="troupe-token" content="${dash.token}">`);
+    expect(page.body).not.toContain(dash.token);
     expect(page.body).toContain(`namespace ${namespace}`);
+    expect((await call(dash, "/", { headers: { cookie: `troupe-dashboard-${dash.port}=${"0".repeat(64)}` } })).status).toBe(401);
     expect((await call(dash, "/dashboard.js")).type).toMatch(/^text\/javascript/);
     expect((await call(dash, "/dashboard.css")).type).toMatch(/^text\/css/);
     expect((await call(dash, "/nothing")).status).toBe(404);
+  });
+
+  it("authorises the API by the cookie, but not a cookie sent from another site", async () => {
+    const snap = await call(dash, "/api/snapshot", { headers: { cookie: `other=1; ${cookieOf(dash)}` } });
+    expect(snap.status).toBe(200);
+    expect((await call(dash, "/api/snapshot", { headers: { cookie: `troupe-dashboard-${dash.port}=${dash.token.slice(1)}` } })).status).toBe(403);
+    for (const site of ["cross-site", "same-site"]) {
+      const r = await call(dash, "/api/snapshot", { headers: { cookie: cookieOf(dash), "sec-fetch-site": site } });
+      expect(r.status).toBe(403);
+    }
+    expect((await call(dash, "/api/snapshot", { headers: { cookie: cookieOf(dash), "sec-fetch-site": "same-origin" } })).status).toBe(200);
   });
 
   it("answers a snapshot and an agent's detail with the token", async () => {
@@ -107,8 +138,9 @@ describe("the dashboard's API", () => {
       expect(r.status).toBe(403);
       expect(JSON.parse(r.body).error).toMatch(/token/);
     }
-    // The event stream takes the token as a query parameter; a POST never does.
+    // The token is never taken from the query of an API request (the page's event stream sends the cookie).
     expect((await call(dash, `/api/events?token=wrong`)).status).toBe(403);
+    expect((await call(dash, `/api/snapshot?token=${dash.token}`)).status).toBe(403);
     const post = await call(dash, `/api/agents/counter/c1/approvals/a1?token=${dash.token}`, { method: "POST", body: '{"decision":"approve"}' });
     expect(post.status).toBe(403);
   });
@@ -136,7 +168,7 @@ describe("the dashboard's API", () => {
     const fast = await startDashboard({ client, feed: { intervalMs: 50 } });
     const frames: Array<{ event: string; data: unknown }> = [];
     let notify = () => {};
-    const req = request({ host: "127.0.0.1", port: fast.port, path: `/api/events?token=${fast.token}` }, (res) => {
+    const req = request({ host: "127.0.0.1", port: fast.port, path: "/api/events", headers: { "x-troupe-token": fast.token } }, (res) => {
       let text = "";
       res.setEncoding("utf8").on("data", (chunk: string) => {
         text += chunk;
@@ -199,10 +231,15 @@ describe("the dashboard's API", () => {
   });
 });
 
+/** The cookie a browser gets from the printed URL. */
+function cookieOf(d: Dashboard): string {
+  return `troupe-dashboard-${d.port}=${d.token}`;
+}
+
 /** The first frame of recent events on the dashboard's event stream: what a page shows when it opens. */
 function firstEvents(d: Dashboard): Promise<TroupeEvent[]> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: d.port, path: `/api/events?token=${d.token}` }, (res) => {
+    const req = request({ host: "127.0.0.1", port: d.port, path: "/api/events", headers: { "x-troupe-token": d.token } }, (res) => {
       let text = "";
       res.setEncoding("utf8").on("data", (s: string) => {
         text += s;
@@ -258,5 +295,99 @@ describe("the dashboard in a namespace that keeps no events stream", () => {
       return list.some((e) => e.kind === "child_restarted") ? list : undefined;
     }, "the restart in a page's first events");
     expect(events).toContainEqual(restart);
+  });
+});
+
+/** A page's event stream read raw: every frame, and a wait for one that matches. */
+function openStream(d: Dashboard): { frames: Array<{ event: string; data: unknown; bytes: number }>; until(check: () => boolean, what: string): Promise<void>; close(): void } {
+  const frames: Array<{ event: string; data: unknown; bytes: number }> = [];
+  let notify = () => {};
+  const req = request({ host: "127.0.0.1", port: d.port, path: "/api/events", headers: { "x-troupe-token": d.token } }, (res) => {
+    let text = "";
+    res.setEncoding("utf8").on("data", (chunk: string) => {
+      text += chunk;
+      let end;
+      while ((end = text.indexOf("\n\n")) >= 0) {
+        const m = /^event: (\w+)\ndata: (.*)$/s.exec(text.slice(0, end));
+        if (m) frames.push({ event: m[1]!, data: JSON.parse(m[2]!), bytes: end });
+        text = text.slice(end + 2);
+      }
+      notify();
+    });
+  });
+  req.on("error", () => {});
+  req.end();
+  return {
+    frames,
+    until: (check, what) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${what} in ${frames.map((f) => f.event).join(", ")}`)), 15_000);
+        notify = () => {
+          if (check()) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        notify();
+      }),
+    close: () => req.destroy(),
+  };
+}
+
+describe("the dashboard and a hostile publisher of events", () => {
+  const ns = `dash-hostile-${randomBytes(3).toString("hex")}`;
+  const subjects = new Subjects(ns);
+  let node: TroupeNode;
+  let client: TroupeClient;
+  let dash: Dashboard;
+  let nc: Awaited<ReturnType<typeof connect>>;
+
+  beforeAll(async () => {
+    node = await startNode({
+      servers: nats.url,
+      namespace: ns,
+      name: "hostile-node",
+      agents: [defineAgent({ type: "counter", state: () => ({ count: 0 }), receive: (_m: unknown, ctx) => ++ctx.state.count })],
+    });
+    await node.spawn("counter", { key: "c1" });
+    nc = await connect({ servers: nats.url });
+    client = await connectClient({ servers: nats.url, namespace: ns });
+    dash = await startDashboard({ client, feed: { intervalMs: 100 } });
+  });
+  afterAll(async () => {
+    await dash?.close();
+    await client?.close();
+    await node?.close();
+    await nc?.close();
+  });
+
+  it("skips and counts garbage, a huge field and a non-object body: never kept, never sent; the feed goes on", async () => {
+    const page = openStream(dash);
+    await page.until(() => page.frames.some((f) => f.event === "events"), "first events");
+    const on = subjects.event("agent_error", "counter", "c1");
+    const envelope = (body: unknown) => encodeEnvelope(Kind.Event, nuid.next(), "intruder", null, body, 4 * 1024 * 1024);
+    const huge = "H".repeat(300_000);
+    nc.publish(on, new TextEncoder().encode("not an envelope at all"));
+    nc.publish(on, envelope("just text"));
+    nc.publish(on, envelope([1, 2, 3]));
+    nc.publish(on, envelope({ kind: "agent_error", id: "counter/c1", node: "intruder", at: 1, where: huge }));
+    const marker = { kind: "agent_error", id: "counter/c1", node: "intruder", at: 2, where: "marker" };
+    nc.publish(on, envelope(marker));
+    await nc.flush();
+    const events = () => page.frames.filter((f) => f.event === "event").map((f) => f.data as TroupeEvent);
+    await page.until(() => events().some((e) => e.where === "marker"), "the marker event");
+    // The well-formed event came through; none of the others reached the page.
+    expect(events().filter((e) => e.node === "intruder").map((e) => String(e.where).slice(0, 20))).toEqual(["marker"]);
+    expect(page.frames.every((f) => f.bytes < 100_000)).toBe(true);
+    // The page is told how many were skipped.
+    await page.until(() => page.frames.some((f) => f.event === "snapshot" && (f.data as { skippedEvents?: number }).skippedEvents === 4), "a snapshot counting 4 skipped events");
+    // The feed goes on: a real restart reaches the page.
+    await node.kill("counter/c1", "after the intruder");
+    await page.until(() => events().some((e) => e.kind === "child_restarted" && e.id === "counter/c1"), "the restart");
+    page.close();
+    // A newly opened page's history (read from the events stream) holds none of them either.
+    const first = await firstEvents(dash);
+    expect(first.filter((e) => e.node === "intruder").map((e) => String(e.where).slice(0, 20))).toEqual(["marker"]);
+    expect(JSON.stringify(first)).not.toContain(huge.slice(0, 1000));
   });
 });

@@ -13,7 +13,7 @@ import { errorSentence, exitCodeOf, ExitCode } from "../exit-code.js";
 import { packageRoot } from "../package-root.js";
 import { agentDetail } from "./agent-detail.js";
 import { LiveFeed, type LiveFeedOptions } from "./live-feed.js";
-import { allowedHosts, checkApiRequest, checkHost, newToken } from "./request-guard.js";
+import { allowedHosts, checkApiRequest, checkHost, cookieToken, newToken, pageAllowed, tokenCookie, tokenMatches } from "./request-guard.js";
 
 /** Options of {@link startDashboard}. */
 export interface DashboardOptions {
@@ -31,10 +31,10 @@ export interface DashboardOptions {
 
 /** A running dashboard. */
 export interface Dashboard {
-  /** The page's address, e.g. `http://127.0.0.1:7070/`. */
+  /** The address to open, with this run's token: `http://127.0.0.1:7070/?token=...` (what agentctl prints). */
   readonly url: string;
   readonly port: number;
-  /** This run's token: the page sends it with every API request. */
+  /** This run's token: the page gets it as a cookie from {@link url}; a program may send it as the `x-troupe-token` header. */
   readonly token: string;
   /** Stop serving: close the event streams and the listening socket. */
   close(): Promise<void>;
@@ -81,6 +81,15 @@ function loadAssets(): { html: string; js: string; css: string } {
   return { html: read("index.html"), js: read("dashboard.js"), css: read("dashboard.css") };
 }
 
+/** What whoever reaches the port without the token gets instead of the page. */
+const NO_TOKEN_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Troupe dashboard: token needed</title></head>
+<body><h1>Token needed</h1>
+<p>This dashboard shows and approves what the agents do, so it opens only with its token.
+Open the URL agentctl dashboard printed when it started (it ends in <code>?token=...</code>).</p>
+</body></html>
+`;
+
 /** Text safe inside an HTML attribute. */
 function attr(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -99,17 +108,20 @@ const SECURITY_HEADERS = {
  *
  * @example
  * const dashboard = await startDashboard({ client, port: 7070 });
- * console.log(dashboard.url); // http://127.0.0.1:7070/
+ * console.log(dashboard.url); // http://127.0.0.1:7070/?token=... (open it: the page needs the token)
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const { client } = options;
   const host = options.host ?? "127.0.0.1";
   const token = newToken();
   const assets = loadAssets();
-  const page = assets.html.replaceAll("{{TOKEN}}", attr(token)).replaceAll("{{NAMESPACE}}", attr(client.namespace));
+  const page = assets.html.replaceAll("{{NAMESPACE}}", attr(client.namespace));
   const feed = new LiveFeed(client, options.feed);
+  // Events from now on reach the pages.
+  await feed.ready;
   const approvalTimeoutMs = options.approvalTimeoutMs ?? 5000;
   let allowed = new Set<string>();
+  let port = 0;
 
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
     res.writeHead(status, { ...SECURITY_HEADERS, "content-type": type, "content-length": Buffer.byteLength(body) });
@@ -154,13 +166,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     const refusedHost = checkHost(allowed, hostHeader);
     if (refusedHost) return json(res, refusedHost.status, { error: refusedHost.error });
     const url = new URL(req.url ?? "/", "http://dashboard");
+    const fetchSite = single(req.headers["sec-fetch-site"]);
+    const fromCookie = cookieToken(single(req.headers.cookie), port);
     if (url.pathname.startsWith("/api/")) {
       const refused = checkApiRequest(token, {
         method: req.method ?? "GET",
         host: hostHeader!,
         origin: req.headers.origin,
+        fetchSite,
         headerToken: single(req.headers["x-troupe-token"]),
-        queryToken: url.searchParams.get("token"),
+        cookieToken: fromCookie,
       });
       if (refused) return json(res, refused.status, { error: refused.error });
       return api(req, res, url);
@@ -168,8 +183,15 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "the page is read with GET");
     switch (url.pathname) {
       case "/":
-      case "/index.html":
+      case "/index.html": {
+        // The printed URL: keep its token in a cookie, and show the page at the clean URL (out of the history and the address bar).
+        if (url.searchParams.has("token") && tokenMatches(token, url.searchParams.get("token"))) {
+          res.writeHead(303, { ...SECURITY_HEADERS, location: "/", "set-cookie": tokenCookie(port, token), "content-length": 0 });
+          return void res.end();
+        }
+        if (!pageAllowed(token, { cookieToken: fromCookie, fetchSite })) return send(res, 401, "text/html; charset=utf-8", NO_TOKEN_PAGE);
         return send(res, 200, "text/html; charset=utf-8", page);
+      }
       case "/dashboard.js":
         return send(res, 200, "text/javascript; charset=utf-8", assets.js);
       case "/dashboard.css":
@@ -193,12 +215,15 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       server.off("error", reject);
       resolve();
     });
+  }).catch((err: unknown) => {
+    feed.close();
+    throw err;
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   allowed = allowedHosts(host, port);
   const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   return {
-    url: `http://${shown}:${port}/`,
+    url: `http://${shown}:${port}/?token=${token}`,
     port,
     token,
     close: async () => {

@@ -9,7 +9,10 @@
 // subscription serves every page. A snapshot that shows nothing new (the
 // same agents, counters, nodes and trees; only uptimes and heartbeats moved)
 // is not sent again: the pages get a `tick` with its time, so an idle page
-// costs a few bytes a second however many agents there are.
+// costs a few bytes a second however many agents there are. Events come
+// checked (`client.events()`, runtime/event-feed.ts): a message that is no
+// well-formed event, or one over MAX_EVENT_CHARS, is skipped and counted
+// (`skippedEvents` in the snapshot), never kept or sent to a page.
 
 import { createHash } from "node:crypto";
 import type { ServerResponse } from "node:http";
@@ -24,6 +27,8 @@ export interface Snapshot {
   /** Nodes that did not answer. */
   unreachable: string[];
   trees: NodeTree[];
+  /** Messages on the event subjects skipped since the dashboard started: not well-formed events, or too large. */
+  skippedEvents: number;
 }
 
 /** Options of {@link LiveFeed}. */
@@ -47,6 +52,8 @@ export interface LiveFeedOptions {
 /** A page that stopped reading falls behind by this many bytes before it is dropped. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const KEEPALIVE_MS = 15_000;
+/** The largest event (as JSON) kept and sent to the pages; a larger one is skipped and counted. */
+export const MAX_EVENT_CHARS = 16 * 1024;
 
 /** Events and snapshots, pushed to every open page. */
 export class LiveFeed {
@@ -60,7 +67,11 @@ export class LiveFeed {
   private settleTimer: NodeJS.Timeout | undefined;
   private readonly ticker: NodeJS.Timeout;
   private readonly keepalive: NodeJS.Timeout;
-  private readonly unsubscribe: () => void;
+  /** The live read of events; stopped on close. */
+  private live: { stop(): void } | undefined;
+  /** Settles once the live read listens (or could not start). */
+  readonly ready: Promise<void>;
+  private skipped = 0;
   private closed = false;
   /** Pages whose history is being read. */
   private opening = 0;
@@ -71,7 +82,7 @@ export class LiveFeed {
     options: LiveFeedOptions = {},
   ) {
     this.o = { intervalMs: 1000, settleMs: 25, nodeTimeoutMs: 1000, recentEvents: 200, historyMs: 10 * 60_000, historyTimeoutMs: 2000, maxStreams: 32, ...options };
-    this.unsubscribe = client.onEvent((e) => this.onEvent(e));
+    this.ready = this.follow();
     this.ticker = setInterval(() => {
       if (this.streams.size > 0) void this.refresh();
     }, this.o.intervalMs);
@@ -132,7 +143,7 @@ export class LiveFeed {
     clearInterval(this.ticker);
     clearInterval(this.keepalive);
     clearTimeout(this.settleTimer);
-    this.unsubscribe();
+    this.live?.stop();
     for (const res of this.streams) res.end();
     this.streams.clear();
   }
@@ -150,6 +161,7 @@ export class LiveFeed {
     const timer = setTimeout(() => feed.stop(), this.o.historyTimeoutMs);
     try {
       for await (const e of feed) {
+        if (!fits(e)) continue;
         kept.push(e);
         if (kept.length > 2 * this.o.recentEvents) kept.splice(0, kept.length - this.o.recentEvents);
       }
@@ -160,6 +172,32 @@ export class LiveFeed {
       feed.stop();
     }
     return kept;
+  }
+
+  /**
+   * Read live events, checked, for as long as the dashboard runs; resolves once the read
+   * listens. Skipped messages are counted and shown in the next snapshot.
+   */
+  private async follow(): Promise<void> {
+    let feed;
+    try {
+      feed = await this.client.events({ onSkip: () => this.skipped++ });
+    } catch (err) {
+      this.send(frame("problem", { error: `no live events: ${errorMessage(err)}` }));
+      return;
+    }
+    if (this.closed) return feed.stop();
+    this.live = feed;
+    void (async () => {
+      try {
+        for await (const e of feed) {
+          if (fits(e)) this.onEvent(e);
+          else this.skipped++;
+        }
+      } catch (err) {
+        if (!this.closed) this.send(frame("problem", { error: `live events ended: ${errorMessage(err)}` }));
+      }
+    })();
   }
 
   private onEvent(e: TroupeEvent): void {
@@ -195,7 +233,7 @@ export class LiveFeed {
     if (this.closed || this.client.closed) return undefined;
     try {
       const [list, trees] = await Promise.all([this.client.listAll(this.o.nodeTimeoutMs), this.client.treeAll(this.o.nodeTimeoutMs)]);
-      const snap: Snapshot = { at: Date.now(), agents: list.agents, nodes: list.nodes, unreachable: list.unreachable, trees };
+      const snap: Snapshot = { at: Date.now(), agents: list.agents, nodes: list.nodes, unreachable: list.unreachable, trees, skippedEvents: this.skipped };
       this.latest = snap;
       const revision = revisionOf(snap);
       if (revision === this.sentRevision) {
@@ -249,8 +287,13 @@ export function revisionOf(snap: Snapshot): string {
   const agents = snap.agents.map(({ uptimeMs: _uptime, ...rest }) => rest);
   const nodes = snap.nodes.map(({ lastSeen: _seen, revision: _revision, ...rest }) => rest);
   return createHash("sha1")
-    .update(JSON.stringify([agents, nodes, snap.unreachable, snap.trees]))
+    .update(JSON.stringify([agents, nodes, snap.unreachable, snap.trees, snap.skippedEvents]))
     .digest("base64");
+}
+
+/** Whether an event is small enough to keep and send (see {@link MAX_EVENT_CHARS}). */
+function fits(e: TroupeEvent): boolean {
+  return JSON.stringify(e).length <= MAX_EVENT_CHARS;
 }
 
 function errorMessage(err: unknown): string {

@@ -19,4 +19,5 @@ export type {
   MemoryOptions,
   ModifyOptions,
   GetOptions,
+  HistoryOptions,
 } from "./types.js";

@@ -2,7 +2,8 @@
 // revision comes with its message headers (the writer a write recorded). The
 // KV client's history() gives entries without headers; this reads the same
 // messages the same way (deliver all, filtered by the key's subject, no acks)
-// and ends when the consumer has nothing pending.
+// and ends when the consumer has nothing pending. With `latest`, the consumer
+// delivers only each key's last revision (the server's last-per-subject policy).
 
 import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import type { Bucket, KvWatchEntry } from "@nats-io/kv";
@@ -16,13 +17,14 @@ export interface HistoryRecord {
 
 /**
  * Start reading the revisions of `key` (or of every key matching a pattern),
- * oldest first. Resolves once the consumer exists (retry this part); iterate
- * the result for the revisions. Breaking out of the iteration stops the consumer.
+ * oldest first; with `latest`, only each key's last one. Resolves once the
+ * consumer exists (retry this part); iterate the result for the revisions.
+ * Breaking out of the iteration stops the consumer.
  */
-export async function openHistory(kv: Bucket, key: string): Promise<AsyncIterable<HistoryRecord>> {
+export async function openHistory(kv: Bucket, key: string, latest = false): Promise<AsyncIterable<HistoryRecord>> {
   const consumer = await kv.js.consumers.getPushConsumer(kv.stream, {
     filter_subjects: kv.fullKeyName(kv.encodeKey(key)),
-    deliver_policy: DeliverPolicy.All,
+    deliver_policy: latest ? DeliverPolicy.LastPerSubject : DeliverPolicy.All,
   });
   const pending = (await consumer.info(true)).num_pending;
   if (pending === 0) {

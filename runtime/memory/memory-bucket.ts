@@ -42,6 +42,7 @@ import {
   MemoryOp,
   type GetOptions,
   type MemoryBucket,
+  type HistoryOptions,
   type MemoryEntry,
   type MemoryValue,
   type MemoryWatch,
@@ -171,12 +172,13 @@ export class MemoryBucketImpl implements MemoryBucket {
   }
 
   /**
-   * Revisions of `key` (or of every key matching a pattern) still kept, oldest first.
+   * Revisions of `key` (or of every key matching a pattern) still kept, oldest first;
+   * with `latest`, only each key's last one.
    * An entry whose value does not decode has `value` undefined and `error` set.
    */
-  history<T = unknown>(key: string): AsyncIterable<MemoryEntry<T>> {
+  history<T = unknown>(key: string, options: HistoryOptions = {}): AsyncIterable<MemoryEntry<T>> {
     validatePattern(key);
-    return this.iterateHistory(key) as AsyncIterable<MemoryEntry<T>>;
+    return this.iterateHistory(key, options.latest === true) as AsyncIterable<MemoryEntry<T>>;
   }
 
   /**
@@ -329,9 +331,9 @@ export class MemoryBucketImpl implements MemoryBucket {
     yield* it;
   }
 
-  private async *iterateHistory(key: string): AsyncGenerator<MemoryEntry> {
+  private async *iterateHistory(key: string, latest: boolean): AsyncGenerator<MemoryEntry> {
     const kv = await this.open(false);
-    const it = await this.retry("history", key, () => openHistory(kv, key));
+    const it = await this.retry("history", key, () => openHistory(kv, key, latest));
     for await (const { entry: e, writer } of it) {
       const put = e.operation === "PUT";
       yield toMemoryChange({

@@ -178,6 +178,21 @@ describe("memory: reads and writes", () => {
     expect(h[0]!.created).toBeInstanceOf(Date);
   });
 
+  it("history with latest gives each key's last revision only, in the order they were written", async () => {
+    const b = memory(ncA, namespace()).bucket("hl");
+    await b.put("x.1", "old");
+    const only = await b.put("x.2", "only");
+    const last = await b.put("x.1", "new");
+    await b.put("x.3", "gone");
+    const del = await b.delete("x.3");
+    const h = await collect(b.history("x.>", { latest: true }));
+    expect(h.map((e) => [e.key, e.op, e.value, e.revision])).toEqual([
+      ["x.2", "put", "only", only],
+      ["x.1", "put", "new", last],
+      ["x.3", "delete", undefined, del],
+    ]);
+  });
+
   it("a value over maxValueBytes fails with ValueTooLargeError and nothing is written", async () => {
     const b = memory(ncA, namespace(), { maxValueBytes: 1000 }).bucket("big");
     await b.put("other", 1); // the bucket exists: a write would have landed

@@ -11,7 +11,7 @@ import type { Subjects } from "../subjects.js";
 import { checkWriter } from "./kv-publish.js";
 import { MemoryBucketImpl, type BucketContext } from "./memory-bucket.js";
 import { resolveMemoryOptions } from "./options.js";
-import type { GetOptions, Memory, MemoryBucket, MemoryEntry, MemoryOptions, MemoryValue, MemoryWatch, ModifyOptions } from "./types.js";
+import type { GetOptions, HistoryOptions, Memory, MemoryBucket, MemoryEntry, MemoryOptions, MemoryValue, MemoryWatch, ModifyOptions } from "./types.js";
 
 /**
  * Open the shared memory of the namespace of `subjects` over `nc`. Nothing touches the
@@ -128,8 +128,8 @@ export class MemoryImpl implements Memory {
   keys(pattern?: string): AsyncIterable<string> {
     return this.main.keys(pattern);
   }
-  history<T = unknown>(key: string): AsyncIterable<MemoryEntry<T>> {
-    return this.main.history<T>(key);
+  history<T = unknown>(key: string, options?: HistoryOptions): AsyncIterable<MemoryEntry<T>> {
+    return this.main.history<T>(key, options);
   }
   watch<T = unknown>(pattern?: string): MemoryWatch<T> {
     return this.main.watch<T>(pattern);

@@ -71,6 +71,12 @@ export interface MemoryWatch<T = unknown> extends AsyncIterableIterator<MemoryCh
 }
 
 /** Options of {@link ReadonlyMemoryBucket.get}. */
+/** Options of history(). */
+export interface HistoryOptions {
+  /** Only each key's latest revision, instead of every kept one. Default false. */
+  latest?: boolean;
+}
+
 export interface GetOptions {
   /** Read from the server, bypassing the cache (the answer is then installed in it). */
   fresh?: boolean;
@@ -94,8 +100,11 @@ export interface ReadonlyMemoryBucket {
   get<T = unknown>(key: string, options?: GetOptions): Promise<MemoryValue<T> | undefined>;
   /** Keys that currently hold a value, optionally filtered by a pattern (`user.>`, `user.*.name`). */
   keys(pattern?: string): AsyncIterable<string>;
-  /** Revisions of a key (or of every key matching a pattern) still kept by the bucket, oldest first. */
-  history<T = unknown>(key: string): AsyncIterable<MemoryEntry<T>>;
+  /**
+   * Revisions of a key (or of every key matching a pattern) still kept by the bucket, oldest first;
+   * with `{ latest: true }` only each key's latest one (a delete marker for a deleted key).
+   */
+  history<T = unknown>(key: string, options?: HistoryOptions): AsyncIterable<MemoryEntry<T>>;
   /**
    * Changes to keys matching `pattern` (default: all) made after this call, in revision
    * order; intermediate revisions of a fast-changing key may be coalesced ({@link MemoryWatch}).

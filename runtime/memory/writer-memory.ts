@@ -7,7 +7,7 @@ import { InvalidArgumentError } from "../errors.js";
 import { checkWriter } from "./kv-publish.js";
 import { MemoryImpl } from "./memory.js";
 import type { MemoryBucketImpl } from "./memory-bucket.js";
-import type { GetOptions, Memory, MemoryBucket, MemoryEntry, MemoryValue, MemoryWatch, ModifyOptions } from "./types.js";
+import type { GetOptions, HistoryOptions, Memory, MemoryBucket, MemoryEntry, MemoryValue, MemoryWatch, ModifyOptions } from "./types.js";
 
 /**
  * `memory`, with every write recorded as made by `writer` (an agent id, for
@@ -35,8 +35,8 @@ class WriterBucket implements MemoryBucket {
   keys(pattern?: string): AsyncIterable<string> {
     return this.impl.keys(pattern);
   }
-  history<T = unknown>(key: string): AsyncIterable<MemoryEntry<T>> {
-    return this.impl.history<T>(key);
+  history<T = unknown>(key: string, options?: HistoryOptions): AsyncIterable<MemoryEntry<T>> {
+    return this.impl.history<T>(key, options);
   }
   watch<T = unknown>(pattern?: string): MemoryWatch<T> {
     return this.impl.watch<T>(pattern);

@@ -4,10 +4,10 @@
 // table, the trees, the event feed and two charts, and shows an agent's detail
 // (/api/agents/TYPE/KEY) on click, where a model agent's pending approval can
 // be approved or denied. Everything from the server is shown as text (never
-// parsed as HTML). Every API request carries the run's token.
+// parsed as HTML). Every API request carries the run's token in a cookie the
+// server set (HttpOnly: this script never sees it).
 "use strict";
 (function () {
-  var token = document.querySelector('meta[name="troupe-token"]').content;
   var WINDOW_S = 60;
   var MAX_FEED = 200;
   var BAD_KINDS = { child_failed: 1, max_intensity: 1, fenced: 1, agent_error: 1, invalid_message: 1, permission_denied: 1, budget_exceeded: 1, supervisor_error: 1, failover_failed: 1, name_lost: 1 };
@@ -42,7 +42,7 @@
 
   function api(path, init) {
     init = init || {};
-    init.headers = Object.assign({ "x-troupe-token": token }, init.headers || {});
+    init.credentials = "same-origin";
     return fetch(path, init).then(function (r) {
       return r.json().then(function (body) {
         if (!r.ok) throw new Error((body && body.error) || r.status + " " + r.statusText);
@@ -169,6 +169,7 @@
     $("agent-count").textContent = String(agents.length);
     $("node-count").textContent = String(snap.nodes.length);
     $("unreachable").textContent = snap.unreachable.length ? "unreachable: " + snap.unreachable.join(", ") : "";
+    $("skipped").textContent = snap.skippedEvents ? snap.skippedEvents + " malformed or oversized events skipped" : "";
     $("updated").textContent = "updated " + clock(snap.at);
   }
 
@@ -293,7 +294,7 @@
     mem.replaceChildren();
     d.memory.keys.forEach(function (k) { mem.appendChild(el("li", { "data-key": k.key }, el("code", { text: k.key }), " = " + compact(k.value))); });
     if (!d.memory.keys.length) mem.appendChild(el("li", { class: "muted", text: "none" }));
-    if (d.memory.truncated) mem.appendChild(el("li", { class: "muted", text: "(only the oldest revisions were read)" }));
+    if (d.memory.truncated) mem.appendChild(el("li", { class: "muted", text: "(cut: the bucket has more keys than the dashboard reads; keys written last may be missing)" }));
     $("detail-conversation-box").hidden = !d.conversation;
     if (d.conversation) renderConversation(d.conversation);
     var w = d.waiting;
@@ -336,7 +337,7 @@
 
   function parse(m) { try { return JSON.parse(m.data); } catch (e) { return null; } }
 
-  var source = new EventSource("/api/events?token=" + encodeURIComponent(token));
+  var source = new EventSource("/api/events");
   source.addEventListener("open", function () { $("status").dataset.state = "live"; $("status").textContent = "live"; });
   source.addEventListener("error", function () { $("status").dataset.state = "lost"; $("status").textContent = "reconnecting…"; });
   // The recent events, oldest first, sent when the stream (re)opens: they replace what the feed showed.
