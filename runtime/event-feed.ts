@@ -12,7 +12,8 @@ import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } fro
 import type { Clock } from "./clock.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
 import { decodeEnvelope, Kind } from "./envelope.js";
-import { errorText, InvalidArgumentError, InvalidMessageError, NamespaceNotFoundError } from "./errors.js";
+import { violationOf } from "./auth/permission-violation.js";
+import { errorText, InvalidArgumentError, InvalidMessageError, NamespaceNotFoundError, PermissionDeniedError } from "./errors.js";
 import { EventKind, type TroupeEvent } from "./events.js";
 import { isStreamNotFound } from "./memory/jetstream-errors.js";
 import { formatAgentId, parseAgentId, type Subjects } from "./subjects.js";
@@ -126,6 +127,10 @@ export async function openEventFeed(nc: NatsConnection, subjects: Subjects, cloc
     if (pending === 0) messages.stop();
   } catch (err) {
     if (isStreamNotFound(err)) throw new NamespaceNotFoundError(subjects.ns, { cause: err });
+    // An observer may make no consumer of the events stream (roles.ts): say what to do instead.
+    if (violationOf(err) !== undefined) {
+      throw new PermissionDeniedError("read the kept events of", stream, "", "reading the kept history needs an admin credential; live events work without --since", { cause: err });
+    }
     throw err;
   }
   const follow = options.follow !== false;
