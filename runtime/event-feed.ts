@@ -42,6 +42,9 @@ export interface EventFeed extends AsyncIterable<TroupeEvent> {
   stop(): void;
 }
 
+/** The largest time in ms a Date holds (ECMAScript's time range); a later `at` cannot be shown as a date. */
+const MAX_TIME = 8.64e15;
+
 const KINDS: ReadonlySet<string> = new Set(Object.values(EventKind));
 
 /** Every event kind, in the order events.ts declares them. */
@@ -66,6 +69,7 @@ export function decodeEvent(subjects: Subjects, subject: string, data: Uint8Arra
   if (body.id !== formatAgentId(where.type, where.key)) throw new InvalidMessageError(`event about ${String(body.id)} on the subject of ${where.type}/${where.key}`);
   if (typeof body.node !== "string") throw new InvalidMessageError("event without a node");
   if (typeof body.at !== "number" || !Number.isFinite(body.at)) throw new InvalidMessageError("event without a time");
+  if (Math.abs(body.at) > MAX_TIME) throw new InvalidMessageError(`event time ${body.at} is out of range of a date`);
   return body as TroupeEvent;
 }
 
