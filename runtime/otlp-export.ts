@@ -68,7 +68,8 @@ export interface OtlpUser {
 interface Installed {
   settings: ValidTelemetry;
   owner: string;
-  users: Map<string, OtlpUser>;
+  /** By a token of each startOtlpExport call: a node id is unique only within its namespace. */
+  users: Map<symbol, OtlpUser>;
   tracer: BasicTracerProvider;
   meter: MeterProvider;
   ownsContextManager: boolean;
@@ -98,7 +99,8 @@ export function startOtlpExport(settings: ValidTelemetry, user: OtlpUser): OtlpE
     installed = install(settings, user);
   }
   const shared = installed;
-  shared.users.set(user.nodeId, user);
+  const token = Symbol(user.nodeId);
+  shared.users.set(token, user);
   configureTracing(user.tracing);
   let released = false;
   return {
@@ -106,7 +108,7 @@ export function startOtlpExport(settings: ValidTelemetry, user: OtlpUser): OtlpE
     release: async () => {
       if (released) return;
       released = true;
-      shared.users.delete(user.nodeId);
+      shared.users.delete(token);
       if (shared.users.size > 0 || installed !== shared) return;
       installed = undefined;
       await uninstall(shared, user.clock);
