@@ -75,6 +75,8 @@ interface Installed {
   ownsContextManager: boolean;
   stats: OtlpExportStats;
   failing: boolean;
+  /** What the users were told when the current outage began (told to a user that joins during it). */
+  told?: Error;
 }
 
 let installed: Installed | undefined;
@@ -101,6 +103,8 @@ export function startOtlpExport(settings: ValidTelemetry, user: OtlpUser): OtlpE
   const shared = installed;
   const token = Symbol(user.nodeId);
   shared.users.set(token, user);
+  // Joining during an outage: told now, as it would not be until the exports recover and fail anew.
+  if (shared.failing && shared.told) tell(user, shared.told);
   configureTracing(user.tracing);
   let released = false;
   return {
@@ -140,13 +144,8 @@ function install(settings: ValidTelemetry, user: OtlpUser): Installed {
     if (shared.failing) return;
     shared.failing = true;
     const told = new Error(`OTLP export to ${settings.otlp} failed (${err.message}); the node carries on and keeps trying`, { cause: err });
-    for (const u of shared.users.values()) {
-      try {
-        u.trouble(told);
-      } catch {
-        // a listener's failure is not the exporter's
-      }
-    }
+    shared.told = told;
+    for (const u of shared.users.values()) tell(u, told);
   };
   const exporterOptions = { headers: settings.headers, timeoutMillis: 10_000 };
   const spans = new CountingSpanExporter(new OTLPTraceExporter({ ...exporterOptions, url: `${settings.otlp}/v1/traces` }), (r, n) =>
@@ -172,6 +171,15 @@ function install(settings: ValidTelemetry, user: OtlpUser): Installed {
   // The user's context manager, if any, is kept; else ours carries the active span across awaits.
   const ownsContextManager = context.setGlobalContextManager(new AsyncLocalContextManager());
   return Object.assign(shared, { settings, owner: user.nodeId, users: new Map(), tracer, meter, ownsContextManager });
+}
+
+/** Tell one user of an outage; a listener's failure is not the exporter's. */
+function tell(user: OtlpUser, err: Error): void {
+  try {
+    user.trouble(err);
+  } catch {
+    // a listener's failure is not the exporter's
+  }
 }
 
 function ownSdk(): InvalidConfigError {
