@@ -80,6 +80,8 @@ describe("formatEventLine", () => {
 
   it("an event time that is no number is shown as it came", () => {
     expect(formatEventLine({ ...ev(EventKind.Activated), at: Number.NaN })).toMatch(/^NaN {2}activated/);
+    // A number no Date can hold: shown as it came, not thrown (a throw would end `agentctl events`).
+    expect(formatEventLine({ ...ev(EventKind.Activated), at: 1e20 })).toMatch(/^100000000000000000000 {2}activated/);
   });
 
   it("has no escape codes unless colour is asked for; with colour, failures are red and starts green", () => {

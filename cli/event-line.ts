@@ -92,7 +92,9 @@ function fieldText(value: unknown): string {
  * A lifecycle event shows its transition (`starting→running`).
  */
 export function formatEventLine(e: TroupeEvent, options: { colour?: boolean } = {}): string {
-  const time = Number.isFinite(e.at) ? new Date(e.at).toISOString() : String(e.at);
+  // An invalid date (NaN, or a number beyond a Date's range) is shown as it came: toISOString would throw.
+  const date = new Date(e.at);
+  const time = Number.isNaN(date.getTime()) ? String(e.at) : date.toISOString();
   const fields: string[] = [];
   if (e.kind === EventKind.Lifecycle) fields.push(`${fieldText(e.from)}→${fieldText(e.to)}`);
   for (const name of KEY_FIELDS[e.kind] ?? []) if (e[name] !== undefined && e[name] !== null) fields.push(`${name}=${fieldText(e[name])}`);

@@ -11,7 +11,7 @@
 
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { checkRoute, decodeControl, MAX_LIST_LIMIT, routeOf, type Control, type ListRequest } from "./control.js";
-import { decodeEnvelope, encodeReply, Kind } from "./envelope.js";
+import { decodeEnvelope, encodeReply, isEventEnvelope, Kind } from "./envelope.js";
 import { errorText, InvalidArgumentError, InvalidMessageError, toWireError } from "./errors.js";
 import { EventKind, type EventPublisher } from "./events.js";
 import type { Hosting } from "./hosting.js";
@@ -74,7 +74,9 @@ export class ControlServer {
         this.messenger.reply(replyTo, inReplyTo, sender, null, toWireError(err));
       } else {
         this.rejected++;
-        this.events.publish(EventKind.InvalidMessage, "node", this.nodeId, { reason: errorText(err) });
+        // An event sent here (a consumer of the events stream delivering to this subject) is counted only:
+        // an event about it would be stored and delivered here again.
+        if (!isEventEnvelope(msg.data)) this.events.publish(EventKind.InvalidMessage, "node", this.nodeId, { reason: errorText(err) });
       }
     }
   }

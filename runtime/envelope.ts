@@ -154,6 +154,15 @@ export function encodeReply(
   return bytes;
 }
 
+/**
+ * Whether `bytes` start as the runtime encodes an event (a 6- or 7-element array, version 1,
+ * kind Event), without decoding: a door that refuses a message sent to it this way publishes
+ * no event about it (an event delivered back into it would make one more, and so on).
+ */
+export function isEventEnvelope(bytes: Uint8Array): boolean {
+  return (bytes[0] === 0x96 || bytes[0] === 0x97) && bytes[1] === ENVELOPE_VERSION && bytes[2] === Kind.Event;
+}
+
 /** Decode and check an envelope; throws InvalidMessageError saying what is wrong. */
 export function decodeEnvelope(bytes: Uint8Array, maxBytes: number): Envelope {
   if (bytes.length > maxBytes) {

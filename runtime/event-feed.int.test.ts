@@ -128,15 +128,17 @@ describe("client.events", () => {
     raw.publish(subject, eventBytes("lifecycle", "counter", "bad1"));
     raw.publish(subject, eventBytes("child_failed", "counter", "other"));
     raw.publish(subject, encodeValue([1, Kind.Event, "x", null, null, "not an object"]));
+    // A time no Date can hold (a reader formatting it would throw).
+    raw.publish(subject, encodeEnvelope(Kind.Event, "x2", null, null, { kind: "child_failed", id: "counter/bad1", node: "raw", at: 1e20 }, 1 << 20));
     raw.publish(subject, eventBytes("child_failed", "counter", "bad1", { reason: "real" }));
     expect(await got).toEqual([expect.objectContaining({ kind: "child_failed", reason: "real" })]);
-    expect(live.skipped).toBe(5);
-    expect(skips).toHaveLength(5);
+    expect(live.skipped).toBe(6);
+    expect(skips).toHaveLength(6);
     expect(skips.join("\n")).toMatch(/unknown event kind "no_such_kind"/);
     // The same messages, kept by the stream: skipped again, the real one read.
     const kept = await client.events({ since: 60_000, agent: "counter/bad1", follow: false });
     expect(await take(kept, () => false)).toEqual([expect.objectContaining({ reason: "real" })]);
-    expect(kept.skipped).toBe(5);
+    expect(kept.skipped).toBe(6);
   });
 
   it("refuses a bad kind, agent or since before reading", async () => {

@@ -12,7 +12,8 @@ import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } fro
 import type { Clock } from "./clock.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./codec.js";
 import { decodeEnvelope, Kind } from "./envelope.js";
-import { errorText, InvalidArgumentError, InvalidMessageError, NamespaceNotFoundError } from "./errors.js";
+import { violationOf } from "./auth/permission-violation.js";
+import { errorText, InvalidArgumentError, InvalidMessageError, NamespaceNotFoundError, PermissionDeniedError } from "./errors.js";
 import { EventKind, type TroupeEvent } from "./events.js";
 import { isStreamNotFound } from "./memory/jetstream-errors.js";
 import { formatAgentId, parseAgentId, type Subjects } from "./subjects.js";
@@ -41,6 +42,9 @@ export interface EventFeed extends AsyncIterable<TroupeEvent> {
   stop(): void;
 }
 
+/** The largest time in ms a Date holds (ECMAScript's time range); a later `at` cannot be shown as a date. */
+const MAX_TIME = 8.64e15;
+
 const KINDS: ReadonlySet<string> = new Set(Object.values(EventKind));
 
 /** Every event kind, in the order events.ts declares them. */
@@ -65,6 +69,7 @@ export function decodeEvent(subjects: Subjects, subject: string, data: Uint8Arra
   if (body.id !== formatAgentId(where.type, where.key)) throw new InvalidMessageError(`event about ${String(body.id)} on the subject of ${where.type}/${where.key}`);
   if (typeof body.node !== "string") throw new InvalidMessageError("event without a node");
   if (typeof body.at !== "number" || !Number.isFinite(body.at)) throw new InvalidMessageError("event without a time");
+  if (Math.abs(body.at) > MAX_TIME) throw new InvalidMessageError(`event time ${body.at} is out of range of a date`);
   return body as TroupeEvent;
 }
 
@@ -126,6 +131,10 @@ export async function openEventFeed(nc: NatsConnection, subjects: Subjects, cloc
     if (pending === 0) messages.stop();
   } catch (err) {
     if (isStreamNotFound(err)) throw new NamespaceNotFoundError(subjects.ns, { cause: err });
+    // An observer may make no consumer of the events stream (roles.ts): say what to do instead.
+    if (violationOf(err) !== undefined) {
+      throw new PermissionDeniedError("read the kept events of", stream, "", "reading the kept history needs an admin credential; live events work without --since", { cause: err });
+    }
     throw err;
   }
   const follow = options.follow !== false;

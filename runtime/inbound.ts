@@ -4,12 +4,14 @@
 // inbox, fails the type's schema, finds the mailbox full, or, for a type that
 // accepts only verified senders, does not prove its sender) is answered when
 // it can be, counted, published as an `invalid_message` event and
-// dead-lettered; the agent goes on.
+// dead-lettered; the agent goes on. An event sent to an agent is refused and
+// counted only: an event or dead letter about it would feed a loop (stored,
+// delivered into the inbox again by a consumer of that stream, refused again).
 
 import { requiresEventShape } from "./behavior.js";
 import type { DeadLetters } from "./dead-letters.js";
 import type { AgentType } from "./define-agent.js";
-import { decodeEnvelope, Kind } from "./envelope.js";
+import { decodeEnvelope, isEventEnvelope, Kind } from "./envelope.js";
 import { errorText, InvalidMessageError, toWireError, TroupeError } from "./errors.js";
 import { EventKind, type EventPublisher } from "./events.js";
 import type { Messenger } from "./messenger.js";
@@ -64,7 +66,15 @@ export class Inbound {
   decode(data: Uint8Array, reply: string | undefined): Item | undefined {
     try {
       const env = decodeEnvelope(data, this.env.maxMessageBytes);
-      if (env.kind !== Kind.Tell && env.kind !== Kind.Ask) throw new InvalidMessageError("an agent inbox takes tell and ask messages only");
+      if (env.kind !== Kind.Tell && env.kind !== Kind.Ask) {
+        // An event is never for an agent (a consumer of the events or dead-letter stream delivering into its
+        // inbox, say): refused and counted only; an event or dead letter about it would come back the same way.
+        if (env.kind === Kind.Event) {
+          this.reject(data, reply, new InvalidMessageError("an agent inbox takes tell and ask messages only, not events"), null, false);
+          return undefined;
+        }
+        throw new InvalidMessageError("an agent inbox takes tell and ask messages only");
+      }
       if (env.kind === Kind.Ask && reply === undefined) this.asksWithoutReply++; // handled as a tell: nobody to answer
       let body = env.body;
       if (requiresEventShape(this.def) && (body === null || typeof body !== "object" || typeof (body as { type?: unknown }).type !== "string")) {
@@ -122,13 +132,18 @@ export class Inbound {
    * A message that never reached `receive`: answered (when `reply` is set, an
    * inbox), counted, published as an `invalid_message` event and
    * dead-lettered with at most its first {@link DEAD_LETTER_RAW_BYTES} bytes
-   * (and the sender it claims, when known).
+   * (and the sender it claims, when known). An event (`report` false, or
+   * bytes that start as one) is only answered and counted: its event or dead
+   * letter (itself an event envelope) would be stored, and a consumer of that
+   * stream delivering into this inbox would bring it back, refused again.
    */
-  reject(data: Uint8Array, reply: string | undefined, err: unknown, sender: string | null = null): void {
+  reject(data: Uint8Array, reply: string | undefined, err: unknown, sender: string | null = null, report = true): void {
     this.rejected++;
     const reason = errorText(err);
     const typed = err instanceof TroupeError ? err : new InvalidMessageError(reason, { cause: err });
     if (reply !== undefined) this.env.messenger.reply(reply, "", this.id, null, toWireError(typed));
+    // Refusals decided before decoding (reply subject, proof, full mailbox) peek at the kind.
+    if (!report || isEventEnvelope(data)) return;
     this.env.events.publish(EventKind.InvalidMessage, this.def.type, this.key, { reason });
     this.env.deadLetters.publish(this.def.type, this.key, {
       reason,

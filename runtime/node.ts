@@ -269,6 +269,8 @@ export class TroupeNode {
     await membership.claim(() => announce());
     let node: TroupeNode | undefined;
     let otlp: OtlpExport | undefined;
+    // An export failure told before the node exists (during its start, or on joining an export already failing) is reported once it does.
+    let earlyTrouble: Error | undefined;
     try {
       // The SDK is loaded only by a node that asks for it.
       if (o.telemetry) otlp = (await import("./otlp-export.js")).startOtlpExport(o.telemetry, {
@@ -276,7 +278,7 @@ export class TroupeNode {
         namespace: o.namespace,
         clock: o.clock,
         tracing: o.tracing ?? true,
-        trouble: (err) => node?.trouble("telemetry export", err),
+        trouble: (err) => (node ? node.trouble("telemetry export", err) : (earlyTrouble ??= err)),
       });
       const [stateStore, registry, memory, subscriptions] = await Promise.all([
         StateStore.open(nc, subjects, retry, o.replicas),
@@ -291,6 +293,7 @@ export class TroupeNode {
       const timerIndex = wakeableTypes(o.agents).length > 0 ? await TimerIndex.open(nc, subjects, retry, o.replicas) : undefined;
       node = new TroupeNode(nc, o, ownsConnection, stateStore, registry, membership, memory, durable, credentials, timerIndex, subscriptions);
       node.otlp = otlp;
+      if (earlyTrouble) node.trouble("telemetry export", earlyTrouble);
       const events = node.events;
       invalid.sink = (entry) => events.publish(EventKindValues.InvalidEntry, "node", o.name, { ...entry });
       announce = () => node!.nodeInfo();

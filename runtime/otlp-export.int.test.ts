@@ -173,6 +173,32 @@ describe("OTLP export to a dead collector", () => {
   });
 });
 
+describe("OTLP export already failing when a node starts", () => {
+  it("is reported by that node too, once it exists (a failure told during its start is not lost)", async () => {
+    const gone = await Collector.start();
+    const url = gone.url;
+    await gone.close();
+    const telemetry = { otlp: url, metricsIntervalMs: 100 };
+    const first = await startNode({ servers: nats.url, namespace: "otlp-join", name: "first", agents: [counter], telemetry });
+    let second: TroupeNode | undefined;
+    const events: TroupeEvent[] = [];
+    const stop = first.onEvent((e) => events.push(e), { kind: EventKind.AgentError, type: "node", key: "second" });
+    try {
+      // Something to export: an ask makes spans and metrics.
+      expect(await (await first.spawn("counter", { key: "j1" })).ask({ op: "inc" })).toBe(1);
+      await waitForStats(first, (s) => s.failedExports >= 1, "the shared export to fail");
+      // The second node joins the export while it fails: it is told during its start, before it exists.
+      second = await startNode({ servers: nats.url, namespace: "otlp-join", name: "second", agents: [counter], telemetry });
+      const told = await waitForEvent(events, (e) => e.where === "telemetry export");
+      expect(String(told.reason)).toContain(url);
+    } finally {
+      stop();
+      await second?.close();
+      await first.close();
+    }
+  });
+});
+
 describe("OTLP export beside a user's own SDK", () => {
   it("is refused with a clear error, and the user's SDK is left in place", async () => {
     const mine = new BasicTracerProvider();

@@ -68,12 +68,15 @@ export interface OtlpUser {
 interface Installed {
   settings: ValidTelemetry;
   owner: string;
-  users: Map<string, OtlpUser>;
+  /** By a token of each startOtlpExport call: a node id is unique only within its namespace. */
+  users: Map<symbol, OtlpUser>;
   tracer: BasicTracerProvider;
   meter: MeterProvider;
   ownsContextManager: boolean;
   stats: OtlpExportStats;
   failing: boolean;
+  /** What the users were told when the current outage began (told to a user that joins during it). */
+  told?: Error;
 }
 
 let installed: Installed | undefined;
@@ -98,7 +101,10 @@ export function startOtlpExport(settings: ValidTelemetry, user: OtlpUser): OtlpE
     installed = install(settings, user);
   }
   const shared = installed;
-  shared.users.set(user.nodeId, user);
+  const token = Symbol(user.nodeId);
+  shared.users.set(token, user);
+  // Joining during an outage: told now, as it would not be until the exports recover and fail anew.
+  if (shared.failing && shared.told) tell(user, shared.told);
   configureTracing(user.tracing);
   let released = false;
   return {
@@ -106,7 +112,7 @@ export function startOtlpExport(settings: ValidTelemetry, user: OtlpUser): OtlpE
     release: async () => {
       if (released) return;
       released = true;
-      shared.users.delete(user.nodeId);
+      shared.users.delete(token);
       if (shared.users.size > 0 || installed !== shared) return;
       installed = undefined;
       await uninstall(shared, user.clock);
@@ -138,13 +144,8 @@ function install(settings: ValidTelemetry, user: OtlpUser): Installed {
     if (shared.failing) return;
     shared.failing = true;
     const told = new Error(`OTLP export to ${settings.otlp} failed (${err.message}); the node carries on and keeps trying`, { cause: err });
-    for (const u of shared.users.values()) {
-      try {
-        u.trouble(told);
-      } catch {
-        // a listener's failure is not the exporter's
-      }
-    }
+    shared.told = told;
+    for (const u of shared.users.values()) tell(u, told);
   };
   const exporterOptions = { headers: settings.headers, timeoutMillis: 10_000 };
   const spans = new CountingSpanExporter(new OTLPTraceExporter({ ...exporterOptions, url: `${settings.otlp}/v1/traces` }), (r, n) =>
@@ -170,6 +171,15 @@ function install(settings: ValidTelemetry, user: OtlpUser): Installed {
   // The user's context manager, if any, is kept; else ours carries the active span across awaits.
   const ownsContextManager = context.setGlobalContextManager(new AsyncLocalContextManager());
   return Object.assign(shared, { settings, owner: user.nodeId, users: new Map(), tracer, meter, ownsContextManager });
+}
+
+/** Tell one user of an outage; a listener's failure is not the exporter's. */
+function tell(user: OtlpUser, err: Error): void {
+  try {
+    user.trouble(err);
+  } catch {
+    // a listener's failure is not the exporter's
+  }
 }
 
 function ownSdk(): InvalidConfigError {

@@ -38,6 +38,9 @@ describe("subjects", () => {
     expect(s.parseDeadLetter("troupe.other.dlq.counter.c1")).toBeUndefined();
     expect(s.parseDeadLetter("troupe.demo.dlq.counter.c1.extra")).toBeUndefined();
     expect(s.parseAgentKey("counter.c1")).toEqual({ type: "counter", key: "c1" });
+    // A key that is no agent's (a hostile writer's): no parts that would fail parseAgentId later.
+    expect(s.parseAgentKey("counter.a=b")).toBeUndefined();
+    expect(s.parseAgentKey("c ounter.c1")).toBeUndefined();
     expect(parseAgentId("counter/c1")).toEqual({ type: "counter", key: "c1" });
     expect(s.parseNodeRequest(s.nodeControl("n1", "counter"))).toEqual({ lane: "ctl", type: "counter" });
     expect(s.parseNodeRequest(s.nodeInfo("n1"))).toEqual({ lane: "info" });

@@ -351,11 +351,12 @@ export class Subjects {
     return `${type}.${key}`;
   }
 
-  /** Parse a registry or state key (`<type>.<key>`) back into an AgentId's parts. */
+  /** Parse a registry or state key (`<type>.<key>`) back into an AgentId's parts; undefined when a part is no valid token (`counter.a=b`). */
   parseAgentKey(k: string): { type: string; key: string } | undefined {
     const dot = k.indexOf(".");
     if (dot <= 0 || dot !== k.lastIndexOf(".")) return undefined;
-    return { type: k.slice(0, dot), key: k.slice(dot + 1) };
+    const [type, key] = [k.slice(0, dot), k.slice(dot + 1)];
+    return TOKEN.test(type) && TOKEN.test(key) ? { type, key } : undefined;
   }
 
   /** KV bucket saying which mailbox each agent type takes: `troupe_<ns>_types`, key `<type>`. */

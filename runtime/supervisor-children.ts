@@ -1,13 +1,14 @@
 // The children one instance of a supervisor type starts: a child key with
 // `{key}` in it is derived from the instance's key (`{key}-w1` under team/t2
 // is `t2-w1`), so each instance runs its own children; a fixed
-// key names one agent in the namespace, which only one instance can run, and
-// a second instance is refused with an error saying whose it is.
+// key names one agent in the namespace, which only one instance can run. A
+// supervisor whose child (fixed or derived) already runs under another is
+// refused with an error saying whose it is.
 
 import type { NormalizedChildSpec } from "../supervisors/child-spec.js";
 import { InvalidConfigError } from "./errors.js";
 import type { Registry } from "./registry.js";
-import { formatAgentId, validateToken } from "./subjects.js";
+import { formatAgentId, parseAgentId, validateToken } from "./subjects.js";
 
 /** The placeholder in a child key that stands for the supervisor instance's key. */
 export const SUPERVISOR_KEY = "{key}";
@@ -39,21 +40,24 @@ export function supervisorChildren(children: readonly NormalizedChildSpec[], sup
 }
 
 /**
- * Refuse to start supervisor `supervisorId` when a child of a fixed key runs
- * (a live registry claim) under another supervisor: that agent is the other
- * instance's, and this one would run without it.
+ * Refuse to start supervisor `supervisorId` when one of its children (by the
+ * key it gets here, fixed or derived with `{key}`) runs (a live registry
+ * claim) under another supervisor: that agent is the other one's, and this
+ * one would run without it.
  *
- * @throws InvalidConfigError naming the child key, the supervisor it runs under, and the `{key}` fix
+ * @throws InvalidConfigError naming the child key, the supervisor it runs under, and the fix
  */
 export async function checkChildrenFree(registry: Registry, supervisorId: string, template: readonly NormalizedChildSpec[], children: readonly NormalizedChildSpec[]): Promise<void> {
   for (const [i, c] of children.entries()) {
-    if (template[i]!.key.includes(SUPERVISOR_KEY)) continue;
     const held = await registry.lookup(c.type, c.key);
     if (held?.live && held.reg.supervisor !== supervisorId) {
+      const derived = template[i]!.key.includes(SUPERVISOR_KEY);
       throw new InvalidConfigError(
         `children[${i}].key`,
         `${supervisorId} cannot start its child ${formatAgentId(c.type, c.key)}: it runs under ${held.reg.supervisor} on node ${held.reg.node}. ` +
-          `A fixed child key belongs to one instance of the supervisor type; write it as "${SUPERVISOR_KEY}-${c.key}" to give each instance its own`,
+          (derived
+            ? `Its key ${JSON.stringify(template[i]!.key)} under this supervisor's key makes that agent's; give the child key a part no other supervisor's children or other agent has (like "${SUPERVISOR_KEY}-${parseAgentId(supervisorId).type}-${c.id}")`
+            : `A fixed child key belongs to one instance of the supervisor type; write it as "${SUPERVISOR_KEY}-${c.key}" to give each instance its own`),
       );
     }
   }

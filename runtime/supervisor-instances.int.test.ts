@@ -57,6 +57,25 @@ describe("instances of one supervisor type", () => {
     expect(trees).toEqual([["office/o1", "running", ["counter/desk"]]]);
   });
 
+  it("a child key derived with {key} that another supervisor's child already has is refused too", async () => {
+    const teamA = defineSupervisor({ type: "teama", children: [{ id: "w", type: "counter", key: "{key}-w" }] });
+    const teamB = defineSupervisor({ type: "teamb", children: [{ id: "w", type: "counter", key: "{key}-w" }] });
+    const node = await nodes.start([counter, teamA, teamB]);
+    await node.spawn("teama", { key: "x" });
+    const second = node.spawn("teamb", { key: "x" });
+    await expect(second).rejects.toThrow(/teamb\/x cannot start its child counter\/x-w: it runs under teama\/x/);
+    const trees = node.tree().children.map((t) => [t.id, t.state, t.children?.map((c) => c.id)]);
+    expect(trees).toEqual([["teama/x", "running", ["counter/x-w"]]]);
+  });
+
+  it("a child keyed {key} whose derived key is an agent running at the root is refused", async () => {
+    const teamC = defineSupervisor({ type: "teamc", children: [{ id: "solo", type: "counter", key: "{key}" }] });
+    const node = await nodes.start([counter, teamC]);
+    await node.spawn("counter", { key: "solo" });
+    await expect(node.spawn("teamc", { key: "solo" })).rejects.toThrow(/teamc\/solo cannot start its child counter\/solo: it runs under root/);
+    expect(node.tree().children.map((t) => t.id)).toEqual(["counter/solo"]);
+  });
+
   it("{key} in a child key must still make a valid key", () => {
     expect(() => defineSupervisor({ type: "bad", children: [{ id: "a", type: "counter", key: "{key}.a" }] })).toThrow(/children\[0\]\.key/);
   });

@@ -26,7 +26,7 @@ export function register(program: Command, f: Factory): void {
         if (opts.all) {
           const rows = [
             ...agentRows(agents).map((r) => [...r, "-"]),
-            ...stopped.map((a) => [a.id, "-", a.state, "-", "-", "-", statePreview(a.keptState)]),
+            ...stopped.map((a) => [a.id, "-", a.state, "-", "-", "-", a.problem ?? statePreview(a.keptState)]),
           ];
           f.out.table([...AGENT_TABLE_HEADERS, "KEPT STATE"], rows);
         } else f.out.table(AGENT_TABLE_HEADERS, agentRows(agents));

@@ -112,22 +112,6 @@ function streams(s: Subjects) {
   };
 }
 
-/**
- * Reading the events stream's history: its info, and an ordered push consumer of it, made
- * (and made again after a gap) and removed. It delivers to the reader's own inbox with flow
- * control (`$JS.FC.>`); nothing is pulled, as a pull's answers would cross the account
- * boundary as one answer only (event-feed.ts).
- */
-function readEventHistory(stream: string): string[] {
-  return [
-    `$JS.API.STREAM.INFO.${stream}`,
-    // With several filter subjects (several kinds) nats.js creates the consumer without its name in the subject.
-    `$JS.API.CONSUMER.CREATE.${stream}`,
-    `$JS.API.CONSUMER.CREATE.${stream}.>`,
-    `$JS.API.CONSUMER.DELETE.${stream}.>`,
-  ];
-}
-
 /** Reading a KV bucket: its info, gets, and watches (consumers with flow control). */
 function readBucket(stream: string): string[] {
   return [
@@ -338,13 +322,16 @@ function observerPermissions(s: Subjects, ownInbox: string): SubjectPermissions 
   const st = streams(s);
   // $SRV discovery (PING, INFO, STATS) is read-only, as `nats micro ls|info|stats` and the agent
   // protocol's discovery use it; agent protocol heartbeats (liveness) may be heard, prompts not sent.
-  // The events' kept history (`agentctl events --since`): read through an ordered consumer of the events stream only.
+  // Of the events stream only its info (whether the namespace keeps events): no consumer of it. Subject
+  // permissions cannot limit a consumer's config, so a consumer made by an observer could be durable
+  // (kept forever) or deliver to an agent's inbox (stored events pushed at the agent, each rejection a
+  // new stored event: a loop). The kept history (`agentctl events --since`) needs an admin credential.
   const pub = [
     s.nodeInfo("*"),
     "$SRV.>",
     "$JS.API.INFO",
     ...[st.registry, st.nodes, st.types].flatMap((b) => readBucket(b.stream)),
-    ...readEventHistory(st.events),
+    `$JS.API.STREAM.INFO.${st.events}`,
     "$JS.FC.>",
   ];
   return { pub: { allow: unique(pub) }, sub: { allow: [ownInbox, s.allEvents(), agentProtocolSubjects("*", "*", "*").heartbeat] } };
