@@ -270,8 +270,9 @@ export function register(program: Command, f: Factory): void {
         if (problems.length > 0) throw new Error(`the demo did not go as expected: ${problems.join("; ")}`);
         say();
         say("Next: agentctl dev --detach   (a local server)");
-        say("      agentctl node start      (a node hosting echo and counter; --agents ./my-agents.ts for yours)");
+        say("      agentctl node start      (a node hosting echo and counter; --agents actors/examples/agents.ts to start from)");
         say("      agentctl spawn counter --key c1 && agentctl ask counter/c1 '{\"op\":\"inc\"}'");
+        say("      agentctl top  or  agentctl dashboard   (watch them: in the terminal, or in the browser)");
         say("      agentctl demo --model http://localhost:11434/v1 --model-name qwen2.5   (the model agents on a real model)");
       }),
     );
