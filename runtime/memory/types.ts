@@ -70,13 +70,13 @@ export interface MemoryWatch<T = unknown> extends AsyncIterableIterator<MemoryCh
   stop(): void;
 }
 
-/** Options of {@link ReadonlyMemoryBucket.get}. */
-/** Options of history(). */
+/** Options of {@link ReadonlyMemoryBucket.history}. */
 export interface HistoryOptions {
   /** Only each key's latest revision, instead of every kept one. Default false. */
   latest?: boolean;
 }
 
+/** Options of {@link ReadonlyMemoryBucket.get}. */
 export interface GetOptions {
   /** Read from the server, bypassing the cache (the answer is then installed in it). */
   fresh?: boolean;
