@@ -161,4 +161,28 @@ describe("client.events", () => {
     for await (const n of (await jetstreamManager(raw)).streams.names()) names.push(n);
     expect(names.filter((n) => n.includes("TYPO") || n.includes("typo"))).toEqual([]);
   });
+
+  it("a namespace whose nodes keep no history (eventHistory: false): no events stream, since gives live events, follow: false ends at once", async () => {
+    const ns = "ev-nohist";
+    const quiet = await startNode({ servers: nats.url, namespace: ns, name: "nohist-node", agents: [counter], eventHistory: false });
+    const reader = await connectClient({ servers: nats.url, namespace: ns, name: "nohist-reader" });
+    try {
+      const jsm = await jetstreamManager(raw);
+      const names: string[] = [];
+      for await (const n of jsm.streams.names()) names.push(n);
+      expect(names).toContain("KV_troupe_ev-nohist_nodes");
+      expect(names).not.toContain(new Subjects(ns).eventsStream());
+      const ended = await reader.events({ since: 60_000, follow: false });
+      expect(ended.stored).toBe(false);
+      expect(await take(ended, () => false)).toEqual([]);
+      const live = await reader.events({ since: 60_000, agent: "counter/nh1" });
+      expect(live.stored).toBe(false);
+      const got = take(live, (seen) => seen.some((e) => e.kind === "child_started"));
+      await quiet.spawn("counter", { key: "nh1" });
+      expect((await got).map((e) => e.kind)).toContain("child_started");
+    } finally {
+      await reader.close();
+      await quiet.close();
+    }
+  });
 });

@@ -16,7 +16,7 @@ import { violationOf } from "./auth/permission-violation.js";
 import { errorText, InvalidArgumentError, InvalidMessageError, NamespaceNotFoundError, PermissionDeniedError } from "./errors.js";
 import { EventKind, type TroupeEvent } from "./events.js";
 import { isStreamNotFound } from "./memory/jetstream-errors.js";
-import { formatAgentId, parseAgentId, type Subjects } from "./subjects.js";
+import { bucketStream, formatAgentId, parseAgentId, type Subjects } from "./subjects.js";
 
 /** What {@link openEventFeed} (`client.events`) reads. */
 export interface EventFeedOptions {
@@ -88,7 +88,8 @@ function checked(options: EventFeedOptions): { since: number | undefined; kinds:
 /**
  * Open a read of the namespace's events (see the file comment).
  *
- * @throws InvalidArgumentError for a bad option; NamespaceNotFoundError with `since` when the namespace keeps no events
+ * @throws InvalidArgumentError for a bad option; NamespaceNotFoundError with `since` when no node ever ran in the
+ *   namespace (one whose nodes keep no history, `eventHistory: false`, gives live events only, `stored` false)
  */
 export async function openEventFeed(nc: NatsConnection, subjects: Subjects, clock: Clock, options: EventFeedOptions = {}): Promise<EventFeed> {
   const { since, kinds, agent } = checked(options);
@@ -130,7 +131,13 @@ export async function openEventFeed(nc: NatsConnection, subjects: Subjects, cloc
     remove = () => void consumer.delete().catch(() => {});
     if (pending === 0) messages.stop();
   } catch (err) {
-    if (isStreamNotFound(err)) throw new NamespaceNotFoundError(subjects.ns, { cause: err });
+    if (isStreamNotFound(err)) {
+      // A namespace whose nodes keep no history (`eventHistory: false`) still has live events;
+      // one that does not exist at all is said so.
+      if (!(await namespaceExists(nc, subjects))) throw new NamespaceNotFoundError(subjects.ns, { cause: err });
+      if (options.follow === false) return new Feed(subjects, maxBytes, (async function* () {})(), () => {}, false, kinds, options.onSkip);
+      return openEventFeed(nc, subjects, clock, { ...options, since: undefined });
+    }
     // An observer may make no consumer of the events stream (roles.ts): say what to do instead.
     if (violationOf(err) !== undefined) {
       throw new PermissionDeniedError("read the kept events of", stream, "", "reading the kept history needs an admin credential; live events work without --since", { cause: err });
@@ -152,6 +159,15 @@ export async function openEventFeed(nc: NatsConnection, subjects: Subjects, cloc
     true,
     kinds,
     options.onSkip,
+  );
+}
+
+/** Whether any node ever ran in the namespace (its nodes bucket exists); creates nothing. */
+async function namespaceExists(nc: NatsConnection, subjects: Subjects): Promise<boolean> {
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
+  return jsm.streams.info(bucketStream(subjects.nodesBucket()).name).then(
+    () => true,
+    (err: unknown) => (isStreamNotFound(err) ? false : Promise.reject(err)),
   );
 }
 

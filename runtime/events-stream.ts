@@ -32,8 +32,12 @@ export const DEFAULT_EVENT_HISTORY: Readonly<EventHistoryLimits> = {
   storage: "file",
 };
 
-/** Merge `given` into the defaults, checking each field; a bad one is named `eventHistory.<field>`. */
-export function eventHistoryLimits(given: Partial<EventHistoryLimits> | undefined): EventHistoryLimits {
+/**
+ * Merge `given` into the defaults, checking each field; a bad one is named `eventHistory.<field>`.
+ * `false` keeps no history: null (the node makes no events stream).
+ */
+export function eventHistoryLimits(given: Partial<EventHistoryLimits> | false | undefined): EventHistoryLimits | null {
+  if (given === false) return null;
   if (given === undefined) return { ...DEFAULT_EVENT_HISTORY };
   if (given === null || typeof given !== "object" || Array.isArray(given)) {
     throw new InvalidConfigError("eventHistory", `must be an object, got ${JSON.stringify(given)}`);

@@ -96,7 +96,7 @@ export interface NodeOptions {
    * the first node; one that exists keeps its limits). Defaults: 24 hours, 100 000 events,
    * 64 MiB, on file, with `replicas` copies.
    */
-  eventHistory?: Partial<EventHistoryLimits>;
+  eventHistory?: Partial<EventHistoryLimits> | false;
 }
 
 /** Options of {@link TroupeNode.spawn}. */
@@ -138,7 +138,7 @@ export interface ValidOptions {
   failover: boolean;
   durableMailboxes: MailboxStreamLimits;
   replicas: number;
-  eventHistory: EventHistoryLimits;
+  eventHistory: EventHistoryLimits | null;
 }
 
 /** Merge defaults into `options` and check every field. */

@@ -287,7 +287,7 @@ export class TroupeNode {
         SubscriptionStore.open(nc, subjects, retry, o.replicas),
         ensureDeadLetterStream(nc, subjects, o.replicas),
         ensureTopicsStream(nc, subjects, o.replicas),
-        ensureEventsStream(nc, subjects, o.replicas, o.eventHistory),
+        o.eventHistory === null ? undefined : ensureEventsStream(nc, subjects, o.replicas, o.eventHistory),
       ]);
       const durable = await openDurable(nc, subjects, o, retry, invalid);
       const timerIndex = wakeableTypes(o.agents).length > 0 ? await TimerIndex.open(nc, subjects, retry, o.replicas) : undefined;

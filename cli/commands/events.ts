@@ -64,7 +64,7 @@ export function register(program: Command, f: Factory): void {
           follow: opts.follow,
           onSkip: (subject, reason) => f.out.note(`skipped a message on ${subject} that is no event: ${reason}`),
         });
-        if (!feed.stored) f.out.note(`namespace ${client.namespace} keeps no events (no node has run in it yet): showing live events only`);
+        if (!feed.stored) f.out.note(`namespace ${client.namespace} keeps no event history (no node has run in it yet, or its nodes run with eventHistory: false): showing live events only`);
         else if (opts.follow) f.out.note("press Ctrl-C to stop");
         void untilSignal().then(() => feed.stop());
         const colour = !opts.json && wantsColour(process.stdout);
