@@ -4,7 +4,7 @@
 // it waits for.
 
 import type { AgentInfo, TroupeClient } from "../../actors/index.js";
-import { ErrorCode } from "../../runtime/errors.js";
+import { ErrorCode, errorText } from "../../runtime/errors.js";
 import { isJournal } from "../../runtime/model/journal.js";
 import { NotFoundError } from "../exit-code.js";
 import { isoTime, transcriptJson, transcriptOf } from "../transcript-view.js";
@@ -17,10 +17,12 @@ export interface AgentDetail {
   id: string;
   /** Its row of the latest snapshot; null when it does not run. */
   running: AgentInfo | null;
-  /** Its persisted state; null when it has none. */
+  /** Its persisted state; null when it has none, or when it could not be read (`stateProblem` says why). */
   state: { value: unknown; revision: number } | null;
-  /** Keys of the namespace's shared memory whose latest value this agent wrote. */
-  memory: { keys: Array<{ key: string; revision: number; value: unknown }>; truncated: boolean };
+  /** Why the persisted state could not be read (an observer credential may not read it, say). */
+  stateProblem?: string;
+  /** Keys of the namespace's shared memory whose latest value this agent wrote; `problem` says why they could not be read (a credential that may not read memory, say). */
+  memory: { keys: Array<{ key: string; revision: number; value: unknown }>; truncated: boolean; problem?: string };
   /** A model agent's conversation (as `agentctl transcript --json`); null for other agents. */
   conversation: Record<string, unknown> | null;
   /** The approval a model agent waits for, if any. */
@@ -37,8 +39,16 @@ export async function agentDetail(
   running: AgentInfo | undefined,
   options: { memoryScanLimit?: number } = {},
 ): Promise<AgentDetail> {
-  const [stored, memory] = await Promise.all([client.persistedState(id), memoryKeysOf(client, id, options.memoryScanLimit ?? MEMORY_SCAN_LIMIT)]);
-  if (stored === undefined && running === undefined && memory.keys.length === 0) {
+  // A read this credential may not make must not hide the rest (the running row, the other read): it is said instead.
+  const [read, memory] = await Promise.all([
+    client.persistedState(id).then(
+      (stored) => ({ stored, problem: undefined }),
+      (err: unknown) => ({ stored: undefined, problem: errorText(err) }),
+    ),
+    memoryKeysOf(client, id, options.memoryScanLimit ?? MEMORY_SCAN_LIMIT),
+  ]);
+  const stored = read.stored;
+  if (stored === undefined && read.problem === undefined && running === undefined && memory.keys.length === 0 && memory.problem === undefined) {
     throw new NotFoundError(`no agent ${id}: it does not run and has no persisted state`);
   }
   let conversation: AgentDetail["conversation"] = null;
@@ -49,7 +59,9 @@ export async function agentDetail(
     const r = journal.request;
     if (r?.approval) waiting = { approval: r.approval.id, request: r.id, tool: r.approval.tool, args: r.approval.args, deadline: isoTime(r.approval.deadline) };
   }
-  return { id, running: running ?? null, state: stored ?? null, memory, conversation, waiting };
+  const detail: AgentDetail = { id, running: running ?? null, state: stored ?? null, memory, conversation, waiting };
+  if (read.problem !== undefined) detail.stateProblem = read.problem;
+  return detail;
 }
 
 /**
@@ -71,8 +83,9 @@ async function memoryKeysOf(client: TroupeClient, id: string, limit: number): Pr
       latest.set(e.key, { writer: e.writer, revision: e.revision, value: e.value ?? null, put: e.op === "put" });
     }
   } catch (err) {
-    // A namespace nobody wrote shared memory in has no bucket: no keys.
-    if ((err as { code?: unknown }).code !== ErrorCode.BucketNotFound) throw err;
+    // A namespace nobody wrote shared memory in has no bucket: no keys. Any other failure (an observer
+    // credential may not read the bucket's stream) must not hide the agent's state and row: said instead.
+    if ((err as { code?: unknown }).code !== ErrorCode.BucketNotFound) return { keys: [], truncated: false, problem: errorText(err) };
   }
   const keys = [...latest]
     .filter(([, v]) => v.put && v.writer === id)
