@@ -96,7 +96,7 @@ function agentctlCommand(): string[] | string {
   return `agentctl is not found beside ${here} (run npm run build)`;
 }
 
-/** Start `agentctl dashboard` and wait for the URL it prints (with its token: the page opens only with it). */
+/** Start `agentctl dashboard` and wait for the URL it prints (with its token in the fragment: the page reads it and sends it on every API call). */
 async function startAgentctl(cmd: string[], serverUrl: string, signal: AbortSignal): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [...cmd, "dashboard", "--port", "0", "--server", serverUrl, "--namespace", NAMESPACE], {
     stdio: ["ignore", "pipe", "pipe"],
@@ -111,7 +111,7 @@ async function startAgentctl(cmd: string[], serverUrl: string, signal: AbortSign
     signal.addEventListener("abort", abort, { once: true });
     child.stdout!.setEncoding("utf8").on("data", (s: string) => {
       out += s;
-      const m = /dashboard of namespace \S+: (http:\/\/\S+\?token=[0-9a-f]{64})\s/.exec(out);
+      const m = /dashboard of namespace \S+: (http:\/\/\S+\/#token=[0-9a-f]{64})\s/.exec(out);
       if (m) {
         clearTimeout(timer);
         signal.removeEventListener("abort", abort);
@@ -187,7 +187,7 @@ export const dashboardScenario: Scenario = {
       child.kill("SIGINT");
       await Promise.race([exited, sleep(5_000).then(() => child.kill("SIGKILL"))]);
     });
-    ctx.log(`agentctl dashboard: ${dash.url.replace(/\?token=.*/, "?token=…")}`);
+    ctx.log(`agentctl dashboard: ${dash.url.replace(/#token=.*/, "#token=…")}`);
 
     ctx.progress(0.1, "opening the page in headless Chromium");
     // No network but the dashboard: every host name fails to resolve.

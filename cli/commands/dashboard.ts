@@ -10,7 +10,7 @@ import { untilSignal } from "../signals.js";
 
 const EXAMPLES = `
 Examples:
-  $ agentctl dashboard                      # prints http://127.0.0.1:7070/?token=...: open that URL
+  $ agentctl dashboard                      # prints http://127.0.0.1:7070/#token=...: open that URL
   $ agentctl dashboard --port 8080 -n prod  # another port, another namespace
   $ agentctl dashboard --port 0             # any free port (the URL is printed)`;
 
@@ -31,9 +31,10 @@ export function register(program: Command, f: Factory): void {
         "their state and counters, the events as they happen, message-rate and restart charts, and, on click, an " +
         "agent's persisted state, the memory keys it wrote and a model agent's conversation, whose pending approvals " +
         "can be approved or denied from the page. Needs no network beyond the NATS server; runs until Ctrl-C. " +
-        "It prints the page's URL with a per-run token (http://127.0.0.1:7070/?token=...): open that URL; without " +
-        "the token it serves no page and no data (another user of the machine cannot open it). The browser keeps " +
-        "the token in a cookie for this dashboard only",
+        "It prints the page's URL with a per-run token in its fragment (http://127.0.0.1:7070/#token=...): open " +
+        "that URL. The browser never sends the fragment to a server; the page keeps the token in the tab and sends " +
+        "it with every request, and without it the page shows no data (another user of the machine cannot read it). " +
+        "No cookie is set",
     )
     .option("-p, --port <port>", "the port to listen on (0: any free one)", port, 7070)
     .option("--host <address>", "the address to listen on; anything but loopback makes the page reachable from other machines", "127.0.0.1")

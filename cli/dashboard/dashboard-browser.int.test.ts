@@ -110,17 +110,33 @@ describe.skipIf(browser.skip)("the dashboard in headless Chromium", { timeout: S
   const row = (id: string) => page.locator(`#agents tr[data-agent="${id}"]`);
   const cell = (id: string, col: string) => row(id).locator(`td[data-col="${col}"]`);
 
-  it("without the printed URL's token, shows only where to find it; with it, loads at the clean URL", async () => {
+  it("without the printed URL's fragment, says where to find it; a program without the header gets 403", async () => {
     const stranger = await chrome.newPage();
-    const refused = await stranger.goto(`http://127.0.0.1:${dash.port}/`);
-    expect(refused?.status()).toBe(401);
-    expect(await stranger.locator("body").textContent()).toMatch(/agentctl dashboard printed/);
+    const opened = await stranger.goto(`http://127.0.0.1:${dash.port}/`);
+    expect(opened?.status()).toBe(200);
+    await expect.poll(() => stranger.locator("#no-token").textContent()).toMatch(/open the URL agentctl dashboard printed \(it ends with #token=/);
+    expect(await stranger.locator("#no-token").isVisible()).toBe(true);
+    expect(await stranger.locator("#status").textContent()).toBe("no token");
     await stranger.close();
-    await page.goto(dash.url);
+    const program = await fetch(`http://127.0.0.1:${dash.port}/api/snapshot`);
+    expect(program.status).toBe(403);
+    expect(((await program.json()) as { error: string }).error).toMatch(/#token=/);
+  });
+
+  it("opened from a link on another site, works; the token leaves the address bar and no cookie is set", async () => {
+    // A link elsewhere (here a page of no origin) to the printed URL: the redirect-free page works at once.
+    await page.setContent(`<a id="go" href="${dash.url}">dashboard</a>`);
+    await page.click("#go");
+    await expect.poll(() => page.locator("#status").textContent()).toBe("live");
     expect(page.url()).toBe(`http://127.0.0.1:${dash.port}/`);
+    expect(await page.evaluate("location.hash")).toBe("");
     expect(await page.content()).not.toContain(dash.token);
-    // The cookie the API is authorised by is out of the page's scripts' reach.
     expect(await page.evaluate("document.cookie")).toBe("");
+    expect(await page.context().cookies()).toEqual([]);
+    expect(await page.locator("#no-token").isVisible()).toBe(false);
+    // A reload keeps working: the token is kept in this tab's sessionStorage.
+    await page.reload();
+    await expect.poll(() => page.locator("#status").textContent()).toBe("live");
   });
 
   it("loads, and shows a spawned agent in the table and its node's tree", async () => {

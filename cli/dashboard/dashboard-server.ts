@@ -13,7 +13,7 @@ import { errorSentence, exitCodeOf, ExitCode } from "../exit-code.js";
 import { packageRoot } from "../package-root.js";
 import { agentDetail } from "./agent-detail.js";
 import { LiveFeed, type LiveFeedOptions } from "./live-feed.js";
-import { allowedHosts, checkApiRequest, checkHost, cookieToken, newToken, pageAllowed, tokenCookie, tokenMatches } from "./request-guard.js";
+import { allowedHosts, checkApiRequest, checkHost, newToken } from "./request-guard.js";
 
 /** Options of {@link startDashboard}. */
 export interface DashboardOptions {
@@ -31,10 +31,10 @@ export interface DashboardOptions {
 
 /** A running dashboard. */
 export interface Dashboard {
-  /** The address to open, with this run's token: `http://127.0.0.1:7070/?token=...` (what agentctl prints). */
+  /** The address to open, with this run's token in its fragment: `http://127.0.0.1:7070/#token=...` (what agentctl prints). */
   readonly url: string;
   readonly port: number;
-  /** This run's token: the page gets it as a cookie from {@link url}; a program may send it as the `x-troupe-token` header. */
+  /** This run's token: every API request sends it as the `x-troupe-token` header (the page reads it from {@link url}'s fragment). */
   readonly token: string;
   /** Stop serving: close the event streams and the listening socket. */
   close(): Promise<void>;
@@ -81,15 +81,6 @@ function loadAssets(): { html: string; js: string; css: string } {
   return { html: read("index.html"), js: read("dashboard.js"), css: read("dashboard.css") };
 }
 
-/** What whoever reaches the port without the token gets instead of the page. */
-const NO_TOKEN_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Troupe dashboard: token needed</title></head>
-<body><h1>Token needed</h1>
-<p>This dashboard shows and approves what the agents do, so it opens only with its token.
-Open the URL agentctl dashboard printed when it started (it ends in <code>?token=...</code>).</p>
-</body></html>
-`;
-
 /** Text safe inside an HTML attribute. */
 function attr(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -108,7 +99,7 @@ const SECURITY_HEADERS = {
  *
  * @example
  * const dashboard = await startDashboard({ client, port: 7070 });
- * console.log(dashboard.url); // http://127.0.0.1:7070/?token=... (open it: the page needs the token)
+ * console.log(dashboard.url); // http://127.0.0.1:7070/#token=... (open it: the page reads the token from the fragment)
  */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const { client } = options;
@@ -166,16 +157,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     const refusedHost = checkHost(allowed, hostHeader);
     if (refusedHost) return json(res, refusedHost.status, { error: refusedHost.error });
     const url = new URL(req.url ?? "/", "http://dashboard");
-    const fetchSite = single(req.headers["sec-fetch-site"]);
-    const fromCookie = cookieToken(single(req.headers.cookie), port);
     if (url.pathname.startsWith("/api/")) {
       const refused = checkApiRequest(token, {
         method: req.method ?? "GET",
         host: hostHeader!,
         origin: req.headers.origin,
-        fetchSite,
         headerToken: single(req.headers["x-troupe-token"]),
-        cookieToken: fromCookie,
       });
       if (refused) return json(res, refused.status, { error: refused.error });
       return api(req, res, url);
@@ -184,12 +171,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     switch (url.pathname) {
       case "/":
       case "/index.html": {
-        // The printed URL: keep its token in a cookie, and show the page at the clean URL (out of the history and the address bar).
-        if (url.searchParams.has("token") && tokenMatches(token, url.searchParams.get("token"))) {
-          res.writeHead(303, { ...SECURITY_HEADERS, location: "/", "set-cookie": tokenCookie(port, token), "content-length": 0 });
-          return void res.end();
-        }
-        if (!pageAllowed(token, { cookieToken: fromCookie, fetchSite })) return send(res, 401, "text/html; charset=utf-8", NO_TOKEN_PAGE);
+        // Anyone may have the page: it holds no secret (the token stays in the fragment, read by the script).
         return send(res, 200, "text/html; charset=utf-8", page);
       }
       case "/dashboard.js":
@@ -223,7 +205,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   allowed = allowedHosts(host, port);
   const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   return {
-    url: `http://${shown}:${port}/?token=${token}`,
+    url: `http://${shown}:${port}/#token=${token}`,
     port,
     token,
     close: async () => {

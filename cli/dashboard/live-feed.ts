@@ -16,7 +16,7 @@
 
 import { createHash } from "node:crypto";
 import type { ServerResponse } from "node:http";
-import { NamespaceNotFoundError, type AgentInfo, type NodeInfo, type NodeTree, type TroupeClient, type TroupeEvent } from "../../actors/index.js";
+import { NamespaceNotFoundError, PermissionDeniedError, type AgentInfo, type NodeInfo, type NodeTree, type TroupeClient, type TroupeEvent } from "../../actors/index.js";
 
 /** Every agent, node and supervision tree at one moment. */
 export interface Snapshot {
@@ -73,6 +73,12 @@ export class LiveFeed {
   readonly ready: Promise<void>;
   private skipped = 0;
   private closed = false;
+  /**
+   * Why the namespace's event history cannot be read (no such namespace, or
+   * this credential may not read it: an observer), learnt from the first read;
+   * later pages skip the read, so no refused request is made per page open.
+   */
+  private noHistory: string | undefined;
   /** Pages whose history is being read. */
   private opening = 0;
   private readonly o: Required<LiveFeedOptions>;
@@ -121,7 +127,7 @@ export class LiveFeed {
     });
     res.write("retry: 1000\n\n");
     this.opening++;
-    let history: TroupeEvent[];
+    let history: { events: TroupeEvent[]; problem?: string };
     try {
       history = await this.history();
     } finally {
@@ -132,7 +138,8 @@ export class LiveFeed {
     // and the join to the live stream happen in one turn, so none is missed.
     this.streams.add(res);
     res.on("close", () => this.streams.delete(res));
-    res.write(frame("events", mergeEvents(history, this.recent, this.o.recentEvents)));
+    res.write(frame("events", mergeEvents(history.events, this.recent, this.o.recentEvents)));
+    if (history.problem !== undefined) res.write(frame("problem", { error: history.problem }));
     if (this.latest) res.write(frame("snapshot", this.latest));
     void this.refresh();
   }
@@ -148,15 +155,25 @@ export class LiveFeed {
     this.streams.clear();
   }
 
-  /** The namespace's events of the last `historyMs`; none when it keeps no events stream or the read fails. */
-  private async history(): Promise<TroupeEvent[]> {
+  /**
+   * The namespace's events of the last `historyMs`; none when it keeps no
+   * events stream or the read fails, with, for the opening page, why (once
+   * refused for good, the read is not tried again: see {@link noHistory}).
+   */
+  private async history(): Promise<{ events: TroupeEvent[]; problem?: string }> {
     const kept: TroupeEvent[] = [];
+    if (this.noHistory !== undefined) return { events: kept, ...(this.noHistory ? { problem: this.noHistory } : {}) };
     let feed;
     try {
       feed = await this.client.events({ since: this.o.historyMs, follow: false });
     } catch (err) {
-      if (!(err instanceof NamespaceNotFoundError)) this.send(frame("problem", { error: `no event history: ${errorMessage(err)}` }));
-      return kept;
+      if (err instanceof NamespaceNotFoundError) {
+        this.noHistory = "";
+        return { events: kept };
+      }
+      const problem = `no event history: ${errorMessage(err)}`;
+      if (err instanceof PermissionDeniedError) this.noHistory = problem;
+      return { events: kept, problem };
     }
     const timer = setTimeout(() => feed.stop(), this.o.historyTimeoutMs);
     try {
@@ -171,7 +188,7 @@ export class LiveFeed {
       clearTimeout(timer);
       feed.stop();
     }
-    return kept;
+    return { events: kept };
   }
 
   /**

@@ -1,14 +1,16 @@
 // Who may talk to the dashboard. It can approve a model agent's tool calls,
-// so the page and every API request need the run's token: agentctl prints the
-// page's URL with it (`/?token=...`, as Jupyter does), the server turns it
-// into an HttpOnly, SameSite=Strict cookie and the page's requests carry that
-// (a program may send the `x-troupe-token` header instead). Whoever reaches
-// the port without the URL (another user of the machine, the network with
-// --host 0.0.0.0) gets neither the page nor the API. A request must name this
-// server in its Host header (a page whose name was rebound to 127.0.0.1 is
-// refused: DNS rebinding), a cookie counts only from the dashboard's own
-// origin (not from another port of the same host: cookies ignore ports), and
-// a browser's POST must come from the dashboard's own origin.
+// so every API request needs the run's token. agentctl prints the page's URL
+// with the token in its fragment (`/#token=...`): a browser never sends a
+// fragment to any server (not in the request, not in a Referer), so the page
+// and its assets are served to anyone (they hold no secret) and the page's
+// script reads the token from its address, keeps it in sessionStorage and
+// sends it as the `x-troupe-token` header on every API call (a program does
+// the same). No cookie: cookies ignore ports and would reach every other
+// server on this host. Whoever reaches the port without the URL (another user
+// of the machine, the network with --host 0.0.0.0) gets the page but no data.
+// A request must name this server in its Host header (a page whose name was
+// rebound to 127.0.0.1 is refused: DNS rebinding), and a browser's POST must
+// come from the dashboard's own origin.
 
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { hostname, networkInterfaces } from "node:os";
@@ -62,52 +64,17 @@ export function checkHost(allowed: ReadonlySet<string>, hostHeader: string | und
   return { status: 421, error: `this dashboard does not answer for host ${JSON.stringify(hostHeader ?? "")}` };
 }
 
-/** The name of the cookie that holds the token of the dashboard on `port` (cookies ignore ports: one name each). */
-export function cookieName(port: number): string {
-  return `troupe-dashboard-${port}`;
-}
-
-/** The `Set-Cookie` value that keeps `token` for the page. */
-export function tokenCookie(port: number, token: string): string {
-  return `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`;
-}
-
-/** The token the dashboard on `port` set in a request's Cookie header, if any. */
-export function cookieToken(header: string | undefined, port: number): string | undefined {
-  const name = `${cookieName(port)}=`;
-  for (const part of (header ?? "").split(";")) {
-    const p = part.trim();
-    if (p.startsWith(name)) return p.slice(name.length);
-  }
-  return undefined;
-}
-
 /**
- * Whether a request for the page may have it: its cookie holds the token
- * (`Sec-Fetch-Site`, when sent, is not another site's) — the token query
- * parameter is checked apart, by the server, which then sets the cookie.
- */
-export function pageAllowed(token: string, req: { cookieToken: string | undefined; fetchSite: string | undefined }): boolean {
-  return tokenMatches(token, req.cookieToken) && (req.fetchSite === undefined || FETCH_SITES_OK.has(req.fetchSite));
-}
-
-/** `Sec-Fetch-Site` values a cookie counts from: the dashboard's own pages, or a person typing the URL. */
-const FETCH_SITES_OK = new Set(["same-origin", "none"]);
-
-/**
- * The checks of an API request: the token (from the `x-troupe-token` header,
- * or, from a page, its cookie, when the browser says the request comes from
- * the dashboard's own origin), and for a change (POST) an Origin, when a
- * browser sends one, equal to the dashboard's own.
+ * The checks of an API request: the token in the `x-troupe-token` header, and
+ * for a change (POST) an Origin, when a browser sends one, equal to the
+ * dashboard's own.
  */
 export function checkApiRequest(
   token: string,
-  req: { method: string; host: string; origin: string | undefined; fetchSite: string | undefined; headerToken: string | undefined; cookieToken: string | undefined },
+  req: { method: string; host: string; origin: string | undefined; headerToken: string | undefined },
 ): Refusal | null {
-  const byHeader = req.headerToken !== undefined && tokenMatches(token, req.headerToken);
-  const byCookie = req.headerToken === undefined && pageAllowed(token, req);
-  if (!byHeader && !byCookie) {
-    return { status: 403, error: "missing or wrong dashboard token: open the URL agentctl dashboard printed (it ends in ?token=...)" };
+  if (!tokenMatches(token, req.headerToken)) {
+    return { status: 403, error: "missing or wrong dashboard token: open the URL agentctl dashboard printed (it ends with #token=...)" };
   }
   if (req.method !== "GET" && req.origin !== undefined && req.origin !== `http://${req.host}`) {
     return { status: 403, error: `cross-origin request from ${JSON.stringify(req.origin)} refused` };

@@ -4,10 +4,35 @@
 // table, the trees, the event feed and two charts, and shows an agent's detail
 // (/api/agents/TYPE/KEY) on click, where a model agent's pending approval can
 // be approved or denied. Everything from the server is shown as text (never
-// parsed as HTML). Every API request carries the run's token in a cookie the
-// server set (HttpOnly: this script never sees it).
+// parsed as HTML). The run's token comes in the address's fragment
+// (`#token=...`, printed by agentctl dashboard; a browser never sends a
+// fragment to a server): it is kept in sessionStorage, removed from the
+// address bar, and sent as the `x-troupe-token` header on every API request.
+// The live feed is read with fetch() and a stream reader (EventSource cannot
+// send a header), and reopened with backoff when it ends.
 "use strict";
 (function () {
+  var TOKEN_KEY = "troupe-dashboard-token";
+  var token = (function () {
+    var m = /^#token=([0-9a-f]{64})$/.exec(location.hash);
+    if (m) {
+      try { sessionStorage.setItem(TOKEN_KEY, m[1]); } catch (e) { /* storage off: the token lives in this page only */ }
+      history.replaceState(null, "", location.pathname + location.search);
+      return m[1];
+    }
+    try { return sessionStorage.getItem(TOKEN_KEY); } catch (e) { return null; }
+  })();
+  var NO_TOKEN = "no dashboard token: open the URL agentctl dashboard printed (it ends with #token=…)";
+
+  function showNoToken(text) {
+    var box = document.getElementById("no-token");
+    box.textContent = text;
+    box.hidden = false;
+    var status = document.getElementById("status");
+    status.dataset.state = "lost";
+    status.textContent = "no token";
+  }
+
   var WINDOW_S = 60;
   var MAX_FEED = 200;
   var BAD_KINDS = { child_failed: 1, max_intensity: 1, fenced: 1, agent_error: 1, invalid_message: 1, permission_denied: 1, budget_exceeded: 1, supervisor_error: 1, failover_failed: 1, name_lost: 1 };
@@ -42,7 +67,8 @@
 
   function api(path, init) {
     init = init || {};
-    init.credentials = "same-origin";
+    init.credentials = "omit";
+    init.headers = Object.assign({}, init.headers || {}, { "x-troupe-token": token || "" });
     return fetch(path, init).then(function (r) {
       return r.json().then(function (body) {
         if (!r.ok) throw new Error((body && body.error) || r.status + " " + r.statusText);
@@ -337,24 +363,72 @@
 
   function parse(m) { try { return JSON.parse(m.data); } catch (e) { return null; } }
 
-  var source = new EventSource("/api/events");
-  source.addEventListener("open", function () { $("status").dataset.state = "live"; $("status").textContent = "live"; });
-  source.addEventListener("error", function () { $("status").dataset.state = "lost"; $("status").textContent = "reconnecting…"; });
-  // The recent events, oldest first, sent when the stream (re)opens: they replace what the feed showed.
-  source.addEventListener("events", function (m) {
-    var list = parse(m);
-    if (!Array.isArray(list)) return;
-    $("feed").textContent = "";
-    state.restarts = {};
-    list.forEach(onEvent);
-  });
-  source.addEventListener("event", function (m) { onEvent(parse(m)); });
-  source.addEventListener("snapshot", function (m) { var s = parse(m); if (s) { s.agentsAt = s.at; onSnapshot(s); } });
-  // Nothing changed since the last snapshot: the same agents, a new time (rates fall to 0, uptimes count on).
-  source.addEventListener("tick", function (m) {
-    var t = parse(m);
-    if (t && typeof t.at === "number" && state.snapshot) onSnapshot(Object.assign({}, state.snapshot, { at: t.at }));
-  });
-  source.addEventListener("problem", function (m) { var p = parse(m); if (p) $("updated").textContent = "snapshot failed: " + p.error; });
+  var handlers = {
+    // The recent events, oldest first, sent when the stream (re)opens: they replace what the feed showed.
+    events: function (m) {
+      var list = parse(m);
+      if (!Array.isArray(list)) return;
+      $("feed").textContent = "";
+      state.restarts = {};
+      list.forEach(onEvent);
+    },
+    event: function (m) { onEvent(parse(m)); },
+    snapshot: function (m) { var s = parse(m); if (s) { s.agentsAt = s.at; onSnapshot(s); } },
+    // Nothing changed since the last snapshot: the same agents, a new time (rates fall to 0, uptimes count on).
+    tick: function (m) {
+      var t = parse(m);
+      if (t && typeof t.at === "number" && state.snapshot) onSnapshot(Object.assign({}, state.snapshot, { at: t.at }));
+    },
+    problem: function (m) { var p = parse(m); if (p) $("updated").textContent = "problem: " + p.error; },
+  };
+
+  /** Dispatch the complete Server-Sent Events messages in `buffer`; returns what is left (a partial message). */
+  function dispatch(buffer) {
+    var end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      var block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      var name = "message";
+      var data = [];
+      block.split("\n").forEach(function (line) {
+        if (line.indexOf("event:") === 0) name = line.slice(6).trim();
+        else if (line.indexOf("data:") === 0) data.push(line.slice(line.charAt(5) === " " ? 6 : 5));
+      });
+      if (data.length && Object.prototype.hasOwnProperty.call(handlers, name)) handlers[name]({ data: data.join("\n") });
+    }
+    return buffer;
+  }
+
+  var backoffMs = 500;
+  function lost() {
+    $("status").dataset.state = "lost";
+    $("status").textContent = "reconnecting…";
+    setTimeout(follow, backoffMs);
+    backoffMs = Math.min(backoffMs * 2, 10000);
+  }
+
+  function follow() {
+    fetch("/api/events", { credentials: "omit", cache: "no-store", headers: { "x-troupe-token": token, accept: "text/event-stream" } }).then(function (r) {
+      if (r.status === 403) { showNoToken(NO_TOKEN.replace("no dashboard token", "this token is not (or no longer) the dashboard's")); return; }
+      if (!r.ok || !r.body) return lost();
+      $("status").dataset.state = "live";
+      $("status").textContent = "live";
+      backoffMs = 500;
+      var reader = r.body.getReader();
+      var decoder = new TextDecoder();
+      var buffer = "";
+      function pump() {
+        return reader.read().then(function (chunk) {
+          if (chunk.done) return lost();
+          buffer = dispatch(buffer + decoder.decode(chunk.value, { stream: true }).replace(/\r\n?/g, "\n"));
+          return pump();
+        });
+      }
+      return pump();
+    }).catch(lost);
+  }
+
+  if (token) follow();
+  else showNoToken(NO_TOKEN);
   setInterval(drawCharts, 1000);
 })();
