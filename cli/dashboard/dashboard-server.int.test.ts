@@ -269,6 +269,8 @@ describe("the dashboard in a namespace that keeps no events stream", () => {
         resolve(e);
       }, { kind: "child_restarted" });
     });
+    // The server must know of the listener before the kill, or the restart's event goes by unheard.
+    await client.connection.flush();
     await node.kill("counter/c1", "after the dashboard started");
     const restart = await seen;
     const events = await waitFor(async () => {

@@ -314,12 +314,13 @@
     $("detail-running").textContent = r
       ? r.state + " on " + r.node + " under " + r.supervisor + " · " + r.handled + " handled, " + r.failures + " failures, " + r.restarts + " restarts, mailbox " + r.mailbox
       : "not running";
-    $("detail-state").textContent = d.state ? JSON.stringify(d.state.value, null, 2) : "(no persisted state)";
+    $("detail-state").textContent = d.state ? JSON.stringify(d.state.value, null, 2) : d.stateProblem ? "(could not be read: " + d.stateProblem + ")" : "(no persisted state)";
     $("detail-revision").textContent = d.state ? "revision " + d.state.revision : "";
     var mem = $("detail-memory");
     mem.replaceChildren();
     d.memory.keys.forEach(function (k) { mem.appendChild(el("li", { "data-key": k.key }, el("code", { text: k.key }), " = " + compact(k.value))); });
-    if (!d.memory.keys.length) mem.appendChild(el("li", { class: "muted", text: "none" }));
+    if (d.memory.problem) mem.appendChild(el("li", { class: "muted", text: "(could not be read: " + d.memory.problem + ")" }));
+    else if (!d.memory.keys.length) mem.appendChild(el("li", { class: "muted", text: "none" }));
     if (d.memory.truncated) mem.appendChild(el("li", { class: "muted", text: "(cut: the bucket has more keys than the dashboard reads; keys written last may be missing)" }));
     $("detail-conversation-box").hidden = !d.conversation;
     if (d.conversation) renderConversation(d.conversation);
