@@ -3,7 +3,7 @@
 // them may come from stdin (`-`) or a file (`@path`), for values bigger than
 // the shell's argument limit.
 
-import { readFile } from "node:fs/promises";
+import { createReadStream } from "node:fs";
 import { UsageError } from "./exit-code.js";
 
 /** Where a JSON argument's text came from, for error messages. */
@@ -72,6 +72,24 @@ export async function readLooseValue(arg: string, what: string, io: JsonArgIo = 
   return parseLooseValue(where === "" ? text : text.replace(/\r?\n$/, ""));
 }
 
+/** The most a JSON argument read from stdin or a file may be: NATS's largest `max_payload`; no message can carry more. */
+export const MAX_JSON_INPUT_BYTES = 64 * 1024 * 1024;
+
+/** Read `input` to its end as UTF-8, refusing (UsageError) past {@link MAX_JSON_INPUT_BYTES} instead of holding it all. */
+async function readBounded(input: AsyncIterable<unknown>, what: string, where: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of input) {
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+    size += bytes.length;
+    if (size > MAX_JSON_INPUT_BYTES) {
+      throw new UsageError(`${what}${where} is over ${MAX_JSON_INPUT_BYTES / (1024 * 1024)} MiB, more than any NATS message can carry`);
+    }
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 /** The text an argument stands for: itself, stdin's or a file's. */
 async function readSource(arg: string, what: string, io: JsonArgIo): Promise<Source> {
   if (arg === "-") {
@@ -79,9 +97,7 @@ async function readSource(arg: string, what: string, io: JsonArgIo): Promise<Sou
     if (stdin.isTTY === true) {
       throw new UsageError(`${what} is - (stdin), but stdin is a terminal: pipe the JSON in, like \`cat message.json | agentctl ... -\`, or give @message.json`);
     }
-    const chunks: Buffer[] = [];
-    for await (const chunk of stdin) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));
-    const text = Buffer.concat(chunks).toString("utf8");
+    const text = await readBounded(stdin, what, " on stdin");
     if (text.trim() === "") throw new UsageError(`${what} on stdin is empty: pipe the JSON in, like \`cat message.json | agentctl ... -\``);
     return { text, where: " on stdin" };
   }
@@ -89,8 +105,9 @@ async function readSource(arg: string, what: string, io: JsonArgIo): Promise<Sou
     const path = arg.slice(1);
     let text: string;
     try {
-      text = await readFile(path, "utf8");
+      text = await readBounded(createReadStream(path), what, ` in ${path}`);
     } catch (err) {
+      if (err instanceof UsageError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT") throw new UsageError(`${what} file ${path} does not exist`);
       const why = code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : err instanceof Error ? err.message : String(err);

@@ -9,10 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AgentInfo } from "../actors/index.js";
 import { defineAgent } from "../runtime/define-agent.js";
 import type { Journal, ModelReply } from "../runtime/model/journal.js";
-import { tool } from "../runtime/model/tool.js";
 import { startNode, type TroupeNode } from "../runtime/node.js";
 import { startModelServer, type ModelServer } from "../runtime/testing/model-server.js";
-import { lastUserText, toolResults, type ChatRequest, type ModelStep } from "../runtime/testing/model-script.js";
+import { refundTool, respond } from "./fixtures/refund-assistant.js";
 import { useNatsServer } from "../runtime/testing/server.js";
 import { waitFor } from "../runtime/testing/wait.js";
 import { agentctl } from "./testing/agentctl-process.js";
@@ -27,25 +26,7 @@ const ID = "assistant/r1";
 /** agentctl against the test server, in this file's namespace. */
 const run = (...args: string[]) => agentctl([...args, "--server", nats.url, "--namespace", namespace]);
 
-/** The scripted model: `refund N` asks for a refund of N cents, and it reports what the tools said. */
-function respond(req: ChatRequest): ModelStep {
-  const results = toolResults(req);
-  if (results.length > 0) return { text: `tools said: ${results.map((r) => r.content).join(", ")}` };
-  const prompt = lastUserText(req) ?? "";
-  if (prompt.startsWith("refund ")) return { toolCalls: [{ name: "refund", args: { order: "o-1", cents: Number(prompt.slice(7)) } }] };
-  return { text: `you said: ${prompt}` };
-}
-
-const refunds: unknown[] = [];
-const refund = tool({
-  description: "Refund an order",
-  parameters: { type: "object", properties: { order: { type: "string" }, cents: { type: "integer" } }, required: ["order", "cents"] },
-  approval: true,
-  execute: (args: { order: string; cents: number }) => {
-    refunds.push(args);
-    return { refunded: args.cents };
-  },
-});
+const { refund, refunds } = refundTool();
 
 describe("agentctl approve and transcript", { timeout: SLOW_MS }, () => {
   let model: ModelServer;

@@ -18,6 +18,9 @@ describe("namespaceOfStream", () => {
   it("ownsStream keeps namespaces apart", () => {
     expect(new Subjects("a").ownsStream("KV_troupe_a_state")).toBe(true);
     expect(new Subjects("a").ownsStream("KV_troupe_ab_state")).toBe(false);
+    expect(new Subjects("a").ownsStream("KV_troupe_a-b_state")).toBe(false);
+    expect(new Subjects("a").ownsStream("TROUPE_A-B_DLQ")).toBe(false);
+    expect(namespaceOfStream("TROUPE_A-B_DLQ")).toBe("a-b");
     expect(new Subjects("a").ownsStream("KV_troupe_a_mem_x")).toBe(true);
     expect(new Subjects("a").ownsStream("TROUPE_B_DLQ")).toBe(false);
   });

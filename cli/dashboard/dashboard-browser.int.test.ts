@@ -13,11 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectClient, type TroupeClient } from "../../actors/index.js";
 import { defineAgent } from "../../runtime/define-agent.js";
 import type { Journal, ModelReply } from "../../runtime/model/journal.js";
-import { tool } from "../../runtime/model/tool.js";
 import { startNode, type TroupeNode } from "../../runtime/node.js";
 import { browserFor } from "../../runtime/testing/chromium.js";
 import { startModelServer, type ModelServer } from "../../runtime/testing/model-server.js";
-import { lastUserText, toolResults, type ChatRequest, type ModelStep } from "../../runtime/testing/model-script.js";
+import { refundTool, respond } from "../fixtures/refund-assistant.js";
 import { useNatsServer } from "../../runtime/testing/server.js";
 import { waitFor } from "../../runtime/testing/wait.js";
 import { startDashboard, type Dashboard } from "./dashboard-server.js";
@@ -27,25 +26,7 @@ const nats = useNatsServer();
 const namespace = `dash-ui-${randomBytes(3).toString("hex")}`;
 const SLOW_MS = 120_000;
 
-/** The scripted model: `refund N` calls the refund tool, then it reports what the tool said. */
-function respond(req: ChatRequest): ModelStep {
-  const results = toolResults(req);
-  if (results.length > 0) return { text: `tools said: ${results.map((r) => r.content).join(", ")}` };
-  const prompt = lastUserText(req) ?? "";
-  if (prompt.startsWith("refund ")) return { toolCalls: [{ name: "refund", args: { order: "o-1", cents: Number(prompt.slice(7)) } }] };
-  return { text: `you said: ${prompt}` };
-}
-
-const refunds: unknown[] = [];
-const refund = tool({
-  description: "Refund an order",
-  parameters: { type: "object", properties: { order: { type: "string" }, cents: { type: "integer" } }, required: ["order", "cents"] },
-  approval: true,
-  execute: (args: { order: string; cents: number }) => {
-    refunds.push(args);
-    return { refunded: args.cents };
-  },
-});
+const { refund, refunds } = refundTool();
 
 /**
  * Run in the page (as text: this project compiles without the DOM's types): record each

@@ -5,7 +5,7 @@
 // mcp-weather-stdio.ts, over streamable HTTP by {@link startMcpHttpServer},
 // or over the older HTTP+SSE transport only by {@link startMcpSseServer}.
 
-import { createServer, type Server as HttpServer } from "node:http";
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
@@ -60,12 +60,36 @@ export interface McpHttpServer {
   close(): Promise<void>;
 }
 
-/** Serve {@link weatherMcpServer} over streamable HTTP (stateless: a server per request, as the SDK's examples do). */
-export async function startMcpHttpServer(name = "weather-http"): Promise<McpHttpServer> {
+/**
+ * Listen on a free loopback port with `handle` as the request handler, counting
+ * requests; `protocolVersions` is the set the handler fills, if it does.
+ */
+async function serveMcp(handle: (req: IncomingMessage, res: ServerResponse) => void, protocolVersions = new Set<string>()): Promise<McpHttpServer> {
   let requests = 0;
-  const protocolVersions = new Set<string>();
   const http: HttpServer = createServer((req, res) => {
     requests++;
+    handle(req, res);
+  });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    get requests() {
+      return requests;
+    },
+    protocolVersions,
+    close: () =>
+      new Promise<void>((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
+  };
+}
+
+/** Serve {@link weatherMcpServer} over streamable HTTP (stateless: a server per request, as the SDK's examples do). */
+export function startMcpHttpServer(name = "weather-http"): Promise<McpHttpServer> {
+  const protocolVersions = new Set<string>();
+  return serveMcp((req, res) => {
     const version = req.headers["mcp-protocol-version"];
     if (typeof version === "string") protocolVersions.add(version);
     if (!req.url?.startsWith("/mcp")) {
@@ -84,21 +108,7 @@ export async function startMcpHttpServer(name = "weather-http"): Promise<McpHttp
       .catch(() => {
         if (!res.headersSent) res.writeHead(500).end();
       });
-  });
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-  const { port } = http.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/mcp`,
-    get requests() {
-      return requests;
-    },
-    protocolVersions,
-    close: () =>
-      new Promise<void>((resolve) => {
-        http.closeAllConnections();
-        http.close(() => resolve());
-      }),
-  };
+  }, protocolVersions);
 }
 
 /**
@@ -106,12 +116,9 @@ export async function startMcpHttpServer(name = "weather-http"): Promise<McpHttp
  * POST to `/mcp` (streamable HTTP) is refused with 405, a GET opens the event
  * stream, and messages are POSTed to `/messages?sessionId=...`.
  */
-export async function startMcpSseServer(name = "weather-sse"): Promise<McpHttpServer> {
-  let requests = 0;
-  const protocolVersions = new Set<string>();
+export function startMcpSseServer(name = "weather-sse"): Promise<McpHttpServer> {
   const sessions = new Map<string, SSEServerTransport>();
-  const http: HttpServer = createServer((req, res) => {
-    requests++;
+  return serveMcp((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (url.pathname === "/mcp" && req.method === "GET") {
       const transport = new SSEServerTransport("/messages", res);
@@ -127,18 +134,4 @@ export async function startMcpSseServer(name = "weather-sse"): Promise<McpHttpSe
     }
     res.writeHead(url.pathname === "/mcp" ? 405 : 404).end();
   });
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-  const { port } = http.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/mcp`,
-    get requests() {
-      return requests;
-    },
-    protocolVersions,
-    close: () =>
-      new Promise<void>((resolve) => {
-        http.closeAllConnections();
-        http.close(() => resolve());
-      }),
-  };
 }
