@@ -18,6 +18,9 @@ export interface StoppedAgent {
   problem?: string;
 }
 
+/** How many kept states are read at once. */
+const READS_IN_FLIGHT = 64;
+
 /** How much of a kept state the table shows. */
 const PREVIEW_CHARS = 60;
 
@@ -29,19 +32,20 @@ const PREVIEW_CHARS = 60;
 export async function stoppedAgents(client: TroupeClient, running: readonly AgentInfo[]): Promise<StoppedAgent[]> {
   const live = new Set(running.map((a) => a.id));
   const ids = (await client.persistedIds()).filter((id) => !live.has(id));
-  const found = await Promise.all(
-    ids.map(async (id): Promise<StoppedAgent | undefined> => {
-      try {
-        const kept = await client.persistedState(id);
-        if (kept === undefined) return undefined; // deleted since the listing
-        const { type, key } = parseAgentId(id);
-        return { id, type, key, node: null, state: "stopped", keptState: kept.value, revision: kept.revision };
-      } catch (err) {
-        const slash = id.indexOf("/");
-        return { id, type: id.slice(0, slash), key: id.slice(slash + 1), node: null, state: "unreadable", keptState: null, revision: 0, problem: errorText(err) };
-      }
-    }),
-  );
+  const read = async (id: string): Promise<StoppedAgent | undefined> => {
+    try {
+      const kept = await client.persistedState(id);
+      if (kept === undefined) return undefined; // deleted since the listing
+      const { type, key } = parseAgentId(id);
+      return { id, type, key, node: null, state: "stopped", keptState: kept.value, revision: kept.revision };
+    } catch (err) {
+      const slash = id.indexOf("/");
+      return { id, type: id.slice(0, slash), key: id.slice(slash + 1), node: null, state: "unreadable", keptState: null, revision: 0, problem: errorText(err) };
+    }
+  };
+  // At most READS_IN_FLIGHT reads at a time: a namespace may keep the state of many thousands of agents.
+  const found: Array<StoppedAgent | undefined> = [];
+  for (let i = 0; i < ids.length; i += READS_IN_FLIGHT) found.push(...(await Promise.all(ids.slice(i, i + READS_IN_FLIGHT).map(read))));
   return found.filter((a): a is StoppedAgent => a !== undefined);
 }
 
